@@ -1,0 +1,3 @@
+//! The `dlt` command line.
+
+fn main() {}

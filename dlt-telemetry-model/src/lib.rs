@@ -1,0 +1,1 @@
+//! The JSON event schemas of dlt telemetry.
