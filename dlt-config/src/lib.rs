@@ -1,3 +1,62 @@
 //! dlt's configuration: where the project and global `config.toml`/`secrets.toml` live, how they
 //! are layered with the environment, which source decided each value, and the format-preserving
 //! telemetry switch writer.
+//!
+//! - [`Environment`]: the snapshot of environment variables that everything here reads.
+//! - [`Locations`]: the project, settings, global and data dirs (DESIGN.md §2).
+//! - [`Config`]: the layered configuration (environment > project `secrets.toml` > global
+//!   `secrets.toml` > project `config.toml` > global `config.toml` > defaults), its typed
+//!   [`RuntimeConfig`] and the `enable_runtime_trace` master switch, every value [`Sourced`].
+//! - [`Secret`]: write keys and DSNs, redacted in `Debug` and `Display`.
+//! - [`set_telemetry`]: the switch behind `dlt --disable-telemetry` / `--enable-telemetry`.
+//!
+//! ```
+//! use std::ffi::OsStr;
+//! use dlt_config::{Config, Environment, Locations, set_telemetry};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let project = tempfile::tempdir()?;
+//! let global = tempfile::tempdir()?;
+//! let env = Environment::from_pairs([
+//!     ("DLT_PROJECT_DIR", project.path().as_os_str()),
+//!     ("DLT_GLOBAL_DIR", global.path().as_os_str()),
+//!     ("RUNTIME__LOG_LEVEL", OsStr::new("INFO")),
+//! ]);
+//! let locations = Locations::resolve(&env)?;
+//!
+//! set_telemetry(&locations, false)?;
+//!
+//! let config = Config::load(&locations, &env)?;
+//! let telemetry = &config.runtime().dlthub_telemetry;
+//! assert!(!telemetry.value);
+//! assert_eq!(telemetry.source.to_string(), locations.global_config_toml().display().to_string());
+//! assert_eq!(config.runtime().log_level.source.to_string(), "RUNTIME__LOG_LEVEL (environment)");
+//! assert!(config.enable_runtime_trace(Some("my_pipeline"))?.value);
+//! # Ok(())
+//! # }
+//! ```
+
+mod coerce;
+mod config;
+mod edit;
+mod environment;
+mod locations;
+mod secret;
+mod source;
+mod switch;
+mod toml_file;
+
+pub use config::{
+    Config, ConfigError, DEFAULT_LOG_LEVEL, DEFAULT_SENTRY_TRACES_SAMPLE_RATE, DEFAULT_SHUTDOWN_TIMEOUT,
+    DEFAULT_TELEMETRY_ENDPOINT, DO_NOT_TRACK_VARIABLE, RuntimeConfig, SEGMENT_BATCH_ENDPOINT,
+};
+pub use edit::EditError;
+pub use environment::Environment;
+pub use locations::{
+    CONFIG_FOLDER_VARIABLE, DATA_DIR_VARIABLE, DEFAULT_CONFIG_FOLDER, GLOBAL_DIR_VARIABLE, Locations, LocationsError,
+    PROJECT_DIR_VARIABLE, ROOT_GLOBAL_DIR,
+};
+pub use secret::{REDACTED, Secret};
+pub use source::{FileKind, Scope, Source, Sourced};
+pub use switch::{SwitchError, SwitchReport, set_telemetry};
+pub use toml_file::FileError;

@@ -1,0 +1,305 @@
+//! The layered configuration: the four TOML files and the environment, typed, with the source
+//! of every value.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use figment::Figment;
+use figment::value::Value;
+
+use crate::coerce::{Expected, Raw};
+use crate::environment::Environment;
+use crate::locations::Locations;
+use crate::secret::{REDACTED, Secret};
+use crate::source::{FileKind, Scope, Source, Sourced};
+use crate::toml_file::{FileError, LoadedFile, source_of};
+
+/// Where anonymous telemetry goes unless configured otherwise.
+pub const DEFAULT_TELEMETRY_ENDPOINT: &str = "https://telemetry.scalevector.ai";
+/// Segment's batch API: the target of a write key given without an explicit endpoint (DESIGN.md §3).
+pub const SEGMENT_BATCH_ENDPOINT: &str = "https://api.segment.io/v1/batch";
+/// dlt's default `runtime.log_level`.
+pub const DEFAULT_LOG_LEVEL: &str = "WARNING";
+/// The default exit deadline shared by Segment and Sentry.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(1);
+/// The default share of pipeline runs sent to Sentry as transactions.
+pub const DEFAULT_SENTRY_TRACES_SAMPLE_RATE: f64 = 1.0;
+/// The ecosystem's opt-out variable, honoured for usage telemetry.
+pub const DO_NOT_TRACK_VARIABLE: &str = "DO_NOT_TRACK";
+
+const RUNTIME_SECTION: &str = "runtime";
+const PIPELINES_SECTION: &str = "pipelines";
+const ENABLE_RUNTIME_TRACE: &str = "enable_runtime_trace";
+
+/// A configuration that cannot be used. The message is one line a user can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A file could not be read or parsed.
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// A value has the wrong type or is out of range,
+    /// e.g. `RUNTIME__DLTHUB_TELEMETRY="off" (environment): expected one of true/false/yes/no/1/0`.
+    #[error("{}: expected {expected}", describe_setting(.key, .value, .origin))]
+    InvalidValue {
+        /// The dotted key, e.g. `runtime.dlthub_telemetry`.
+        key: String,
+        /// The value as configured (`***` for a secret).
+        value: String,
+        /// The file or variable that holds it.
+        origin: Source,
+        /// What would have been accepted.
+        expected: Expected,
+    },
+}
+
+fn describe_setting(key: &str, value: &str, origin: &Source) -> String {
+    match origin {
+        Source::Environment { variable } => format!("{variable}={value} (environment)"),
+        other => format!("{key}={value} ({other})"),
+    }
+}
+
+/// The `runtime` section (DESIGN.md §2), every key with its default and its source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuntimeConfig {
+    /// `runtime.dlthub_telemetry`: anonymous usage telemetry; default true.
+    pub dlthub_telemetry: Sourced<bool>,
+    /// `runtime.dlthub_telemetry_endpoint`: an http(s) URL, used verbatim.
+    pub dlthub_telemetry_endpoint: Sourced<String>,
+    /// `runtime.dlthub_telemetry_segment_write_key`: your own Segment source; an empty value is unset.
+    pub dlthub_telemetry_segment_write_key: Sourced<Option<Secret>>,
+    /// `runtime.sentry_dsn`: enables Sentry; an empty value is unset.
+    pub sentry_dsn: Sourced<Option<Secret>>,
+    /// `runtime.log_level`: default `WARNING`; also the Sentry event level.
+    pub log_level: Sourced<String>,
+    /// `runtime.pipeline_name`: a Sentry tag; an empty value is unset.
+    pub pipeline_name: Sourced<Option<String>>,
+    /// `runtime.dlthub_telemetry_debug`: print events to stderr instead of sending them; default false.
+    pub dlthub_telemetry_debug: Sourced<bool>,
+    /// `runtime.telemetry_shutdown_timeout`: the exit deadline, in seconds; default 1.
+    pub telemetry_shutdown_timeout: Sourced<Duration>,
+    /// `runtime.sentry_traces_sample_rate`: from 0 to 1; default 1.
+    pub sentry_traces_sample_rate: Sourced<f64>,
+    /// `runtime.sentry_environment`: the Sentry environment; an empty value is unset.
+    pub sentry_environment: Sourced<Option<String>>,
+    /// `DO_NOT_TRACK` (environment only): true when set to anything but empty, `0` or `false`.
+    pub do_not_track: Sourced<bool>,
+}
+
+impl RuntimeConfig {
+    /// Where usage events go: the configured endpoint, except that a write key with no explicit
+    /// endpoint sends to Segment's batch API (DESIGN.md §3).
+    pub fn effective_endpoint(&self) -> &str {
+        if self.dlthub_telemetry_segment_write_key.value.is_some() && self.dlthub_telemetry_endpoint.is_default() {
+            SEGMENT_BATCH_ENDPOINT
+        } else {
+            &self.dlthub_telemetry_endpoint.value
+        }
+    }
+
+    fn resolve(layers: &Layers) -> Result<Self, ConfigError> {
+        Ok(Self {
+            dlthub_telemetry: layers.runtime_key("dlthub_telemetry", true, Raw::to_bool)?,
+            dlthub_telemetry_endpoint: layers.runtime_key(
+                "dlthub_telemetry_endpoint",
+                DEFAULT_TELEMETRY_ENDPOINT.to_owned(),
+                Raw::to_http_url,
+            )?,
+            dlthub_telemetry_segment_write_key: layers.runtime_secret("dlthub_telemetry_segment_write_key")?,
+            sentry_dsn: layers.runtime_secret("sentry_dsn")?,
+            log_level: layers.runtime_key("log_level", DEFAULT_LOG_LEVEL.to_owned(), Raw::to_text)?,
+            pipeline_name: layers.runtime_key("pipeline_name", None, Raw::to_optional_text)?,
+            dlthub_telemetry_debug: layers.runtime_key("dlthub_telemetry_debug", false, Raw::to_bool)?,
+            telemetry_shutdown_timeout: layers.runtime_key(
+                "telemetry_shutdown_timeout",
+                DEFAULT_SHUTDOWN_TIMEOUT,
+                Raw::to_seconds,
+            )?,
+            sentry_traces_sample_rate: layers.runtime_key(
+                "sentry_traces_sample_rate",
+                DEFAULT_SENTRY_TRACES_SAMPLE_RATE,
+                Raw::to_fraction,
+            )?,
+            sentry_environment: layers.runtime_key("sentry_environment", None, Raw::to_optional_text)?,
+            do_not_track: do_not_track(&layers.env),
+        })
+    }
+}
+
+fn do_not_track(env: &Environment) -> Sourced<bool> {
+    match env.get_os(DO_NOT_TRACK_VARIABLE) {
+        Some(value) => {
+            let value = value.to_string_lossy();
+            let value = value.trim();
+            Sourced {
+                value: !(value.is_empty() || value == "0" || value.eq_ignore_ascii_case("false")),
+                source: Source::Environment { variable: DO_NOT_TRACK_VARIABLE.to_owned() },
+            }
+        }
+        None => Sourced::default_value(false),
+    }
+}
+
+/// dlt's configuration for one project and one user: the environment beats `secrets.toml`,
+/// which beats `config.toml`; in each pair of files the project's beats the global one.
+///
+/// The `runtime` section is read and checked by [`Config::load`]; other keys on demand.
+/// Unknown keys and sections are fine: users keep their sources' settings in the same files.
+pub struct Config {
+    runtime: RuntimeConfig,
+    layers: Layers,
+}
+
+/// The files may hold secrets of any key: Debug shows the typed, redacted `runtime` section only.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config").field("runtime", &self.runtime).finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Reads the four files (missing ones are skipped) and checks the `runtime` section.
+    pub fn load(locations: &Locations, env: &Environment) -> Result<Self, ConfigError> {
+        let config = merge_files([
+            (locations.global_config_toml(), Scope::Global, FileKind::Config),
+            (locations.project_config_toml(), Scope::Project, FileKind::Config),
+        ])?;
+        let secrets = merge_files([
+            (locations.global_secrets_toml(), Scope::Global, FileKind::Secrets),
+            (locations.project_secrets_toml(), Scope::Project, FileKind::Secrets),
+        ])?;
+        let layers = Layers { env: env.clone(), secrets, config };
+        let runtime = RuntimeConfig::resolve(&layers)?;
+        Ok(Self { runtime, layers })
+    }
+
+    /// The `runtime` section.
+    pub fn runtime(&self) -> &RuntimeConfig {
+        &self.runtime
+    }
+
+    /// The master switch for a pipeline (default true): `pipelines.<name>.enable_runtime_trace`,
+    /// then `pipelines.enable_runtime_trace`, then the top-level `enable_runtime_trace`.
+    ///
+    /// As in dlt, sources are asked in order of precedence and each source answers with its most
+    /// specific key: `ENABLE_RUNTIME_TRACE=false` in the environment beats
+    /// `pipelines.<name>.enable_runtime_trace = true` in a file. The variables are
+    /// `PIPELINES__<NAME>__ENABLE_RUNTIME_TRACE` (the name upper-cased),
+    /// `PIPELINES__ENABLE_RUNTIME_TRACE` and `ENABLE_RUNTIME_TRACE`.
+    pub fn enable_runtime_trace(&self, pipeline_name: Option<&str>) -> Result<Sourced<bool>, ConfigError> {
+        let for_pipeline =
+            pipeline_name.filter(|name| !name.is_empty()).map(|name| [PIPELINES_SECTION, name, ENABLE_RUNTIME_TRACE]);
+        let mut paths: Vec<&[&str]> = Vec::with_capacity(3);
+        if let Some(path) = &for_pipeline {
+            paths.push(path);
+        }
+        paths.push(&[PIPELINES_SECTION, ENABLE_RUNTIME_TRACE]);
+        paths.push(&[ENABLE_RUNTIME_TRACE]);
+        self.layers.setting(&paths, Visibility::Plain, true, Raw::to_bool)
+    }
+}
+
+fn merge_files(files: [(PathBuf, Scope, FileKind); 2]) -> Result<Figment, FileError> {
+    files.into_iter().try_fold(Figment::new(), |figment, (path, scope, kind)| {
+        Ok(match LoadedFile::load(path, scope, kind)? {
+            Some(file) => figment.merge(file),
+            None => figment,
+        })
+    })
+}
+
+/// Whether a value may appear in an error message.
+#[derive(Clone, Copy)]
+enum Visibility {
+    Plain,
+    Secret,
+}
+
+/// A configured value, the dotted key that found it, and its source.
+struct Found {
+    raw: Raw,
+    key: String,
+    source: Source,
+}
+
+/// The three sources of dlt's lookup, highest precedence first.
+struct Layers {
+    env: Environment,
+    secrets: Figment,
+    config: Figment,
+}
+
+impl Layers {
+    /// The value of the first source that sets any of `paths`, trying its most specific path first.
+    fn find(&self, paths: &[&[&str]]) -> Option<Found> {
+        paths
+            .iter()
+            .find_map(|path| self.find_in_env(path))
+            .or_else(|| paths.iter().find_map(|path| find_in_files(&self.secrets, path)))
+            .or_else(|| paths.iter().find_map(|path| find_in_files(&self.config, path)))
+    }
+
+    /// dlt's variable name: the sections and the key, upper-cased, joined by `__`.
+    fn find_in_env(&self, path: &[&str]) -> Option<Found> {
+        let variable = path.iter().map(|segment| segment.to_uppercase()).collect::<Vec<_>>().join("__");
+        let value = self.env.get_os(&variable)?;
+        Some(Found {
+            raw: Raw::Text(value.to_string_lossy().into_owned()),
+            key: path.join("."),
+            source: Source::Environment { variable },
+        })
+    }
+
+    fn setting<T>(
+        &self,
+        paths: &[&[&str]],
+        visibility: Visibility,
+        default: T,
+        convert: impl FnOnce(&Raw) -> Result<T, Expected>,
+    ) -> Result<Sourced<T>, ConfigError> {
+        let Some(found) = self.find(paths) else {
+            return Ok(Sourced::default_value(default));
+        };
+        match convert(&found.raw) {
+            Ok(value) => Ok(Sourced { value, source: found.source }),
+            Err(expected) => Err(ConfigError::InvalidValue {
+                key: found.key,
+                value: match visibility {
+                    Visibility::Plain => found.raw.render(),
+                    Visibility::Secret => REDACTED.to_owned(),
+                },
+                origin: found.source,
+                expected,
+            }),
+        }
+    }
+
+    fn runtime_key<T>(
+        &self,
+        key: &str,
+        default: T,
+        convert: impl FnOnce(&Raw) -> Result<T, Expected>,
+    ) -> Result<Sourced<T>, ConfigError> {
+        self.setting(&[&[RUNTIME_SECTION, key]], Visibility::Plain, default, convert)
+    }
+
+    fn runtime_secret(&self, key: &str) -> Result<Sourced<Option<Secret>>, ConfigError> {
+        self.setting(&[&[RUNTIME_SECTION, key]], Visibility::Secret, None, |raw| {
+            raw.to_optional_text().map(|text| text.map(Secret::new))
+        })
+    }
+}
+
+/// The value at `path` in the merged files, walking tables by exact key (keys may hold dots).
+fn find_in_files(figment: &Figment, path: &[&str]) -> Option<Found> {
+    let (first, rest) = path.split_first()?;
+    let mut value = figment.find_value(first).ok()?;
+    for segment in rest {
+        value = match value {
+            Value::Dict(_, mut table) => table.remove(*segment)?,
+            _ => return None,
+        };
+    }
+    let source = figment.get_metadata(value.tag()).and_then(source_of)?;
+    Some(Found { raw: Raw::Toml(value), key: path.join("."), source })
+}

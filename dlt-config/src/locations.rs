@@ -1,0 +1,268 @@
+//! Where dlt keeps its configuration and data (DESIGN.md §2; dlt's `run_context.py`).
+
+use std::path::{Path, PathBuf};
+
+use crate::environment::Environment;
+
+/// The project dir, when `DLT_PROJECT_DIR` is not set, is the current dir.
+pub const PROJECT_DIR_VARIABLE: &str = "DLT_PROJECT_DIR";
+/// Renames the `.dlt` folder, in the project and in the home dir alike (as dlt does).
+pub const CONFIG_FOLDER_VARIABLE: &str = "DLT_CONFIG_FOLDER";
+/// Sets the global dir outright (ours: for containers and tests).
+pub const GLOBAL_DIR_VARIABLE: &str = "DLT_GLOBAL_DIR";
+/// Moves pipeline data (trace files), not the global dir.
+pub const DATA_DIR_VARIABLE: &str = "DLT_DATA_DIR";
+/// The settings folder name when `DLT_CONFIG_FOLDER` is not set.
+pub const DEFAULT_CONFIG_FOLDER: &str = ".dlt";
+/// The global dir of the root user.
+pub const ROOT_GLOBAL_DIR: &str = "/var/dlt";
+
+const CONFIG_TOML: &str = "config.toml";
+const SECRETS_TOML: &str = "secrets.toml";
+
+/// Where configuration and data live. Each dir is the one dlt would use; none is created here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Locations {
+    /// `DLT_PROJECT_DIR`, or the current dir.
+    pub project_dir: PathBuf,
+    /// `<project dir>/<DLT_CONFIG_FOLDER or .dlt>`: the project `config.toml` and `secrets.toml`.
+    pub settings_dir: PathBuf,
+    /// The global `config.toml` and `secrets.toml`, and the telemetry outbox.
+    pub global_dir: PathBuf,
+    /// `DLT_DATA_DIR`, or the global dir: pipeline working dirs and trace files.
+    pub data_dir: PathBuf,
+}
+
+/// Why the locations could not be worked out.
+#[derive(Debug, thiserror::Error)]
+pub enum LocationsError {
+    /// `DLT_PROJECT_DIR` is not set and the current dir is unknown (deleted, or not accessible).
+    #[error(
+        "cannot determine the project dir: DLT_PROJECT_DIR is not set and the current dir is not accessible: {source}"
+    )]
+    CurrentDir {
+        /// The OS reason.
+        source: std::io::Error,
+    },
+}
+
+impl Locations {
+    /// The locations for this environment and this user (the root user's global dir is
+    /// `/var/dlt`). Reads the current dir only when `DLT_PROJECT_DIR` is not set.
+    pub fn resolve(env: &Environment) -> Result<Self, LocationsError> {
+        let project_dir = match env.get_non_empty_os(PROJECT_DIR_VARIABLE) {
+            Some(dir) => PathBuf::from(dir),
+            None => std::env::current_dir().map_err(|source| LocationsError::CurrentDir { source })?,
+        };
+        Ok(Self::for_project(env, project_dir, running_as_root()))
+    }
+
+    /// The locations for a known project dir, with the user's kind given rather than asked.
+    fn for_project(env: &Environment, project_dir: PathBuf, running_as_root: bool) -> Self {
+        let config_folder = config_folder(env);
+        let settings_dir = project_dir.join(config_folder);
+        let global_dir = global_dir(env, config_folder, running_as_root);
+        let data_dir = env.get_non_empty_os(DATA_DIR_VARIABLE).map_or_else(|| global_dir.clone(), PathBuf::from);
+        Self { project_dir, settings_dir, global_dir, data_dir }
+    }
+
+    /// `<settings dir>/config.toml`
+    pub fn project_config_toml(&self) -> PathBuf {
+        self.settings_dir.join(CONFIG_TOML)
+    }
+
+    /// `<settings dir>/secrets.toml`
+    pub fn project_secrets_toml(&self) -> PathBuf {
+        self.settings_dir.join(SECRETS_TOML)
+    }
+
+    /// `<global dir>/config.toml`
+    pub fn global_config_toml(&self) -> PathBuf {
+        self.global_dir.join(CONFIG_TOML)
+    }
+
+    /// `<global dir>/secrets.toml`
+    pub fn global_secrets_toml(&self) -> PathBuf {
+        self.global_dir.join(SECRETS_TOML)
+    }
+
+    /// `<data dir>/pipelines`: one working dir per pipeline, holding its trace file.
+    pub fn pipelines_dir(&self) -> PathBuf {
+        self.data_dir.join("pipelines")
+    }
+
+    /// `<global dir>/telemetry/outbox`: Segment messages left unsent at the last exit.
+    pub fn telemetry_outbox_dir(&self) -> PathBuf {
+        self.global_dir.join("telemetry").join("outbox")
+    }
+}
+
+fn config_folder(env: &Environment) -> &Path {
+    env.get_non_empty_os(CONFIG_FOLDER_VARIABLE).map_or(Path::new(DEFAULT_CONFIG_FOLDER), Path::new)
+}
+
+/// dlt's order: our `DLT_GLOBAL_DIR`; root; no usable home; `XDG_DATA_HOME` unless `~/.dlt`
+/// already exists; `~/.dlt`.
+fn global_dir(env: &Environment, config_folder: &Path, running_as_root: bool) -> PathBuf {
+    if let Some(dir) = env.get_non_empty_os(GLOBAL_DIR_VARIABLE) {
+        return PathBuf::from(dir);
+    }
+    if running_as_root {
+        return PathBuf::from(ROOT_GLOBAL_DIR);
+    }
+    let Some(home) = home_dir(env).filter(|home| is_writable_dir(home)) else {
+        return temp_dir(env).join("dlt");
+    };
+    let home_dlt = home.join(config_folder);
+    match env.get_non_empty_os("XDG_DATA_HOME") {
+        Some(xdg_data_home) if !home_dlt.is_dir() => PathBuf::from(xdg_data_home).join("dlt"),
+        _ => home_dlt,
+    }
+}
+
+/// The home dir as Python's `expanduser("~")` finds it: `HOME`, or `USERPROFILE` on Windows.
+fn home_dir(env: &Environment) -> Option<PathBuf> {
+    let variable = if cfg!(windows) { "USERPROFILE" } else { "HOME" };
+    env.get_non_empty_os(variable).map(PathBuf::from)
+}
+
+/// What Python's `tempfile.gettempdir()` looks at first, then the platform default.
+fn temp_dir(env: &Environment) -> PathBuf {
+    ["TMPDIR", "TEMP", "TMP"]
+        .iter()
+        .find_map(|name| env.get_non_empty_os(name))
+        .map_or_else(std::env::temp_dir, PathBuf::from)
+}
+
+#[cfg(unix)]
+fn running_as_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+#[cfg(not(unix))]
+fn running_as_root() -> bool {
+    false
+}
+
+#[cfg(unix)]
+fn is_writable_dir(dir: &Path) -> bool {
+    use rustix::fs::{Access, access};
+    dir.is_dir() && access(dir, Access::WRITE_OK | Access::EXEC_OK).is_ok()
+}
+
+#[cfg(not(unix))]
+fn is_writable_dir(dir: &Path) -> bool {
+    std::fs::metadata(dir).is_ok_and(|meta| meta.is_dir() && !meta.permissions().readonly())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    fn locations(pairs: &[(&str, &str)], running_as_root: bool) -> Locations {
+        let env = Environment::from_pairs(pairs.iter().copied());
+        Locations::for_project(&env, PathBuf::from("/work/project"), running_as_root)
+    }
+
+    #[test]
+    fn project_dir_is_the_current_dir_unless_set() {
+        let env = Environment::from_pairs([("DLT_GLOBAL_DIR", "/g")]);
+        let locations = Locations::resolve(&env).unwrap();
+        assert_eq!(locations.project_dir, std::env::current_dir().unwrap());
+        assert_eq!(locations.settings_dir, std::env::current_dir().unwrap().join(".dlt"));
+
+        let env = Environment::from_pairs([("DLT_GLOBAL_DIR", "/g"), ("DLT_PROJECT_DIR", "/p")]);
+        assert_eq!(Locations::resolve(&env).unwrap().project_dir, Path::new("/p"));
+    }
+
+    #[test]
+    fn global_dir_variable_wins_even_for_root() {
+        let locations = locations(&[("DLT_GLOBAL_DIR", "/custom/global")], true);
+        assert_eq!(locations.global_dir, Path::new("/custom/global"));
+    }
+
+    #[test]
+    fn root_uses_var_dlt() {
+        let home = tempfile::tempdir().unwrap();
+        let locations = locations(&[("HOME", home.path().to_str().unwrap())], true);
+        assert_eq!(locations.global_dir, Path::new("/var/dlt"));
+    }
+
+    #[test]
+    fn missing_home_falls_back_to_temp_dir() {
+        let locations = locations(&[("TMPDIR", "/scratch")], false);
+        assert_eq!(locations.global_dir, Path::new("/scratch/dlt"));
+    }
+
+    #[test]
+    fn home_that_does_not_exist_falls_back_to_temp_dir() {
+        let home = tempfile::tempdir().unwrap();
+        let gone = home.path().join("gone");
+        let locations = locations(&[("HOME", gone.to_str().unwrap()), ("TMPDIR", "/scratch")], false);
+        assert_eq!(locations.global_dir, Path::new("/scratch/dlt"));
+    }
+
+    #[test]
+    fn home_dot_dlt_by_default() {
+        let home = tempfile::tempdir().unwrap();
+        let locations = locations(&[("HOME", home.path().to_str().unwrap())], false);
+        assert_eq!(locations.global_dir, home.path().join(".dlt"));
+    }
+
+    #[test]
+    fn xdg_data_home_when_home_dot_dlt_is_absent() {
+        let home = tempfile::tempdir().unwrap();
+        let locations = locations(&[("HOME", home.path().to_str().unwrap()), ("XDG_DATA_HOME", "/xdg/data")], false);
+        assert_eq!(locations.global_dir, Path::new("/xdg/data/dlt"));
+    }
+
+    #[test]
+    fn existing_home_dot_dlt_beats_xdg_data_home() {
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir(home.path().join(".dlt")).unwrap();
+        let locations = locations(&[("HOME", home.path().to_str().unwrap()), ("XDG_DATA_HOME", "/xdg/data")], false);
+        assert_eq!(locations.global_dir, home.path().join(".dlt"));
+    }
+
+    #[test]
+    fn config_folder_renames_project_and_home_folders() {
+        let home = tempfile::tempdir().unwrap();
+        let locations = locations(&[("HOME", home.path().to_str().unwrap()), ("DLT_CONFIG_FOLDER", ".mydlt")], false);
+        assert_eq!(locations.settings_dir, Path::new("/work/project/.mydlt"));
+        assert_eq!(locations.global_dir, home.path().join(".mydlt"));
+    }
+
+    #[test]
+    fn data_dir_moves_pipelines_but_not_the_global_dir() {
+        let locations = locations(&[("DLT_GLOBAL_DIR", "/g"), ("DLT_DATA_DIR", "/d")], false);
+        assert_eq!(locations.global_dir, Path::new("/g"));
+        assert_eq!(locations.pipelines_dir(), Path::new("/d/pipelines"));
+        assert_eq!(locations.global_config_toml(), Path::new("/g/config.toml"));
+        assert_eq!(locations.telemetry_outbox_dir(), Path::new("/g/telemetry/outbox"));
+    }
+
+    #[test]
+    fn data_dir_defaults_to_global_dir() {
+        let locations = locations(&[("DLT_GLOBAL_DIR", "/g")], false);
+        assert_eq!(locations.data_dir, Path::new("/g"));
+        assert_eq!(locations.pipelines_dir(), Path::new("/g/pipelines"));
+    }
+
+    #[test]
+    fn empty_variables_count_as_unset() {
+        let home = tempfile::tempdir().unwrap();
+        let locations = locations(
+            &[
+                ("HOME", home.path().to_str().unwrap()),
+                ("DLT_GLOBAL_DIR", ""),
+                ("DLT_CONFIG_FOLDER", ""),
+                ("XDG_DATA_HOME", ""),
+            ],
+            false,
+        );
+        assert_eq!(locations.global_dir, home.path().join(".dlt"));
+        assert_eq!(locations.project_config_toml(), Path::new("/work/project/.dlt/config.toml"));
+    }
+}

@@ -1,0 +1,95 @@
+//! Provenance: which file or variable decided a value, or that nobody did.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A value and the source that decided it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sourced<T> {
+    /// The value in force.
+    pub value: T,
+    /// Who decided it.
+    pub source: Source,
+}
+
+impl<T> Sourced<T> {
+    /// A value nobody configured.
+    pub fn default_value(value: T) -> Self {
+        Self { value, source: Source::Default }
+    }
+
+    /// True when no file or variable set this value.
+    pub fn is_default(&self) -> bool {
+        self.source == Source::Default
+    }
+}
+
+/// Where a configured value came from.
+///
+/// `Display` is what a user reads, e.g. in `dlt telemetry`: `default`, the file's path, or
+/// `RUNTIME__DLTHUB_TELEMETRY (environment)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Nobody set it: the built-in default applies.
+    Default,
+    /// A TOML file.
+    File {
+        /// The file, as found from the [`Locations`](crate::Locations).
+        path: PathBuf,
+        /// Project or global.
+        scope: Scope,
+        /// `config.toml` or `secrets.toml`.
+        kind: FileKind,
+    },
+    /// An environment variable.
+    Environment {
+        /// Its exact name, e.g. `RUNTIME__DLTHUB_TELEMETRY`.
+        variable: String,
+    },
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Default => f.write_str("default"),
+            Self::File { path, .. } => write!(f, "{}", path.display()),
+            Self::Environment { variable } => write!(f, "{variable} (environment)"),
+        }
+    }
+}
+
+/// Whether a file belongs to the project or to the user (the global dir).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// `<project>/.dlt/`
+    Project,
+    /// The global dir, e.g. `~/.dlt/`.
+    Global,
+}
+
+/// Which of the two files of a place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FileKind {
+    /// `config.toml`
+    Config,
+    /// `secrets.toml`
+    Secrets,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_is_what_a_user_reads() {
+        assert_eq!(Source::Default.to_string(), "default");
+        let file = Source::File {
+            path: PathBuf::from("/home/me/.dlt/config.toml"),
+            scope: Scope::Global,
+            kind: FileKind::Config,
+        };
+        assert_eq!(file.to_string(), "/home/me/.dlt/config.toml");
+        let variable = Source::Environment { variable: "RUNTIME__DLTHUB_TELEMETRY".to_owned() };
+        assert_eq!(variable.to_string(), "RUNTIME__DLTHUB_TELEMETRY (environment)");
+    }
+}

@@ -1,0 +1,294 @@
+//! Writing: the telemetry switch against dlt's golden files and the cases dlt never met.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::{Dirs, write};
+use dlt_config::{Config, EditError, FileError, Scope, Source, SwitchError, set_telemetry};
+
+const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/golden/config-toml");
+
+fn read(path: &Path) -> String {
+    fs::read_to_string(path).unwrap()
+}
+
+/// Files in `dir`, so that a test sees a leftover temporary file.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        fs::read_dir(dir).unwrap().map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn golden_cases_come_out_byte_for_byte() {
+    let mut cases: Vec<PathBuf> = fs::read_dir(GOLDEN).unwrap().map(|entry| entry.unwrap().path()).collect();
+    cases.sort();
+    assert!(!cases.is_empty(), "no golden cases in {GOLDEN}");
+    for case in cases {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let enabled = match name.split('-').next() {
+            Some("disable") => false,
+            Some("enable") => true,
+            _ => panic!("golden case {name} must start with disable- or enable-"),
+        };
+        let dirs = Dirs::new();
+        let golden = |file: &str| fs::read(case.join(file)).ok();
+        if let Some(before) = golden("project.before.toml") {
+            write(&dirs.project_config(), before);
+        }
+        if let Some(before) = golden("global.before.toml") {
+            write(&dirs.global_config(), before);
+        }
+
+        let report = set_telemetry(&dirs.locations(), enabled).unwrap();
+
+        let global_after = golden("global.after.toml").expect("every case has global.after.toml");
+        assert_eq!(fs::read(dirs.global_config()).unwrap(), global_after, "{name}: global");
+        match golden("project.after.toml") {
+            Some(after) => {
+                assert_eq!(fs::read(dirs.project_config()).unwrap(), after, "{name}: project");
+                assert_eq!(report.written, [dirs.project_config(), dirs.global_config()], "{name}");
+            }
+            None => {
+                assert!(!dirs.project_config().exists(), "{name}: project file created");
+                assert_eq!(report.written, [dirs.global_config()], "{name}");
+            }
+        }
+
+        // Switching again to the same value changes nothing.
+        let again = set_telemetry(&dirs.locations(), enabled).unwrap();
+        assert!(again.written.is_empty(), "{name}: {again:?}");
+        assert_eq!(fs::read(dirs.global_config()).unwrap(), global_after, "{name}: global rewritten");
+    }
+}
+
+#[test]
+fn fresh_global_file_is_exactly_dlts_and_project_is_not_created() {
+    for (enabled, expected) in
+        [(false, "[runtime]\ndlthub_telemetry = false\n"), (true, "[runtime]\ndlthub_telemetry = true\n")]
+    {
+        let dirs = Dirs::new();
+        let locations = dirs.locations();
+        fs::remove_dir(&locations.global_dir).unwrap();
+        let report = set_telemetry(&locations, enabled).unwrap();
+        assert_eq!(read(&dirs.global_config()), expected);
+        assert_eq!(report.written, [dirs.global_config()]);
+        assert!(!locations.settings_dir.exists(), "project .dlt dir created");
+        assert_eq!(entries(&locations.global_dir), ["config.toml"]);
+    }
+}
+
+#[test]
+fn empty_project_file_is_left_alone_but_a_newline_is_content() {
+    let dirs = Dirs::new();
+    write(&dirs.project_config(), "");
+    set_telemetry(&dirs.locations(), false).unwrap();
+    assert_eq!(read(&dirs.project_config()), "");
+
+    write(&dirs.project_config(), "\n");
+    set_telemetry(&dirs.locations(), false).unwrap();
+    assert_eq!(read(&dirs.project_config()), "\n[runtime]\ndlthub_telemetry = false\n");
+}
+
+#[test]
+fn switching_back_and_forth_changes_only_the_value_and_the_reader_agrees() {
+    let dirs = Dirs::new();
+    let original = "# mine\r\n[runtime]\r\nlog_level = \"INFO\" # keep\r\n\r\n[sources.x]\r\nkey = 1";
+    write(&dirs.project_config(), original);
+    set_telemetry(&dirs.locations(), false).unwrap();
+    let disabled = read(&dirs.project_config());
+    assert_eq!(
+        disabled,
+        "# mine\r\n[runtime]\r\nlog_level = \"INFO\" # keep\r\ndlthub_telemetry = false\r\n\r\n[sources.x]\r\nkey = 1"
+    );
+    let env = dirs.env(&[]);
+    let telemetry = Config::load(&dirs.locations(), &env).unwrap().runtime().dlthub_telemetry.clone();
+    assert!(!telemetry.value);
+    assert!(matches!(telemetry.source, Source::File { scope: Scope::Project, .. }));
+
+    set_telemetry(&dirs.locations(), true).unwrap();
+    assert_eq!(read(&dirs.project_config()), disabled.replace("= false", "= true"));
+    assert!(Config::load(&dirs.locations(), &env).unwrap().runtime().dlthub_telemetry.value);
+}
+
+#[test]
+fn inline_dotted_string_and_no_trailing_newline_cases() {
+    let cases = [
+        ("runtime = { log_level = \"INFO\" }\n", "runtime = { log_level = \"INFO\", dlthub_telemetry = false }\n"),
+        ("runtime.dlthub_telemetry = true\nother = 1\n", "runtime.dlthub_telemetry = false\nother = 1\n"),
+        ("[runtime]\ndlthub_telemetry = \"true\"\n", "[runtime]\ndlthub_telemetry = false\n"),
+        ("[sources]\nkey = 1", "[sources]\nkey = 1\n[runtime]\ndlthub_telemetry = false\n"),
+    ];
+    for (before, after) in cases {
+        let dirs = Dirs::new();
+        write(&dirs.project_config(), before);
+        set_telemetry(&dirs.locations(), false).unwrap();
+        assert_eq!(read(&dirs.project_config()), after, "{before:?}");
+    }
+}
+
+#[test]
+fn invalid_project_toml_is_left_untouched_and_nothing_else_is_written() {
+    let dirs = Dirs::new();
+    let locations = dirs.locations();
+    fs::remove_dir(&locations.global_dir).unwrap();
+    let broken = "[runtime\ndlthub_telemetry = true\n";
+    write(&dirs.project_config(), broken);
+    let error = set_telemetry(&locations, false).unwrap_err();
+    let SwitchError::File(FileError::Malformed { path, line, column, .. }) = &error else {
+        panic!("unexpected {error:?}");
+    };
+    assert_eq!((path, *line, *column), (&dirs.project_config(), 1, 9));
+    assert!(error.to_string().starts_with(&format!("{}:1:9: invalid TOML", dirs.project_config().display())));
+    assert_eq!(read(&dirs.project_config()), broken);
+    assert!(!locations.global_dir.exists(), "global dir created despite the error");
+}
+
+#[test]
+fn invalid_global_toml_means_the_project_file_is_not_written_either() {
+    let dirs = Dirs::new();
+    write(&dirs.project_config(), "[runtime]\ndlthub_telemetry = true\n");
+    write(&dirs.global_config(), b"\xff\xfe");
+    let error = set_telemetry(&dirs.locations(), false).unwrap_err();
+    assert!(matches!(error, SwitchError::File(FileError::NotUtf8 { .. })), "{error:?}");
+    assert_eq!(read(&dirs.project_config()), "[runtime]\ndlthub_telemetry = true\n");
+    assert_eq!(fs::read(dirs.global_config()).unwrap(), b"\xff\xfe");
+}
+
+#[test]
+fn a_runtime_key_that_cannot_hold_a_table_is_reported() {
+    let dirs = Dirs::new();
+    write(&dirs.project_config(), "runtime = \"prod\"\n");
+    let error = set_telemetry(&dirs.locations(), false).unwrap_err();
+    assert!(
+        matches!(&error, SwitchError::Edit { path, source: EditError::Conflict { key: "runtime", found: "a string" } } if path == &dirs.project_config()),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{}: `runtime` is a string; it must be a table to hold `runtime.dlthub_telemetry`",
+            dirs.project_config().display()
+        )
+    );
+    assert!(!dirs.global_config().exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn permissions_are_kept_and_no_temporary_file_is_left() {
+    use std::os::unix::fs::PermissionsExt;
+    let dirs = Dirs::new();
+    write(&dirs.project_config(), "[runtime]\ndlthub_telemetry = true\n");
+    fs::set_permissions(dirs.project_config(), fs::Permissions::from_mode(0o640)).unwrap();
+    set_telemetry(&dirs.locations(), false).unwrap();
+    let mode = fs::metadata(dirs.project_config()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640);
+    assert_eq!(entries(&dirs.locations().settings_dir), ["config.toml"]);
+    assert_eq!(entries(&dirs.locations().global_dir), ["config.toml"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_read_only_file_is_reported_and_nothing_is_written() {
+    use std::os::unix::fs::PermissionsExt;
+    let dirs = Dirs::new();
+    write(&dirs.project_config(), "[runtime]\ndlthub_telemetry = true\n");
+    fs::set_permissions(dirs.project_config(), fs::Permissions::from_mode(0o444)).unwrap();
+    let error = set_telemetry(&dirs.locations(), false).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!("{} is read-only; telemetry setting not changed", dirs.project_config().display())
+    );
+    assert_eq!(read(&dirs.project_config()), "[runtime]\ndlthub_telemetry = true\n");
+    assert!(!dirs.global_config().exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_read_only_dir_is_reported() {
+    use std::os::unix::fs::PermissionsExt;
+    let dirs = Dirs::new();
+    write(&dirs.global_config(), "[runtime]\ndlthub_telemetry = true\n");
+    let global_dir = dirs.locations().global_dir;
+    fs::set_permissions(&global_dir, fs::Permissions::from_mode(0o555)).unwrap();
+    let error = set_telemetry(&dirs.locations(), false).unwrap_err();
+    fs::set_permissions(&global_dir, fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(matches!(&error, SwitchError::ReadOnlyDir { dir } if dir == &global_dir), "{error:?}");
+    assert_eq!(read(&dirs.global_config()), "[runtime]\ndlthub_telemetry = true\n");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_config_is_edited_where_it_points() {
+    let dirs = Dirs::new();
+    let shared = dirs.project.path().join("shared-config.toml");
+    write(&shared, "[runtime]\ndlthub_telemetry = true\n");
+    fs::create_dir_all(dirs.locations().settings_dir).unwrap();
+    std::os::unix::fs::symlink(&shared, dirs.project_config()).unwrap();
+    set_telemetry(&dirs.locations(), false).unwrap();
+    assert!(fs::symlink_metadata(dirs.project_config()).unwrap().file_type().is_symlink());
+    assert_eq!(read(&shared), "[runtime]\ndlthub_telemetry = false\n");
+}
+
+#[test]
+fn project_settings_dir_equal_to_global_dir_is_written_once() {
+    let dirs = Dirs::new();
+    let settings = dirs.project.path().join(".dlt");
+    let env = dirs.env(&[("DLT_GLOBAL_DIR", settings.to_str().unwrap())]);
+    let locations = dlt_config::Locations::resolve(&env).unwrap();
+    write(&locations.project_config_toml(), "[runtime]\ndlthub_telemetry = true\n");
+    let report = set_telemetry(&locations, false).unwrap();
+    assert_eq!(report.written, [locations.global_config_toml()]);
+    assert_eq!(read(&locations.global_config_toml()), "[runtime]\ndlthub_telemetry = false\n");
+}
+
+/// Odd bytes in both files: the switch either writes a file that holds the value, or reports
+/// an error and leaves both files as they were. It never panics.
+#[test]
+fn arbitrary_file_bytes_never_panic_and_never_half_write() {
+    let seed_text = "# c\n[runtime]\nlog_level = \"INFO\"\ndlthub_telemetry = true\n[x]\ny = { a = 1 }\n";
+    let alphabet = b"[]{}=\"'.,#\n\r\t \\01tfyn-+:eE_aZ\xff\xc3\x00";
+    let mut rng = fastrand::Rng::with_seed(7_302_026);
+    let mut outcomes = (0, 0);
+    let dirs = Dirs::new();
+    for _ in 0..300 {
+        let mut bytes = seed_text.as_bytes().to_vec();
+        for _ in 0..rng.usize(1..6) {
+            let at = rng.usize(..=bytes.len());
+            match rng.u8(..3) {
+                0 => bytes.insert(at, alphabet[rng.usize(..alphabet.len())]),
+                1 if at < bytes.len() => drop(bytes.remove(at)),
+                _ => bytes.truncate(at),
+            }
+        }
+        write(&dirs.project_config(), &bytes);
+        write(&dirs.global_config(), "[runtime]\ndlthub_telemetry = true\n");
+        match set_telemetry(&dirs.locations(), false) {
+            Ok(report) => {
+                if bytes.is_empty() {
+                    assert_eq!(report.written, [dirs.global_config()]);
+                    assert!(fs::read(dirs.project_config()).unwrap().is_empty());
+                }
+                for path in report.written {
+                    let text = read(&path);
+                    let document: toml_edit::DocumentMut = text.parse().unwrap();
+                    let value = document.get("runtime").and_then(|runtime| runtime.get("dlthub_telemetry"));
+                    assert_eq!(value.and_then(toml_edit::Item::as_bool), Some(false), "{text:?}");
+                }
+                outcomes.0 += 1;
+            }
+            Err(_) => {
+                assert_eq!(fs::read(dirs.project_config()).unwrap(), bytes);
+                assert_eq!(read(&dirs.global_config()), "[runtime]\ndlthub_telemetry = true\n");
+                outcomes.1 += 1;
+            }
+        }
+    }
+    assert!(outcomes.0 > 0 && outcomes.1 > 0, "{outcomes:?}");
+}
