@@ -1,2 +1,60 @@
-//! Sentry tracing on sentry-core: client options, a bounded HTTP transport, a `tracing` layer,
-//! panic capture, pipeline transactions and secret scrubbing. Depends on no other crate of ours.
+//! dlt-style Sentry tracing for any Rust data tool, on sentry-core and depending on no
+//! other crate of this workspace.
+//!
+//! - [`init`] starts Sentry from plain [`SentryOptions`] and returns a [`SentryGuard`] that
+//!   flushes and closes within a deadline (without a DSN: a no-op guard, no thread, no socket;
+//!   with a host-bound client: that client is kept and given dlt's tags and scrubbing).
+//! - [`SentryGuard::tracing_layer`] turns `tracing` events at or above the event level into
+//!   Sentry events and INFO and above into breadcrumbs.
+//! - Panics become unhandled error events, flushed before the previous panic hook runs.
+//! - [`PipelineTransaction`] and [`StepSpan`] record a pipeline run as a transaction with one
+//!   span per step, tagged with `pipeline_name`, `destination` and `dataset_name`.
+//! - Everything sent is scrubbed of the DSN, extra secrets and `user:password@` in URLs.
+//! - The HTTP transport is a bounded queue and one background thread; it never blocks the
+//!   caller and its flush and shutdown return within their timeout.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use dlt_sentry_bridge::{
+//!     EventLevel, HostEnvironment, PipelineTags, PipelineTransaction, SentryDsn, SentryOptions,
+//! };
+//! use tracing_subscriber::layer::SubscriberExt;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut options = SentryOptions::new("1.31.0");
+//! options.dsn = Some(SentryDsn::parse("https://public@o1.ingest.sentry.io/42")?);
+//! options.event_level = EventLevel::from_log_level("WARNING")?;
+//! options.host_environment = HostEnvironment::from_process();
+//! let guard = dlt_sentry_bridge::init(options);
+//! tracing::subscriber::set_global_default(
+//!     tracing_subscriber::registry().with(guard.tracing_layer()),
+//! )?;
+//!
+//! let run = PipelineTransaction::start(&guard, "run", &PipelineTags::new("chess"));
+//! run.start_step("extract").finish(true);
+//! tracing::warn!("this becomes a Sentry event");
+//! run.finish(true);
+//! guard.close(Duration::from_secs(1));
+//! # Ok(())
+//! # }
+//! ```
+
+mod guard;
+mod layer;
+mod options;
+mod panic;
+mod pipeline;
+mod scrub;
+mod secret;
+#[cfg(any(test, feature = "test-util"))]
+pub mod test_util;
+mod transport;
+
+pub use guard::{SentryGuard, init};
+pub use layer::SentryLayer;
+pub use options::{EventLevel, HostEnvironment, LogLevelError, SentryOptions};
+pub use pipeline::{PipelineTags, PipelineTransaction, StepSpan};
+pub use secret::{DsnError, Secret, SentryDsn};
+/// The sentry-core this crate is built on, for custom transports and direct hub access.
+pub use sentry_core;
+pub use transport::TransportStats;

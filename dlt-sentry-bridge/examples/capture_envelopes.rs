@@ -1,0 +1,88 @@
+//! Writes the envelopes the bridge really posts into a directory, one file per HTTP request,
+//! so that other tools (e.g. Sentry's Python SDK) can check them: an error event with a
+//! breadcrumb, the unhandled event of a real panic, and a pipeline transaction with three
+//! step spans (the last one failed). Secrets are planted so the files also show scrubbing.
+//!
+//! ```text
+//! cargo run -p dlt-sentry-bridge --features test-util --example capture_envelopes -- <dir>
+//! ```
+//!
+//! Prints the path of each file written (`NN-<item types>.envelope`). The panic's default
+//! message on stderr is expected.
+#![allow(clippy::print_stdout, reason = "the file list is this example's output")]
+
+use std::error::Error;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use dlt_sentry_bridge::test_util::{LoopbackSentry, Reply};
+use dlt_sentry_bridge::{HostEnvironment, PipelineTags, PipelineTransaction, Secret, SentryOptions};
+use tracing_subscriber::layer::SubscriberExt;
+
+/// The error event, the panic event and the transaction.
+const EXPECTED_REQUESTS: usize = 3;
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let directory = PathBuf::from(std::env::args_os().nth(1).ok_or("usage: capture_envelopes <output directory>")?);
+    std::fs::create_dir_all(&directory)?;
+    let server = LoopbackSentry::start(Reply::Accept)?;
+
+    let mut options = SentryOptions::new(env!("CARGO_PKG_VERSION"));
+    options.dsn = Some(server.dsn()?);
+    options.pipeline_name = Some("capture_pipeline".into());
+    options.environment = Some("capture".into());
+    options.host_environment = HostEnvironment::from_lookup(|name| {
+        let value = match name {
+            "COMMIT_SHA" => "192891",
+            "IMAGE_VERSION" => "scale/v:112",
+            "GITHUB_REPOSITORY_OWNER" => "dlt-hub",
+            _ => return None,
+        };
+        Some(value.to_owned())
+    });
+    options.extra_secrets = vec![Secret::new("planted-write-key")];
+    options.shutdown_timeout = Duration::from_secs(5);
+    let guard = dlt_sentry_bridge::init(options);
+
+    let subscriber = tracing_subscriber::registry().with(guard.tracing_layer());
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::info!(target: "dlt", "connecting with key planted-write-key");
+        tracing::error!(
+            target: "dlt",
+            table = "users",
+            "load failed for postgres://loader:hunter2@db:5432/dlt"
+        );
+    });
+
+    // A real panic on another thread: the bridge's hook reports and flushes it.
+    let panicked = std::thread::spawn(|| panic!("planned panic in capture_envelopes")).join();
+    if panicked.is_ok() {
+        return Err("the panicking thread did not panic".into());
+    }
+
+    let tags = PipelineTags {
+        pipeline_name: "capture_pipeline".into(),
+        destination: Some("duckdb".into()),
+        dataset_name: Some("capture_dataset".into()),
+    };
+    let run = PipelineTransaction::start(&guard, "run", &tags);
+    for step in ["extract", "normalize", "load"] {
+        run.start_step(step).finish(step != "load");
+    }
+    run.finish(true);
+
+    if !guard.close(Duration::from_secs(5)) {
+        return Err("not every envelope was sent within 5 s".into());
+    }
+    let requests = server.wait_for_requests(EXPECTED_REQUESTS, Duration::from_secs(5));
+    if requests.len() != EXPECTED_REQUESTS {
+        return Err(format!("expected {EXPECTED_REQUESTS} envelopes, received {}", requests.len()).into());
+    }
+    for (index, request) in requests.iter().enumerate() {
+        let kinds = request.raw_envelope()?.item_types().join("+");
+        let path = directory.join(format!("{index:02}-{kinds}.envelope"));
+        std::fs::write(&path, &request.body)?;
+        println!("{}", path.display());
+    }
+    Ok(())
+}

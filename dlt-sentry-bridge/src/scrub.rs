@@ -1,0 +1,282 @@
+//! Removes secrets from what is sent: the DSN and its keys, extra secrets (a write key), and
+//! the password of `scheme://user:password@host` URLs, in every free-text field of events and
+//! transactions.
+
+use sentry_core::protocol::{
+    Breadcrumb, Context, Envelope, EnvelopeItem, Event, Exception, Request, Span, Transaction, Value,
+};
+
+/// What replaces a secret.
+pub(crate) const FILTERED: &str = "[Filtered]";
+
+/// Characters that end the authority part of a URL inside free text.
+const AUTHORITY_END: &[char] = &['/', '?', '#', '"', '\'', '<', '>', '`', ',', ';', ')', ']', '}'];
+
+/// Scrubs a fixed list of secrets and URL passwords out of strings and Sentry payloads.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Scrubber {
+    /// Longest first, so that a DSN is replaced whole before its public key is looked for.
+    secrets: Vec<String>,
+}
+
+impl Scrubber {
+    /// A scrubber for the given secret values; empty values are ignored.
+    pub(crate) fn new(secrets: impl IntoIterator<Item = String>) -> Self {
+        let mut secrets: Vec<String> = secrets.into_iter().filter(|secret| !secret.is_empty()).collect();
+        secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
+        secrets.dedup();
+        Self { secrets }
+    }
+
+    /// Scrubs one string in place.
+    pub(crate) fn scrub_string(&self, text: &mut String) {
+        for secret in &self.secrets {
+            if text.contains(secret.as_str()) {
+                *text = text.replace(secret.as_str(), FILTERED);
+            }
+        }
+        if text.contains("://") {
+            *text = scrub_url_passwords(text);
+        }
+    }
+
+    fn scrub_option(&self, text: &mut Option<String>) {
+        if let Some(text) = text {
+            self.scrub_string(text);
+        }
+    }
+
+    fn scrub_value(&self, value: &mut Value) {
+        match value {
+            Value::String(text) => self.scrub_string(text),
+            Value::Array(items) => items.iter_mut().for_each(|item| self.scrub_value(item)),
+            Value::Object(map) => map.values_mut().for_each(|item| self.scrub_value(item)),
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+
+    fn scrub_values<'a>(&self, values: impl IntoIterator<Item = &'a mut Value>) {
+        values.into_iter().for_each(|value| self.scrub_value(value));
+    }
+
+    fn scrub_strings<'a>(&self, values: impl IntoIterator<Item = &'a mut String>) {
+        values.into_iter().for_each(|value| self.scrub_string(value));
+    }
+
+    fn scrub_breadcrumb(&self, breadcrumb: &mut Breadcrumb) {
+        self.scrub_option(&mut breadcrumb.message);
+        self.scrub_values(breadcrumb.data.values_mut());
+    }
+
+    fn scrub_exception(&self, exception: &mut Exception) {
+        self.scrub_option(&mut exception.value);
+        if let Some(mechanism) = &mut exception.mechanism {
+            self.scrub_option(&mut mechanism.description);
+            self.scrub_values(mechanism.data.values_mut());
+        }
+    }
+
+    fn scrub_request(&self, request: &mut Request) {
+        if let Some(url) = &request.url {
+            let mut text = url.to_string();
+            self.scrub_string(&mut text);
+            request.url = text.parse().ok();
+        }
+        self.scrub_option(&mut request.data);
+        self.scrub_option(&mut request.query_string);
+        self.scrub_option(&mut request.cookies);
+        self.scrub_strings(request.headers.values_mut());
+        self.scrub_strings(request.env.values_mut());
+    }
+
+    fn scrub_context(&self, context: &mut Context) {
+        match context {
+            Context::Trace(trace) => {
+                self.scrub_option(&mut trace.description);
+                self.scrub_values(trace.data.values_mut());
+            }
+            Context::Other(map) => self.scrub_values(map.values_mut()),
+            _ => {}
+        }
+    }
+
+    fn scrub_span(&self, span: &mut Span) {
+        self.scrub_option(&mut span.description);
+        self.scrub_strings(span.tags.values_mut());
+        self.scrub_values(span.data.values_mut());
+    }
+
+    /// Scrubs every free-text field of an event.
+    pub(crate) fn scrub_event(&self, mut event: Event<'static>) -> Event<'static> {
+        self.scrub_option(&mut event.message);
+        if let Some(logentry) = &mut event.logentry {
+            self.scrub_string(&mut logentry.message);
+            self.scrub_values(logentry.params.iter_mut());
+        }
+        self.scrub_option(&mut event.culprit);
+        self.scrub_option(&mut event.transaction);
+        event.breadcrumbs.values.iter_mut().for_each(|breadcrumb| self.scrub_breadcrumb(breadcrumb));
+        event.exception.values.iter_mut().for_each(|exception| self.scrub_exception(exception));
+        self.scrub_strings(event.tags.values_mut());
+        self.scrub_values(event.extra.values_mut());
+        event.contexts.values_mut().for_each(|context| self.scrub_context(context));
+        if let Some(request) = &mut event.request {
+            self.scrub_request(request);
+        }
+        event
+    }
+
+    /// Scrubs every free-text field of a transaction and its spans.
+    pub(crate) fn scrub_transaction(&self, mut transaction: Transaction<'static>) -> Transaction<'static> {
+        self.scrub_option(&mut transaction.name);
+        self.scrub_strings(transaction.tags.values_mut());
+        self.scrub_values(transaction.extra.values_mut());
+        transaction.spans.iter_mut().for_each(|span| self.scrub_span(span));
+        transaction.contexts.values_mut().for_each(|context| self.scrub_context(context));
+        if let Some(request) = &mut transaction.request {
+            self.scrub_request(request);
+        }
+        transaction
+    }
+
+    /// Rebuilds an envelope with its events and transactions scrubbed; other items pass as they are.
+    pub(crate) fn scrub_envelope(&self, envelope: Envelope) -> Envelope {
+        let mut scrubbed = Envelope::new().with_headers(envelope.headers().clone());
+        for item in envelope.into_items() {
+            let item = match item {
+                EnvelopeItem::Event(event) => EnvelopeItem::Event(Box::new(self.scrub_event(*event))),
+                EnvelopeItem::Transaction(transaction) => {
+                    EnvelopeItem::Transaction(Box::new(self.scrub_transaction(*transaction)))
+                }
+                other => other,
+            };
+            scrubbed.add_item(item);
+        }
+        scrubbed
+    }
+}
+
+/// Replaces the password of every `scheme://user:password@host` in `text` with [`FILTERED`].
+fn scrub_url_passwords(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("://") {
+        let authority_start = start + 3;
+        out.push_str(&rest[..authority_start]);
+        let after = &rest[authority_start..];
+        let authority_len =
+            after.find(|c: char| c.is_whitespace() || AUTHORITY_END.contains(&c)).unwrap_or(after.len());
+        let authority = &after[..authority_len];
+        match authority.rfind('@').and_then(|at| authority[..at].find(':').map(|colon| (colon, at))) {
+            Some((colon, at)) => {
+                out.push_str(&authority[..=colon]);
+                out.push_str(FILTERED);
+                out.push_str(&authority[at..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &after[authority_len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use sentry_core::protocol::{Breadcrumb, LogEntry, Mechanism, Span};
+
+    use super::*;
+
+    const DSN: &str = "https://abcdef0123456789@o1.ingest.sentry.io/42";
+
+    fn scrubber() -> Scrubber {
+        Scrubber::new([DSN.to_owned(), "abcdef0123456789".to_owned(), "segment-write-key".to_owned(), String::new()])
+    }
+
+    fn scrubbed(text: &str) -> String {
+        let mut text = text.to_owned();
+        scrubber().scrub_string(&mut text);
+        text
+    }
+
+    #[test]
+    fn url_passwords_are_replaced_and_users_kept() {
+        assert_eq!(
+            scrubbed("connect postgresql://loader:s3cr3t@db.local:5432/dlt failed"),
+            "connect postgresql://loader:[Filtered]@db.local:5432/dlt failed"
+        );
+        assert_eq!(
+            scrubbed("a https://u:p@h/x and \"s3://k:v@bucket\""),
+            "a https://u:[Filtered]@h/x and \"s3://k:[Filtered]@bucket\""
+        );
+        assert_eq!(scrubbed("https://example.com/a:b@c"), "https://example.com/a:b@c");
+        assert_eq!(scrubbed("no url here"), "no url here");
+    }
+
+    #[test]
+    fn dsn_key_and_extra_secrets_are_replaced() {
+        assert_eq!(scrubbed(&format!("dsn is {DSN}")), "dsn is [Filtered]");
+        assert_eq!(scrubbed("key abcdef0123456789!"), "key [Filtered]!");
+        assert_eq!(scrubbed("wk=segment-write-key"), "wk=[Filtered]");
+    }
+
+    #[test]
+    fn every_event_field_is_scrubbed() {
+        let mut event = Event {
+            message: Some("m segment-write-key".into()),
+            logentry: Some(LogEntry {
+                message: "l segment-write-key".into(),
+                params: vec![Value::from("p segment-write-key")],
+            }),
+            ..Default::default()
+        };
+        event.breadcrumbs.values.push(Breadcrumb {
+            message: Some("b http://u:pw@h".into()),
+            data: [("k".to_owned(), Value::from("d segment-write-key"))].into(),
+            ..Default::default()
+        });
+        event.exception.values.push(Exception {
+            ty: "panic".into(),
+            value: Some("e segment-write-key".into()),
+            mechanism: Some(Mechanism { ty: "panic".into(), ..Default::default() }),
+            ..Default::default()
+        });
+        event.tags.insert("t".into(), "t segment-write-key".into());
+        event.extra.insert("x".into(), serde_json::json!({"nested": ["n segment-write-key"]}));
+        let json = serde_json::to_string(&scrubber().scrub_event(event)).unwrap();
+        assert!(!json.contains("segment-write-key"), "{json}");
+        assert!(!json.contains("pw@"), "{json}");
+        assert_eq!(json.matches(FILTERED).count(), 8, "{json}");
+    }
+
+    #[test]
+    fn transactions_and_spans_are_scrubbed() {
+        let transaction = Transaction {
+            name: Some("run abcdef0123456789".into()),
+            tags: [("destination".to_owned(), "postgres://a:b@c".to_owned())].into(),
+            spans: vec![Span {
+                description: Some("load segment-write-key".into()),
+                tags: [("dataset_name".to_owned(), "segment-write-key".to_owned())].into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let json = serde_json::to_string(&scrubber().scrub_transaction(transaction)).unwrap();
+        assert!(!json.contains("segment-write-key"), "{json}");
+        assert!(!json.contains("abcdef0123456789"), "{json}");
+        assert!(json.contains("postgres://a:[Filtered]@c"), "{json}");
+    }
+
+    #[test]
+    fn envelopes_keep_their_headers_and_items() {
+        let mut envelope = Envelope::new();
+        envelope.add_item(Event { message: Some(DSN.into()), ..Default::default() });
+        let event_id = *envelope.uuid().unwrap();
+        let envelope = scrubber().scrub_envelope(envelope);
+        assert_eq!(envelope.uuid(), Some(&event_id));
+        assert_eq!(envelope.items().count(), 1);
+        assert_eq!(envelope.event().unwrap().message.as_deref(), Some(FILTERED));
+    }
+}
