@@ -9,6 +9,7 @@
 //!   [`RuntimeConfig`] and the `enable_runtime_trace` master switch, every value [`Sourced`].
 //! - [`Secret`]: write keys and DSNs, redacted in `Debug` and `Display`.
 //! - [`set_telemetry`]: the switch behind `dlt --disable-telemetry` / `--enable-telemetry`.
+//! - [`init_project`]: the project's `config.toml` and `secrets.toml` of `dlt init`.
 //!
 //! ```
 //! use std::ffi::OsStr;
@@ -40,6 +41,7 @@ mod coerce;
 mod config;
 mod edit;
 mod environment;
+mod init;
 mod locations;
 mod secret;
 mod source;
@@ -52,6 +54,7 @@ pub use config::{
 };
 pub use edit::EditError;
 pub use environment::Environment;
+pub use init::{InitError, InitReport, init_project};
 pub use locations::{
     CONFIG_FOLDER_VARIABLE, DATA_DIR_VARIABLE, DEFAULT_CONFIG_FOLDER, GLOBAL_DIR_VARIABLE, Locations, LocationsError,
     PROJECT_DIR_VARIABLE, ROOT_GLOBAL_DIR,

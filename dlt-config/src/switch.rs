@@ -152,14 +152,21 @@ impl Plan {
 
 /// A temporary file next to the target, so that the final rename is atomic.
 fn temp_file_in(dir: &Path) -> io::Result<NamedTempFile> {
+    new_temp_file_in(dir, true)
+}
+
+/// A temporary file in `dir` that becomes a config file by rename: with the usual mode (umask
+/// applies) when `shared`, readable by its owner only otherwise.
+pub(crate) fn new_temp_file_in(dir: &Path, shared: bool) -> io::Result<NamedTempFile> {
     let mut builder = tempfile::Builder::new();
-    builder.prefix(".config.toml.").suffix(".tmp");
+    builder.prefix(".dlt-config.").suffix(".tmp");
     #[cfg(unix)]
-    {
-        // A new file gets the usual mode (umask applies), not the temp file's 0600.
+    if shared {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(fs::Permissions::from_mode(0o666));
     }
+    #[cfg(not(unix))]
+    let _ = shared;
     builder.tempfile_in(dir)
 }
 

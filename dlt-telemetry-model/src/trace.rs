@@ -20,6 +20,17 @@ pub struct PipelineTrace {
     pub transaction_id: String,
     /// The pipeline's name (in clear: the trace stays on the user's machine).
     pub pipeline_name: String,
+    /// The destination's short name, e.g. `duckdb`, when the pipeline has one. Not in traces
+    /// written by dlt (Python).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination_name: Option<String>,
+    /// The destination's type, e.g. `dlt.destinations.duckdb`, when the pipeline has one. Not
+    /// in traces written by dlt (Python).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination_type: Option<String>,
+    /// The dataset's name, when the pipeline has one. Not in traces written by dlt (Python).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset_name: Option<String>,
     /// Where the run happened.
     pub execution_context: Context,
     /// When the outermost step started.

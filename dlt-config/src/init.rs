@@ -1,0 +1,143 @@
+//! `dlt init`: the project's `.dlt/config.toml` and `.dlt/secrets.toml`, created when absent and
+//! never overwritten.
+
+use std::fs;
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use crate::locations::Locations;
+use crate::switch::new_temp_file_in;
+
+/// The project `config.toml` `dlt init` writes, with telemetry set as it is now (dlt's template).
+fn config_template(telemetry: bool) -> String {
+    format!(
+        "[runtime]\n\
+         log_level=\"WARNING\"  # the system log level of dlt\n\
+         # use the dlthub_telemetry setting to enable/disable anonymous usage data reporting, see https://dlthub.com/docs/reference/telemetry\n\
+         dlthub_telemetry = {telemetry}\n"
+    )
+}
+
+/// The project `secrets.toml` `dlt init` writes: readable by its owner only.
+const SECRETS_TEMPLATE: &str = "\
+# put your secret values and credentials here. do not share this file and do not push it to github
+# [runtime]
+# sentry_dsn = \"https://<key>@<host>/<project>\"  # send errors and pipeline runs to your own Sentry
+";
+
+/// What `init_project` did with each file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InitReport {
+    /// Files created.
+    pub created: Vec<PathBuf>,
+    /// Files that existed and were left as they were.
+    pub kept: Vec<PathBuf>,
+}
+
+/// Why the project files could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// The settings dir could not be created.
+    #[error("cannot create {}: {source}", .dir.display())]
+    CreateDir {
+        /// The dir.
+        dir: PathBuf,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// A file could not be written.
+    #[error("cannot write {}: {source}", .path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: io::Error,
+    },
+}
+
+/// Creates the project's `config.toml` (with `dlthub_telemetry` set to `telemetry`) and
+/// `secrets.toml` in the settings dir when they do not exist. An existing file is never
+/// touched, even one created by another process at the same moment.
+pub fn init_project(locations: &Locations, telemetry: bool) -> Result<InitReport, InitError> {
+    let dir = &locations.settings_dir;
+    fs::create_dir_all(dir).map_err(|source| InitError::CreateDir { dir: dir.clone(), source })?;
+    let mut report = InitReport::default();
+    let files = [
+        (locations.project_config_toml(), config_template(telemetry), false),
+        (locations.project_secrets_toml(), SECRETS_TEMPLATE.to_owned(), true),
+    ];
+    for (path, contents, private) in files {
+        let created =
+            create_new(&path, &contents, private).map_err(|source| InitError::Write { path: path.clone(), source })?;
+        if created { &mut report.created } else { &mut report.kept }.push(path);
+    }
+    Ok(report)
+}
+
+/// Writes `contents` to a new file at `path` atomically; false when `path` already exists.
+fn create_new(path: &Path, contents: &str, private: bool) -> io::Result<bool> {
+    if fs::symlink_metadata(path).is_ok() {
+        return Ok(false);
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut temp = new_temp_file_in(dir, !private)?;
+    temp.write_all(contents.as_bytes())?;
+    temp.as_file().sync_all()?;
+    match temp.persist_noclobber(path) {
+        Ok(_) => Ok(true),
+        Err(error) if error.error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(error) => Err(error.error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::fs;
+
+    use super::init_project;
+    use crate::{Config, Environment, Locations};
+
+    fn locations(root: &std::path::Path) -> (Locations, Environment) {
+        let env = Environment::from_pairs([
+            ("DLT_PROJECT_DIR", root.join("project")),
+            ("DLT_GLOBAL_DIR", root.join("global")),
+        ]);
+        (Locations::resolve(&env).unwrap(), env)
+    }
+
+    #[test]
+    fn creates_both_files_with_the_telemetry_state_and_reads_back() {
+        let root = tempfile::tempdir().unwrap();
+        let (locations, env) = locations(root.path());
+        let report = init_project(&locations, false).unwrap();
+        assert_eq!(report.created, [locations.project_config_toml(), locations.project_secrets_toml()]);
+        let config = fs::read_to_string(locations.project_config_toml()).unwrap();
+        assert!(config.ends_with("dlthub_telemetry = false\n"), "{config}");
+        let loaded = Config::load(&locations, &env).unwrap();
+        assert!(!loaded.runtime().dlthub_telemetry.value);
+        assert_eq!(loaded.runtime().log_level.value, "WARNING");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(locations.project_secrets_toml()).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "secrets.toml is private");
+        }
+        assert_eq!(fs::read_dir(&locations.settings_dir).unwrap().count(), 2, "no temporary file left");
+    }
+
+    #[test]
+    fn never_overwrites() {
+        let root = tempfile::tempdir().unwrap();
+        let (locations, _) = locations(root.path());
+        fs::create_dir_all(&locations.settings_dir).unwrap();
+        fs::write(locations.project_config_toml(), "# mine\n").unwrap();
+        let report = init_project(&locations, true).unwrap();
+        assert_eq!(report.kept, [locations.project_config_toml()]);
+        assert_eq!(report.created, [locations.project_secrets_toml()]);
+        assert_eq!(fs::read_to_string(locations.project_config_toml()).unwrap(), "# mine\n");
+        let again = init_project(&locations, false).unwrap();
+        assert!(again.created.is_empty());
+    }
+}
