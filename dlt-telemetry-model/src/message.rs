@@ -384,7 +384,7 @@ impl KeyOrder {
         };
         let mut ordered = Map::with_capacity(fields.len());
         for key in &self.0 {
-            if let Some((key, value)) = fields.remove_entry(key) {
+            if let Some((key, value)) = fields.shift_remove_entry(key) {
                 ordered.insert(key, value);
             }
         }

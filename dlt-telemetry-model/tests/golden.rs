@@ -90,3 +90,20 @@ fn dlt_trace_asdict_parses() {
     assert!(trace.steps[0].extra.contains_key("extract_info"));
     assert_eq!(trace.extra["engine_version"], 2);
 }
+
+#[test]
+fn segment_fields_added_to_a_parsed_message_follow_dlts_fields_in_order() {
+    for (path, body) in golden_messages() {
+        let mut message: TrackMessage = serde_json::from_value(body.clone()).unwrap();
+        message.message_type = Some(dlt_telemetry_model::TRACK_TYPE.into());
+        message.message_id = Some("5f6d3c4e-2b1a-4c8d-9e7f-0a1b2c3d4e5f".into());
+        message.timestamp = Some(time::OffsetDateTime::UNIX_EPOCH);
+        message.sent_at = Some(time::OffsetDateTime::UNIX_EPOCH);
+        let json = serde_json::to_value(&message).unwrap();
+        let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        let dlt_keys: Vec<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut expected = dlt_keys.clone();
+        expected.extend(["type", "messageId", "timestamp", "sentAt"]);
+        assert_eq!(keys, expected, "{}", path.display());
+    }
+}
