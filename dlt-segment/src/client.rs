@@ -1,0 +1,140 @@
+//! The caller's side of the HTTP transport: a bounded queue into one worker thread, and the
+//! commands that flush it and shut it down within a deadline.
+
+use std::sync::mpsc::{RecvTimeoutError, sync_channel};
+use std::sync::{Arc, Mutex, Once, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use dlt_telemetry_model::TrackMessage;
+use tokio::sync::mpsc::{self, error::TrySendError};
+
+use crate::error::SegmentError;
+use crate::options::{Endpoint, SegmentOptions};
+use crate::outbox::Outbox;
+use crate::stats::{Counters, Stats, add};
+use crate::transport::{ShutdownReport, Transport};
+use crate::wire::{BatchLimits, now_utc};
+use crate::worker::{Command, Worker, deadline_after};
+
+/// How long past its deadline `shutdown` waits for the worker's report: time for the worker to
+/// append what is left to the outbox.
+const REPORT_GRACE: Duration = Duration::from_millis(500);
+
+/// The Segment transport: `track` puts a message on a bounded queue and returns; one worker
+/// thread batches, sends and retries; shutdown (explicit or on drop) is bounded by one
+/// deadline, after which what is left goes to the outbox.
+///
+/// Works with or without a tokio runtime in the host: the worker runs its own current-thread
+/// runtime on its own thread, and nothing here blocks on the host's runtime.
+#[derive(Debug)]
+pub struct SegmentClient {
+    messages: mpsc::Sender<TrackMessage>,
+    control: mpsc::UnboundedSender<Command>,
+    counters: Arc<Counters>,
+    shutdown_timeout: Duration,
+    report: Mutex<Option<ShutdownReport>>,
+}
+
+impl SegmentClient {
+    /// Validates the options and starts the worker thread. The outbox of an earlier run, if
+    /// any, is taken over by the worker and sent first.
+    pub fn start(options: SegmentOptions) -> Result<Self, SegmentError> {
+        let endpoint = Endpoint::parse(&options.endpoint)?;
+        let headers = options.headers()?;
+        ensure_crypto_provider();
+        let http = reqwest::Client::builder()
+            .connect_timeout(options.connect_timeout)
+            .timeout(options.request_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(SegmentError::HttpClient)?;
+        let runtime =
+            tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(SegmentError::Runtime)?;
+        let counters = Arc::new(Counters::default());
+        let (messages, messages_rx) =
+            mpsc::channel(options.queue_capacity.clamp(1, tokio::sync::Semaphore::MAX_PERMITS));
+        let (control, control_rx) = mpsc::unbounded_channel();
+        let outbox = options.outbox.map(|outbox| Outbox::new(outbox, counters.clone()));
+        let worker = Worker {
+            http,
+            endpoint,
+            headers,
+            policy: options.retry,
+            limits: BatchLimits { max_batch_messages: options.limits.max_batch_messages.max(1), ..options.limits },
+            outbox,
+            counters: counters.clone(),
+            messages: messages_rx,
+            control: control_rx,
+        };
+        thread::Builder::new()
+            .name("dlt-segment".into())
+            .spawn(move || worker.run(runtime, options.shutdown_timeout))
+            .map_err(SegmentError::Spawn)?;
+        Ok(Self { messages, control, counters, shutdown_timeout: options.shutdown_timeout, report: Mutex::default() })
+    }
+}
+
+impl Transport for SegmentClient {
+    /// Stamps `timestamp` (when missing) and queues the message; when the queue is full the
+    /// message is dropped and counted. `type` and `messageId` are filled by the worker.
+    fn track(&self, mut message: TrackMessage) {
+        message.timestamp.get_or_insert_with(now_utc);
+        match self.messages.try_send(message) {
+            Ok(()) => add(&self.counters.queued, 1),
+            Err(TrySendError::Full(_)) => add(&self.counters.dropped_queue_full, 1),
+            Err(TrySendError::Closed(_)) => add(&self.counters.dropped_after_shutdown, 1),
+        }
+    }
+
+    /// True once the queue is empty and nothing is in flight or waiting for a retry.
+    fn flush(&self, timeout: Duration) -> bool {
+        let (reply, answer) = sync_channel(1);
+        self.control.send(Command::Flush(reply)).is_ok() && answer.recv_timeout(timeout).unwrap_or(false)
+    }
+
+    fn shutdown(&self, deadline: Instant) -> ShutdownReport {
+        let mut report = self.report.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(report) = *report {
+            return report;
+        }
+        let (reply, answer) = sync_channel(1);
+        let summary = match self.control.send(Command::Shutdown { deadline, reply }) {
+            Ok(()) => answer.recv_timeout(deadline.saturating_duration_since(Instant::now()) + REPORT_GRACE),
+            Err(_) => Err(RecvTimeoutError::Disconnected),
+        };
+        let stats = self.counters.snapshot();
+        let finished = match summary {
+            Ok(summary) => ShutdownReport {
+                drained: summary.leftover == 0,
+                saved_to_outbox: summary.saved,
+                lost: summary.leftover - summary.saved,
+                confirmed: true,
+                stats,
+            },
+            Err(_) => ShutdownReport { drained: false, saved_to_outbox: 0, lost: 0, confirmed: false, stats },
+        };
+        *report = Some(finished);
+        finished
+    }
+
+    fn stats(&self) -> Stats {
+        self.counters.snapshot()
+    }
+}
+
+impl Drop for SegmentClient {
+    /// Shuts down with the configured timeout, unless that was done already.
+    fn drop(&mut self) {
+        self.shutdown(deadline_after(self.shutdown_timeout));
+    }
+}
+
+/// reqwest is built without a TLS crypto provider; install ring's, once per process, before the
+/// first client is built. A provider the host installed first is kept.
+fn ensure_crypto_provider() {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}

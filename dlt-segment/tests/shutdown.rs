@@ -1,0 +1,169 @@
+//! Shutdown stays within its deadline whatever the network does, and what is left is kept in
+//! the outbox and sent by the next transport.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use dlt_segment::{OutboxOptions, SegmentClient, Transport, read_outbox};
+use support::{Server, closed_port_url, hanging_server, indexes, message, message_indexes, options};
+
+const DEADLINE: Duration = Duration::from_secs(1);
+const GRACE: Duration = Duration::from_secs(1);
+
+#[test]
+fn a_server_that_never_answers_cannot_hold_up_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, connections) = hanging_server();
+    let client = SegmentClient::start(options(url).with_outbox(OutboxOptions::new(dir.path()))).unwrap();
+    for index in 0..3 {
+        client.track(message(index));
+    }
+    connections.recv_timeout(Duration::from_secs(10)).expect("a request in flight");
+
+    let started = Instant::now();
+    let report = client.shutdown(started + DEADLINE);
+    assert!(started.elapsed() <= DEADLINE + GRACE, "shutdown took {:?}", started.elapsed());
+    assert!(report.confirmed && !report.drained);
+    assert_eq!((report.saved_to_outbox, report.lost), (3, 0));
+    assert_eq!(report.stats.written_to_outbox, 3);
+    assert_eq!(message_indexes(&read_outbox(dir.path()).unwrap()), [0, 1, 2]);
+}
+
+#[test]
+fn dropping_the_client_is_a_bounded_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, connections) = hanging_server();
+    let mut options = options(url).with_outbox(OutboxOptions::new(dir.path()));
+    options.shutdown_timeout = Duration::from_millis(300);
+    let client = SegmentClient::start(options).unwrap();
+    client.track(message(7));
+    connections.recv_timeout(Duration::from_secs(10)).expect("a request in flight");
+
+    let started = Instant::now();
+    drop(client);
+    assert!(started.elapsed() <= Duration::from_millis(300) + GRACE, "drop took {:?}", started.elapsed());
+    assert_eq!(message_indexes(&read_outbox(dir.path()).unwrap()), [7]);
+}
+
+#[test]
+fn a_closed_port_ends_shutdown_before_its_deadline_with_the_messages_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = options(closed_port_url()).with_outbox(OutboxOptions::new(dir.path()));
+    // The first retry comes 1-2 s after the first attempt, the second 2-4 s after that: past a
+    // 3 s deadline, so there is no point in waiting for it.
+    options.retry.max_attempts = 100;
+    options.retry.backoff_base = Duration::from_secs(2);
+    options.retry.backoff_cap = Duration::from_secs(60);
+    let client = SegmentClient::start(options).unwrap();
+    client.track(message(1));
+    client.track(message(2));
+
+    let deadline = Duration::from_secs(3);
+    let started = Instant::now();
+    let report = client.shutdown(started + deadline);
+    assert!(started.elapsed() < deadline, "shutdown waited {:?} for a retry it could not make", started.elapsed());
+    assert!(report.stats.retried > 0);
+    assert_eq!(report.saved_to_outbox, 2);
+    assert_eq!(message_indexes(&read_outbox(dir.path()).unwrap()), [1, 2]);
+}
+
+#[test]
+fn without_an_outbox_what_is_left_is_counted_as_lost() {
+    let client = SegmentClient::start(options(closed_port_url())).unwrap();
+    client.track(message(1));
+    let report = client.shutdown(Instant::now() + DEADLINE);
+    assert_eq!(report.stats.dropped_undelivered, 1);
+    assert_eq!(report.stats.written_to_outbox, 0);
+}
+
+#[test]
+fn the_next_transport_sends_the_outbox_first_then_removes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = SegmentClient::start(options(closed_port_url()).with_outbox(OutboxOptions::new(dir.path()))).unwrap();
+    first.track(message(1));
+    first.track(message(2));
+    first.shutdown(Instant::now() + DEADLINE);
+    let kept: HashSet<String> = read_outbox(dir.path()).unwrap().into_iter().filter_map(|m| m.message_id).collect();
+    assert_eq!(kept.len(), 2);
+
+    let server = Server::accepting();
+    let second =
+        SegmentClient::start(options(server.url("/v1/batch")).with_outbox(OutboxOptions::new(dir.path()))).unwrap();
+    second.track(message(3));
+    let report = second.shutdown(Instant::now() + Duration::from_secs(5));
+
+    assert!(report.drained);
+    assert_eq!((report.stats.read_from_outbox, report.stats.sent, report.stats.queued), (2, 3, 1));
+    let received = server.messages();
+    assert_eq!(indexes(&received), [1, 2, 3]);
+    let first_request: HashSet<String> = support::messages_in(&server.requests()[0])
+        .iter()
+        .map(|m| m["messageId"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(kept.is_subset(&first_request), "the outbox goes out before or with the new messages");
+    assert!(read_outbox(dir.path()).unwrap().is_empty());
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".jsonl"))
+    );
+}
+
+#[test]
+fn what_the_next_transport_cannot_send_goes_back_to_the_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = SegmentClient::start(options(closed_port_url()).with_outbox(OutboxOptions::new(dir.path()))).unwrap();
+    first.track(message(1));
+    first.shutdown(Instant::now() + DEADLINE);
+
+    let (url, connections) = hanging_server();
+    let second = SegmentClient::start(options(url).with_outbox(OutboxOptions::new(dir.path()))).unwrap();
+    connections.recv_timeout(Duration::from_secs(10)).expect("the outbox is being sent");
+    second.track(message(2));
+    let started = Instant::now();
+    let report = second.shutdown(started + DEADLINE);
+    assert!(started.elapsed() <= DEADLINE + GRACE);
+    assert_eq!(report.saved_to_outbox, 2);
+    let kept = read_outbox(dir.path()).unwrap();
+    assert_eq!(message_indexes(&kept), [1, 2]);
+    assert_eq!(kept.len(), 2, "one line per message, no duplicates");
+}
+
+#[test]
+fn two_transports_on_one_outbox_do_not_tear_or_lose_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let clients: Vec<SegmentClient> = (0..2)
+        .map(|_| SegmentClient::start(options(closed_port_url()).with_outbox(OutboxOptions::new(dir.path()))).unwrap())
+        .collect();
+    for (number, client) in clients.iter().enumerate() {
+        for index in 0..50 {
+            client.track(message(number * 100 + index));
+        }
+    }
+    let deadline = Instant::now() + DEADLINE;
+    std::thread::scope(|scope| {
+        for client in &clients {
+            scope.spawn(move || client.shutdown(deadline));
+        }
+    });
+    let content = std::fs::read_to_string(dir.path().join("outbox.jsonl")).unwrap();
+    assert_eq!(content.lines().count(), 100);
+    let expected: Vec<u64> = (0..50).chain(100..150).collect();
+    assert_eq!(message_indexes(&read_outbox(dir.path()).unwrap()), expected);
+}
+
+#[test]
+fn shutdown_twice_returns_the_first_report_and_later_messages_are_counted() {
+    let server = Server::accepting();
+    let client = SegmentClient::start(options(server.url("/v1/batch"))).unwrap();
+    client.track(message(1));
+    let first = client.shutdown(Instant::now() + DEADLINE);
+    let second = client.shutdown(Instant::now());
+    assert_eq!(first, second);
+    assert_eq!(first.stats.sent, 1);
+    client.track(message(2));
+    assert_eq!(client.stats().dropped_after_shutdown, 1);
+    assert!(!client.flush(Duration::from_millis(100)));
+    assert_eq!(server.messages().len(), 1);
+}

@@ -1,0 +1,131 @@
+//! Loopback servers and messages shared by the integration tests.
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code, unreachable_pub)]
+
+use std::net::{TcpListener, TcpStream};
+use std::sync::mpsc::{Receiver, channel};
+use std::thread;
+use std::time::Duration;
+
+use dlt_segment::{RetryPolicy, SegmentOptions};
+use dlt_telemetry_model::{Context, EventCategory, Library, OsInfo, RunContext, RunContextInfo, TrackMessage};
+use serde_json::{Map, Value};
+use tokio::runtime::Runtime;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+/// A wiremock server driven from plain (non-async) tests: its own runtime only starts it and
+/// reads what it received; the code under test never runs inside that runtime.
+pub struct Server {
+    runtime: Runtime,
+    server: MockServer,
+}
+
+impl Server {
+    /// A server with no mocks mounted (it answers 404).
+    pub fn start() -> Self {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let server = runtime.block_on(MockServer::start());
+        Self { runtime, server }
+    }
+
+    /// A server that answers every POST with 200.
+    pub fn accepting() -> Self {
+        let server = Self::start();
+        server.mount(Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)));
+        server
+    }
+
+    pub fn mount(&self, mock: Mock) {
+        self.runtime.block_on(mock.mount(&self.server));
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server.uri())
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.runtime.block_on(self.server.received_requests()).unwrap()
+    }
+
+    /// Every message received, in order, from single or batch requests.
+    pub fn messages(&self) -> Vec<Value> {
+        self.requests().iter().flat_map(messages_in).collect()
+    }
+}
+
+/// The messages one request carried.
+pub fn messages_in(request: &Request) -> Vec<Value> {
+    let body: Value = serde_json::from_slice(&request.body).unwrap();
+    match body.get("batch") {
+        Some(Value::Array(batch)) => batch.clone(),
+        _ => vec![body],
+    }
+}
+
+/// A server that accepts connections and never answers. Each accepted connection is reported on
+/// the returned channel (and kept open).
+pub fn hanging_server() -> (String, Receiver<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let (accepted, connections) = channel();
+    thread::spawn(move || {
+        let mut held: Vec<TcpStream> = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+            let _ = accepted.send(());
+        }
+    });
+    (format!("http://{address}/v1/batch"), connections)
+}
+
+/// A URL on a loopback port nothing listens on.
+pub fn closed_port_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    format!("http://{address}/v1/batch")
+}
+
+/// Options for tests: quick retries, generous request timeouts (the deadline is what cuts).
+pub fn options(endpoint: impl Into<String>) -> SegmentOptions {
+    let mut options = SegmentOptions::new(endpoint, "dlt/0.1.0");
+    options.retry = RetryPolicy {
+        max_attempts: 5,
+        backoff_base: Duration::from_millis(10),
+        backoff_cap: Duration::from_millis(100),
+        max_retry_after: Duration::from_secs(5),
+    };
+    options.request_timeout = Duration::from_secs(30);
+    options
+}
+
+/// A message whose `properties.index` tells it apart.
+pub fn message(index: usize) -> TrackMessage {
+    let context = Context::new(
+        false,
+        2,
+        vec!["docker".into()],
+        OsInfo::new("Linux", "6.1.0"),
+        Library::new("dlt", "0.1.0"),
+        Some(RunContext::Info(RunContextInfo::new("dlt"))),
+    );
+    let mut properties = Map::new();
+    properties.insert("index".into(), index.into());
+    properties.insert("elapsed".into(), 0.25.into());
+    properties.insert("success".into(), true.into());
+    TrackMessage::new(EventCategory::Command, "telemetry", properties, "933dd165453d196a58adaf49444e9b4c", context)
+}
+
+/// The `properties.index` of each message, sorted.
+pub fn indexes<'a>(messages: impl IntoIterator<Item = &'a Value>) -> Vec<u64> {
+    let mut indexes: Vec<u64> = messages.into_iter().map(|m| m["properties"]["index"].as_u64().unwrap()).collect();
+    indexes.sort_unstable();
+    indexes
+}
+
+/// The `properties.index` of each parsed message, sorted.
+pub fn message_indexes<'a>(messages: impl IntoIterator<Item = &'a TrackMessage>) -> Vec<u64> {
+    let mut indexes: Vec<u64> = messages.into_iter().map(|m| m.properties["index"].as_u64().unwrap()).collect();
+    indexes.sort_unstable();
+    indexes
+}
