@@ -1,0 +1,105 @@
+//! What is on, what is off, and which setting decided it (DESIGN.md §5's order: the master
+//! switch, then `DO_NOT_TRACK`, then `runtime.dlthub_telemetry`).
+
+use std::fmt;
+
+use dlt_config::{Config, DO_NOT_TRACK_VARIABLE, Source, Sourced};
+
+/// The setting that decided whether usage telemetry is on.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DecidedBy {
+    /// `enable_runtime_trace = false`: everything is off.
+    MasterSwitch(Source),
+    /// `DO_NOT_TRACK` is set in the environment.
+    DoNotTrack,
+    /// `runtime.dlthub_telemetry`, from a file, a variable or its default.
+    TelemetrySetting {
+        /// The value it has.
+        enabled: bool,
+        /// Where it came from.
+        source: Source,
+    },
+    /// The configuration could not be read: when unsure, do not track.
+    ConfigError(String),
+}
+
+impl fmt::Display for DecidedBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MasterSwitch(source) => write!(f, "{}", setting("enable_runtime_trace", false, source)),
+            Self::DoNotTrack => write!(f, "{DO_NOT_TRACK_VARIABLE} (environment)"),
+            Self::TelemetrySetting { enabled, source } => {
+                write!(f, "{}", setting("runtime.dlthub_telemetry", *enabled, source))
+            }
+            Self::ConfigError(error) => write!(f, "a configuration error: {error}"),
+        }
+    }
+}
+
+/// `key=value (where)` in the words a user would use to find it again.
+fn setting(key: &str, value: bool, source: &Source) -> String {
+    match source {
+        Source::Environment { variable } => format!("{variable}={value} (environment)"),
+        Source::Default => format!("{key}={value} (default)"),
+        file => format!("{key}={value} ({file})"),
+    }
+}
+
+/// The state of telemetry and tracing for this process, as `dlt telemetry` shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Status {
+    /// `enable_runtime_trace`: false when the master switch turned everything off (or the
+    /// configuration could not be read).
+    pub runtime_trace: bool,
+    /// Whether anonymous usage telemetry is on.
+    pub telemetry: bool,
+    /// The setting that decided `telemetry`.
+    pub decided_by: DecidedBy,
+    /// Where usage events go, when the configuration could be read.
+    pub endpoint: Option<String>,
+    /// Whether a Segment write key is configured (its value is never shown).
+    pub write_key_set: bool,
+    /// Whether a Sentry DSN is configured (its value is never shown).
+    pub sentry_dsn_set: bool,
+    /// Whether events are printed to stderr instead of sent (`runtime.dlthub_telemetry_debug`).
+    pub debug: bool,
+}
+
+impl Status {
+    /// Decides from a loaded configuration and the master switch's value.
+    pub(crate) fn decide(config: &Config, master_switch: &Sourced<bool>) -> Self {
+        let runtime = config.runtime();
+        let decided_by = if !master_switch.value {
+            DecidedBy::MasterSwitch(master_switch.source.clone())
+        } else if runtime.do_not_track.value {
+            DecidedBy::DoNotTrack
+        } else {
+            DecidedBy::TelemetrySetting {
+                enabled: runtime.dlthub_telemetry.value,
+                source: runtime.dlthub_telemetry.source.clone(),
+            }
+        };
+        Self {
+            runtime_trace: master_switch.value,
+            telemetry: matches!(decided_by, DecidedBy::TelemetrySetting { enabled: true, .. }),
+            decided_by,
+            endpoint: Some(runtime.effective_endpoint().to_owned()),
+            write_key_set: runtime.dlthub_telemetry_segment_write_key.value.is_some(),
+            sentry_dsn_set: runtime.sentry_dsn.value.is_some(),
+            debug: runtime.dlthub_telemetry_debug.value,
+        }
+    }
+
+    /// Everything off because the configuration could not be read.
+    pub(crate) fn unreadable(error: String) -> Self {
+        Self {
+            runtime_trace: false,
+            telemetry: false,
+            decided_by: DecidedBy::ConfigError(error),
+            endpoint: None,
+            write_key_set: false,
+            sentry_dsn_set: false,
+            debug: false,
+        }
+    }
+}

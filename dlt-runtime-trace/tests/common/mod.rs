@@ -1,0 +1,158 @@
+//! Helpers shared by the runtime-trace tests: temporary dlt dirs, captured debug output,
+//! loopback servers and the committed message schema.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{self, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use dlt_config::Environment;
+use dlt_telemetry_model::TrackMessage;
+use serde_json::Value;
+
+/// Temporary global and project dirs, and the variables that point dlt at them.
+pub struct Dirs {
+    pub root: tempfile::TempDir,
+}
+
+impl Dirs {
+    pub fn new() -> Self {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("global")).unwrap();
+        std::fs::create_dir_all(root.path().join("project")).unwrap();
+        std::fs::create_dir_all(root.path().join("home")).unwrap();
+        Self { root }
+    }
+
+    pub fn global(&self) -> PathBuf {
+        self.root.path().join("global")
+    }
+
+    pub fn project(&self) -> PathBuf {
+        self.root.path().join("project")
+    }
+
+    /// The variables every test sets: its own dirs, and nothing from the real environment.
+    pub fn vars(&self) -> Vec<(String, String)> {
+        vec![
+            ("DLT_GLOBAL_DIR".into(), self.global().display().to_string()),
+            ("DLT_PROJECT_DIR".into(), self.project().display().to_string()),
+            ("HOME".into(), self.root.path().join("home").display().to_string()),
+        ]
+    }
+
+    /// An environment of the test's dirs plus `extra`.
+    pub fn env(&self, extra: &[(&str, &str)]) -> Environment {
+        let mut vars = self.vars();
+        vars.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        Environment::from_pairs(vars)
+    }
+
+    /// Every file below the global dir, relative and sorted.
+    pub fn global_files(&self) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        collect_files(&self.global(), &self.global(), &mut files);
+        files.sort();
+        files
+    }
+}
+
+fn collect_files(root: &Path, dir: &Path, files: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            collect_files(root, &path, files);
+        } else {
+            files.push(path.strip_prefix(root).unwrap().to_path_buf());
+        }
+    }
+}
+
+/// A writer whose output the test can read: where the debug sink writes.
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    pub fn messages(&self) -> Vec<TrackMessage> {
+        parse_lines(&String::from_utf8(self.0.lock().unwrap().clone()).unwrap())
+    }
+}
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The JSON-line messages in a text, skipping lines that are not JSON objects.
+pub fn parse_lines(text: &str) -> Vec<TrackMessage> {
+    text.lines().filter(|line| line.starts_with('{')).map(|line| serde_json::from_str(line).unwrap()).collect()
+}
+
+/// A server that counts connections and never answers: a tripwire for "nothing was sent", or a
+/// hanging endpoint.
+pub struct SilentServer {
+    pub url: String,
+    connections: Arc<AtomicUsize>,
+}
+
+impl SilentServer {
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&connections);
+        std::thread::spawn(move || {
+            let mut open: Vec<TcpStream> = Vec::new();
+            for stream in listener.incoming().flatten() {
+                counted.fetch_add(1, Ordering::SeqCst);
+                open.push(stream);
+            }
+        });
+        Self { url, connections }
+    }
+
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+}
+
+/// Threads of this process, from /proc.
+pub fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task").unwrap().count()
+}
+
+/// Validates a message against the committed message schema; the list of failures.
+pub fn schema_failures(message: &TrackMessage) -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/schemas/message.schema.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let validator = jsonschema::draft202012::new(&schema).unwrap();
+    let instance = serde_json::to_value(message).unwrap();
+    validator.iter_errors(&instance).map(|e| format!("{}: {e}", e.instance_path())).collect()
+}
+
+/// The body of a golden dlt 1.31 capture.
+pub fn golden(name: &str) -> TrackMessage {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/golden/segment/dlt-1.31").join(name);
+    let capture: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    serde_json::from_value(capture["body"].clone()).unwrap()
+}
+
+/// Property names in order.
+pub fn keys(object: &serde_json::Map<String, Value>) -> Vec<String> {
+    object.keys().cloned().collect()
+}
+
+/// The base URL of a loopback recorder, to use it as a plain HTTP endpoint.
+pub fn loopback_url(server: &dlt_sentry_bridge::test_util::LoopbackSentry) -> String {
+    let dsn = server.dsn_string();
+    let host = dsn.split('@').nth(1).unwrap().trim_end_matches("/42");
+    format!("http://{host}")
+}

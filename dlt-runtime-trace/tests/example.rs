@@ -1,0 +1,195 @@
+//! The `traced_pipeline` example, run as a real process with temporary dirs and loopback
+//! servers, as a user would run it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use common::{Dirs, SilentServer, golden, keys, loopback_url, parse_lines, schema_failures};
+use dlt_runtime_trace::load_trace;
+use dlt_sentry_bridge::test_util::{LoopbackSentry, Reply};
+use dlt_telemetry_model::TrackMessage;
+
+/// The example binary, built beside this test binary by `cargo test`.
+fn example_binary() -> PathBuf {
+    let deps = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
+    let binary =
+        deps.parent().unwrap().join("examples").join(format!("traced_pipeline{}", std::env::consts::EXE_SUFFIX));
+    assert!(binary.exists(), "build the example first: cargo build --example traced_pipeline ({})", binary.display());
+    binary
+}
+
+/// Runs the example with only the test's dirs and `vars` in its environment.
+fn run_example(dirs: &Dirs, vars: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut command = Command::new(example_binary());
+    command.env_clear().envs(dirs.vars()).envs(vars.iter().copied()).args(args).current_dir(dirs.project());
+    command.output().unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+fn outcomes(messages: &[TrackMessage]) -> Vec<(String, bool)> {
+    messages.iter().map(|m| (m.event.clone(), m.properties["success"].as_bool().unwrap())).collect()
+}
+
+fn expected(outcomes: &[(&str, bool)]) -> Vec<(String, bool)> {
+    outcomes.iter().map(|(event, success)| ((*event).to_owned(), *success)).collect()
+}
+
+#[test]
+fn out_of_the_box_it_prints_four_events_to_stderr_and_a_summary() {
+    let dirs = Dirs::new();
+    let tripwire = SilentServer::start();
+    let output = run_example(&dirs, &[("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", &tripwire.url)], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let messages = parse_lines(&stderr(&output));
+    assert_eq!(
+        outcomes(&messages),
+        expected(&[
+            ("pipeline_extract", true),
+            ("pipeline_normalize", true),
+            ("pipeline_load", true),
+            ("pipeline_run", true)
+        ])
+    );
+    for message in &messages {
+        assert_eq!(schema_failures(message), Vec::<String>::new());
+        let step = message.event.trim_start_matches("pipeline_");
+        let dlt = golden(&format!("A07_pipeline_run.pipeline_{step}.json"));
+        assert_eq!(keys(&message.properties), keys(&dlt.properties), "{step}: dlt's property names and order");
+    }
+    assert_eq!(tripwire.connections(), 0, "the debug sink sends nothing");
+    let summary = stdout(&output);
+    assert!(summary.contains("Pipeline chess_pipeline run COMPLETED"), "{summary}");
+    assert!(summary.contains("extract    ok"), "{summary}");
+    let trace = load_trace(&dirs.global().join("pipelines"), "chess_pipeline").unwrap().unwrap();
+    let steps: Vec<&str> = trace.steps.iter().map(|s| s.step.as_str()).collect();
+    assert_eq!(steps, ["extract", "normalize", "load", "run"]);
+    assert_eq!(trace.dataset_name.as_deref(), Some("chess_data"));
+    let loaded =
+        std::fs::read_to_string(dirs.global().join("pipelines/chess_pipeline/load/chess_data/players.jsonl")).unwrap();
+    assert_eq!(loaded.lines().count(), 5);
+    assert!(loaded.contains(r#""ratings__blitz":3291"#), "nested objects are flattened: {loaded}");
+}
+
+#[test]
+fn configured_to_send_it_posts_to_segment_and_sentry_and_reports_the_failed_step() {
+    let dirs = Dirs::new();
+    let segment = LoopbackSentry::start(Reply::Accept).unwrap();
+    let sentry = LoopbackSentry::start(Reply::Accept).unwrap();
+    let endpoint = format!("{}/v1/track", loopback_url(&segment));
+    let vars = [
+        ("RUNTIME__DLTHUB_TELEMETRY_DEBUG", "false"),
+        ("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", endpoint.as_str()),
+        ("RUNTIME__DLTHUB_TELEMETRY_SEGMENT_WRITE_KEY", "test_write_key_123"),
+        ("RUNTIME__SENTRY_DSN", &sentry.dsn_string()),
+    ];
+    let output =
+        run_example(&dirs, &vars, &["--pipeline-name", "tiny", "--dataset-name", "tiny_data", "--fail-at", "load"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(parse_lines(&stderr(&output)).is_empty(), "nothing printed when sending");
+
+    let requests = segment.wait_for_requests(4, Duration::from_secs(5));
+    let messages: Vec<TrackMessage> = requests.iter().map(|r| serde_json::from_slice(&r.body).unwrap()).collect();
+    assert_eq!(
+        outcomes(&messages),
+        expected(&[
+            ("pipeline_extract", true),
+            ("pipeline_normalize", true),
+            ("pipeline_load", false),
+            ("pipeline_run", false)
+        ])
+    );
+    let dlt = golden("A07_pipeline_run.pipeline_load.json");
+    for request in &requests {
+        assert_eq!((request.method.as_str(), request.path.as_str()), ("POST", "/v1/track"));
+        assert_eq!(request.header("content-type"), Some("application/json"));
+        assert_eq!(request.header("authorization"), Some("Basic dGVzdF93cml0ZV9rZXlfMTIzOg=="));
+        assert!(request.header("user-agent").unwrap().starts_with("traced_pipeline/"));
+    }
+    assert_eq!(messages[2].properties["pipeline_name_hash"], dlt.properties["pipeline_name_hash"]);
+    assert_eq!(messages[2].properties["dataset_name_hash"], dlt.properties["dataset_name_hash"]);
+
+    let transaction = sentry
+        .wait_for_requests(1, Duration::from_secs(5))
+        .iter()
+        .flat_map(|r| r.raw_envelope().unwrap().items)
+        .find(|item| item.item_type == "transaction")
+        .expect("a transaction")
+        .payload;
+    assert_eq!(transaction["transaction"], "run");
+    assert_eq!(transaction["contexts"]["trace"]["op"], "run");
+    assert_eq!(transaction["contexts"]["trace"]["status"], "internal_error");
+    let spans: Vec<(&str, &str)> = transaction["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|span| (span["op"].as_str().unwrap(), span["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(spans, [("extract", "ok"), ("normalize", "ok"), ("load", "internal_error")]);
+    for span in transaction["spans"].as_array().unwrap() {
+        assert_eq!(span["tags"]["pipeline_name"], "tiny");
+        assert_eq!(span["tags"]["destination"], "filesystem");
+        assert_eq!(span["tags"]["dataset_name"], "tiny_data");
+    }
+    let body = String::from_utf8_lossy(&sentry.requests()[0].body).into_owned();
+    assert!(!body.contains("test_write_key_123"), "the write key never reaches Sentry");
+}
+
+#[test]
+fn a_failed_extract_sends_extract_and_run_only_and_exits_1() {
+    let dirs = Dirs::new();
+    let output = run_example(&dirs, &[], &["--fail-at", "extract"]);
+    assert_eq!(output.status.code(), Some(1));
+    let messages = parse_lines(&stderr(&output));
+    assert_eq!(outcomes(&messages), expected(&[("pipeline_extract", false), ("pipeline_run", false)]));
+    assert!(stdout(&output).contains("FAILED"));
+}
+
+#[test]
+fn with_the_master_switch_off_nothing_is_traced_or_sent() {
+    let dirs = Dirs::new();
+    let tripwire = SilentServer::start();
+    let sentry = LoopbackSentry::start(Reply::Accept).unwrap();
+    let vars = [
+        ("ENABLE_RUNTIME_TRACE", "false"),
+        ("RUNTIME__DLTHUB_TELEMETRY_DEBUG", "false"),
+        ("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", tripwire.url.as_str()),
+        ("RUNTIME__SENTRY_DSN", &sentry.dsn_string()),
+    ];
+    let output = run_example(&dirs, &vars, &[]);
+    assert!(output.status.success());
+    assert!(parse_lines(&stderr(&output)).is_empty());
+    assert!(
+        stdout(&output).contains("Tracing is off (ENABLE_RUNTIME_TRACE=false (environment))"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(!dirs.global().join("pipelines/chess_pipeline/trace.json").exists());
+    assert_eq!(tripwire.connections(), 0);
+    assert!(sentry.requests().is_empty());
+}
+
+#[test]
+fn a_bad_config_value_gives_one_warning_and_no_telemetry() {
+    let dirs = Dirs::new();
+    let tripwire = SilentServer::start();
+    let vars = [("RUNTIME__DLTHUB_TELEMETRY", "off"), ("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", tripwire.url.as_str())];
+    let output = run_example(&dirs, &vars, &[]);
+    assert!(output.status.success(), "the host goes on");
+    let errors = stderr(&output);
+    let warnings: Vec<&str> = errors.lines().filter(|line| line.to_lowercase().contains("warn")).collect();
+    assert_eq!(warnings.len(), 1, "{errors}");
+    assert!(warnings[0].contains(r#"RUNTIME__DLTHUB_TELEMETRY="off" (environment)"#), "{errors}");
+    assert!(parse_lines(&errors).is_empty());
+    assert_eq!(tripwire.connections(), 0);
+}

@@ -1,0 +1,372 @@
+//! A host program's view: init, commands, pipeline runs and shutdown, with temporary dirs and
+//! loopback servers.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Captured, Dirs, SilentServer, golden, keys, loopback_url, schema_failures, thread_count};
+use dlt_runtime_trace::{DecidedBy, InitOptions, PipelineInfo, RuntimeTrace, Track, load_trace, save_trace};
+use dlt_segment::read_outbox;
+use dlt_sentry_bridge::test_util::{LoopbackSentry, Reply};
+use dlt_telemetry_model::events::{Init, PipelineCommand, TelemetryStatus};
+use dlt_telemetry_model::{KnownEvent, TrackMessage};
+
+/// Options for a host named `host_under_test` reading only `env`, printing events to `captured`.
+fn debug_options(env: dlt_config::Environment, captured: &Captured) -> InitOptions {
+    let mut options = InitOptions::new("host_under_test", "9.9.9").with_env(env);
+    options.debug_unless_configured = true;
+    options.debug_writer = Some(Box::new(captured.clone()));
+    options
+}
+
+fn chess() -> PipelineInfo {
+    PipelineInfo {
+        pipeline_name: "tiny".into(),
+        destination_name: Some("duckdb".into()),
+        destination_type: Some("dlt.destinations.duckdb".into()),
+        dataset_name: Some("tiny_data".into()),
+        default_schema_name: Some("tiny".into()),
+    }
+}
+
+/// Runs extract, normalize and load; `fail_at` makes that step fail.
+fn run_pipeline(runtime: &RuntimeTrace, fail_at: Option<&str>) {
+    let mut run = runtime.start_pipeline_run(chess(), "run");
+    for step in ["extract", "normalize", "load"] {
+        let failed = fail_at == Some(step);
+        let result = run.step(step, |_| if failed { Err(format!("{step} broke")) } else { Ok(()) });
+        if result.is_err() {
+            break;
+        }
+    }
+    run.finish();
+}
+
+#[test]
+fn master_switch_off_starts_nothing_and_sends_nothing() {
+    let dirs = Dirs::new();
+    let segment = SilentServer::start();
+    let sentry = LoopbackSentry::start(Reply::Accept).unwrap();
+    let threads_before = thread_count();
+    let env = dirs.env(&[
+        ("ENABLE_RUNTIME_TRACE", "false"),
+        ("RUNTIME__DLTHUB_TELEMETRY", "true"),
+        ("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", &segment.url),
+        ("RUNTIME__SENTRY_DSN", &sentry.dsn_string()),
+    ]);
+    let runtime = RuntimeTrace::init(InitOptions::new("host_under_test", "9.9.9").with_env(env));
+    assert!(!runtime.status().runtime_trace);
+    assert!(!runtime.status().telemetry);
+    assert!(matches!(runtime.status().decided_by, DecidedBy::MasterSwitch(_)));
+    assert!(runtime.sentry_layer().is_none());
+    runtime.track_command(TelemetryStatus {}, Track::After, || 0);
+    run_pipeline(&runtime, None);
+    assert_eq!(thread_count(), threads_before, "no thread may be started");
+    let summary = runtime.shutdown();
+    assert_eq!((summary.segment, summary.sentry_flushed), (None, None));
+    assert_eq!(segment.connections(), 0);
+    assert!(sentry.requests().is_empty());
+    assert_eq!(dirs.global_files(), Vec::<std::path::PathBuf>::new(), "no trace file, no outbox, nothing");
+}
+
+#[test]
+fn the_master_switch_of_one_pipeline_stops_only_that_pipeline() {
+    let dirs = Dirs::new();
+    let captured = Captured::default();
+    let env = dirs.env(&[("PIPELINES__TINY__ENABLE_RUNTIME_TRACE", "false")]);
+    let runtime = RuntimeTrace::init(debug_options(env, &captured));
+    run_pipeline(&runtime, None);
+    assert!(captured.messages().is_empty());
+    let mut other = chess();
+    other.pipeline_name = "other".into();
+    let run = runtime.start_pipeline_run(other, "run");
+    assert!(run.is_recording());
+    run.finish();
+    assert_eq!(captured.messages().len(), 1);
+    assert!(load_trace(&dirs.global().join("pipelines"), "tiny").unwrap().is_none());
+    assert!(load_trace(&dirs.global().join("pipelines"), "other").unwrap().is_some());
+}
+
+#[test]
+fn do_not_track_stops_usage_telemetry_but_not_sentry() {
+    let dirs = Dirs::new();
+    let segment = SilentServer::start();
+    let sentry = LoopbackSentry::start(Reply::Accept).unwrap();
+    let env = dirs.env(&[
+        ("DO_NOT_TRACK", "1"),
+        ("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", &segment.url),
+        ("RUNTIME__SENTRY_DSN", &sentry.dsn_string()),
+    ]);
+    let runtime = RuntimeTrace::init(InitOptions::new("host_under_test", "9.9.9").with_env(env));
+    assert_eq!(runtime.status().decided_by, DecidedBy::DoNotTrack);
+    assert!(!runtime.status().telemetry);
+    run_pipeline(&runtime, None);
+    let summary = runtime.shutdown();
+    assert_eq!(summary.segment, None);
+    assert_eq!(summary.sentry_flushed, Some(true));
+    assert_eq!(segment.connections(), 0);
+    let requests = sentry.wait_for_requests(1, Duration::from_secs(5));
+    let types: Vec<String> = requests
+        .iter()
+        .flat_map(|request| request.raw_envelope().unwrap().items.into_iter().map(|item| item.item_type))
+        .collect();
+    assert_eq!(types, ["transaction"]);
+}
+
+#[test]
+fn a_bad_config_value_turns_telemetry_off_with_one_warning() {
+    let dirs = Dirs::new();
+    let segment = SilentServer::start();
+    let env = dirs.env(&[("RUNTIME__DLTHUB_TELEMETRY", "off"), ("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", &segment.url)]);
+    let runtime = RuntimeTrace::init(InitOptions::new("host_under_test", "9.9.9").with_env(env));
+    assert!(!runtime.status().telemetry);
+    assert!(matches!(runtime.status().decided_by, DecidedBy::ConfigError(_)));
+    assert_eq!(runtime.warnings().len(), 1);
+    assert!(
+        runtime.warnings()[0].contains(r#"RUNTIME__DLTHUB_TELEMETRY="off" (environment)"#),
+        "{:?}",
+        runtime.warnings()
+    );
+    run_pipeline(&runtime, None);
+    drop(runtime);
+    assert_eq!(segment.connections(), 0);
+}
+
+#[test]
+fn a_malformed_config_file_is_named_in_the_warning() {
+    let dirs = Dirs::new();
+    std::fs::create_dir_all(dirs.project().join(".dlt")).unwrap();
+    std::fs::write(dirs.project().join(".dlt/config.toml"), "[runtime\ndlthub_telemetry = true\n").unwrap();
+    let runtime = RuntimeTrace::init(InitOptions::new("host_under_test", "9.9.9").with_env(dirs.env(&[])));
+    assert_eq!(runtime.warnings().len(), 1);
+    assert!(runtime.warnings()[0].contains("config.toml:1:"), "{:?}", runtime.warnings());
+}
+
+#[test]
+fn a_pipeline_run_sends_dlts_events_in_order_with_dlts_shape() {
+    let dirs = Dirs::new();
+    let captured = Captured::default();
+    let runtime = RuntimeTrace::init(debug_options(dirs.env(&[]), &captured));
+    assert!(runtime.status().debug);
+    run_pipeline(&runtime, None);
+    drop(runtime);
+    let messages = captured.messages();
+    let events: Vec<&str> = messages.iter().map(|m| m.event.as_str()).collect();
+    assert_eq!(events, ["pipeline_extract", "pipeline_normalize", "pipeline_load", "pipeline_run"]);
+    let transaction = &messages[0].properties["transaction_id"];
+    let mut elapsed = 0.0;
+    for (message, step) in messages.iter().zip(["extract", "normalize", "load", "run"]) {
+        assert_eq!(schema_failures(message), Vec::<String>::new());
+        assert_eq!(&message.properties["transaction_id"], transaction);
+        let this_elapsed = message.properties["elapsed"].as_f64().unwrap();
+        assert!(this_elapsed >= elapsed, "elapsed is cumulative");
+        elapsed = this_elapsed;
+        // The golden capture is dlt's `tiny` -> duckdb, `tiny_data`: same names give same hashes.
+        let dlt = golden(&format!("A07_pipeline_run.pipeline_{step}.json"));
+        let mut expected_keys = keys(&dlt.properties);
+        expected_keys.retain(|key| !matches!(key.as_str(), "extract_data" | "destination_fingerprint"));
+        let mut ours = keys(&message.properties);
+        ours.retain(|key| !matches!(key.as_str(), "extract_data" | "destination_fingerprint"));
+        assert_eq!(ours, expected_keys, "{step}");
+        for hashed in ["pipeline_name_hash", "dataset_name_hash", "default_schema_name_hash", "destination_name"] {
+            assert_eq!(message.properties[hashed], dlt.properties[hashed], "{step}: {hashed}");
+        }
+        let mut dlt_context = keys(serde_json::to_value(&dlt.context).unwrap().as_object().unwrap());
+        dlt_context.retain(|key| key != "python");
+        assert_eq!(keys(serde_json::to_value(&message.context).unwrap().as_object().unwrap()), dlt_context);
+        assert_eq!(message.context.library.name, "host_under_test");
+        assert_eq!(message.message_type.as_deref(), Some("track"));
+        assert!(message.message_id.is_some() && message.timestamp.is_some() && message.sent_at.is_some());
+        assert_eq!(message.anonymous_id.len(), 32);
+    }
+    let ids: std::collections::HashSet<&str> = messages.iter().map(|m| m.anonymous_id.as_str()).collect();
+    assert_eq!(ids.len(), 4, "a fresh anonymous id for every message");
+}
+
+#[test]
+fn a_failing_step_gives_failed_events_a_failed_span_and_a_failed_trace() {
+    let dirs = Dirs::new();
+    let captured = Captured::default();
+    let sentry = LoopbackSentry::start(Reply::Accept).unwrap();
+    let env = dirs.env(&[("RUNTIME__SENTRY_DSN", &sentry.dsn_string())]);
+    let runtime = RuntimeTrace::init(debug_options(env, &captured));
+    run_pipeline(&runtime, Some("normalize"));
+    drop(runtime);
+
+    let outcomes: Vec<(String, bool)> =
+        captured.messages().iter().map(|m| (m.event.clone(), m.properties["success"].as_bool().unwrap())).collect();
+    let expected = [("pipeline_extract", true), ("pipeline_normalize", false), ("pipeline_run", false)];
+    assert_eq!(outcomes, expected.map(|(event, success)| (event.to_owned(), success)));
+
+    let trace = load_trace(&dirs.global().join("pipelines"), "tiny").unwrap().unwrap();
+    let steps: Vec<(&str, bool)> = trace.steps.iter().map(|s| (s.step.as_str(), s.succeeded())).collect();
+    assert_eq!(steps, [("extract", true), ("normalize", false), ("run", false)]);
+    assert_eq!(trace.steps[1].step_exception.as_deref(), Some("normalize broke"));
+
+    let requests = sentry.wait_for_requests(1, Duration::from_secs(5));
+    let transaction = requests
+        .iter()
+        .flat_map(|r| r.raw_envelope().unwrap().items)
+        .find(|item| item.item_type == "transaction")
+        .expect("a transaction");
+    let payload = &transaction.payload;
+    assert_eq!(payload["transaction"], "run");
+    assert_eq!(payload["contexts"]["trace"]["status"], "internal_error");
+    assert_eq!(payload["tags"]["pipeline_name"], "tiny");
+    let spans: Vec<(&str, &str)> = payload["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|span| (span["op"].as_str().unwrap(), span["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(spans, [("extract", "ok"), ("normalize", "internal_error")]);
+}
+
+#[test]
+fn commands_follow_dlts_success_rules() {
+    let dirs = Dirs::new();
+    let captured = Captured::default();
+    let runtime = RuntimeTrace::init(debug_options(dirs.env(&[]), &captured));
+    assert_eq!(runtime.track_command(TelemetryStatus {}, Track::After, || 0), 0);
+    runtime.track_command(TelemetryStatus {}, Track::After, || 1);
+    let failed = runtime.track_command(Init::new("chess", "duckdb"), Track::After, || Err::<(), _>("no such source"));
+    assert!(failed.is_err());
+    runtime.track_command(PipelineCommand { operation: "trace".into() }, Track::Before, || 1);
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runtime.track_command(TelemetryStatus {}, Track::After, || -> i32 { panic!("boom") })
+    }));
+    assert!(panicked.is_err());
+    drop(runtime);
+
+    let messages = captured.messages();
+    let outcomes: Vec<(&str, bool)> =
+        messages.iter().map(|m| (m.event.as_str(), m.properties["success"].as_bool().unwrap())).collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("command_telemetry", true),
+            ("command_telemetry", false),
+            ("command_init", false),
+            ("command_pipeline", true),
+            ("command_telemetry", false),
+        ]
+    );
+    let Some(KnownEvent::Init(init)) = KnownEvent::parse(&messages[2]).unwrap() else { panic!("command_init") };
+    assert_eq!(init.arguments, Init::new("chess", "duckdb"));
+    assert!(init.elapsed >= 0.0);
+    assert_eq!(keys(&messages[3].properties), ["operation", "elapsed", "success", "event_category", "event_name"]);
+}
+
+#[test]
+fn shutdown_is_bounded_when_both_endpoints_hang_and_keeps_the_messages() {
+    let dirs = Dirs::new();
+    let segment = SilentServer::start();
+    let sentry = LoopbackSentry::start(Reply::Never).unwrap();
+    let env = dirs.env(&[
+        ("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", &format!("{}/v1/track", segment.url)),
+        ("RUNTIME__SENTRY_DSN", &sentry.dsn_string()),
+        ("RUNTIME__TELEMETRY_SHUTDOWN_TIMEOUT", "1"),
+    ]);
+    let runtime = RuntimeTrace::init(InitOptions::new("host_under_test", "9.9.9").with_env(env));
+    assert!(runtime.status().telemetry && runtime.status().sentry_dsn_set);
+    run_pipeline(&runtime, None);
+    let started = Instant::now();
+    let summary = runtime.shutdown();
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(2), "shutdown took {took:?}");
+    assert_eq!(summary.sentry_flushed, Some(false));
+    let segment_report = summary.segment.unwrap();
+    assert_eq!(segment_report.saved_to_outbox, 4, "{segment_report:?}");
+    let kept = read_outbox(&dirs.global().join("telemetry/outbox")).unwrap();
+    let events: Vec<&str> = kept.iter().map(|m| m.event.as_str()).collect();
+    assert_eq!(events, ["pipeline_extract", "pipeline_normalize", "pipeline_load", "pipeline_run"]);
+}
+
+#[test]
+fn turning_telemetry_off_deletes_the_outbox() {
+    let dirs = Dirs::new();
+    let closed_port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/v1/track", listener.local_addr().unwrap())
+    };
+    let env = dirs
+        .env(&[("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", &closed_port), ("RUNTIME__TELEMETRY_SHUTDOWN_TIMEOUT", "0.2")]);
+    let runtime = RuntimeTrace::init(InitOptions::new("host_under_test", "9.9.9").with_env(env));
+    runtime.track_command(TelemetryStatus {}, Track::After, || 0);
+    drop(runtime);
+    let outbox = dirs.global().join("telemetry/outbox");
+    assert_eq!(read_outbox(&outbox).unwrap().len(), 1, "undelivered message kept");
+
+    let off = dirs.env(&[("RUNTIME__DLTHUB_TELEMETRY", "false")]);
+    let runtime = RuntimeTrace::init(InitOptions::new("host_under_test", "9.9.9").with_env(off));
+    assert!(!runtime.status().telemetry);
+    assert!(read_outbox(&outbox).unwrap().is_empty(), "nothing queued before the opt-out may be sent");
+}
+
+#[test]
+fn works_inside_a_tokio_runtime_and_sends_for_real() {
+    let dirs = Dirs::new();
+    let segment = LoopbackSentry::start(Reply::Accept).unwrap();
+    let endpoint = format!("{}/v1/track", loopback_url(&segment));
+    let env = dirs.env(&[("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", &endpoint)]);
+    let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    tokio.block_on(async {
+        let runtime = RuntimeTrace::init(InitOptions::new("host_under_test", "9.9.9").with_env(env));
+        runtime.track_command(TelemetryStatus {}, Track::After, || 0);
+        drop(runtime);
+    });
+    let requests = segment.wait_for_requests(1, Duration::from_secs(5));
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].path, "/v1/track");
+    assert_eq!(requests[0].header("user-agent"), Some("host_under_test/9.9.9"));
+    let message: TrackMessage = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(message.event, "command_telemetry");
+}
+
+#[test]
+fn saving_a_trace_is_atomic_for_a_concurrent_reader() {
+    let dirs = Dirs::new();
+    let captured = Captured::default();
+    let runtime = RuntimeTrace::init(debug_options(dirs.env(&[]), &captured));
+    run_pipeline(&runtime, None);
+    drop(runtime);
+    let pipelines = dirs.global().join("pipelines");
+    let mut trace = load_trace(&pipelines, "tiny").unwrap().unwrap();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let mut reads = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let read = load_trace(&pipelines, "tiny").unwrap().expect("a whole trace, never none or half");
+                assert_eq!(read.pipeline_name, "tiny");
+                reads += 1;
+            }
+            reads
+        });
+        for round in 0..200 {
+            trace.extra.insert("round".into(), round.into());
+            save_trace(&pipelines, &trace).unwrap();
+        }
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        assert!(reader.join().unwrap() > 0);
+    });
+    let leftovers: Vec<_> =
+        std::fs::read_dir(pipelines.join("tiny")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers, ["trace.json"]);
+}
+
+#[test]
+fn a_pipeline_name_that_is_not_a_directory_name_is_not_saved() {
+    let dirs = Dirs::new();
+    let captured = Captured::default();
+    let runtime = RuntimeTrace::init(debug_options(dirs.env(&[]), &captured));
+    let run = runtime.start_pipeline_run(PipelineInfo::new("../escape"), "run");
+    let trace = run.finish().unwrap();
+    assert_eq!(trace.pipeline_name, "../escape");
+    drop(runtime);
+    assert!(!dirs.root.path().join("escape").exists());
+    assert!(dirs.global_files().is_empty(), "{:?}", dirs.global_files());
+    assert_eq!(captured.messages().len(), 1, "the event is still sent, with the name hashed");
+}
