@@ -1,0 +1,68 @@
+//! The command line's grammar.
+
+use clap::{Parser, Subcommand};
+
+/// dlt: telemetry status, the opt-out switches, project init and trace viewing.
+#[derive(Debug, Parser)]
+#[command(name = "dlt", version, about, long_about = None)]
+pub(crate) struct Cli {
+    /// Turn anonymous telemetry off, globally and in this project, before the command runs.
+    /// Nothing is sent.
+    #[arg(long, conflicts_with = "enable_telemetry")]
+    pub(crate) disable_telemetry: bool,
+    /// Turn anonymous telemetry on, globally and in this project, before the command runs.
+    #[arg(long)]
+    pub(crate) enable_telemetry: bool,
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
+}
+
+impl Cli {
+    /// The switch asked for: `Some(true)` to enable, `Some(false)` to disable.
+    pub(crate) fn switch(&self) -> Option<bool> {
+        match (self.enable_telemetry, self.disable_telemetry) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Show whether anonymous telemetry is on, and which setting decided it.
+    Telemetry,
+    /// Create the project's .dlt/config.toml and .dlt/secrets.toml (existing files are kept).
+    Init {
+        /// The source, e.g. chess.
+        source: String,
+        /// The destination, e.g. duckdb.
+        destination: String,
+    },
+    /// Inspect a pipeline's local state.
+    Pipeline {
+        /// The pipeline's name.
+        name: String,
+        #[command(subcommand)]
+        operation: PipelineOperation,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PipelineOperation {
+    /// Show the trace of the pipeline's last run: steps, times, success and errors.
+    Trace {
+        /// Print the trace as JSON instead.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl PipelineOperation {
+    /// The `operation` sent with `command_pipeline`.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Self::Trace { .. } => "trace",
+        }
+    }
+}

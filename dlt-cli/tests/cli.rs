@@ -1,0 +1,343 @@
+//! The real `dlt` binary, spawned with temporary global, project and home dirs and a loopback
+//! endpoint: never the real home or the network.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use dlt_sentry_bridge::test_util::{LoopbackSentry, Reply};
+use dlt_telemetry_model::TrackMessage;
+
+/// A user's machine in a temporary dir, and a loopback server standing in for the endpoint.
+struct Machine {
+    root: tempfile::TempDir,
+    endpoint: LoopbackSentry,
+}
+
+impl Machine {
+    fn new() -> Self {
+        let root = tempfile::tempdir().unwrap();
+        for dir in ["global", "project", "home"] {
+            fs::create_dir_all(root.path().join(dir)).unwrap();
+        }
+        Self { root, endpoint: LoopbackSentry::start(Reply::Accept).unwrap() }
+    }
+
+    fn global(&self) -> PathBuf {
+        self.root.path().join("global")
+    }
+
+    fn project(&self) -> PathBuf {
+        self.root.path().join("project")
+    }
+
+    fn endpoint_url(&self) -> String {
+        let dsn = self.endpoint.dsn_string();
+        format!("http://{}/v1/track", dsn.split('@').nth(1).unwrap().trim_end_matches("/42"))
+    }
+
+    /// Runs `dlt` with only this machine's dirs, the loopback endpoint and `vars`.
+    fn dlt(&self, args: &[&str], vars: &[(&str, &str)]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_dlt"))
+            .env_clear()
+            .env("DLT_GLOBAL_DIR", self.global())
+            .env("DLT_PROJECT_DIR", self.project())
+            .env("HOME", self.root.path().join("home"))
+            .env("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", self.endpoint_url())
+            .envs(vars.iter().copied())
+            .args(args)
+            .current_dir(self.project())
+            .output()
+            .unwrap()
+    }
+
+    /// The messages the endpoint received (the process has exited, so all of them).
+    fn received(&self) -> Vec<TrackMessage> {
+        self.endpoint.requests().iter().map(|request| serde_json::from_slice(&request.body).unwrap()).collect()
+    }
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+fn read(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn the_seeds_disable_then_init_switches_first_and_sends_nothing() {
+    let machine = Machine::new();
+    let output = machine.dlt(&["--disable-telemetry", "init", "chess", "duckdb"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let printed = stdout(&output);
+    assert!(printed.starts_with("Telemetry switched OFF\n"), "{printed}");
+    assert!(printed.contains("Created "), "{printed}");
+    assert_eq!(read(&machine.global().join("config.toml")), "[runtime]\ndlthub_telemetry = false\n");
+    let project_config = read(&machine.project().join(".dlt/config.toml"));
+    assert!(project_config.contains("dlthub_telemetry = false\n"), "{project_config}");
+    assert!(machine.project().join(".dlt/secrets.toml").exists());
+    assert!(machine.received().is_empty(), "opting out sends nothing, not even the switch");
+}
+
+#[test]
+fn bare_disable_exits_0_sends_nothing_and_writes_only_the_global_file() {
+    let machine = Machine::new();
+    let output = machine.dlt(&["--disable-telemetry"], &[]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(stdout(&output), "Telemetry switched OFF\n");
+    assert!(!machine.project().join(".dlt").exists(), "the project dir is never created by the switch");
+    let files: Vec<_> = fs::read_dir(machine.global()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(files, ["config.toml"], "no id file, no outbox");
+    assert!(machine.received().is_empty());
+
+    let status = machine.dlt(&["telemetry"], &[]);
+    let printed = stdout(&status);
+    assert!(printed.starts_with("Telemetry is DISABLED\n"), "{printed}");
+    assert!(
+        printed
+            .contains(&format!("runtime.dlthub_telemetry=false ({})", machine.global().join("config.toml").display()))
+    );
+    assert!(machine.received().is_empty());
+}
+
+#[test]
+fn telemetry_status_prints_plainly_and_sends_command_telemetry() {
+    let machine = Machine::new();
+    let output = machine.dlt(&["telemetry"], &[("RUNTIME__DLTHUB_TELEMETRY_SEGMENT_WRITE_KEY", "test_write_key_123")]);
+    assert!(output.status.success());
+    let printed = stdout(&output);
+    assert!(
+        printed.starts_with("Telemetry is ENABLED\n  decided by: runtime.dlthub_telemetry=true (default)\n"),
+        "{printed}"
+    );
+    assert!(printed.contains(&format!("endpoint: {}", machine.endpoint_url())), "{printed}");
+    assert!(printed.contains("segment write key: set\n") && printed.contains("sentry dsn: not set\n"), "{printed}");
+    assert!(!printed.contains("test_write_key_123"), "a secret is never printed");
+    assert!(!printed.contains('\x1b'), "no ANSI codes when stdout is not a terminal");
+    assert_eq!(stderr(&output), "");
+
+    let requests = machine.endpoint.wait_for_requests(1, Duration::from_secs(5));
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].header("user-agent"), Some(concat!("dlt/", env!("CARGO_PKG_VERSION"))));
+    assert_eq!(requests[0].header("authorization"), Some("Basic dGVzdF93cml0ZV9rZXlfMTIzOg=="));
+    let messages = machine.received();
+    assert_eq!(messages[0].event, "command_telemetry");
+    assert_eq!(messages[0].properties["success"], true);
+    assert_eq!(messages[0].context.library.name, "dlt");
+}
+
+#[test]
+fn enable_sends_the_switch_event_after_switching_on() {
+    let machine = Machine::new();
+    assert!(machine.dlt(&["--disable-telemetry"], &[]).status.success());
+    let output = machine.dlt(&["--enable-telemetry"], &[]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(stdout(&output), "Telemetry switched ON\n");
+    assert_eq!(read(&machine.global().join("config.toml")), "[runtime]\ndlthub_telemetry = true\n");
+    let messages = machine.received();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].event, "command_telemetry.switch");
+    assert_eq!(messages[0].properties["enabled"], true);
+    assert_eq!(messages[0].properties["success"], true);
+}
+
+#[test]
+fn the_environment_beats_the_files_and_the_switch_says_so() {
+    let machine = Machine::new();
+    assert!(machine.dlt(&["--disable-telemetry"], &[]).status.success());
+    let on = machine.dlt(&["telemetry"], &[("RUNTIME__DLTHUB_TELEMETRY", "true")]);
+    assert!(
+        stdout(&on).starts_with("Telemetry is ENABLED\n  decided by: RUNTIME__DLTHUB_TELEMETRY=true (environment)\n")
+    );
+    assert_eq!(machine.received().len(), 1, "the environment turned it on");
+
+    let switched = machine.dlt(&["--disable-telemetry"], &[("RUNTIME__DLTHUB_TELEMETRY", "yes")]);
+    assert!(switched.status.success());
+    assert!(
+        stderr(&switched).contains("telemetry stays on: RUNTIME__DLTHUB_TELEMETRY=true (environment) decides"),
+        "{}",
+        stderr(&switched)
+    );
+
+    assert!(machine.dlt(&["--enable-telemetry"], &[("RUNTIME__DLTHUB_TELEMETRY", "n")]).status.success());
+    let off = machine.dlt(&["telemetry"], &[("RUNTIME__DLTHUB_TELEMETRY", "n")]);
+    assert!(
+        stdout(&off)
+            .starts_with("Telemetry is DISABLED\n  decided by: RUNTIME__DLTHUB_TELEMETRY=false (environment)\n")
+    );
+    assert_eq!(machine.received().len(), 1, "nothing more was sent");
+}
+
+#[test]
+fn a_bad_value_is_one_clear_line_and_exit_2() {
+    let machine = Machine::new();
+    for args in [&["telemetry"][..], &["init", "chess", "duckdb"], &["--enable-telemetry"]] {
+        let output = machine.dlt(args, &[("RUNTIME__DLTHUB_TELEMETRY", "off")]);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert_eq!(
+            stderr(&output),
+            "error: RUNTIME__DLTHUB_TELEMETRY=\"off\" (environment): expected one of true/false/yes/no/1/0\n"
+        );
+    }
+    fs::write(machine.global().join("config.toml"), "[runtime\n").unwrap();
+    let output = machine.dlt(&["--disable-telemetry"], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let error = stderr(&output);
+    assert_eq!(error.lines().count(), 1, "{error}");
+    assert!(error.contains("config.toml:1:"), "{error}");
+    assert_eq!(read(&machine.global().join("config.toml")), "[runtime\n", "an invalid file is left untouched");
+    assert!(machine.received().is_empty());
+}
+
+#[test]
+fn do_not_track_and_the_master_switch_send_nothing() {
+    let machine = Machine::new();
+    let cases = [
+        (("DO_NOT_TRACK", "1"), "decided by: DO_NOT_TRACK (environment)"),
+        (("ENABLE_RUNTIME_TRACE", "false"), "decided by: ENABLE_RUNTIME_TRACE=false (environment)"),
+    ];
+    for (var, decided) in cases {
+        let output = machine.dlt(&["telemetry"], &[var]);
+        let printed = stdout(&output);
+        assert!(printed.starts_with("Telemetry is DISABLED\n"), "{printed}");
+        assert!(printed.contains(decided), "{printed}");
+        assert!(machine.dlt(&["--enable-telemetry", "init", "chess", "duckdb"], &[var]).status.success());
+    }
+    assert!(machine.received().is_empty());
+}
+
+#[test]
+fn the_switch_edits_every_golden_case_as_dlt_did() {
+    let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/golden/config-toml");
+    let mut checked = 0;
+    for case in fs::read_dir(&cases).unwrap() {
+        let case = case.unwrap().path();
+        let machine = Machine::new();
+        fs::create_dir_all(machine.project().join(".dlt")).unwrap();
+        if case.join("project.before.toml").exists() {
+            fs::write(machine.project().join(".dlt/config.toml"), read(&case.join("project.before.toml"))).unwrap();
+        }
+        if case.join("global.before.toml").exists() {
+            fs::write(machine.global().join("config.toml"), read(&case.join("global.before.toml"))).unwrap();
+        }
+        let output = machine.dlt(&["--disable-telemetry"], &[]);
+        assert!(output.status.success(), "{}: {}", case.display(), stderr(&output));
+        assert_eq!(
+            read(&machine.project().join(".dlt/config.toml")),
+            read(&case.join("project.after.toml")),
+            "{}",
+            case.display()
+        );
+        assert_eq!(
+            read(&machine.global().join("config.toml")),
+            read(&case.join("global.after.toml")),
+            "{}",
+            case.display()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 2);
+}
+
+#[test]
+fn init_never_overwrites() {
+    let machine = Machine::new();
+    fs::create_dir_all(machine.project().join(".dlt")).unwrap();
+    fs::write(machine.project().join(".dlt/secrets.toml"), "token = \"mine\"\n").unwrap();
+    let output = machine.dlt(&["init", "chess", "duckdb"], &[("RUNTIME__DLTHUB_TELEMETRY_DEBUG", "true")]);
+    assert!(output.status.success());
+    assert_eq!(read(&machine.project().join(".dlt/secrets.toml")), "token = \"mine\"\n");
+    assert!(stdout(&output).contains("Kept "));
+    let project_config = read(&machine.project().join(".dlt/config.toml"));
+    assert!(
+        project_config.contains("[runtime]\nlog_level=\"WARNING\"")
+            && project_config.ends_with("dlthub_telemetry = true\n")
+    );
+    let events: Vec<TrackMessage> =
+        stderr(&output).lines().filter(|l| l.starts_with('{')).map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].event, "command_init");
+    assert_eq!(events[0].properties["pipeline_name"], "chess");
+    assert_eq!(events[0].properties["destination_name"], "duckdb");
+}
+
+#[test]
+fn pipeline_trace_shows_a_saved_dlt_trace_and_is_tracked_before() {
+    let machine = Machine::new();
+    let golden =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/golden/trace/dlt-1.31-pipeline-trace-asdict.json");
+    fs::create_dir_all(machine.global().join("pipelines/tiny")).unwrap();
+    fs::write(machine.global().join("pipelines/tiny/trace.json"), read(&golden)).unwrap();
+
+    let output = machine.dlt(&["pipeline", "tiny", "trace"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let printed = stdout(&output);
+    assert!(
+        printed.starts_with("Run started at 2026-11-25 14:11:27.305 UTC and COMPLETED in 0.91 s with 3 steps.\n"),
+        "{printed}"
+    );
+    assert!(printed.contains("Step extract COMPLETED in 0.11 s.\n"), "{printed}");
+    assert!(printed.contains("Transaction id: 7a2854ba5e862d2a319cfca0a5d578b1"), "{printed}");
+
+    let json = machine.dlt(&["pipeline", "tiny", "trace", "--json"], &[]);
+    let trace: dlt_telemetry_model::PipelineTrace = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(trace.steps.len(), 3);
+
+    let messages = machine.received();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0].event, "command_pipeline");
+    assert_eq!(messages[0].properties["operation"], "trace");
+}
+
+#[test]
+fn pipeline_trace_without_a_trace_or_with_a_bad_name_fails_clearly() {
+    let machine = Machine::new();
+    let missing = machine.dlt(&["pipeline", "nothing_here", "trace"], &[]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).starts_with("error: pipeline \"nothing_here\" has no saved trace"),
+        "{}",
+        stderr(&missing)
+    );
+    let bad = machine.dlt(&["pipeline", "../etc", "trace"], &[]);
+    assert_eq!(bad.status.code(), Some(2));
+    fs::create_dir_all(machine.global().join("pipelines/broken")).unwrap();
+    fs::write(machine.global().join("pipelines/broken/trace.json"), "{").unwrap();
+    let broken = machine.dlt(&["pipeline", "broken", "trace"], &[]);
+    assert_eq!(broken.status.code(), Some(1));
+    assert!(stderr(&broken).contains("not a pipeline trace"), "{}", stderr(&broken));
+}
+
+#[test]
+fn help_version_and_usage_errors() {
+    let machine = Machine::new();
+    let version = machine.dlt(&["--version"], &[]);
+    assert_eq!((version.status.code(), stdout(&version)), (Some(0), format!("dlt {}\n", env!("CARGO_PKG_VERSION"))));
+    for args in [&["--help"][..], &["telemetry", "--help"], &["init", "--help"], &["pipeline", "--help"]] {
+        let output = machine.dlt(args, &[]);
+        assert_eq!(output.status.code(), Some(0), "{args:?}");
+        assert!(stdout(&output).contains("Usage: dlt"), "{args:?}");
+    }
+    for args in [&[][..], &["bogus"], &["init", "chess"], &["--enable-telemetry", "--disable-telemetry"]] {
+        assert_eq!(machine.dlt(args, &[]).status.code(), Some(2), "{args:?}");
+    }
+    assert!(machine.received().is_empty(), "help, version and usage errors send nothing");
+}
+
+#[test]
+fn every_message_has_a_fresh_anonymous_id_and_no_id_file_is_written() {
+    let machine = Machine::new();
+    machine.dlt(&["telemetry"], &[]);
+    machine.dlt(&["telemetry"], &[]);
+    let ids: Vec<String> = machine.received().into_iter().map(|m| m.anonymous_id).collect();
+    assert_eq!(ids.len(), 2);
+    assert_ne!(ids[0], ids[1]);
+    assert!(fs::read_dir(machine.global()).unwrap().next().is_none(), "the global dir stays empty");
+}
