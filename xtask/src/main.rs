@@ -4,11 +4,13 @@
 //!   model, every golden message, docs example and given file validates, nothing breaks
 //!   compatibility with REV.
 //! - `test`: the whole test suite (nextest when installed, then doctests).
+//! - `sentry-envelopes`: the Sentry bridge's envelopes, read by Sentry's Python SDK.
 
 #![allow(clippy::print_stdout, reason = "a command line tool reports on stdout")]
 
 mod breaking;
 mod check_schemas;
+mod sentry_envelopes;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -24,7 +26,10 @@ commands:
       does not validate, or if a schema change breaks compatibility with REV (default: the
       merge base with main).
   test
-      Run the whole test suite: cargo nextest (or cargo test) and the doctests.";
+      Run the whole test suite: cargo nextest (or cargo test) and the doctests.
+  sentry-envelopes
+      Capture the Sentry bridge's envelopes (an error, a panic, a pipeline transaction) and
+      parse each with Sentry's official Python SDK, installed into .venv/ (git ignores it).";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -38,6 +43,7 @@ fn main() -> ExitCode {
             Err(message) => Err(message),
         },
         "test" => run_tests(&workspace_root()),
+        "sentry-envelopes" => sentry_envelopes::run(&workspace_root()),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
