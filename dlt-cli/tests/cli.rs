@@ -131,6 +131,27 @@ fn telemetry_status_prints_plainly_and_sends_command_telemetry() {
     assert_eq!(messages[0].event, "command_telemetry");
     assert_eq!(messages[0].properties["success"], true);
     assert_eq!(messages[0].context.library.name, "dlt");
+    assert_eq!(messages[0].context.python, None, "there is no Python");
+    assert_eq!(messages[0].message_type.as_deref(), Some("track"));
+    assert!(messages[0].message_id.is_some() && messages[0].timestamp.is_some() && messages[0].sent_at.is_some());
+}
+
+#[test]
+fn a_write_key_without_an_endpoint_targets_segments_batch_api() {
+    let machine = Machine::new();
+    let output = Command::new(env!("CARGO_BIN_EXE_dlt"))
+        .env_clear()
+        .env("DLT_GLOBAL_DIR", machine.global())
+        .env("DLT_PROJECT_DIR", machine.project())
+        .env("HOME", machine.root.path().join("home"))
+        .env("RUNTIME__DLTHUB_TELEMETRY_SEGMENT_WRITE_KEY", "my_key")
+        .env("DO_NOT_TRACK", "1")
+        .arg("telemetry")
+        .output()
+        .unwrap();
+    let printed = stdout(&output);
+    assert!(printed.contains("endpoint: https://api.segment.io/v1/batch\n"), "{printed}");
+    assert!(printed.contains("segment write key: set\n"), "{printed}");
 }
 
 #[test]
