@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{Dirs, write};
+use common::{Dirs, ODD_BYTES, mutate, write};
 use dlt_config::{
     Config, ConfigError, DEFAULT_TELEMETRY_ENDPOINT, Environment, FileError, FileKind, Locations,
     SEGMENT_BATCH_ENDPOINT, Scope, Source, Sourced,
@@ -405,25 +405,16 @@ fn arbitrary_file_bytes_and_env_values_never_panic() {
     let dirs = Dirs::new();
     let seed_text =
         "# c\n[runtime]\ndlthub_telemetry = true\nlog_level = \"INFO\"\n[pipelines.x]\nenable_runtime_trace = 0\n";
-    let alphabet = b"[]{}=\"'.,#\n\r\t \\01tfyn-+:eE_aZ\xff\xc3\x00";
     let mut rng = fastrand::Rng::with_seed(20_261_125);
     let mut outcomes = (0, 0);
     for _ in 0..400 {
-        let mut bytes = seed_text.as_bytes().to_vec();
-        for _ in 0..rng.usize(1..8) {
-            let at = rng.usize(..=bytes.len());
-            match rng.u8(..3) {
-                0 => bytes.insert(at, alphabet[rng.usize(..alphabet.len())]),
-                1 if at < bytes.len() => drop(bytes.remove(at)),
-                _ => bytes.truncate(at),
-            }
-        }
+        let bytes = mutate(&mut rng, seed_text, 8);
         write(&dirs.project_config(), &bytes);
         let mut env_value = |valid: &[&str]| -> String {
             if rng.bool() {
                 valid[rng.usize(..valid.len())].to_owned()
             } else {
-                (0..rng.usize(..6)).map(|_| char::from(alphabet[rng.usize(..alphabet.len())])).collect()
+                (0..rng.usize(..6)).map(|_| char::from(ODD_BYTES[rng.usize(..ODD_BYTES.len())])).collect()
             }
         };
         let timeout = env_value(&["1", "0.5", " 2 "]);

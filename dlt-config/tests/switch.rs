@@ -7,7 +7,7 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{Dirs, write};
+use common::{Dirs, mutate, write};
 use dlt_config::{Config, EditError, FileError, Scope, Source, SwitchError, set_telemetry};
 
 const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/golden/config-toml");
@@ -253,20 +253,11 @@ fn project_settings_dir_equal_to_global_dir_is_written_once() {
 #[test]
 fn arbitrary_file_bytes_never_panic_and_never_half_write() {
     let seed_text = "# c\n[runtime]\nlog_level = \"INFO\"\ndlthub_telemetry = true\n[x]\ny = { a = 1 }\n";
-    let alphabet = b"[]{}=\"'.,#\n\r\t \\01tfyn-+:eE_aZ\xff\xc3\x00";
     let mut rng = fastrand::Rng::with_seed(7_302_026);
     let mut outcomes = (0, 0);
     let dirs = Dirs::new();
     for _ in 0..300 {
-        let mut bytes = seed_text.as_bytes().to_vec();
-        for _ in 0..rng.usize(1..6) {
-            let at = rng.usize(..=bytes.len());
-            match rng.u8(..3) {
-                0 => bytes.insert(at, alphabet[rng.usize(..alphabet.len())]),
-                1 if at < bytes.len() => drop(bytes.remove(at)),
-                _ => bytes.truncate(at),
-            }
-        }
+        let bytes = mutate(&mut rng, seed_text, 6);
         write(&dirs.project_config(), &bytes);
         write(&dirs.global_config(), "[runtime]\ndlthub_telemetry = true\n");
         match set_telemetry(&dirs.locations(), false) {

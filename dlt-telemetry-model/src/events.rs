@@ -184,7 +184,9 @@ pub struct PipelineStep {
 }
 
 impl PipelineStep {
-    fn write_properties(self, properties: &mut Properties) {
+    /// The shared properties, in dlt's order; step-specific ones follow.
+    fn into_properties(self) -> Properties {
+        let mut properties = Properties::new();
         let Self {
             elapsed,
             success,
@@ -203,6 +205,7 @@ impl PipelineStep {
         properties.insert("dataset_name_hash".into(), dataset_name_hash.into());
         properties.insert("default_schema_name_hash".into(), default_schema_name_hash.into());
         properties.insert("transaction_id".into(), transaction_id.into());
+        properties
     }
 }
 
@@ -239,8 +242,7 @@ impl Event for PipelineExtract {
 
     fn into_properties(self) -> Properties {
         let Self { step, extract_data } = self;
-        let mut properties = Properties::new();
-        step.write_properties(&mut properties);
+        let mut properties = step.into_properties();
         if let Some(items) = extract_data {
             properties.insert("extract_data".into(), items.into());
         }
@@ -262,9 +264,7 @@ impl Event for PipelineNormalize {
 
     fn into_properties(self) -> Properties {
         let Self { step } = self;
-        let mut properties = Properties::new();
-        step.write_properties(&mut properties);
-        properties
+        step.into_properties()
     }
 }
 
@@ -286,8 +286,7 @@ impl Event for PipelineLoad {
 
     fn into_properties(self) -> Properties {
         let Self { step, destination_fingerprint } = self;
-        let mut properties = Properties::new();
-        step.write_properties(&mut properties);
+        let mut properties = step.into_properties();
         if let Some(fingerprint) = destination_fingerprint {
             properties.insert("destination_fingerprint".into(), fingerprint.into());
         }
@@ -309,9 +308,7 @@ impl Event for PipelineRun {
 
     fn into_properties(self) -> Properties {
         let Self { step } = self;
-        let mut properties = Properties::new();
-        step.write_properties(&mut properties);
-        properties
+        step.into_properties()
     }
 }
 

@@ -47,3 +47,20 @@ pub(crate) fn write(path: &Path, contents: impl AsRef<[u8]>) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, contents).unwrap();
 }
+
+/// Bytes that make TOML interesting: structure, quotes, booleans' letters, line ends, invalid UTF-8.
+pub(crate) const ODD_BYTES: &[u8] = b"[]{}=\"'.,#\n\r\t \\01tfyn-+:eE_aZ\xff\xc3\x00";
+
+/// `seed` with up to `max_edits` random insertions, deletions or truncations.
+pub(crate) fn mutate(rng: &mut fastrand::Rng, seed: &str, max_edits: usize) -> Vec<u8> {
+    let mut bytes = seed.as_bytes().to_vec();
+    for _ in 0..rng.usize(1..max_edits) {
+        let at = rng.usize(..=bytes.len());
+        match rng.u8(..3) {
+            0 => bytes.insert(at, ODD_BYTES[rng.usize(..ODD_BYTES.len())]),
+            1 if at < bytes.len() => drop(bytes.remove(at)),
+            _ => bytes.truncate(at),
+        }
+    }
+    bytes
+}
