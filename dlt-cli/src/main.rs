@@ -59,6 +59,12 @@ fn run(cli: Cli) -> u8 {
     let telemetry_setting = config.runtime().dlthub_telemetry.value;
     let options = InitOptions::new("dlt", env!("CARGO_PKG_VERSION")).with_env(env);
     let runtime = RuntimeTrace::init_with_config(options, &locations, config);
+    if !runtime.warnings().is_empty() {
+        for warning in runtime.warnings() {
+            eprintln!("error: {warning}");
+        }
+        return USAGE;
+    }
     let log = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .without_time()

@@ -207,6 +207,28 @@ fn a_bad_value_is_one_clear_line_and_exit_2() {
             "error: RUNTIME__DLTHUB_TELEMETRY=\"off\" (environment): expected one of true/false/yes/no/1/0\n"
         );
     }
+    let sentry = LoopbackSentry::start(Reply::Accept).unwrap();
+    let dsn = sentry.dsn_string();
+    let cases: [(&[(&str, &str)], &str); 3] = [
+        (
+            &[("RUNTIME__SENTRY_DSN", "not-a-dsn")],
+            "error: RUNTIME__SENTRY_DSN=*** (environment): expected a Sentry DSN",
+        ),
+        (&[("RUNTIME__TELEMETRY_SHUTDOWN_TIMEOUT", "1e19")], "error: RUNTIME__TELEMETRY_SHUTDOWN_TIMEOUT=\"1e19\""),
+        (
+            &[("RUNTIME__LOG_LEVEL", "LOUD"), ("RUNTIME__SENTRY_DSN", &dsn)],
+            "error: Sentry is off: RUNTIME__LOG_LEVEL=\"LOUD\" (environment): unknown log level \"LOUD\"",
+        ),
+    ];
+    for (vars, expected) in cases {
+        let output = machine.dlt(&["telemetry"], vars);
+        assert_eq!(output.status.code(), Some(2), "{vars:?}");
+        let error = stderr(&output);
+        assert_eq!(error.lines().count(), 1, "{error}");
+        assert!(error.starts_with(expected), "{error}");
+        assert!(stdout(&output).is_empty());
+    }
+    assert!(sentry.requests().is_empty());
     fs::write(machine.global().join("config.toml"), "[runtime\n").unwrap();
     let output = machine.dlt(&["--disable-telemetry"], &[]);
     assert_eq!(output.status.code(), Some(2));
@@ -311,10 +333,16 @@ fn pipeline_trace_shows_a_saved_dlt_trace_and_is_tracked_before() {
     let trace: dlt_telemetry_model::PipelineTrace = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(trace.steps.len(), 3);
 
+    let failed = machine.dlt(&["pipeline", "nothing_here", "trace"], &[]);
+    assert_eq!(failed.status.code(), Some(1));
+
     let messages = machine.received();
-    assert_eq!(messages.len(), 2);
-    assert_eq!(messages[0].event, "command_pipeline");
-    assert_eq!(messages[0].properties["operation"], "trace");
+    assert_eq!(messages.len(), 3);
+    for message in &messages {
+        assert_eq!(message.event, "command_pipeline");
+        assert_eq!(message.properties["operation"], "trace");
+        assert_eq!(message.properties["success"], true, "tracked before it runs, so a failure does not show");
+    }
 }
 
 #[test]

@@ -15,6 +15,10 @@ pub(crate) enum Raw {
     Toml(Value),
 }
 
+/// The longest duration a setting may ask for: an exit deadline longer than ten minutes is a
+/// mistake, and an unbounded one would overflow the clock.
+pub(crate) const MAX_SECONDS: Duration = Duration::from_secs(600);
+
 /// What a value should have looked like, for the error message.
 pub(crate) type Expected = Cow<'static, str>;
 
@@ -102,11 +106,12 @@ impl Raw {
         }
     }
 
-    /// Seconds, whole or fractional; negative, NaN and infinite are errors.
+    /// Seconds, whole or fractional, up to [`MAX_SECONDS`]; negative, NaN and infinite are
+    /// errors.
     pub(crate) fn to_seconds(&self) -> Result<Duration, Expected> {
-        const EXPECTED: &str = "a number of seconds, 0 or more";
+        const EXPECTED: &str = "a number of seconds from 0 to 600";
         let seconds = self.to_number().map_err(|_| Expected::from(EXPECTED))?;
-        Duration::try_from_secs_f64(seconds).map_err(|_| EXPECTED.into())
+        Duration::try_from_secs_f64(seconds).ok().filter(|seconds| *seconds <= MAX_SECONDS).ok_or(EXPECTED.into())
     }
 
     /// A number from 0 to 1, both included.
@@ -114,6 +119,19 @@ impl Raw {
         const EXPECTED: &str = "a number from 0 to 1";
         let fraction = self.to_number().map_err(|_| Expected::from(EXPECTED))?;
         if (0.0..=1.0).contains(&fraction) { Ok(fraction) } else { Err(EXPECTED.into()) }
+    }
+
+    /// A Sentry DSN, `https://<public key>@<host>/<project id>`; empty means "not set".
+    pub(crate) fn to_sentry_dsn(&self) -> Result<Option<String>, Expected> {
+        const EXPECTED: &str = "a Sentry DSN like https://<public key>@<host>/<project id>";
+        let Some(text) = self.to_optional_text()? else { return Ok(None) };
+        let url = url::Url::parse(&text).map_err(|_| Expected::from(EXPECTED))?;
+        let project = url.path_segments().and_then(|mut segments| segments.next_back()).unwrap_or_default();
+        let valid = matches!(url.scheme(), "http" | "https")
+            && !url.username().is_empty()
+            && url.host_str().is_some_and(|host| !host.is_empty())
+            && !project.is_empty();
+        if valid { Ok(Some(text)) } else { Err(EXPECTED.into()) }
     }
 
     /// An absolute `http` or `https` URL, kept verbatim (events go exactly there).
@@ -182,7 +200,8 @@ mod tests {
         assert_eq!(text(" 0.25 ").to_seconds().unwrap(), Duration::from_millis(250));
         assert_eq!(Raw::Toml(Value::from(3_i64)).to_seconds().unwrap(), Duration::from_secs(3));
         assert_eq!(Raw::Toml(Value::from(0.5_f64)).to_seconds().unwrap(), Duration::from_millis(500));
-        for bad in ["-1", "NaN", "inf", "soon", "1e400"] {
+        assert_eq!(text("600").to_seconds().unwrap(), MAX_SECONDS);
+        for bad in ["-1", "NaN", "inf", "soon", "1e400", "1e19", "600.5"] {
             assert!(text(bad).to_seconds().is_err(), "{bad}");
         }
     }
@@ -202,6 +221,17 @@ mod tests {
         assert_eq!(text("http://127.0.0.1:8080/v1/batch").to_http_url().unwrap(), "http://127.0.0.1:8080/v1/batch");
         for bad in ["telemetry.example", "ftp://x.example", "", "https://"] {
             assert!(text(bad).to_http_url().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sentry_dsns_need_a_key_a_host_and_a_project() {
+        let dsn = "https://public@o1.ingest.sentry.io/42";
+        assert_eq!(text(dsn).to_sentry_dsn().unwrap().as_deref(), Some(dsn));
+        assert_eq!(text("").to_sentry_dsn().unwrap(), None);
+        for bad in ["not-a-dsn", "https://o1.ingest.sentry.io/42", "https://public@o1.ingest.sentry.io/", "ftp://k@h/1"]
+        {
+            assert!(text(bad).to_sentry_dsn().is_err(), "{bad}");
         }
     }
 

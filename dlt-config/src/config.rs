@@ -39,7 +39,7 @@ pub enum ConfigError {
     File(#[from] FileError),
     /// A value has the wrong type or is out of range,
     /// e.g. `RUNTIME__DLTHUB_TELEMETRY="off" (environment): expected one of true/false/yes/no/1/0`.
-    #[error("{}: expected {expected}", describe_setting(.key, .value, .origin))]
+    #[error("{}: expected {expected}", .origin.describe(.key, .value))]
     InvalidValue {
         /// The dotted key, e.g. `runtime.dlthub_telemetry`.
         key: String,
@@ -52,20 +52,13 @@ pub enum ConfigError {
     },
 }
 
-fn describe_setting(key: &str, value: &str, origin: &Source) -> String {
-    match origin {
-        Source::Environment { variable } => format!("{variable}={value} (environment)"),
-        other => format!("{key}={value} ({other})"),
-    }
-}
-
 /// The `runtime` section (DESIGN.md §2), every key with its default and its source.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuntimeConfig {
     /// `runtime.dlthub_telemetry`: anonymous usage telemetry; default true.
     pub dlthub_telemetry: Sourced<bool>,
     /// `runtime.dlthub_telemetry_endpoint`: an http(s) URL, used verbatim.
-    pub dlthub_telemetry_endpoint: Sourced<String>,
+    pub dlthub_telemetry_endpoint: Sourced<Endpoint>,
     /// `runtime.dlthub_telemetry_segment_write_key`: your own Segment source; an empty value is unset.
     pub dlthub_telemetry_segment_write_key: Sourced<Option<Secret>>,
     /// `runtime.sentry_dsn`: enables Sentry; an empty value is unset.
@@ -93,20 +86,23 @@ impl RuntimeConfig {
         if self.dlthub_telemetry_segment_write_key.value.is_some() && self.dlthub_telemetry_endpoint.is_default() {
             SEGMENT_BATCH_ENDPOINT
         } else {
-            &self.dlthub_telemetry_endpoint.value
+            self.dlthub_telemetry_endpoint.value.as_str()
         }
     }
 
     fn resolve(layers: &Layers) -> Result<Self, ConfigError> {
         Ok(Self {
             dlthub_telemetry: layers.runtime_key("dlthub_telemetry", true, Raw::to_bool)?,
-            dlthub_telemetry_endpoint: layers.runtime_key(
-                "dlthub_telemetry_endpoint",
-                DEFAULT_TELEMETRY_ENDPOINT.to_owned(),
-                Raw::to_http_url,
+            dlthub_telemetry_endpoint: layers.setting(
+                &[&[RUNTIME_SECTION, "dlthub_telemetry_endpoint"]],
+                Visibility::Url,
+                Endpoint(DEFAULT_TELEMETRY_ENDPOINT.to_owned()),
+                |raw| raw.to_http_url().map(Endpoint),
             )?,
             dlthub_telemetry_segment_write_key: layers.runtime_secret("dlthub_telemetry_segment_write_key")?,
-            sentry_dsn: layers.runtime_secret("sentry_dsn")?,
+            sentry_dsn: layers.setting(&[&[RUNTIME_SECTION, "sentry_dsn"]], Visibility::Secret, None, |raw| {
+                raw.to_sentry_dsn().map(|dsn| dsn.map(Secret::new))
+            })?,
             log_level: layers.runtime_key("log_level", DEFAULT_LOG_LEVEL.to_owned(), Raw::to_text)?,
             pipeline_name: layers.runtime_key("pipeline_name", None, Raw::to_optional_text)?,
             dlthub_telemetry_debug: layers.runtime_key("dlthub_telemetry_debug", false, Raw::to_bool)?,
@@ -208,11 +204,46 @@ fn merge_files(files: [(PathBuf, Scope, FileKind); 2]) -> Result<Figment, FileEr
     })
 }
 
-/// Whether a value may appear in an error message.
+/// How a value may appear in an error message.
 #[derive(Clone, Copy)]
 enum Visibility {
     Plain,
+    /// A URL: shown without `user:password@`.
+    Url,
     Secret,
+}
+
+/// The telemetry endpoint: used verbatim, shown (Debug, Display) without credentials.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Endpoint(String);
+
+impl Endpoint {
+    /// The URL exactly as configured, credentials included: for sending only.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact_url_credentials(&self.0))
+    }
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Endpoint({self})")
+    }
+}
+
+/// A URL with its `user:password@` replaced by `***@`, for showing it.
+pub fn redact_url_credentials(url: &str) -> String {
+    let authority_start = url.find("://").map_or(0, |index| index + 3);
+    let authority_len = url[authority_start..].find(['/', '?', '#']).unwrap_or(url.len() - authority_start);
+    match url[authority_start..authority_start + authority_len].rfind('@') {
+        Some(at) => format!("{}{REDACTED}{}", &url[..authority_start], &url[authority_start + at..]),
+        None => url.to_owned(),
+    }
 }
 
 /// A configured value, the dotted key that found it, and its source.
@@ -266,6 +297,7 @@ impl Layers {
                 key: found.key,
                 value: match visibility {
                     Visibility::Plain => found.raw.render(),
+                    Visibility::Url => redact_url_credentials(&found.raw.render()),
                     Visibility::Secret => REDACTED.to_owned(),
                 },
                 origin: found.source,

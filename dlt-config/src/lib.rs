@@ -50,7 +50,8 @@ mod toml_file;
 
 pub use config::{
     Config, ConfigError, DEFAULT_LOG_LEVEL, DEFAULT_SENTRY_TRACES_SAMPLE_RATE, DEFAULT_SHUTDOWN_TIMEOUT,
-    DEFAULT_TELEMETRY_ENDPOINT, DO_NOT_TRACK_VARIABLE, RuntimeConfig, SEGMENT_BATCH_ENDPOINT,
+    DEFAULT_TELEMETRY_ENDPOINT, DO_NOT_TRACK_VARIABLE, Endpoint, RuntimeConfig, SEGMENT_BATCH_ENDPOINT,
+    redact_url_credentials,
 };
 pub use edit::EditError;
 pub use environment::Environment;

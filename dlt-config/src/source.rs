@@ -58,6 +58,17 @@ impl fmt::Display for Source {
     }
 }
 
+impl Source {
+    /// A setting as a user would look for it: `RUNTIME__X=value (environment)` for a variable,
+    /// `key=value (<file>)` or `key=value (default)` otherwise.
+    pub fn describe(&self, key: &str, value: &dyn fmt::Display) -> String {
+        match self {
+            Self::Environment { variable } => format!("{variable}={value} (environment)"),
+            other => format!("{key}={value} ({other})"),
+        }
+    }
+}
+
 /// Whether a file belongs to the project or to the user (the global dir).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scope {

@@ -14,14 +14,15 @@ use crate::toml_file::{FileError, parse, read_text};
 /// What the switch did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SwitchReport {
-    /// Files changed or created, project file first.
+    /// Files changed or created, global file first.
     pub written: Vec<PathBuf>,
     /// Files that already held the value and were left alone.
     pub unchanged: Vec<PathBuf>,
 }
 
 /// Why the switch was not (fully) applied. Every file is read and edited in memory before any
-/// is written, so a bad file means nothing was written.
+/// is written, so a bad file means nothing was written. The global file is written first: if
+/// writing the project file then fails, the global one is already switched.
 #[derive(Debug, thiserror::Error)]
 pub enum SwitchError {
     /// A file could not be read or is not valid TOML; it is left as it was.
@@ -75,14 +76,13 @@ pub enum SwitchError {
 pub fn set_telemetry(locations: &Locations, enabled: bool) -> Result<SwitchReport, SwitchError> {
     let project = locations.project_config_toml();
     let global = locations.global_config_toml();
-    let mut plans = Vec::with_capacity(2);
+    let global_text = read_text(&global)?;
+    let mut plans = vec![Plan::new(global.clone(), global_text, enabled)?];
     if !same_file(&project, &global)
         && let Some(text) = read_text(&project)?.filter(|text| !text.is_empty())
     {
         plans.push(Plan::new(project, Some(text), enabled)?);
     }
-    let global_text = read_text(&global)?;
-    plans.push(Plan::new(global, global_text, enabled)?);
 
     for plan in plans.iter().filter(|plan| plan.changes()) {
         plan.check_writable()?;

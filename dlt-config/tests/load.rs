@@ -32,7 +32,8 @@ fn nothing_configured_gives_every_default() {
     let config = load(&dirs, &[]).unwrap();
     let runtime = config.runtime();
     assert_eq!(runtime.dlthub_telemetry, Sourced::default_value(true));
-    assert_eq!(runtime.dlthub_telemetry_endpoint, Sourced::default_value(DEFAULT_TELEMETRY_ENDPOINT.to_owned()));
+    assert_eq!(runtime.dlthub_telemetry_endpoint.value.as_str(), DEFAULT_TELEMETRY_ENDPOINT);
+    assert!(runtime.dlthub_telemetry_endpoint.is_default());
     assert_eq!(runtime.dlthub_telemetry_segment_write_key, Sourced::default_value(None));
     assert_eq!(runtime.sentry_dsn, Sourced::default_value(None));
     assert_eq!(runtime.log_level, Sourced::default_value("WARNING".to_owned()));
@@ -187,8 +188,8 @@ fn numbers_come_from_toml_numbers_or_text() {
 fn out_of_range_numbers_are_errors() {
     let dirs = Dirs::new();
     for (variable, value, expected) in [
-        ("RUNTIME__TELEMETRY_SHUTDOWN_TIMEOUT", "-1", "expected a number of seconds, 0 or more"),
-        ("RUNTIME__TELEMETRY_SHUTDOWN_TIMEOUT", "NaN", "expected a number of seconds, 0 or more"),
+        ("RUNTIME__TELEMETRY_SHUTDOWN_TIMEOUT", "-1", "expected a number of seconds from 0 to 600"),
+        ("RUNTIME__TELEMETRY_SHUTDOWN_TIMEOUT", "NaN", "expected a number of seconds from 0 to 600"),
         ("RUNTIME__SENTRY_TRACES_SAMPLE_RATE", "1.5", "expected a number from 0 to 1"),
     ] {
         let error = load(&dirs, &[(variable, value)]).unwrap_err();
@@ -212,8 +213,40 @@ fn endpoint_must_be_an_http_url() {
 
     let runtime =
         load(&dirs, &[("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", "http://127.0.0.1:9/track")]).unwrap().runtime().clone();
-    assert_eq!(runtime.dlthub_telemetry_endpoint.value, "http://127.0.0.1:9/track");
+    assert_eq!(runtime.dlthub_telemetry_endpoint.value.as_str(), "http://127.0.0.1:9/track");
     assert_eq!(runtime.effective_endpoint(), "http://127.0.0.1:9/track");
+}
+
+#[test]
+fn endpoint_credentials_are_used_but_never_shown() {
+    let dirs = Dirs::new();
+    let with_password = "http://collector:hunter2@127.0.0.1:9/v1/batch";
+    let config = load(&dirs, &[("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", with_password)]).unwrap();
+    let endpoint = &config.runtime().dlthub_telemetry_endpoint.value;
+    assert_eq!(endpoint.as_str(), with_password, "sent verbatim");
+    assert_eq!(endpoint.to_string(), "http://***@127.0.0.1:9/v1/batch");
+    assert!(!format!("{config:?}").contains("hunter2"));
+
+    let error = load(&dirs, &[("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", "ftp://collector:hunter2@host/x")]).unwrap_err();
+    assert!(!error.to_string().contains("hunter2"), "{error}");
+    assert!(error.to_string().contains("ftp://***@host/x"), "{error}");
+}
+
+#[test]
+fn a_malformed_sentry_dsn_is_an_error_that_does_not_show_it() {
+    let dirs = Dirs::new();
+    let error = load(&dirs, &[("RUNTIME__SENTRY_DSN", "not-a-dsn-secret")]).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "RUNTIME__SENTRY_DSN=*** (environment): expected a Sentry DSN like https://<public key>@<host>/<project id>"
+    );
+}
+
+#[test]
+fn an_exit_deadline_beyond_ten_minutes_is_an_error() {
+    let dirs = Dirs::new();
+    let error = load(&dirs, &[("RUNTIME__TELEMETRY_SHUTDOWN_TIMEOUT", "1e19")]).unwrap_err();
+    assert!(error.to_string().contains("expected a number of seconds from 0 to 600"), "{error}");
 }
 
 #[test]

@@ -52,7 +52,7 @@ fn golden_cases_come_out_byte_for_byte() {
         match golden("project.after.toml") {
             Some(after) => {
                 assert_eq!(fs::read(dirs.project_config()).unwrap(), after, "{name}: project");
-                assert_eq!(report.written, [dirs.project_config(), dirs.global_config()], "{name}");
+                assert_eq!(report.written, [dirs.global_config(), dirs.project_config()], "{name}");
             }
             None => {
                 assert!(!dirs.project_config().exists(), "{name}: project file created");

@@ -12,7 +12,7 @@ use dlt_telemetry_model::{PipelineStepTrace, PipelineTrace, digest128};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::runtime::{Active, RuntimeTrace};
+use crate::runtime::{Active, RuntimeTrace, random_hex_id};
 use crate::trace_file::save_trace;
 
 /// What a pipeline run is about. Names are saved in clear in the local trace file and sent to
@@ -78,11 +78,6 @@ struct Recording<'a> {
     sentry: PipelineTransaction,
 }
 
-/// A random 32-hex id, as dlt's `uniq_id()`.
-fn unique_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
-}
-
 impl RuntimeTrace {
     /// Starts the trace of one pipeline run whose outermost step is `outer_step` (e.g. `run`).
     /// Nothing is recorded when the master switch is off, for all pipelines or this one
@@ -107,7 +102,7 @@ impl RuntimeTrace {
             active,
             info,
             outer_step: outer_step.to_owned(),
-            transaction_id: unique_id(),
+            transaction_id: random_hex_id(),
             started_at: OffsetDateTime::now_utc(),
             started: Instant::now(),
             steps: Vec::new(),
@@ -200,7 +195,7 @@ impl Recording<'_> {
             _ => {}
         }
         self.steps.push(PipelineStepTrace {
-            span_id: unique_id(),
+            span_id: random_hex_id(),
             step,
             started_at,
             finished_at: Some(OffsetDateTime::now_utc()),

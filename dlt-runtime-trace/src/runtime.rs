@@ -10,7 +10,6 @@ use dlt_config::{Config, Environment, Locations, RuntimeConfig};
 use dlt_segment::{DebugTransport, OutboxOptions, SegmentClient, SegmentOptions, ShutdownReport, Transport, WriteKey};
 use dlt_sentry_bridge::{EventLevel, HostEnvironment, SentryDsn, SentryGuard, SentryLayer, SentryOptions};
 use dlt_telemetry_model::{Context, Event, Library, TrackMessage};
-use time::OffsetDateTime;
 
 use crate::context;
 use crate::status::Status;
@@ -80,10 +79,7 @@ impl Active {
     /// Sends one event with a fresh anonymous id, when usage telemetry is on.
     pub(crate) fn track<E: Event>(&self, event: E) {
         let Some(segment) = &self.segment else { return };
-        let anonymous_id = uuid::Uuid::new_v4().simple().to_string();
-        let mut message = TrackMessage::from_event(event, anonymous_id, self.context().clone());
-        message.timestamp = Some(OffsetDateTime::now_utc());
-        segment.track(message);
+        segment.track(TrackMessage::from_event(event, random_hex_id(), self.context().clone()));
     }
 }
 
@@ -118,7 +114,13 @@ impl RuntimeTrace {
             Ok(master_switch) => master_switch,
             Err(error) => return Self::unreadable(error.to_string()),
         };
-        let mut status = Status::decide(&config, &master_switch);
+        let runtime = config.runtime();
+        let debug = if runtime.dlthub_telemetry_debug.is_default() {
+            options.debug_unless_configured
+        } else {
+            runtime.dlthub_telemetry_debug.value
+        };
+        let status = Status::decide(&config, &master_switch, debug);
         if !status.telemetry {
             purge_outbox(&locations.telemetry_outbox_dir());
         }
@@ -126,20 +128,16 @@ impl RuntimeTrace {
             return Self { status, warnings: Vec::new(), active: None };
         }
         let mut warnings = Vec::new();
-        let runtime = config.runtime();
-        let debug = if runtime.dlthub_telemetry_debug.is_default() {
-            options.debug_unless_configured
+        let segment = if status.telemetry {
+            start_segment(runtime, &options.library, locations, debug, options.debug_writer)
+                .map_err(|warning| {
+                    tracing::warn!("{warning}");
+                    warnings.push(warning);
+                })
+                .ok()
         } else {
-            runtime.dlthub_telemetry_debug.value
+            None
         };
-        status.debug = debug;
-        let segment = status.telemetry.then(|| {
-            start_segment(runtime, &options.library, locations, debug, options.debug_writer).unwrap_or_else(|warning| {
-                tracing::warn!("{warning}");
-                warnings.push(warning);
-                Box::new(dlt_segment::NoopTransport)
-            })
-        });
         let sentry = start_sentry(runtime, &options.library, &options.env).unwrap_or_else(|warning| {
             tracing::warn!("{warning}");
             warnings.push(warning);
@@ -155,6 +153,10 @@ impl RuntimeTrace {
             segment,
             sentry,
         };
+        if active.segment.is_some() {
+            // Collected here, once, so that no `track` call ever reads a file.
+            active.context();
+        }
         Self { status, warnings, active: Some(active) }
     }
 
@@ -204,7 +206,8 @@ impl RuntimeTrace {
         let Some(active) = self.active.take() else {
             return ShutdownSummary { segment: None, sentry_flushed: None };
         };
-        let deadline = Instant::now() + active.shutdown_timeout;
+        let now = Instant::now();
+        let deadline = now.checked_add(active.shutdown_timeout).unwrap_or(now);
         let Active { segment, sentry, .. } = active;
         if !sentry.is_enabled() {
             return ShutdownSummary { segment: segment.map(|s| s.shutdown(deadline)), sentry_flushed: None };
@@ -227,6 +230,11 @@ impl std::fmt::Debug for RuntimeTrace {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RuntimeTrace").field("status", &self.status).finish_non_exhaustive()
     }
+}
+
+/// A random 32-hex id (an anonymous id, a transaction or span id), as dlt's `uniq_id()`.
+pub(crate) fn random_hex_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// Deletes what an earlier run could not send, so nothing queued before an opt-out is ever
@@ -270,8 +278,12 @@ fn start_sentry(runtime: &RuntimeConfig, library: &Library, env: &Environment) -
     let Some(dsn) = &runtime.sentry_dsn.value else {
         return Ok(SentryGuard::disabled());
     };
-    let dsn = SentryDsn::parse(dsn.expose())
-        .map_err(|error| format!("Sentry is off: runtime.sentry_dsn ({}): {error}", runtime.sentry_dsn.source))?;
+    let dsn = SentryDsn::parse(dsn.expose()).map_err(|error| {
+        format!(
+            "Sentry is off: {}: {error}",
+            runtime.sentry_dsn.source.describe("runtime.sentry_dsn", &dlt_config::REDACTED)
+        )
+    })?;
     let mut options = SentryOptions::new(library.version.clone());
     options.dsn = Some(dsn);
     options.environment = runtime.sentry_environment.value.clone();
@@ -279,8 +291,10 @@ fn start_sentry(runtime: &RuntimeConfig, library: &Library, env: &Environment) -
     #[allow(clippy::cast_possible_truncation)]
     let rate = runtime.sentry_traces_sample_rate.value as f32;
     options.traces_sample_rate = rate;
-    options.event_level = EventLevel::from_log_level(&runtime.log_level.value)
-        .map_err(|error| format!("Sentry is off: runtime.log_level ({}): {error}", runtime.log_level.source))?;
+    options.event_level = EventLevel::from_log_level(&runtime.log_level.value).map_err(|error| {
+        let setting = runtime.log_level.source.describe("runtime.log_level", &format!("{:?}", runtime.log_level.value));
+        format!("Sentry is off: {setting}: {error}")
+    })?;
     options.pipeline_name = runtime.pipeline_name.value.clone();
     options.host_environment = HostEnvironment::from_lookup(|name| env.get(name).map(str::to_owned));
     options.extra_secrets = runtime

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use dlt_config::{Config, DO_NOT_TRACK_VARIABLE, Source, Sourced};
+use dlt_config::{Config, DO_NOT_TRACK_VARIABLE, Source, Sourced, redact_url_credentials};
 
 /// The setting that decided whether usage telemetry is on.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,22 +26,13 @@ pub enum DecidedBy {
 impl fmt::Display for DecidedBy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::MasterSwitch(source) => write!(f, "{}", setting("enable_runtime_trace", false, source)),
+            Self::MasterSwitch(source) => f.write_str(&source.describe("enable_runtime_trace", &false)),
             Self::DoNotTrack => write!(f, "{DO_NOT_TRACK_VARIABLE} (environment)"),
             Self::TelemetrySetting { enabled, source } => {
-                write!(f, "{}", setting("runtime.dlthub_telemetry", *enabled, source))
+                f.write_str(&source.describe("runtime.dlthub_telemetry", enabled))
             }
             Self::ConfigError(error) => write!(f, "a configuration error: {error}"),
         }
-    }
-}
-
-/// `key=value (where)` in the words a user would use to find it again.
-fn setting(key: &str, value: bool, source: &Source) -> String {
-    match source {
-        Source::Environment { variable } => format!("{variable}={value} (environment)"),
-        Source::Default => format!("{key}={value} (default)"),
-        file => format!("{key}={value} ({file})"),
     }
 }
 
@@ -55,7 +46,8 @@ pub struct Status {
     pub telemetry: bool,
     /// The setting that decided `telemetry`.
     pub decided_by: DecidedBy,
-    /// Where usage events go, when the configuration could be read.
+    /// Where usage events go, when the configuration could be read; credentials in the URL
+    /// are shown as `***`.
     pub endpoint: Option<String>,
     /// Whether a Segment write key is configured (its value is never shown).
     pub write_key_set: bool,
@@ -66,8 +58,9 @@ pub struct Status {
 }
 
 impl Status {
-    /// Decides from a loaded configuration and the master switch's value.
-    pub(crate) fn decide(config: &Config, master_switch: &Sourced<bool>) -> Self {
+    /// Decides from a loaded configuration and the master switch's value; `debug` is whether
+    /// the debug sink replaces the network.
+    pub(crate) fn decide(config: &Config, master_switch: &Sourced<bool>, debug: bool) -> Self {
         let runtime = config.runtime();
         let decided_by = if !master_switch.value {
             DecidedBy::MasterSwitch(master_switch.source.clone())
@@ -83,10 +76,10 @@ impl Status {
             runtime_trace: master_switch.value,
             telemetry: matches!(decided_by, DecidedBy::TelemetrySetting { enabled: true, .. }),
             decided_by,
-            endpoint: Some(runtime.effective_endpoint().to_owned()),
+            endpoint: Some(redact_url_credentials(runtime.effective_endpoint())),
             write_key_set: runtime.dlthub_telemetry_segment_write_key.value.is_some(),
             sentry_dsn_set: runtime.sentry_dsn.value.is_some(),
-            debug: runtime.dlthub_telemetry_debug.value,
+            debug,
         }
     }
 

@@ -29,6 +29,14 @@ pub enum TraceFileError {
         /// The OS error.
         source: io::Error,
     },
+    /// The trace could not be turned into JSON.
+    #[error("the trace of pipeline {pipeline_name:?} cannot be written as JSON: {source}")]
+    Serialize {
+        /// The pipeline.
+        pipeline_name: String,
+        /// What the serializer found.
+        source: serde_json::Error,
+    },
     /// The file is not a trace.
     #[error("{}: not a pipeline trace: {source}", .path.display())]
     Malformed {

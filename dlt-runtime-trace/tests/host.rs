@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Captured, Dirs, SilentServer, golden, keys, loopback_url, schema_failures, thread_count};
+use common::{Captured, Dirs, SilentServer, golden, keys, loopback_url, our_threads, schema_failures};
 use dlt_runtime_trace::{DecidedBy, InitOptions, PipelineInfo, RuntimeTrace, Track, load_trace, save_trace};
 use dlt_segment::read_outbox;
 use dlt_sentry_bridge::test_util::{LoopbackSentry, Reply};
@@ -49,7 +49,6 @@ fn master_switch_off_starts_nothing_and_sends_nothing() {
     let dirs = Dirs::new();
     let segment = SilentServer::start();
     let sentry = LoopbackSentry::start(Reply::Accept).unwrap();
-    let threads_before = thread_count();
     let env = dirs.env(&[
         ("ENABLE_RUNTIME_TRACE", "false"),
         ("RUNTIME__DLTHUB_TELEMETRY", "true"),
@@ -63,7 +62,7 @@ fn master_switch_off_starts_nothing_and_sends_nothing() {
     assert!(runtime.sentry_layer().is_none());
     runtime.track_command(TelemetryStatus {}, Track::After, || 0);
     run_pipeline(&runtime, None);
-    assert_eq!(thread_count(), threads_before, "no thread may be started");
+    assert_eq!(our_threads(), Vec::<String>::new(), "no thread may be started");
     let summary = runtime.shutdown();
     assert_eq!((summary.segment, summary.sentry_flushed), (None, None));
     assert_eq!(segment.connections(), 0);
@@ -369,4 +368,21 @@ fn a_pipeline_name_that_is_not_a_directory_name_is_not_saved() {
     assert!(!dirs.root.path().join("escape").exists());
     assert!(dirs.global_files().is_empty(), "{:?}", dirs.global_files());
     assert_eq!(captured.messages().len(), 1, "the event is still sent, with the name hashed");
+}
+
+#[test]
+fn segments_batch_endpoint_is_the_same_in_config_and_transport() {
+    assert_eq!(dlt_config::SEGMENT_BATCH_ENDPOINT, dlt_segment::SEGMENT_BATCH_ENDPOINT);
+}
+
+#[test]
+fn the_status_never_shows_endpoint_credentials() {
+    let dirs = Dirs::new();
+    let env = dirs.env(&[
+        ("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", "http://collector:hunter2@127.0.0.1:9/v1/batch"),
+        ("RUNTIME__DLTHUB_TELEMETRY", "false"),
+    ]);
+    let runtime = RuntimeTrace::init(InitOptions::new("host_under_test", "9.9.9").with_env(env));
+    assert_eq!(runtime.status().endpoint.as_deref(), Some("http://***@127.0.0.1:9/v1/batch"));
+    assert!(!format!("{runtime:?}").contains("hunter2"));
 }

@@ -132,6 +132,7 @@ impl Drop for SegmentClient {
 
 /// reqwest is built without a TLS crypto provider; install ring's, once per process, before the
 /// first client is built. A provider the host installed first is kept.
+/// dlt-sentry-bridge has the same few lines: the two transports depend on nothing of each other.
 fn ensure_crypto_provider() {
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {

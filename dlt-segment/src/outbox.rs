@@ -57,22 +57,24 @@ impl OutboxOptions {
     }
 }
 
-/// Deletes every message in the outbox at `dir`, waiting or claimed, and the directory when
-/// nothing else is in it. For when the user turns telemetry off: nothing queued before is ever
-/// sent. A missing directory is not an error.
+/// How long purging waits for another process that holds the outbox.
+const PURGE_LOCK_WAIT: Duration = Duration::from_secs(1);
+
+/// Deletes every message in the outbox at `dir`, waiting or claimed, under the outbox's lock so
+/// that no other process appends in between. For when the user turns telemetry off: nothing
+/// queued before is ever sent. The lock file stays (another process may hold it); a missing
+/// directory is not an error.
 pub fn purge_outbox(dir: &Path) -> io::Result<()> {
-    let entries = match fs::read_dir(dir) {
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
-        entries => entries?,
-    };
-    for entry in entries {
+    if !dir.is_dir() {
+        return Ok(());
+    }
+    let _lock = lock_dir(dir, Instant::now() + PURGE_LOCK_WAIT)?;
+    for entry in fs::read_dir(dir)? {
         let entry = entry?;
-        if entry.file_name().to_str().is_some_and(|name| is_outbox_file(name) || name == LOCK_FILE) {
+        if entry.file_name().to_str().is_some_and(is_outbox_file) {
             remove_if_present(&entry.path())?;
         }
     }
-    // Whatever else the directory holds is not ours: keep it, and the directory with it.
-    let _ = fs::remove_dir(dir);
     Ok(())
 }
 
@@ -532,7 +534,8 @@ mod tests {
         assert_eq!(read_outbox(&outbox_dir).unwrap().len(), 2);
 
         purge_outbox(&outbox_dir).unwrap();
-        assert!(!outbox_dir.exists());
+        let left: Vec<_> = fs::read_dir(&outbox_dir).unwrap().map(|entry| entry.unwrap().file_name()).collect();
+        assert_eq!(left, [LOCK_FILE], "only the lock file stays: another process may hold it");
         drop(claim);
         purge_outbox(&outbox_dir).unwrap();
         assert!(read_outbox(&outbox_dir).unwrap().is_empty());
@@ -545,6 +548,21 @@ mod tests {
         fs::write(dir.path().join(OUTBOX_FILE), "{}\n").unwrap();
         purge_outbox(dir.path()).unwrap();
         assert!(dir.path().join("notes.txt").exists());
+        assert!(!dir.path().join(OUTBOX_FILE).exists());
+    }
+
+    #[test]
+    fn purge_waits_for_the_lock_and_fails_rather_than_race() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join(OUTBOX_FILE), "{}\n").unwrap();
+        let held = lock_dir(dir.path(), soon()).unwrap();
+        let started = Instant::now();
+        let error = purge_outbox(dir.path()).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        assert!(started.elapsed() < Duration::from_secs(3));
+        assert!(dir.path().join(OUTBOX_FILE).exists(), "nothing deleted behind the holder's back");
+        drop(held);
+        purge_outbox(dir.path()).unwrap();
         assert!(!dir.path().join(OUTBOX_FILE).exists());
     }
 }

@@ -328,7 +328,7 @@ impl Running {
     }
 
     /// Keeps what is left (pending and still queued) in the outbox, gives up the claim on the
-    /// earlier outbox, and answers the shutdown.
+    /// earlier outbox once that worked, and answers the shutdown.
     fn finish(mut self) {
         self.worker.messages.close();
         while let Ok(message) = self.worker.messages.try_recv() {
@@ -338,7 +338,12 @@ impl Running {
         let count = leftover.len();
         let lock_deadline = deadline_after(OUTBOX_LOCK_WAIT);
         let saved = self.set_aside(leftover, lock_deadline);
-        if let (Some(outbox), Some(claim)) = (&self.worker.outbox, self.claim.take()) {
+        // When not everything could be set aside, the claim file stays: unlocked once dropped,
+        // the next run takes it over. Some of its messages may be sent twice then (with the same
+        // messageId, which Segment drops), but none is lost.
+        if let (Some(outbox), Some(claim)) = (&self.worker.outbox, self.claim.take())
+            && saved == count
+        {
             outbox.release(claim);
         }
         if count > 0 {

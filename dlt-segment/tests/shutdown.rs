@@ -131,6 +131,32 @@ fn what_the_next_transport_cannot_send_goes_back_to_the_outbox() {
 }
 
 #[test]
+fn claimed_messages_survive_a_shutdown_that_cannot_write_the_outbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = SegmentClient::start(options(closed_port_url()).with_outbox(OutboxOptions::new(dir.path()))).unwrap();
+    first.track(message(1));
+    first.shutdown(Instant::now() + DEADLINE);
+
+    let (url, connections) = hanging_server();
+    let second = SegmentClient::start(options(url).with_outbox(OutboxOptions::new(dir.path()))).unwrap();
+    connections.recv_timeout(Duration::from_secs(10)).expect("the claimed message is being sent");
+    // Another process holds the outbox for the whole shutdown: nothing can be appended.
+    let lock = std::fs::File::options().write(true).open(dir.path().join(".lock")).unwrap();
+    lock.lock().unwrap();
+    let report = second.shutdown(Instant::now() + DEADLINE);
+    assert_eq!(report.saved_to_outbox, 0);
+    drop(lock);
+
+    let kept = read_outbox(dir.path()).unwrap();
+    assert_eq!(message_indexes(&kept), [1], "the claim stays for the next run: {report:?}");
+    let server = Server::accepting();
+    let third =
+        SegmentClient::start(options(server.url("/v1/batch")).with_outbox(OutboxOptions::new(dir.path()))).unwrap();
+    assert!(third.shutdown(Instant::now() + Duration::from_secs(5)).drained);
+    assert_eq!(indexes(&server.messages()), [1]);
+}
+
+#[test]
 fn two_transports_on_one_outbox_do_not_tear_or_lose_lines() {
     let dir = tempfile::tempdir().unwrap();
     let clients: Vec<SegmentClient> = (0..2)

@@ -124,9 +124,14 @@ impl SilentServer {
     }
 }
 
-/// Threads of this process, from /proc.
-pub fn thread_count() -> usize {
-    std::fs::read_dir("/proc/self/task").unwrap().count()
+/// Threads of this process started by our crates (their names begin with `dlt-`), from /proc.
+pub fn our_threads() -> Vec<String> {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| std::fs::read_to_string(task.unwrap().path().join("comm")).ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| name.starts_with("dlt-"))
+        .collect()
 }
 
 /// Validates a message against the committed message schema; the list of failures.

@@ -52,6 +52,8 @@ impl HttpTransport {
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             .user_agent(config.user_agent.clone())
+            // A redirect would carry X-Sentry-Auth (the DSN's key) to whatever host it names.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(TransportError::HttpClient)?;
         let runtime =
@@ -81,7 +83,8 @@ impl HttpTransport {
     /// Asks the worker to drain within `timeout` and waits at most that long for its answer.
     fn drain(&self, shutdown: bool, timeout: Duration) -> bool {
         let (done, answer) = std_mpsc::sync_channel(1);
-        let control = Control { shutdown, deadline: Instant::now() + timeout, done };
+        let now = Instant::now();
+        let control = Control { shutdown, deadline: now.checked_add(timeout).unwrap_or(now), done };
         if self.control.send(control).is_err() {
             return false;
         }

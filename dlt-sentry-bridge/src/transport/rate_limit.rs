@@ -62,7 +62,7 @@ impl RateLimits {
             self.apply_sentry_header(header, now);
         } else if status == 429 {
             let delay = retry_after.and_then(parse_seconds).unwrap_or(DEFAULT_RETRY_AFTER);
-            extend(&mut self.all, now + delay);
+            extend(&mut self.all, until(now, delay));
         }
     }
 
@@ -74,7 +74,7 @@ impl RateLimits {
             let Some(delay) = parts.next().and_then(parse_seconds) else {
                 continue;
             };
-            let until = now + delay;
+            let until = until(now, delay);
             let categories = parts.next().unwrap_or("");
             if categories.is_empty() {
                 extend(&mut self.all, until);
@@ -98,6 +98,15 @@ fn extend(limit: &mut Option<Instant>, until: Instant) {
     }
 }
 
+/// The longest a server may make us hold back: anything longer is a broken header.
+const MAX_RATE_LIMIT: Duration = Duration::from_secs(3600);
+
+/// When a limit of `delay` from `now` ends, with the delay capped so the clock cannot overflow.
+fn until(now: Instant, delay: Duration) -> Instant {
+    let delay = delay.min(MAX_RATE_LIMIT);
+    now.checked_add(delay).unwrap_or(now)
+}
+
 /// Parses a non-negative number of seconds, e.g. `60` or `2.5`.
 fn parse_seconds(text: &str) -> Option<Duration> {
     let seconds: f64 = text.trim().parse().ok()?;
@@ -107,6 +116,16 @@ fn parse_seconds(text: &str) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absurd_delays_are_capped_not_overflowing() {
+        let now = Instant::now();
+        let mut limits = RateLimits::default();
+        limits.update(429, Some("1e19"), None, now);
+        limits.update(200, None, Some("1e300::organization"), now);
+        assert!(limits.is_limited(Category::Error, now + Duration::from_secs(3599)));
+        assert!(!limits.is_limited(Category::Error, now + MAX_RATE_LIMIT + Duration::from_secs(1)));
+    }
 
     #[test]
     fn a_429_with_retry_after_limits_everything_for_that_long() {
