@@ -110,16 +110,22 @@ fn the_next_transport_sends_the_outbox_first_then_removes_it() {
     );
 }
 
-#[test]
-fn what_the_next_transport_cannot_send_goes_back_to_the_outbox() {
+/// An outbox holding message 1 (left by a first client that met a closed port), and a second
+/// client that has claimed it and is sending it to a server that never answers.
+fn a_client_sending_the_outbox_to_a_hanging_server() -> (tempfile::TempDir, SegmentClient) {
     let dir = tempfile::tempdir().unwrap();
     let first = SegmentClient::start(options(closed_port_url()).with_outbox(OutboxOptions::new(dir.path()))).unwrap();
     first.track(message(1));
     first.shutdown(Instant::now() + DEADLINE);
-
     let (url, connections) = hanging_server();
     let second = SegmentClient::start(options(url).with_outbox(OutboxOptions::new(dir.path()))).unwrap();
     connections.recv_timeout(Duration::from_secs(10)).expect("the outbox is being sent");
+    (dir, second)
+}
+
+#[test]
+fn what_the_next_transport_cannot_send_goes_back_to_the_outbox() {
+    let (dir, second) = a_client_sending_the_outbox_to_a_hanging_server();
     second.track(message(2));
     let started = Instant::now();
     let report = second.shutdown(started + DEADLINE);
@@ -132,14 +138,7 @@ fn what_the_next_transport_cannot_send_goes_back_to_the_outbox() {
 
 #[test]
 fn claimed_messages_survive_a_shutdown_that_cannot_write_the_outbox() {
-    let dir = tempfile::tempdir().unwrap();
-    let first = SegmentClient::start(options(closed_port_url()).with_outbox(OutboxOptions::new(dir.path()))).unwrap();
-    first.track(message(1));
-    first.shutdown(Instant::now() + DEADLINE);
-
-    let (url, connections) = hanging_server();
-    let second = SegmentClient::start(options(url).with_outbox(OutboxOptions::new(dir.path()))).unwrap();
-    connections.recv_timeout(Duration::from_secs(10)).expect("the claimed message is being sent");
+    let (dir, second) = a_client_sending_the_outbox_to_a_hanging_server();
     // Another process holds the outbox for the whole shutdown: nothing can be appended.
     let lock = std::fs::File::options().write(true).open(dir.path().join(".lock")).unwrap();
     lock.lock().unwrap();
