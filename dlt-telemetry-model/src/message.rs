@@ -15,6 +15,30 @@ use crate::events::Event;
 /// `event_category` and `event_name`, the order dlt uses.
 pub type Properties = Map<String, Value>;
 
+/// Serde for a type whose derived impls are generated with `#[serde(remote = "Self")]`: the
+/// input's key order is recorded on parse and kept on output.
+macro_rules! key_ordered_serde {
+    ($type:ty) => {
+        impl Serialize for $type {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                if self.key_order.is_empty() {
+                    return <$type>::serialize(self, serializer);
+                }
+                let fields = <$type>::serialize(self, serde_json::value::Serializer);
+                self.key_order.reorder(fields).map_err(S::Error::custom)?.serialize(serializer)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $type {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let (mut value, key_order) = KeyOrder::deserialize(deserializer, <$type>::deserialize)?;
+                value.key_order = key_order;
+                Ok(value)
+            }
+        }
+    };
+}
+
 /// The four event categories dlt sends. The event name on the wire is `<category>_<name>`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -163,23 +187,7 @@ impl TrackMessage {
     }
 }
 
-impl Serialize for TrackMessage {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if self.key_order.is_empty() {
-            return TrackMessage::serialize(self, serializer);
-        }
-        let fields = TrackMessage::serialize(self, serde_json::value::Serializer);
-        self.key_order.reorder(fields).map_err(S::Error::custom)?.serialize(serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for TrackMessage {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (mut message, key_order) = KeyOrder::deserialize(deserializer, TrackMessage::deserialize)?;
-        message.key_order = key_order;
-        Ok(message)
-    }
-}
+key_ordered_serde!(TrackMessage);
 
 /// The execution context of a message: anonymous facts about where dlt runs.
 ///
@@ -247,23 +255,7 @@ impl Context {
     }
 }
 
-impl Serialize for Context {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if self.key_order.is_empty() {
-            return Context::serialize(self, serializer);
-        }
-        let fields = Context::serialize(self, serde_json::value::Serializer);
-        self.key_order.reorder(fields).map_err(S::Error::custom)?.serialize(serializer)
-    }
-}
-
-impl<'de> Deserialize<'de> for Context {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let (mut context, key_order) = KeyOrder::deserialize(deserializer, Context::deserialize)?;
-        context.key_order = key_order;
-        Ok(context)
-    }
-}
+key_ordered_serde!(Context);
 
 /// Operating system facts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
