@@ -258,7 +258,7 @@ fn do_not_track_and_the_master_switch_send_nothing() {
 
 #[test]
 fn the_switch_edits_every_golden_case_as_dlt_did() {
-    let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/golden/config-toml");
+    let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/golden/config-toml");
     let mut checked = 0;
     for case in fs::read_dir(&cases).unwrap() {
         let case = case.unwrap().path();
@@ -315,7 +315,7 @@ fn init_never_overwrites() {
 fn pipeline_trace_shows_a_saved_dlt_trace_and_is_tracked_before() {
     let machine = Machine::new();
     let golden =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/golden/trace/dlt-1.31-pipeline-trace-asdict.json");
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/golden/trace/dlt-1.31-pipeline-trace-asdict.json");
     fs::create_dir_all(machine.global().join("pipelines/tiny")).unwrap();
     fs::write(machine.global().join("pipelines/tiny/trace.json"), read(&golden)).unwrap();
 

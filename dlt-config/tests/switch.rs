@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use common::{Dirs, mutate, write};
 use dlt_config::{Config, EditError, FileError, Scope, Source, SwitchError, set_telemetry};
 
-const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/golden/config-toml");
+const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/golden/config-toml");
 
 fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap()

@@ -39,7 +39,7 @@ impl Golden {
 }
 
 fn goldens() -> Vec<Golden> {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/golden/segment/dlt-1.31"));
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/golden/segment/dlt-1.31"));
     let mut goldens: Vec<Golden> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|entry| {

@@ -1,4 +1,4 @@
-//! Agreement with real dlt payloads: every message under `shared/golden/segment/` parses and
+//! Agreement with real dlt payloads: every message under `testdata/golden/segment/` parses and
 //! serialises back unchanged, key order included.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,7 +9,7 @@ use dlt_telemetry_model::{KnownEvent, PipelineTrace, RunContext, TrackMessage};
 use serde_json::Value;
 
 fn golden_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/golden")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/golden")
 }
 
 /// Every golden message body, found by listing the folder: `(file, body)`.

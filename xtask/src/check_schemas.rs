@@ -70,7 +70,7 @@ pub(crate) fn run(root: &Path, options: &Options) -> Result<(), String> {
     }
 
     let validators = Validators::load(&schemas_dir)?;
-    let mut targets = vec![root.join("../shared/golden/segment"), root.join("docs/examples")];
+    let mut targets = vec![root.join("testdata/golden/segment"), root.join("docs/examples")];
     targets.extend(options.paths.iter().cloned());
     let mut validated = 0;
     for target in targets {
@@ -248,14 +248,14 @@ mod tests {
 
     use super::{Options, git, run};
 
-    /// A workspace root in a temporary dir with blessed schemas, one valid docs example and an
-    /// empty golden folder beside it.
+    /// A workspace root in a temporary dir with blessed schemas, one valid docs example and one
+    /// golden message.
     fn workspace() -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("main");
-        fs::create_dir_all(dir.path().join("shared/golden/segment")).unwrap();
-        let real_golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/golden/segment/dlt-1.31");
-        let golden = dir.path().join("shared/golden/segment/A07_pipeline_run.pipeline_load.json");
+        fs::create_dir_all(root.join("testdata/golden/segment")).unwrap();
+        let real_golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/golden/segment/dlt-1.31");
+        let golden = root.join("testdata/golden/segment/A07_pipeline_run.pipeline_load.json");
         fs::copy(real_golden.join("A07_pipeline_run.pipeline_load.json"), golden).unwrap();
         fs::create_dir_all(root.join("docs/examples")).unwrap();
         let example = fs::read_to_string(real_golden.join("A01_telemetry_status.command_telemetry.json")).unwrap();

@@ -145,7 +145,7 @@ pub fn schema_failures(message: &TrackMessage) -> Vec<String> {
 
 /// The body of a golden dlt 1.31 capture.
 pub fn golden(name: &str) -> TrackMessage {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/golden/segment/dlt-1.31").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/golden/segment/dlt-1.31").join(name);
     let capture: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     serde_json::from_value(capture["body"].clone()).unwrap()
 }
