@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use clap::{CommandFactory as _, Parser as _};
 use cli::{Cli, Command, PipelineOperation};
-use dlt_config::{Config, Environment, Locations, SwitchError, init_project, set_telemetry};
+use dlt_config::{Config, Environment, Locations, SwitchLock, init_project, set_telemetry};
 use dlt_runtime_trace::{InitOptions, RuntimeTrace, TraceFileError, Track, load_trace, trace_path};
 use dlt_telemetry_model::events::{CommandEvent, Init, PipelineCommand, TelemetryStatus, TelemetrySwitch};
 use tracing_subscriber::Layer as _;
@@ -43,13 +43,14 @@ fn run(cli: Cli) -> u8 {
     };
     let switch_started = Instant::now();
     if let Some(enabled) = cli.switch() {
-        if let Err(failure) = set_telemetry(&locations, enabled) {
-            let code = if matches!(failure, SwitchError::File(_) | SwitchError::Edit { .. }) { USAGE } else { FAILED };
+        let switched = SwitchLock::acquire(&locations).and_then(|lock| set_telemetry(&lock, &locations, enabled));
+        if let Err(failure) = switched {
+            let code = if failure.is_config_error() { USAGE } else { FAILED };
             return error(code, failure);
         }
         println!("Telemetry switched {}", output::bold(if enabled { "ON" } else { "OFF" }));
     }
-    let config = match Config::load(&locations, &env) {
+    let config = match Config::load_at(locations.clone(), env.clone()) {
         Ok(config) => config,
         Err(message) => return error(USAGE, message),
     };
@@ -58,7 +59,7 @@ fn run(cli: Cli) -> u8 {
     }
     let telemetry_setting = config.runtime().dlthub_telemetry.value;
     let options = InitOptions::new("dlt", env!("CARGO_PKG_VERSION")).with_env(env);
-    let runtime = RuntimeTrace::init_with_config(options, &locations, config);
+    let runtime = RuntimeTrace::start(options, config);
     if !runtime.warnings().is_empty() {
         for warning in runtime.warnings() {
             eprintln!("error: {warning}");

@@ -93,8 +93,12 @@ fn bare_disable_exits_0_sends_nothing_and_writes_only_the_global_file() {
     assert_eq!(output.status.code(), Some(0));
     assert_eq!(stdout(&output), "Telemetry switched OFF\n");
     assert!(!machine.project().join(".dlt").exists(), "the project dir is never created by the switch");
-    let files: Vec<_> = fs::read_dir(machine.global()).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(files, ["config.toml"], "no id file, no outbox");
+    let mut files: Vec<_> = fs::read_dir(machine.global()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    files.sort();
+    assert_eq!(files, ["config.toml", "telemetry"], "no id file");
+    let telemetry: Vec<_> =
+        fs::read_dir(machine.global().join("telemetry")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(telemetry, ["switch.lock"], "no outbox");
     assert!(machine.received().is_empty());
 
     let status = machine.dlt(&["telemetry"], &[]);
@@ -170,30 +174,35 @@ fn enable_sends_the_switch_event_after_switching_on() {
 }
 
 #[test]
-fn the_environment_beats_the_files_and_the_switch_says_so() {
+fn an_opt_out_anywhere_beats_every_true() {
     let machine = Machine::new();
     assert!(machine.dlt(&["--disable-telemetry"], &[]).status.success());
-    let on = machine.dlt(&["telemetry"], &[("RUNTIME__DLTHUB_TELEMETRY", "true")]);
-    assert!(
-        stdout(&on).starts_with("Telemetry is ENABLED\n  decided by: RUNTIME__DLTHUB_TELEMETRY=true (environment)\n")
+    fs::create_dir_all(machine.project().join(".dlt")).unwrap();
+    fs::write(machine.project().join(".dlt/config.toml"), "[runtime]\ndlthub_telemetry = true\n").unwrap();
+    let global_config = machine.global().join("config.toml");
+    let off = machine.dlt(&["telemetry"], &[("RUNTIME__DLTHUB_TELEMETRY", "true")]);
+    assert_eq!(
+        stdout(&off).lines().take(2).collect::<Vec<_>>(),
+        [
+            "Telemetry is DISABLED",
+            &format!("  decided by: runtime.dlthub_telemetry=false ({})", global_config.display())
+        ]
     );
-    assert_eq!(machine.received().len(), 1, "the environment turned it on");
+    assert!(machine.received().is_empty(), "no true anywhere turns it back on");
 
-    let switched = machine.dlt(&["--disable-telemetry"], &[("RUNTIME__DLTHUB_TELEMETRY", "yes")]);
+    let switched = machine.dlt(&["--enable-telemetry"], &[("RUNTIME__DLTHUB_TELEMETRY", "n")]);
     assert!(switched.status.success());
     assert!(
-        stderr(&switched).contains("telemetry stays on: RUNTIME__DLTHUB_TELEMETRY=true (environment) decides"),
+        stderr(&switched).contains("telemetry stays off: RUNTIME__DLTHUB_TELEMETRY=false (environment) decides"),
         "{}",
         stderr(&switched)
     );
-
-    assert!(machine.dlt(&["--enable-telemetry"], &[("RUNTIME__DLTHUB_TELEMETRY", "n")]).status.success());
     let off = machine.dlt(&["telemetry"], &[("RUNTIME__DLTHUB_TELEMETRY", "n")]);
     assert!(
         stdout(&off)
             .starts_with("Telemetry is DISABLED\n  decided by: RUNTIME__DLTHUB_TELEMETRY=false (environment)\n")
     );
-    assert_eq!(machine.received().len(), 1, "nothing more was sent");
+    assert!(machine.received().is_empty(), "nothing was sent");
 }
 
 #[test]
@@ -209,15 +218,19 @@ fn a_bad_value_is_one_clear_line_and_exit_2() {
     }
     let sentry = LoopbackSentry::start(Reply::Accept).unwrap();
     let dsn = sentry.dsn_string();
-    let cases: [(&[(&str, &str)], &str); 3] = [
+    let cases: [(&[(&str, &str)], &str); 4] = [
         (
             &[("RUNTIME__SENTRY_DSN", "not-a-dsn")],
-            "error: RUNTIME__SENTRY_DSN=*** (environment): expected a Sentry DSN",
+            "error: Sentry is off: RUNTIME__SENTRY_DSN=*** (environment): the Sentry DSN is invalid",
         ),
         (&[("RUNTIME__TELEMETRY_SHUTDOWN_TIMEOUT", "1e19")], "error: RUNTIME__TELEMETRY_SHUTDOWN_TIMEOUT=\"1e19\""),
         (
             &[("RUNTIME__LOG_LEVEL", "LOUD"), ("RUNTIME__SENTRY_DSN", &dsn)],
-            "error: Sentry is off: RUNTIME__LOG_LEVEL=\"LOUD\" (environment): unknown log level \"LOUD\"",
+            "error: RUNTIME__LOG_LEVEL=\"LOUD\" (environment): expected one of CRITICAL",
+        ),
+        (
+            &[("RUNTIME__LOG_LEVEL", "LOUD")],
+            "error: RUNTIME__LOG_LEVEL=\"LOUD\" (environment): expected one of CRITICAL",
         ),
     ];
     for (vars, expected) in cases {

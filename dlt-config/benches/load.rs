@@ -44,7 +44,7 @@ fn load_four_files_and_env(c: &mut Criterion) {
 
     c.bench_function("Config::load + enable_runtime_trace (4 files, env)", |b| {
         b.iter(|| {
-            let config = Config::load(black_box(&locations), black_box(&env)).unwrap();
+            let config = Config::load_at(black_box(locations.clone()), black_box(env.clone())).unwrap();
             black_box(config.enable_runtime_trace(Some("tiny")).unwrap())
         });
     });

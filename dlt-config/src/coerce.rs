@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use figment::value::Value;
 
+use crate::log_level::LogLevel;
+
 /// A configured value before conversion: what a variable or a file held.
 #[derive(Debug, Clone)]
 pub(crate) enum Raw {
@@ -121,17 +123,9 @@ impl Raw {
         if (0.0..=1.0).contains(&fraction) { Ok(fraction) } else { Err(EXPECTED.into()) }
     }
 
-    /// A Sentry DSN, `https://<public key>@<host>/<project id>`; empty means "not set".
-    pub(crate) fn to_sentry_dsn(&self) -> Result<Option<String>, Expected> {
-        const EXPECTED: &str = "a Sentry DSN like https://<public key>@<host>/<project id>";
-        let Some(text) = self.to_optional_text()? else { return Ok(None) };
-        let url = url::Url::parse(&text).map_err(|_| Expected::from(EXPECTED))?;
-        let project = url.path_segments().and_then(|mut segments| segments.next_back()).unwrap_or_default();
-        let valid = matches!(url.scheme(), "http" | "https")
-            && !url.username().is_empty()
-            && url.host_str().is_some_and(|host| !host.is_empty())
-            && !project.is_empty();
-        if valid { Ok(Some(text)) } else { Err(EXPECTED.into()) }
+    /// A log level name ([`LogLevel`]), in any case.
+    pub(crate) fn to_log_level(&self) -> Result<LogLevel, Expected> {
+        self.to_text().ok().and_then(|text| LogLevel::parse(&text)).ok_or(Expected::from(LogLevel::EXPECTED))
     }
 
     /// An absolute `http` or `https` URL, kept verbatim (events go exactly there).
@@ -225,14 +219,11 @@ mod tests {
     }
 
     #[test]
-    fn sentry_dsns_need_a_key_a_host_and_a_project() {
-        let dsn = "https://public@o1.ingest.sentry.io/42";
-        assert_eq!(text(dsn).to_sentry_dsn().unwrap().as_deref(), Some(dsn));
-        assert_eq!(text("").to_sentry_dsn().unwrap(), None);
-        for bad in ["not-a-dsn", "https://o1.ingest.sentry.io/42", "https://public@o1.ingest.sentry.io/", "ftp://k@h/1"]
-        {
-            assert!(text(bad).to_sentry_dsn().is_err(), "{bad}");
-        }
+    fn log_levels_are_pythons_names_in_any_case() {
+        assert_eq!(text("info").to_log_level(), Ok(LogLevel::Info));
+        assert_eq!(text("WARN").to_log_level(), Ok(LogLevel::Warning));
+        assert!(text("LOUD").to_log_level().is_err());
+        assert!(Raw::Toml(Value::from(10_i64)).to_log_level().is_err());
     }
 
     #[test]

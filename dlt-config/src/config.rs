@@ -1,7 +1,7 @@
 //! The layered configuration: the four TOML files and the environment, typed, with the source
 //! of every value.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use figment::Figment;
@@ -9,7 +9,8 @@ use figment::value::Value;
 
 use crate::coerce::{Expected, Raw};
 use crate::environment::Environment;
-use crate::locations::Locations;
+use crate::locations::{Locations, LocationsError};
+use crate::log_level::LogLevel;
 use crate::secret::{REDACTED, Secret};
 use crate::source::{FileKind, Scope, Source, Sourced};
 use crate::toml_file::{FileError, LoadedFile, source_of};
@@ -18,8 +19,6 @@ use crate::toml_file::{FileError, LoadedFile, source_of};
 pub const DEFAULT_TELEMETRY_ENDPOINT: &str = "https://telemetry.scalevector.ai";
 /// Segment's batch API: the target of a write key given without an explicit endpoint (DESIGN.md §3).
 pub const SEGMENT_BATCH_ENDPOINT: &str = "https://api.segment.io/v1/batch";
-/// dlt's default `runtime.log_level`.
-pub const DEFAULT_LOG_LEVEL: &str = "WARNING";
 /// The default exit deadline shared by Segment and Sentry.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(1);
 /// The default share of pipeline runs sent to Sentry as transactions.
@@ -33,7 +32,19 @@ const ENABLE_RUNTIME_TRACE: &str = "enable_runtime_trace";
 
 /// A configuration that cannot be used. The message is one line a user can act on.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
+    /// Where configuration lives could not be worked out.
+    #[error(transparent)]
+    Locations(#[from] LocationsError),
+    /// A dir that must be a folder is something else.
+    #[error("{} is not a folder ({what})", path.display())]
+    NotAFolder {
+        /// The path.
+        path: PathBuf,
+        /// Which dir it is, e.g. `the global dir`.
+        what: &'static str,
+    },
     /// A file could not be read or parsed.
     #[error(transparent)]
     File(#[from] FileError),
@@ -54,17 +65,21 @@ pub enum ConfigError {
 
 /// The `runtime` section (DESIGN.md §2), every key with its default and its source.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RuntimeConfig {
-    /// `runtime.dlthub_telemetry`: anonymous usage telemetry; default true.
+    /// `runtime.dlthub_telemetry`: anonymous usage telemetry; default true. Opt-out wins: it is
+    /// true only when no file and no variable says false, and then its source is the one that
+    /// said false first in precedence order.
     pub dlthub_telemetry: Sourced<bool>,
     /// `runtime.dlthub_telemetry_endpoint`: an http(s) URL, used verbatim.
     pub dlthub_telemetry_endpoint: Sourced<Endpoint>,
     /// `runtime.dlthub_telemetry_segment_write_key`: your own Segment source; an empty value is unset.
     pub dlthub_telemetry_segment_write_key: Sourced<Option<Secret>>,
-    /// `runtime.sentry_dsn`: enables Sentry; an empty value is unset.
+    /// `runtime.sentry_dsn`: enables Sentry; an empty value is unset. Whether it is a valid DSN
+    /// is decided by the Sentry bridge, the one place that parses DSNs.
     pub sentry_dsn: Sourced<Option<Secret>>,
     /// `runtime.log_level`: default `WARNING`; also the Sentry event level.
-    pub log_level: Sourced<String>,
+    pub log_level: Sourced<LogLevel>,
     /// `runtime.pipeline_name`: a Sentry tag; an empty value is unset.
     pub pipeline_name: Sourced<Option<String>>,
     /// `runtime.dlthub_telemetry_debug`: print events to stderr instead of sending them; default false.
@@ -77,6 +92,9 @@ pub struct RuntimeConfig {
     pub sentry_environment: Sourced<Option<String>>,
     /// `DO_NOT_TRACK` (environment only): true when set to anything but empty, `0` or `false`.
     pub do_not_track: Sourced<bool>,
+    /// `runtime.telemetry_detached_sender`: hand what is undelivered at exit to a detached
+    /// sender instead of waiting; `None` (not configured) lets the host decide (the CLI: on).
+    pub telemetry_detached_sender: Sourced<Option<bool>>,
 }
 
 impl RuntimeConfig {
@@ -92,7 +110,7 @@ impl RuntimeConfig {
 
     fn resolve(layers: &Layers) -> Result<Self, ConfigError> {
         Ok(Self {
-            dlthub_telemetry: layers.runtime_key("dlthub_telemetry", true, Raw::to_bool)?,
+            dlthub_telemetry: layers.opt_out_wins(&[RUNTIME_SECTION, "dlthub_telemetry"])?,
             dlthub_telemetry_endpoint: layers.setting(
                 &[&[RUNTIME_SECTION, "dlthub_telemetry_endpoint"]],
                 Visibility::Url,
@@ -100,10 +118,8 @@ impl RuntimeConfig {
                 |raw| raw.to_http_url().map(Endpoint),
             )?,
             dlthub_telemetry_segment_write_key: layers.runtime_secret("dlthub_telemetry_segment_write_key")?,
-            sentry_dsn: layers.setting(&[&[RUNTIME_SECTION, "sentry_dsn"]], Visibility::Secret, None, |raw| {
-                raw.to_sentry_dsn().map(|dsn| dsn.map(Secret::new))
-            })?,
-            log_level: layers.runtime_key("log_level", DEFAULT_LOG_LEVEL.to_owned(), Raw::to_text)?,
+            sentry_dsn: layers.runtime_secret("sentry_dsn")?,
+            log_level: layers.runtime_key("log_level", LogLevel::default(), Raw::to_log_level)?,
             pipeline_name: layers.runtime_key("pipeline_name", None, Raw::to_optional_text)?,
             dlthub_telemetry_debug: layers.runtime_key("dlthub_telemetry_debug", false, Raw::to_bool)?,
             telemetry_shutdown_timeout: layers.runtime_key(
@@ -118,6 +134,8 @@ impl RuntimeConfig {
             )?,
             sentry_environment: layers.runtime_key("sentry_environment", None, Raw::to_optional_text)?,
             do_not_track: do_not_track(&layers.env),
+            telemetry_detached_sender: layers
+                .runtime_key("telemetry_detached_sender", None, |raw| raw.to_bool().map(Some))?,
         })
     }
 }
@@ -142,6 +160,7 @@ fn do_not_track(env: &Environment) -> Sourced<bool> {
 /// The `runtime` section is read and checked by [`Config::load`]; other keys on demand.
 /// Unknown keys and sections are fine: users keep their sources' settings in the same files.
 pub struct Config {
+    locations: Locations,
     runtime: RuntimeConfig,
     layers: Layers,
 }
@@ -154,24 +173,55 @@ impl std::fmt::Debug for Config {
 }
 
 impl Config {
-    /// Reads the four files (missing ones are skipped) and checks the `runtime` section.
-    pub fn load(locations: &Locations, env: &Environment) -> Result<Self, ConfigError> {
-        let config = merge_files([
+    /// Works out the locations from `env` (the project dir is `DLT_PROJECT_DIR` or the current
+    /// dir), reads the four files (missing ones are skipped) and checks the `runtime` section.
+    /// The result carries the environment and the locations it was read with.
+    pub fn load(env: Environment) -> Result<Self, ConfigError> {
+        let locations = Locations::resolve(&env)?;
+        Self::load_at(locations, env)
+    }
+
+    /// [`Config::load`] for locations already worked out.
+    pub fn load_at(locations: Locations, env: Environment) -> Result<Self, ConfigError> {
+        check_folder(&locations.global_dir, "the global dir")?;
+        check_folder(&locations.settings_dir, "the project's settings dir")?;
+        let [global_config, project_config, global_secrets, project_secrets] = [
             (locations.global_config_toml(), Scope::Global, FileKind::Config),
             (locations.project_config_toml(), Scope::Project, FileKind::Config),
-        ])?;
-        let secrets = merge_files([
             (locations.global_secrets_toml(), Scope::Global, FileKind::Secrets),
             (locations.project_secrets_toml(), Scope::Project, FileKind::Secrets),
-        ])?;
-        let layers = Layers { env: env.clone(), secrets, config };
+        ]
+        .map(|(path, scope, kind)| LoadedFile::load(path, scope, kind));
+        let (global_config, project_config) = (global_config?, project_config?);
+        let (global_secrets, project_secrets) = (global_secrets?, project_secrets?);
+        let each_file = [&project_secrets, &global_secrets, &project_config, &global_config]
+            .into_iter()
+            .flatten()
+            .map(|file| Figment::from(file.clone()))
+            .collect();
+        let layers = Layers {
+            env,
+            secrets: merge([global_secrets, project_secrets]),
+            config: merge([global_config, project_config]),
+            each_file,
+        };
         let runtime = RuntimeConfig::resolve(&layers)?;
-        Ok(Self { runtime, layers })
+        Ok(Self { locations, runtime, layers })
     }
 
     /// The `runtime` section.
     pub fn runtime(&self) -> &RuntimeConfig {
         &self.runtime
+    }
+
+    /// The environment this configuration was read with.
+    pub fn env(&self) -> &Environment {
+        &self.layers.env
+    }
+
+    /// Where the files were read from, and where data and telemetry state live.
+    pub fn locations(&self) -> &Locations {
+        &self.locations
     }
 
     /// The master switch for a pipeline (default true): `pipelines.<name>.enable_runtime_trace`,
@@ -195,13 +245,18 @@ impl Config {
     }
 }
 
-fn merge_files(files: [(PathBuf, Scope, FileKind); 2]) -> Result<Figment, FileError> {
-    files.into_iter().try_fold(Figment::new(), |figment, (path, scope, kind)| {
-        Ok(match LoadedFile::load(path, scope, kind)? {
-            Some(file) => figment.merge(file),
-            None => figment,
-        })
-    })
+/// The files of one kind as one source, the second beating the first key by key.
+fn merge(files: [Option<LoadedFile>; 2]) -> Figment {
+    files.into_iter().flatten().fold(Figment::new(), Figment::merge)
+}
+
+/// A dir that exists but is not a folder (after following links) is a configuration error:
+/// nothing could be read from or written to it.
+fn check_folder(path: &Path, what: &'static str) -> Result<(), ConfigError> {
+    match std::fs::metadata(path) {
+        Ok(metadata) if !metadata.is_dir() => Err(ConfigError::NotAFolder { path: path.to_owned(), what }),
+        _ => Ok(()),
+    }
 }
 
 /// How a value may appear in an error message.
@@ -253,14 +308,40 @@ struct Found {
     source: Source,
 }
 
-/// The three sources of dlt's lookup, highest precedence first.
+/// The three sources of dlt's lookup, highest precedence first, and each file on its own.
 struct Layers {
     env: Environment,
     secrets: Figment,
     config: Figment,
+    /// Project secrets, global secrets, project config, global config: those that exist.
+    each_file: Vec<Figment>,
 }
 
 impl Layers {
+    /// A boolean where any `false` wins: the environment and every file are asked, in
+    /// precedence order; the first `false` decides, else the first `true`, else the default
+    /// (true). A value that is not a boolean is an error wherever it is.
+    fn opt_out_wins(&self, path: &[&str]) -> Result<Sourced<bool>, ConfigError> {
+        let found = self
+            .find_in_env(path)
+            .into_iter()
+            .chain(self.each_file.iter().filter_map(|file| find_in_files(file, path)));
+        let mut first_true = None;
+        for found in found {
+            let value = found.raw.to_bool().map_err(|expected| ConfigError::InvalidValue {
+                value: found.raw.render(),
+                key: found.key,
+                origin: found.source.clone(),
+                expected,
+            })?;
+            if !value {
+                return Ok(Sourced { value, source: found.source });
+            }
+            first_true.get_or_insert(found.source);
+        }
+        Ok(first_true.map_or_else(|| Sourced::default_value(true), |source| Sourced { value: true, source }))
+    }
+
     /// The value of the first source that sets any of `paths`, trying its most specific path first.
     fn find(&self, paths: &[&[&str]]) -> Option<Found> {
         paths

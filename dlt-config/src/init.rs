@@ -2,11 +2,12 @@
 //! never overwritten.
 
 use std::fs;
-use std::io::{self, Write as _};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::PathBuf;
+
+use dlt_fs::{NewFileMode, Sync};
 
 use crate::locations::Locations;
-use crate::switch::new_temp_file_in;
 
 /// The project `config.toml` `dlt init` writes, with telemetry set as it is now (dlt's template).
 fn config_template(telemetry: bool) -> String {
@@ -27,6 +28,7 @@ const SECRETS_TEMPLATE: &str = "\
 
 /// What `init_project` did with each file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct InitReport {
     /// Files created.
     pub created: Vec<PathBuf>,
@@ -63,31 +65,15 @@ pub fn init_project(locations: &Locations, telemetry: bool) -> Result<InitReport
     fs::create_dir_all(dir).map_err(|source| InitError::CreateDir { dir: dir.clone(), source })?;
     let mut report = InitReport::default();
     let files = [
-        (locations.project_config_toml(), config_template(telemetry), false),
-        (locations.project_secrets_toml(), SECRETS_TEMPLATE.to_owned(), true),
+        (locations.project_config_toml(), config_template(telemetry), NewFileMode::Shared),
+        (locations.project_secrets_toml(), SECRETS_TEMPLATE.to_owned(), NewFileMode::Private),
     ];
-    for (path, contents, private) in files {
-        let created =
-            create_new(&path, &contents, private).map_err(|source| InitError::Write { path: path.clone(), source })?;
+    for (path, contents, mode) in files {
+        let created = dlt_fs::create_new_atomic(&path, contents.as_bytes(), mode, Sync::Durable)
+            .map_err(|source| InitError::Write { path: path.clone(), source })?;
         if created { &mut report.created } else { &mut report.kept }.push(path);
     }
     Ok(report)
-}
-
-/// Writes `contents` to a new file at `path` atomically; false when `path` already exists.
-fn create_new(path: &Path, contents: &str, private: bool) -> io::Result<bool> {
-    if fs::symlink_metadata(path).is_ok() {
-        return Ok(false);
-    }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut temp = new_temp_file_in(dir, !private)?;
-    temp.write_all(contents.as_bytes())?;
-    temp.as_file().sync_all()?;
-    match temp.persist_noclobber(path) {
-        Ok(_) => Ok(true),
-        Err(error) if error.error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
-        Err(error) => Err(error.error),
-    }
 }
 
 #[cfg(test)]
@@ -115,9 +101,9 @@ mod tests {
         assert_eq!(report.created, [locations.project_config_toml(), locations.project_secrets_toml()]);
         let config = fs::read_to_string(locations.project_config_toml()).unwrap();
         assert!(config.ends_with("dlthub_telemetry = false\n"), "{config}");
-        let loaded = Config::load(&locations, &env).unwrap();
+        let loaded = Config::load(env).unwrap();
         assert!(!loaded.runtime().dlthub_telemetry.value);
-        assert_eq!(loaded.runtime().log_level.value, "WARNING");
+        assert_eq!(loaded.runtime().log_level.value, crate::LogLevel::Warning);
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

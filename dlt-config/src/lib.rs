@@ -4,16 +4,21 @@
 //!
 //! - [`Environment`]: the snapshot of environment variables that everything here reads.
 //! - [`Locations`]: the project, settings, global and data dirs (DESIGN.md §2).
-//! - [`Config`]: the layered configuration (environment > project `secrets.toml` > global
-//!   `secrets.toml` > project `config.toml` > global `config.toml` > defaults), its typed
-//!   [`RuntimeConfig`] and the `enable_runtime_trace` master switch, every value [`Sourced`].
+//! - [`Config`]: one loaded value: the environment it was read with, the [`Locations`], the
+//!   layered configuration (environment > project `secrets.toml` > global `secrets.toml` >
+//!   project `config.toml` > global `config.toml` > defaults), its typed [`RuntimeConfig`] and
+//!   the `enable_runtime_trace` master switch, every value [`Sourced`]. For
+//!   `runtime.dlthub_telemetry` opt-out wins: any `false` anywhere keeps telemetry off.
 //! - [`Secret`]: write keys and DSNs, redacted in `Debug` and `Display`.
-//! - [`set_telemetry`]: the switch behind `dlt --disable-telemetry` / `--enable-telemetry`.
+//! - [`set_telemetry`] under a [`SwitchLock`]: the switch behind `dlt --disable-telemetry` /
+//!   `--enable-telemetry`.
 //! - [`init_project`]: the project's `config.toml` and `secrets.toml` of `dlt init`.
+//!
+//! Config files are read only when they are regular files of at most 1 MiB.
 //!
 //! ```
 //! use std::ffi::OsStr;
-//! use dlt_config::{Config, Environment, Locations, set_telemetry};
+//! use dlt_config::{Config, Environment, Locations, LogLevel, SwitchLock, set_telemetry};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let project = tempfile::tempdir()?;
@@ -25,12 +30,13 @@
 //! ]);
 //! let locations = Locations::resolve(&env)?;
 //!
-//! set_telemetry(&locations, false)?;
+//! set_telemetry(&SwitchLock::acquire(&locations)?, &locations, false)?;
 //!
-//! let config = Config::load(&locations, &env)?;
+//! let config = Config::load(env)?;
 //! let telemetry = &config.runtime().dlthub_telemetry;
 //! assert!(!telemetry.value);
 //! assert_eq!(telemetry.source.to_string(), locations.global_config_toml().display().to_string());
+//! assert_eq!(config.runtime().log_level.value, LogLevel::Info);
 //! assert_eq!(config.runtime().log_level.source.to_string(), "RUNTIME__LOG_LEVEL (environment)");
 //! assert!(config.enable_runtime_trace(Some("my_pipeline"))?.value);
 //! # Ok(())
@@ -43,15 +49,15 @@ mod edit;
 mod environment;
 mod init;
 mod locations;
+mod log_level;
 mod secret;
 mod source;
 mod switch;
 mod toml_file;
 
 pub use config::{
-    Config, ConfigError, DEFAULT_LOG_LEVEL, DEFAULT_SENTRY_TRACES_SAMPLE_RATE, DEFAULT_SHUTDOWN_TIMEOUT,
-    DEFAULT_TELEMETRY_ENDPOINT, DO_NOT_TRACK_VARIABLE, Endpoint, RuntimeConfig, SEGMENT_BATCH_ENDPOINT,
-    redact_url_credentials,
+    Config, ConfigError, DEFAULT_SENTRY_TRACES_SAMPLE_RATE, DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_TELEMETRY_ENDPOINT,
+    DO_NOT_TRACK_VARIABLE, Endpoint, RuntimeConfig, SEGMENT_BATCH_ENDPOINT, redact_url_credentials,
 };
 pub use edit::EditError;
 pub use environment::Environment;
@@ -60,7 +66,8 @@ pub use locations::{
     CONFIG_FOLDER_VARIABLE, DATA_DIR_VARIABLE, DEFAULT_CONFIG_FOLDER, GLOBAL_DIR_VARIABLE, Locations, LocationsError,
     PROJECT_DIR_VARIABLE, ROOT_GLOBAL_DIR,
 };
+pub use log_level::LogLevel;
 pub use secret::{REDACTED, Secret};
 pub use source::{FileKind, Scope, Source, Sourced};
-pub use switch::{SwitchError, SwitchReport, set_telemetry};
-pub use toml_file::FileError;
+pub use switch::{SwitchError, SwitchLock, SwitchReport, set_telemetry};
+pub use toml_file::{FileError, MAX_CONFIG_FILE_BYTES};

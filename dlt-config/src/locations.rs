@@ -44,6 +44,16 @@ pub enum LocationsError {
         /// The OS reason.
         source: std::io::Error,
     },
+    /// The home dir is missing or not writable and the temporary dir's `dlt` folders belong to
+    /// someone else or are writable by others: nothing there is read or written.
+    #[error(
+        "no safe global dir: the home dir is not usable and {} and {} are not private folders of this user; set DLT_GLOBAL_DIR",
+        .tried[0].display(), .tried[1].display()
+    )]
+    UnsafeTempDir {
+        /// The folders tried, in order.
+        tried: [PathBuf; 2],
+    },
 }
 
 impl Locations {
@@ -54,16 +64,16 @@ impl Locations {
             Some(dir) => PathBuf::from(dir),
             None => std::env::current_dir().map_err(|source| LocationsError::CurrentDir { source })?,
         };
-        Ok(Self::for_project(env, project_dir, running_as_root()))
+        Self::for_project(env, project_dir, running_as_root())
     }
 
     /// The locations for a known project dir, with the user's kind given rather than asked.
-    fn for_project(env: &Environment, project_dir: PathBuf, running_as_root: bool) -> Self {
+    fn for_project(env: &Environment, project_dir: PathBuf, running_as_root: bool) -> Result<Self, LocationsError> {
         let config_folder = config_folder(env);
         let settings_dir = project_dir.join(config_folder);
-        let global_dir = global_dir(env, config_folder, running_as_root);
+        let global_dir = global_dir(env, config_folder, running_as_root)?;
         let data_dir = env.get_non_empty_os(DATA_DIR_VARIABLE).map_or_else(|| global_dir.clone(), PathBuf::from);
-        Self { project_dir, settings_dir, global_dir, data_dir }
+        Ok(Self { project_dir, settings_dir, global_dir, data_dir })
     }
 
     /// `<settings dir>/config.toml`
@@ -91,9 +101,10 @@ impl Locations {
         self.data_dir.join("pipelines")
     }
 
-    /// `<global dir>/telemetry/outbox`: Segment messages left unsent at the last exit.
-    pub fn telemetry_outbox_dir(&self) -> PathBuf {
-        self.global_dir.join("telemetry").join("outbox")
+    /// `<global dir>/telemetry`: the switch's lock, the opt-out mark and the outboxes, readable
+    /// by the user only.
+    pub fn telemetry_dir(&self) -> PathBuf {
+        self.global_dir.join("telemetry")
     }
 }
 
@@ -101,23 +112,41 @@ fn config_folder(env: &Environment) -> &Path {
     env.get_non_empty_os(CONFIG_FOLDER_VARIABLE).map_or(Path::new(DEFAULT_CONFIG_FOLDER), Path::new)
 }
 
-/// dlt's order: our `DLT_GLOBAL_DIR`; root; no usable home; `XDG_DATA_HOME` unless `~/.dlt`
-/// already exists; `~/.dlt`.
-fn global_dir(env: &Environment, config_folder: &Path, running_as_root: bool) -> PathBuf {
+/// dlt's order: our `DLT_GLOBAL_DIR`; root; no usable home (a private temporary folder);
+/// `XDG_DATA_HOME` unless `~/.dlt` already exists; `~/.dlt`.
+fn global_dir(env: &Environment, config_folder: &Path, running_as_root: bool) -> Result<PathBuf, LocationsError> {
     if let Some(dir) = env.get_non_empty_os(GLOBAL_DIR_VARIABLE) {
-        return PathBuf::from(dir);
+        return Ok(PathBuf::from(dir));
     }
     if running_as_root {
-        return PathBuf::from(ROOT_GLOBAL_DIR);
+        return Ok(PathBuf::from(ROOT_GLOBAL_DIR));
     }
     let Some(home) = home_dir(env).filter(|home| is_writable_dir(home)) else {
-        return temp_dir(env).join("dlt");
+        return private_temp_dir(&temp_dir(env));
     };
     let home_dlt = home.join(config_folder);
-    match env.get_non_empty_os("XDG_DATA_HOME") {
+    Ok(match env.get_non_empty_os("XDG_DATA_HOME") {
         Some(xdg_data_home) if !home_dlt.is_dir() => PathBuf::from(xdg_data_home).join("dlt"),
         _ => home_dlt,
-    }
+    })
+}
+
+/// `<tmp>/dlt` when it is missing or a private folder of this user (anyone may create a folder
+/// in the temporary dir and plant a config there), else `<tmp>/dlt-<uid>` under the same rule.
+fn private_temp_dir(temp: &Path) -> Result<PathBuf, LocationsError> {
+    let tried = [temp.join("dlt"), temp.join(format!("dlt-{}", user_id()))];
+    let usable = |dir: &Path| std::fs::symlink_metadata(dir).is_err() || dlt_fs::is_private_dir(dir).unwrap_or(false);
+    tried.iter().find(|dir| usable(dir)).cloned().ok_or(LocationsError::UnsafeTempDir { tried })
+}
+
+#[cfg(unix)]
+fn user_id() -> u32 {
+    rustix::process::geteuid().as_raw()
+}
+
+#[cfg(not(unix))]
+fn user_id() -> u32 {
+    0
 }
 
 /// The home dir as Python's `expanduser("~")` finds it: `HOME`, or `USERPROFILE` on Windows.
@@ -163,7 +192,7 @@ mod tests {
 
     fn locations(pairs: &[(&str, &str)], running_as_root: bool) -> Locations {
         let env = Environment::from_pairs(pairs.iter().copied());
-        Locations::for_project(&env, PathBuf::from("/work/project"), running_as_root)
+        Locations::for_project(&env, PathBuf::from("/work/project"), running_as_root).unwrap()
     }
 
     #[test]
@@ -194,6 +223,32 @@ mod tests {
     fn missing_home_falls_back_to_temp_dir() {
         let locations = locations(&[("TMPDIR", "/scratch")], false);
         assert_eq!(locations.global_dir, Path::new("/scratch/dlt"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_temp_dlt_folder_of_someone_else_is_never_used() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let temp = tempfile::tempdir().unwrap();
+        let tmp = temp.path().to_str().unwrap();
+        let open = temp.path().join("dlt");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let ours = temp.path().join(format!("dlt-{}", user_id()));
+        assert_eq!(locations(&[("TMPDIR", tmp)], false).global_dir, ours, "missing: ours to create");
+
+        std::fs::create_dir(&ours).unwrap();
+        std::fs::set_permissions(&ours, std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert_eq!(locations(&[("TMPDIR", tmp)], false).global_dir, ours);
+
+        std::fs::set_permissions(&ours, std::fs::Permissions::from_mode(0o757)).unwrap();
+        let env = Environment::from_pairs([("TMPDIR", tmp)]);
+        let error = Locations::for_project(&env, PathBuf::from("/p"), false).unwrap_err();
+        assert!(matches!(error, LocationsError::UnsafeTempDir { .. }), "{error:?}");
+        assert!(error.to_string().contains("DLT_GLOBAL_DIR"), "{error}");
+
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert_eq!(locations(&[("TMPDIR", tmp)], false).global_dir, open, "a private dlt folder of ours");
     }
 
     #[test]
@@ -240,7 +295,7 @@ mod tests {
         assert_eq!(locations.global_dir, Path::new("/g"));
         assert_eq!(locations.pipelines_dir(), Path::new("/d/pipelines"));
         assert_eq!(locations.global_config_toml(), Path::new("/g/config.toml"));
-        assert_eq!(locations.telemetry_outbox_dir(), Path::new("/g/telemetry/outbox"));
+        assert_eq!(locations.telemetry_dir(), Path::new("/g/telemetry"));
     }
 
     #[test]

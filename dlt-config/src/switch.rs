@@ -1,18 +1,24 @@
 //! The telemetry switch: writes `runtime.dlthub_telemetry` the way dlt does (the global
-//! `config.toml` always, the project one only if it exists and is not empty), but atomically.
+//! `config.toml` always, the project one only if it exists and is not empty), but atomically
+//! and under a lock shared by every process.
 
-use std::fs::{self, Metadata};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-use tempfile::NamedTempFile;
+use dlt_fs::{FileLock, NewFileMode, Sync};
 
 use crate::edit::{EditError, set_telemetry_value};
 use crate::locations::Locations;
-use crate::toml_file::{FileError, parse, read_text};
+use crate::toml_file::{FileError, parse, read_text, without_bom};
+
+/// How long a switch waits for another process that is switching.
+const LOCK_WAIT: Duration = Duration::from_secs(5);
 
 /// What the switch did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SwitchReport {
     /// Files changed or created, global file first.
     pub written: Vec<PathBuf>,
@@ -24,6 +30,7 @@ pub struct SwitchReport {
 /// is written, so a bad file means nothing was written. The global file is written first: if
 /// writing the project file then fails, the global one is already switched.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SwitchError {
     /// A file could not be read or is not valid TOML; it is left as it was.
     #[error(transparent)]
@@ -56,6 +63,14 @@ pub enum SwitchError {
         /// The OS reason.
         source: io::Error,
     },
+    /// Another process kept the switch's lock, or the lock file could not be opened.
+    #[error("cannot lock {}: {source}; telemetry setting not changed", path.display())]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// The OS reason.
+        source: io::Error,
+    },
     /// Writing or replacing the file failed; the old file is intact.
     #[error("cannot write {}: {source}", path.display())]
     Write {
@@ -66,14 +81,44 @@ pub enum SwitchError {
     },
 }
 
+impl SwitchError {
+    /// True when the user must fix a file (it is malformed, in the way, or read-only); false
+    /// when the system failed (a lock, a full disk).
+    pub fn is_config_error(&self) -> bool {
+        matches!(self, Self::File(_) | Self::Edit { .. } | Self::ReadOnlyFile { .. } | Self::ReadOnlyDir { .. })
+    }
+}
+
+/// The lock every telemetry switch holds while it reads, edits and replaces the files, so that
+/// concurrent switches (in any process) never lose an edit. Whoever holds it may also record
+/// what goes with a switch (the opt-out mark) before releasing it.
+#[derive(Debug)]
+pub struct SwitchLock {
+    _lock: FileLock,
+}
+
+impl SwitchLock {
+    /// Takes the lock, `<global dir>/telemetry/switch.lock`, waiting up to 5 s for another
+    /// process; creates the global dir (and its `telemetry` folder, private) when missing.
+    pub fn acquire(locations: &Locations) -> Result<Self, SwitchError> {
+        let dir = locations.telemetry_dir();
+        dlt_fs::create_private_dir_all(&dir).map_err(|source| SwitchError::CreateDir { dir: dir.clone(), source })?;
+        let path = dir.join("switch.lock");
+        FileLock::acquire(&path, Instant::now() + LOCK_WAIT)
+            .map(|lock| Self { _lock: lock })
+            .map_err(|source| SwitchError::Lock { path, source })
+    }
+}
+
 /// Sets `runtime.dlthub_telemetry` to `enabled` in the project `config.toml` if it exists and
 /// is not empty, and in the global `config.toml` always (creating the global dir and file).
 ///
 /// Only the value's text changes, or the key or a `[runtime]` table is added; comments, order,
-/// spacing and line endings stay. Each file is replaced atomically (a temporary file in the
-/// same dir, renamed over it) and keeps its permissions and owner. `secrets.toml` and the
-/// environment are not touched, so a value set there still wins.
-pub fn set_telemetry(locations: &Locations, enabled: bool) -> Result<SwitchReport, SwitchError> {
+/// spacing, line endings and a byte order mark stay. Each file is replaced atomically and
+/// durably, keeping its permissions and owner; a symlinked file is edited where it points, and
+/// a symlink to nothing is an error. `secrets.toml` and the environment are not touched.
+/// The caller holds the [`SwitchLock`].
+pub fn set_telemetry(_lock: &SwitchLock, locations: &Locations, enabled: bool) -> Result<SwitchReport, SwitchError> {
     let project = locations.project_config_toml();
     let global = locations.global_config_toml();
     let global_text = read_text(&global)?;
@@ -108,10 +153,11 @@ struct Plan {
 
 impl Plan {
     fn new(path: PathBuf, old: Option<String>, enabled: bool) -> Result<Self, SwitchError> {
-        let text = old.as_deref().unwrap_or_default();
+        let (bom, text) = without_bom(old.as_deref().unwrap_or_default());
         let document = parse(&path, text)?;
-        let new = set_telemetry_value(&document, enabled)
+        let edited = set_telemetry_value(&document, enabled)
             .map_err(|source| SwitchError::Edit { path: path.clone(), source })?;
+        let new = format!("{bom}{edited}");
         Ok(Self { path, old, new })
     }
 
@@ -122,7 +168,7 @@ impl Plan {
     /// A file or dir without write permission is reported, not replaced behind the user's back
     /// (renaming over a read-only file would succeed).
     fn check_writable(&self) -> Result<(), SwitchError> {
-        let target = write_target(&self.path);
+        let target = fs::canonicalize(&self.path).unwrap_or_else(|_| self.path.clone());
         if fs::metadata(&target).is_ok_and(|meta| meta.permissions().readonly()) {
             return Err(SwitchError::ReadOnlyFile { path: self.path.clone() });
         }
@@ -134,74 +180,11 @@ impl Plan {
     }
 
     fn write(&self) -> Result<(), SwitchError> {
-        let target = write_target(&self.path);
-        let dir = parent_dir(&target);
+        let dir = parent_dir(&self.path);
         fs::create_dir_all(dir).map_err(|source| SwitchError::CreateDir { dir: dir.to_owned(), source })?;
-        let existing = fs::metadata(&target).ok();
-        let temp = temp_file_in(dir).map_err(|source| {
-            if source.kind() == io::ErrorKind::PermissionDenied {
-                SwitchError::ReadOnlyDir { dir: dir.to_owned() }
-            } else {
-                SwitchError::Write { path: self.path.clone(), source }
-            }
-        })?;
-        replace_with(temp, &target, self.new.as_bytes(), existing.as_ref())
+        dlt_fs::write_atomic(&self.path, self.new.as_bytes(), NewFileMode::Shared, Sync::Durable)
             .map_err(|source| SwitchError::Write { path: self.path.clone(), source })
     }
-}
-
-/// A temporary file next to the target, so that the final rename is atomic.
-fn temp_file_in(dir: &Path) -> io::Result<NamedTempFile> {
-    new_temp_file_in(dir, true)
-}
-
-/// A temporary file in `dir` that becomes a config file by rename: with the usual mode (umask
-/// applies) when `shared`, readable by its owner only otherwise.
-pub(crate) fn new_temp_file_in(dir: &Path, shared: bool) -> io::Result<NamedTempFile> {
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".dlt-config.").suffix(".tmp");
-    #[cfg(unix)]
-    if shared {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(fs::Permissions::from_mode(0o666));
-    }
-    #[cfg(not(unix))]
-    let _ = shared;
-    builder.tempfile_in(dir)
-}
-
-/// Fills the temporary file, flushes it to disk, gives it the old file's permissions and
-/// owner, then renames it over the target: a crash or a full disk leaves the old file whole
-/// (the temporary file is removed when anything fails).
-fn replace_with(
-    mut temp: NamedTempFile,
-    target: &Path,
-    contents: &[u8],
-    existing: Option<&Metadata>,
-) -> io::Result<()> {
-    temp.write_all(contents)?;
-    if let Some(existing) = existing {
-        temp.as_file().set_permissions(existing.permissions())?;
-        keep_owner(temp.as_file(), existing)?;
-    }
-    temp.as_file().sync_all()?;
-    temp.persist(target).map_err(|error| error.error)?;
-    Ok(())
-}
-
-#[cfg(unix)]
-fn keep_owner(file: &fs::File, existing: &Metadata) -> io::Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    let current = file.metadata()?;
-    if (current.uid(), current.gid()) == (existing.uid(), existing.gid()) {
-        return Ok(());
-    }
-    std::os::unix::fs::fchown(file, Some(existing.uid()), Some(existing.gid()))
-}
-
-#[cfg(not(unix))]
-fn keep_owner(_file: &fs::File, _existing: &Metadata) -> io::Result<()> {
-    Ok(())
 }
 
 /// A dir without any write permission bit. Checked by mode, not by trying, so that it holds
@@ -215,12 +198,6 @@ fn dir_is_read_only(dir: &Path) -> bool {
 #[cfg(not(unix))]
 fn dir_is_read_only(_dir: &Path) -> bool {
     false
-}
-
-/// The file to replace: a symlinked config is edited where it points, keeping the link.
-fn write_target(path: &Path) -> PathBuf {
-    let is_symlink = fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink());
-    if is_symlink { fs::canonicalize(path).unwrap_or_else(|_| path.to_owned()) } else { path.to_owned() }
 }
 
 fn parent_dir(path: &Path) -> &Path {

@@ -10,16 +10,28 @@ use toml_edit::{Document, Item, Table};
 
 use crate::source::{FileKind, Scope, Source};
 
+/// The largest config or secrets file read: anything larger is not a hand-written TOML file.
+pub const MAX_CONFIG_FILE_BYTES: u64 = 1024 * 1024;
+
 /// A TOML file that could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
-    /// The file exists but could not be read (permissions, a directory in its place, I/O).
+    /// The file exists but could not be read (permissions, I/O).
     #[error("cannot read {}: {source}", path.display())]
     Unreadable {
         /// The file.
         path: PathBuf,
         /// The OS reason.
         source: io::Error,
+    },
+    /// Something other than a regular file is there (a folder, a FIFO, a device), or it is
+    /// larger than [`MAX_CONFIG_FILE_BYTES`]; nothing of it was read.
+    #[error("{} {reason}", path.display())]
+    Refused {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, e.g. `is a named pipe (FIFO), not a regular file`.
+        reason: dlt_fs::ReadError,
     },
     /// The file is not UTF-8 text.
     #[error("{}:{line}:{column}: not valid UTF-8 text", path.display())]
@@ -45,16 +57,17 @@ pub enum FileError {
     },
 }
 
-/// The text of the file, or `None` when there is no such file.
+/// A UTF-8 byte order mark, which some editors put first. dlt reads such files; so do we.
+pub(crate) const BOM: &str = "\u{feff}";
+
+/// The text of the file, or `None` when there is no such file. Only a regular file of at most
+/// [`MAX_CONFIG_FILE_BYTES`] is read; a byte order mark is kept (see [`without_bom`]).
 pub(crate) fn read_text(path: &Path) -> Result<Option<String>, FileError> {
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(error) if matches!(error.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => {
-            return Ok(None);
-        }
-        Err(source) => {
-            return Err(FileError::Unreadable { path: path.to_owned(), source });
-        }
+    let bytes = match dlt_fs::read_regular_file(path, MAX_CONFIG_FILE_BYTES) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Ok(None),
+        Err(dlt_fs::ReadError::Io(source)) => return Err(FileError::Unreadable { path: path.to_owned(), source }),
+        Err(reason) => return Err(FileError::Refused { path: path.to_owned(), reason }),
     };
     String::from_utf8(bytes).map(Some).map_err(|error| {
         let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
@@ -63,7 +76,16 @@ pub(crate) fn read_text(path: &Path) -> Result<Option<String>, FileError> {
     })
 }
 
-/// Parses the text of `path`, keeping the spans of every item (the switch edits by span).
+/// The text without a leading byte order mark, and the mark (empty when there is none).
+pub(crate) fn without_bom(text: &str) -> (&str, &str) {
+    match text.strip_prefix(BOM) {
+        Some(rest) => (BOM, rest),
+        None => ("", text),
+    }
+}
+
+/// Parses the text of `path` (without a byte order mark), keeping the spans of every item (the
+/// switch edits by span).
 pub(crate) fn parse<'a>(path: &Path, text: &'a str) -> Result<Document<&'a str>, FileError> {
     Document::parse(text).map_err(|error| {
         let offset = error.span().map_or(0, |span| span.start);
@@ -92,6 +114,7 @@ fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
 
 /// One loaded file as a figment provider. Its metadata names the file, so that a merged value
 /// can be traced back to the file that set it.
+#[derive(Clone)]
 pub(crate) struct LoadedFile {
     path: PathBuf,
     scope: Scope,
@@ -105,7 +128,7 @@ impl LoadedFile {
         let Some(text) = read_text(&path)? else {
             return Ok(None);
         };
-        let document = parse(&path, &text)?;
+        let document = parse(&path, without_bom(&text).1)?;
         let contents = table_to_dict(document.as_table());
         Ok(Some(Self { path, scope, kind, contents }))
     }

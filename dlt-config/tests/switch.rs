@@ -8,18 +8,29 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use common::{Dirs, mutate, write};
-use dlt_config::{Config, EditError, FileError, Scope, Source, SwitchError, set_telemetry};
+use dlt_config::{
+    Config, EditError, FileError, Locations, Scope, Source, SwitchError, SwitchLock, SwitchReport, set_telemetry,
+};
 
 const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/golden/config-toml");
+
+/// Switches as the CLI does: under the switch's lock.
+fn switch(locations: &Locations, enabled: bool) -> Result<SwitchReport, SwitchError> {
+    set_telemetry(&SwitchLock::acquire(locations)?, locations, enabled)
+}
 
 fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap()
 }
 
-/// Files in `dir`, so that a test sees a leftover temporary file.
+/// Files in `dir`, so that a test sees a leftover temporary file; the switch's own folder (its
+/// lock) is left out.
 fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> =
-        fs::read_dir(dir).unwrap().map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "telemetry")
+        .collect();
     names.sort();
     names
 }
@@ -45,7 +56,7 @@ fn golden_cases_come_out_byte_for_byte() {
             write(&dirs.global_config(), before);
         }
 
-        let report = set_telemetry(&dirs.locations(), enabled).unwrap();
+        let report = switch(&dirs.locations(), enabled).unwrap();
 
         let global_after = golden("global.after.toml").expect("every case has global.after.toml");
         assert_eq!(fs::read(dirs.global_config()).unwrap(), global_after, "{name}: global");
@@ -61,7 +72,7 @@ fn golden_cases_come_out_byte_for_byte() {
         }
 
         // Switching again to the same value changes nothing.
-        let again = set_telemetry(&dirs.locations(), enabled).unwrap();
+        let again = switch(&dirs.locations(), enabled).unwrap();
         assert!(again.written.is_empty(), "{name}: {again:?}");
         assert_eq!(fs::read(dirs.global_config()).unwrap(), global_after, "{name}: global rewritten");
     }
@@ -75,7 +86,7 @@ fn fresh_global_file_is_exactly_dlts_and_project_is_not_created() {
         let dirs = Dirs::new();
         let locations = dirs.locations();
         fs::remove_dir(&locations.global_dir).unwrap();
-        let report = set_telemetry(&locations, enabled).unwrap();
+        let report = switch(&locations, enabled).unwrap();
         assert_eq!(read(&dirs.global_config()), expected);
         assert_eq!(report.written, [dirs.global_config()]);
         assert!(!locations.settings_dir.exists(), "project .dlt dir created");
@@ -87,11 +98,11 @@ fn fresh_global_file_is_exactly_dlts_and_project_is_not_created() {
 fn empty_project_file_is_left_alone_but_a_newline_is_content() {
     let dirs = Dirs::new();
     write(&dirs.project_config(), "");
-    set_telemetry(&dirs.locations(), false).unwrap();
+    switch(&dirs.locations(), false).unwrap();
     assert_eq!(read(&dirs.project_config()), "");
 
     write(&dirs.project_config(), "\n");
-    set_telemetry(&dirs.locations(), false).unwrap();
+    switch(&dirs.locations(), false).unwrap();
     assert_eq!(read(&dirs.project_config()), "\n[runtime]\ndlthub_telemetry = false\n");
 }
 
@@ -100,20 +111,20 @@ fn switching_back_and_forth_changes_only_the_value_and_the_reader_agrees() {
     let dirs = Dirs::new();
     let original = "# mine\r\n[runtime]\r\nlog_level = \"INFO\" # keep\r\n\r\n[sources.x]\r\nkey = 1";
     write(&dirs.project_config(), original);
-    set_telemetry(&dirs.locations(), false).unwrap();
+    switch(&dirs.locations(), false).unwrap();
     let disabled = read(&dirs.project_config());
     assert_eq!(
         disabled,
         "# mine\r\n[runtime]\r\nlog_level = \"INFO\" # keep\r\ndlthub_telemetry = false\r\n\r\n[sources.x]\r\nkey = 1"
     );
     let env = dirs.env(&[]);
-    let telemetry = Config::load(&dirs.locations(), &env).unwrap().runtime().dlthub_telemetry.clone();
+    let telemetry = Config::load(env.clone()).unwrap().runtime().dlthub_telemetry.clone();
     assert!(!telemetry.value);
     assert!(matches!(telemetry.source, Source::File { scope: Scope::Project, .. }));
 
-    set_telemetry(&dirs.locations(), true).unwrap();
+    switch(&dirs.locations(), true).unwrap();
     assert_eq!(read(&dirs.project_config()), disabled.replace("= false", "= true"));
-    assert!(Config::load(&dirs.locations(), &env).unwrap().runtime().dlthub_telemetry.value);
+    assert!(Config::load(env.clone()).unwrap().runtime().dlthub_telemetry.value);
 }
 
 #[test]
@@ -127,7 +138,7 @@ fn inline_dotted_string_and_no_trailing_newline_cases() {
     for (before, after) in cases {
         let dirs = Dirs::new();
         write(&dirs.project_config(), before);
-        set_telemetry(&dirs.locations(), false).unwrap();
+        switch(&dirs.locations(), false).unwrap();
         assert_eq!(read(&dirs.project_config()), after, "{before:?}");
     }
 }
@@ -139,14 +150,14 @@ fn invalid_project_toml_is_left_untouched_and_nothing_else_is_written() {
     fs::remove_dir(&locations.global_dir).unwrap();
     let broken = "[runtime\ndlthub_telemetry = true\n";
     write(&dirs.project_config(), broken);
-    let error = set_telemetry(&locations, false).unwrap_err();
+    let error = switch(&locations, false).unwrap_err();
     let SwitchError::File(FileError::Malformed { path, line, column, .. }) = &error else {
         panic!("unexpected {error:?}");
     };
     assert_eq!((path, *line, *column), (&dirs.project_config(), 1, 9));
     assert!(error.to_string().starts_with(&format!("{}:1:9: invalid TOML", dirs.project_config().display())));
     assert_eq!(read(&dirs.project_config()), broken);
-    assert!(!locations.global_dir.exists(), "global dir created despite the error");
+    assert!(entries(&locations.global_dir).is_empty(), "a global config.toml created despite the error");
 }
 
 #[test]
@@ -154,7 +165,7 @@ fn invalid_global_toml_means_the_project_file_is_not_written_either() {
     let dirs = Dirs::new();
     write(&dirs.project_config(), "[runtime]\ndlthub_telemetry = true\n");
     write(&dirs.global_config(), b"\xff\xfe");
-    let error = set_telemetry(&dirs.locations(), false).unwrap_err();
+    let error = switch(&dirs.locations(), false).unwrap_err();
     assert!(matches!(error, SwitchError::File(FileError::NotUtf8 { .. })), "{error:?}");
     assert_eq!(read(&dirs.project_config()), "[runtime]\ndlthub_telemetry = true\n");
     assert_eq!(fs::read(dirs.global_config()).unwrap(), b"\xff\xfe");
@@ -164,7 +175,7 @@ fn invalid_global_toml_means_the_project_file_is_not_written_either() {
 fn a_runtime_key_that_cannot_hold_a_table_is_reported() {
     let dirs = Dirs::new();
     write(&dirs.project_config(), "runtime = \"prod\"\n");
-    let error = set_telemetry(&dirs.locations(), false).unwrap_err();
+    let error = switch(&dirs.locations(), false).unwrap_err();
     assert!(
         matches!(&error, SwitchError::Edit { path, source: EditError::Conflict { key: "runtime", found: "a string" } } if path == &dirs.project_config()),
         "{error:?}"
@@ -186,7 +197,7 @@ fn permissions_are_kept_and_no_temporary_file_is_left() {
     let dirs = Dirs::new();
     write(&dirs.project_config(), "[runtime]\ndlthub_telemetry = true\n");
     fs::set_permissions(dirs.project_config(), fs::Permissions::from_mode(0o640)).unwrap();
-    set_telemetry(&dirs.locations(), false).unwrap();
+    switch(&dirs.locations(), false).unwrap();
     let mode = fs::metadata(dirs.project_config()).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o640);
     assert_eq!(entries(&dirs.locations().settings_dir), ["config.toml"]);
@@ -200,7 +211,7 @@ fn a_read_only_file_is_reported_and_nothing_is_written() {
     let dirs = Dirs::new();
     write(&dirs.project_config(), "[runtime]\ndlthub_telemetry = true\n");
     fs::set_permissions(dirs.project_config(), fs::Permissions::from_mode(0o444)).unwrap();
-    let error = set_telemetry(&dirs.locations(), false).unwrap_err();
+    let error = switch(&dirs.locations(), false).unwrap_err();
     assert_eq!(
         error.to_string(),
         format!("{} is read-only; telemetry setting not changed", dirs.project_config().display())
@@ -217,7 +228,7 @@ fn a_read_only_dir_is_reported() {
     write(&dirs.global_config(), "[runtime]\ndlthub_telemetry = true\n");
     let global_dir = dirs.locations().global_dir;
     fs::set_permissions(&global_dir, fs::Permissions::from_mode(0o555)).unwrap();
-    let error = set_telemetry(&dirs.locations(), false).unwrap_err();
+    let error = switch(&dirs.locations(), false).unwrap_err();
     fs::set_permissions(&global_dir, fs::Permissions::from_mode(0o755)).unwrap();
     assert!(matches!(&error, SwitchError::ReadOnlyDir { dir } if dir == &global_dir), "{error:?}");
     assert_eq!(read(&dirs.global_config()), "[runtime]\ndlthub_telemetry = true\n");
@@ -231,7 +242,7 @@ fn a_symlinked_config_is_edited_where_it_points() {
     write(&shared, "[runtime]\ndlthub_telemetry = true\n");
     fs::create_dir_all(dirs.locations().settings_dir).unwrap();
     std::os::unix::fs::symlink(&shared, dirs.project_config()).unwrap();
-    set_telemetry(&dirs.locations(), false).unwrap();
+    switch(&dirs.locations(), false).unwrap();
     assert!(fs::symlink_metadata(dirs.project_config()).unwrap().file_type().is_symlink());
     assert_eq!(read(&shared), "[runtime]\ndlthub_telemetry = false\n");
 }
@@ -243,7 +254,7 @@ fn project_settings_dir_equal_to_global_dir_is_written_once() {
     let env = dirs.env(&[("DLT_GLOBAL_DIR", settings.to_str().unwrap())]);
     let locations = dlt_config::Locations::resolve(&env).unwrap();
     write(&locations.project_config_toml(), "[runtime]\ndlthub_telemetry = true\n");
-    let report = set_telemetry(&locations, false).unwrap();
+    let report = switch(&locations, false).unwrap();
     assert_eq!(report.written, [locations.global_config_toml()]);
     assert_eq!(read(&locations.global_config_toml()), "[runtime]\ndlthub_telemetry = false\n");
 }
@@ -260,7 +271,7 @@ fn arbitrary_file_bytes_never_panic_and_never_half_write() {
         let bytes = mutate(&mut rng, seed_text, 6);
         write(&dirs.project_config(), &bytes);
         write(&dirs.global_config(), "[runtime]\ndlthub_telemetry = true\n");
-        match set_telemetry(&dirs.locations(), false) {
+        match switch(&dirs.locations(), false) {
             Ok(report) => {
                 if bytes.is_empty() {
                     assert_eq!(report.written, [dirs.global_config()]);
@@ -282,4 +293,52 @@ fn arbitrary_file_bytes_never_panic_and_never_half_write() {
         }
     }
     assert!(outcomes.0 > 0 && outcomes.1 > 0, "{outcomes:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_dangling_symlink_is_an_error_and_stays_a_symlink() {
+    let dirs = Dirs::new();
+    let config = dirs.global_config();
+    std::os::unix::fs::symlink(dirs.global.path().join("elsewhere.toml"), &config).unwrap();
+    let error = switch(&dirs.locations(), false).unwrap_err();
+    assert!(matches!(error, SwitchError::Write { .. }), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        format!("cannot write {}: it is a symbolic link to a file that does not exist", config.display())
+    );
+    assert!(fs::symlink_metadata(&config).unwrap().file_type().is_symlink());
+}
+
+#[test]
+fn a_byte_order_mark_is_kept() {
+    let dirs = Dirs::new();
+    write(&dirs.project_config(), "\u{feff}# mine\n[runtime]\ndlthub_telemetry = true\n");
+    switch(&dirs.locations(), false).unwrap();
+    assert_eq!(read(&dirs.project_config()), "\u{feff}# mine\n[runtime]\ndlthub_telemetry = false\n");
+}
+
+/// Many switches at once, each under the lock: every one reads what the previous wrote, so the
+/// file stays valid, keeps every comment and ends with the last switch's value.
+#[test]
+fn concurrent_switches_never_lose_an_edit() {
+    let dirs = Dirs::new();
+    let original =
+        "# top\n[runtime]\nlog_level = \"INFO\" # keep\ndlthub_telemetry = true\n\n[sources.x]\n# inner\nkey = 1\n";
+    write(&dirs.project_config(), original);
+    let locations = dirs.locations();
+    std::thread::scope(|scope| {
+        for index in 0..24 {
+            let locations = &locations;
+            scope.spawn(move || switch(locations, index % 2 == 0).unwrap());
+        }
+    });
+    let last = switch(&locations, false).unwrap();
+    assert!(last.written.len() + last.unchanged.len() == 2);
+    for path in [dirs.project_config(), dirs.global_config()] {
+        let text = read(&path);
+        assert!(text.contains("dlthub_telemetry = false"), "{text}");
+    }
+    assert_eq!(read(&dirs.project_config()), original.replace("dlthub_telemetry = true", "dlthub_telemetry = false"));
+    assert_eq!(entries(&locations.settings_dir), ["config.toml"]);
 }

@@ -38,7 +38,7 @@ pub enum ReadError {
     #[error("is {0}, not a regular file")]
     NotRegular(NotRegular),
     /// The file is larger than the caller accepts.
-    #[error("is larger than {} (limit {limit} bytes)", human_size(*limit))]
+    #[error("is larger than {}", human_size(*limit))]
     TooLarge {
         /// The largest size accepted, in bytes.
         limit: u64,

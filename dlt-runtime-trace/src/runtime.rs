@@ -97,19 +97,16 @@ impl RuntimeTrace {
     /// enables. Never fails: a configuration that cannot be read turns everything off with one
     /// warning (`tracing::warn!`, also in [`RuntimeTrace::warnings`]).
     pub fn init(options: InitOptions) -> Self {
-        let loaded = Locations::resolve(&options.env).map_err(|error| error.to_string()).and_then(|locations| {
-            let config = Config::load(&locations, &options.env).map_err(|error| error.to_string())?;
-            Ok((locations, config))
-        });
-        match loaded {
-            Ok((locations, config)) => Self::init_with_config(options, &locations, config),
-            Err(error) => Self::unreadable(error),
+        match Config::load(options.env.clone()) {
+            Ok(config) => Self::start(options, config),
+            Err(error) => Self::unreadable(error.to_string()),
         }
     }
 
     /// Starts from a configuration the host has already loaded (and perhaps reported on), so it
-    /// is read once. `options.env` should be the environment it was loaded with.
-    pub fn init_with_config(options: InitOptions, locations: &Locations, config: Config) -> Self {
+    /// is read once; its environment and locations are the ones used.
+    pub fn start(options: InitOptions, config: Config) -> Self {
+        let locations = &config.locations().clone();
         let master_switch = match config.enable_runtime_trace(None) {
             Ok(master_switch) => master_switch,
             Err(error) => return Self::unreadable(error.to_string()),
@@ -122,7 +119,7 @@ impl RuntimeTrace {
         };
         let status = Status::decide(&config, &master_switch, debug);
         if !status.telemetry {
-            purge_outbox(&locations.telemetry_outbox_dir());
+            purge_outbox(&locations.telemetry_dir().join("outbox"));
         }
         if !status.runtime_trace {
             return Self { status, warnings: Vec::new(), active: None };
@@ -138,7 +135,8 @@ impl RuntimeTrace {
         } else {
             None
         };
-        let sentry = start_sentry(runtime, &options.library, &options.env).unwrap_or_else(|warning| {
+        let active_env = config.env().clone();
+        let sentry = start_sentry(runtime, &options.library, &active_env).unwrap_or_else(|warning| {
             tracing::warn!("{warning}");
             warnings.push(warning);
             SentryGuard::disabled()
@@ -148,7 +146,7 @@ impl RuntimeTrace {
             pipelines_dir: locations.pipelines_dir(),
             config,
             library: options.library,
-            env: options.env,
+            env: active_env,
             context: OnceLock::new(),
             segment,
             sentry,
@@ -263,7 +261,7 @@ fn start_segment(
     }
     let mut options =
         SegmentOptions::new(runtime.effective_endpoint(), format!("{}/{}", library.name, library.version))
-            .with_outbox(OutboxOptions::new(locations.telemetry_outbox_dir()));
+            .with_outbox(OutboxOptions::new(locations.telemetry_dir().join("outbox")));
     options.shutdown_timeout = runtime.telemetry_shutdown_timeout.value;
     if let Some(key) = &runtime.dlthub_telemetry_segment_write_key.value {
         options = options.with_write_key(WriteKey::new(key.expose()));
@@ -291,10 +289,8 @@ fn start_sentry(runtime: &RuntimeConfig, library: &Library, env: &Environment) -
     #[allow(clippy::cast_possible_truncation)]
     let rate = runtime.sentry_traces_sample_rate.value as f32;
     options.traces_sample_rate = rate;
-    options.event_level = EventLevel::from_log_level(&runtime.log_level.value).map_err(|error| {
-        let setting = runtime.log_level.source.describe("runtime.log_level", &format!("{:?}", runtime.log_level.value));
-        format!("Sentry is off: {setting}: {error}")
-    })?;
+    options.event_level = EventLevel::from_log_level(runtime.log_level.value.name())
+        .map_err(|error| format!("Sentry is off: {error}"))?;
     options.pipeline_name = runtime.pipeline_name.value.clone();
     options.host_environment = HostEnvironment::from_lookup(|name| env.get(name).map(str::to_owned));
     options.extra_secrets = runtime
