@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use figment::value::Value;
 
+use dlt_redact::HttpUrl;
+
 use crate::log_level::LogLevel;
 
 /// A configured value before conversion: what a variable or a file held.
@@ -128,14 +130,11 @@ impl Raw {
         self.to_text().ok().and_then(|text| LogLevel::parse(&text)).ok_or(Expected::from(LogLevel::EXPECTED))
     }
 
-    /// An absolute `http` or `https` URL, kept verbatim (events go exactly there).
-    pub(crate) fn to_http_url(&self) -> Result<String, Expected> {
+    /// An absolute `http` or `https` URL, kept verbatim (events go exactly there). What is
+    /// wrong with it is said without repeating it: it may hold a password.
+    pub(crate) fn to_http_url(&self) -> Result<HttpUrl, Expected> {
         let text = self.to_text()?;
-        match url::Url::parse(&text) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") => Ok(text),
-            Ok(url) => Err(format!("an http or https URL (the scheme is {:?})", url.scheme()).into()),
-            Err(reason) => Err(format!("an http or https URL ({reason})").into()),
-        }
+        HttpUrl::parse(&text).map_err(|reason| format!("an http or https URL: {reason}").into())
     }
 }
 
@@ -211,8 +210,9 @@ mod tests {
 
     #[test]
     fn urls_need_an_http_scheme_and_are_kept_verbatim() {
-        assert_eq!(text("https://telemetry.example").to_http_url().unwrap(), "https://telemetry.example");
-        assert_eq!(text("http://127.0.0.1:8080/v1/batch").to_http_url().unwrap(), "http://127.0.0.1:8080/v1/batch");
+        assert_eq!(text("https://telemetry.example").to_http_url().unwrap().as_str(), "https://telemetry.example");
+        let local = "http://127.0.0.1:8080/v1/batch";
+        assert_eq!(text(local).to_http_url().unwrap().as_str(), local);
         for bad in ["telemetry.example", "ftp://x.example", "", "https://"] {
             assert!(text(bad).to_http_url().is_err(), "{bad}");
         }

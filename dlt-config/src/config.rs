@@ -11,14 +11,12 @@ use crate::coerce::{Expected, Raw};
 use crate::environment::Environment;
 use crate::locations::{Locations, LocationsError};
 use crate::log_level::LogLevel;
-use crate::secret::{REDACTED, Secret};
 use crate::source::{FileKind, Scope, Source, Sourced};
 use crate::toml_file::{FileError, LoadedFile, source_of};
+use dlt_redact::{HttpUrl, MASK, Secret};
 
 /// Where anonymous telemetry goes unless configured otherwise.
 pub const DEFAULT_TELEMETRY_ENDPOINT: &str = "https://telemetry.scalevector.ai";
-/// Segment's batch API: the target of a write key given without an explicit endpoint (DESIGN.md §3).
-pub const SEGMENT_BATCH_ENDPOINT: &str = "https://api.segment.io/v1/batch";
 /// The default exit deadline shared by Segment and Sentry.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(1);
 /// The default share of pipeline runs sent to Sentry as transactions.
@@ -71,8 +69,9 @@ pub struct RuntimeConfig {
     /// true only when no file and no variable says false, and then its source is the one that
     /// said false first in precedence order.
     pub dlthub_telemetry: Sourced<bool>,
-    /// `runtime.dlthub_telemetry_endpoint`: an http(s) URL, used verbatim.
-    pub dlthub_telemetry_endpoint: Sourced<Endpoint>,
+    /// `runtime.dlthub_telemetry_endpoint`: an http(s) URL, sent to verbatim, shown without its
+    /// password.
+    pub dlthub_telemetry_endpoint: Sourced<HttpUrl>,
     /// `runtime.dlthub_telemetry_segment_write_key`: your own Segment source; an empty value is unset.
     pub dlthub_telemetry_segment_write_key: Sourced<Option<Secret>>,
     /// `runtime.sentry_dsn`: enables Sentry; an empty value is unset. Whether it is a valid DSN
@@ -95,27 +94,20 @@ pub struct RuntimeConfig {
     /// `runtime.telemetry_detached_sender`: hand what is undelivered at exit to a detached
     /// sender instead of waiting; `None` (not configured) lets the host decide (the CLI: on).
     pub telemetry_detached_sender: Sourced<Option<bool>>,
+    /// `runtime.otlp_endpoint`: where OpenTelemetry traces go, for users who configure dlt by
+    /// file; the standard `OTEL_EXPORTER_OTLP_*` variables win over it.
+    pub otlp_endpoint: Sourced<Option<HttpUrl>>,
 }
 
 impl RuntimeConfig {
-    /// Where usage events go: the configured endpoint, except that a write key with no explicit
-    /// endpoint sends to Segment's batch API (DESIGN.md §3).
-    pub fn effective_endpoint(&self) -> &str {
-        if self.dlthub_telemetry_segment_write_key.value.is_some() && self.dlthub_telemetry_endpoint.is_default() {
-            SEGMENT_BATCH_ENDPOINT
-        } else {
-            self.dlthub_telemetry_endpoint.value.as_str()
-        }
-    }
-
     fn resolve(layers: &Layers) -> Result<Self, ConfigError> {
         Ok(Self {
             dlthub_telemetry: layers.opt_out_wins(&[RUNTIME_SECTION, "dlthub_telemetry"])?,
             dlthub_telemetry_endpoint: layers.setting(
                 &[&[RUNTIME_SECTION, "dlthub_telemetry_endpoint"]],
-                Visibility::Url,
-                Endpoint(DEFAULT_TELEMETRY_ENDPOINT.to_owned()),
-                |raw| raw.to_http_url().map(Endpoint),
+                Visibility::Hidden,
+                default_endpoint(),
+                Raw::to_http_url,
             )?,
             dlthub_telemetry_segment_write_key: layers.runtime_secret("dlthub_telemetry_segment_write_key")?,
             sentry_dsn: layers.runtime_secret("sentry_dsn")?,
@@ -136,6 +128,9 @@ impl RuntimeConfig {
             do_not_track: do_not_track(&layers.env),
             telemetry_detached_sender: layers
                 .runtime_key("telemetry_detached_sender", None, |raw| raw.to_bool().map(Some))?,
+            otlp_endpoint: layers.setting(&[&[RUNTIME_SECTION, "otlp_endpoint"]], Visibility::Hidden, None, |raw| {
+                raw.to_optional_text()?.map(|_| raw.to_http_url()).transpose()
+            })?,
         })
     }
 }
@@ -263,42 +258,14 @@ fn check_folder(path: &Path, what: &'static str) -> Result<(), ConfigError> {
 #[derive(Clone, Copy)]
 enum Visibility {
     Plain,
-    /// A URL: shown without `user:password@`.
-    Url,
-    Secret,
+    /// A secret, or a URL that may hold a password: never shown, `***` instead.
+    Hidden,
 }
 
-/// The telemetry endpoint: used verbatim, shown (Debug, Display) without credentials.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Endpoint(String);
-
-impl Endpoint {
-    /// The URL exactly as configured, credentials included: for sending only.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&redact_url_credentials(&self.0))
-    }
-}
-
-impl std::fmt::Debug for Endpoint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Endpoint({self})")
-    }
-}
-
-/// A URL with its `user:password@` replaced by `***@`, for showing it.
-pub fn redact_url_credentials(url: &str) -> String {
-    let authority_start = url.find("://").map_or(0, |index| index + 3);
-    let authority_len = url[authority_start..].find(['/', '?', '#']).unwrap_or(url.len() - authority_start);
-    match url[authority_start..authority_start + authority_len].rfind('@') {
-        Some(at) => format!("{}{REDACTED}{}", &url[..authority_start], &url[authority_start + at..]),
-        None => url.to_owned(),
-    }
+/// dlt's telemetry endpoint.
+#[allow(clippy::expect_used, reason = "a constant URL, checked by a test")]
+fn default_endpoint() -> HttpUrl {
+    HttpUrl::parse(DEFAULT_TELEMETRY_ENDPOINT).expect("the default endpoint is a URL")
 }
 
 /// A configured value, the dotted key that found it, and its source.
@@ -378,8 +345,7 @@ impl Layers {
                 key: found.key,
                 value: match visibility {
                     Visibility::Plain => found.raw.render(),
-                    Visibility::Url => redact_url_credentials(&found.raw.render()),
-                    Visibility::Secret => REDACTED.to_owned(),
+                    Visibility::Hidden => MASK.to_owned(),
                 },
                 origin: found.source,
                 expected,
@@ -397,7 +363,7 @@ impl Layers {
     }
 
     fn runtime_secret(&self, key: &str) -> Result<Sourced<Option<Secret>>, ConfigError> {
-        self.setting(&[&[RUNTIME_SECTION, key]], Visibility::Secret, None, |raw| {
+        self.setting(&[&[RUNTIME_SECTION, key]], Visibility::Hidden, None, |raw| {
             raw.to_optional_text().map(|text| text.map(Secret::new))
         })
     }

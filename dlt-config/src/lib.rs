@@ -9,7 +9,8 @@
 //!   project `config.toml` > global `config.toml` > defaults), its typed [`RuntimeConfig`] and
 //!   the `enable_runtime_trace` master switch, every value [`Sourced`]. For
 //!   `runtime.dlthub_telemetry` opt-out wins: any `false` anywhere keeps telemetry off.
-//! - [`Secret`]: write keys and DSNs, redacted in `Debug` and `Display`.
+//! - [`Secret`] and [`HttpUrl`] (from `dlt-redact`, the workspace's one rule for secrets): write
+//!   keys, DSNs and URLs, never shown with their secret parts.
 //! - [`set_telemetry`] under a [`SwitchLock`]: the switch behind `dlt --disable-telemetry` /
 //!   `--enable-telemetry`.
 //! - [`init_project`]: the project's `config.toml` and `secrets.toml` of `dlt init`.
@@ -50,15 +51,15 @@ mod environment;
 mod init;
 mod locations;
 mod log_level;
-mod secret;
 mod source;
 mod switch;
 mod toml_file;
 
 pub use config::{
     Config, ConfigError, DEFAULT_SENTRY_TRACES_SAMPLE_RATE, DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_TELEMETRY_ENDPOINT,
-    DO_NOT_TRACK_VARIABLE, Endpoint, RuntimeConfig, SEGMENT_BATCH_ENDPOINT, redact_url_credentials,
+    DO_NOT_TRACK_VARIABLE, RuntimeConfig,
 };
+pub use dlt_redact::{HttpUrl, Secret};
 pub use edit::EditError;
 pub use environment::Environment;
 pub use init::{InitError, InitReport, init_project};
@@ -67,7 +68,6 @@ pub use locations::{
     PROJECT_DIR_VARIABLE, ROOT_GLOBAL_DIR,
 };
 pub use log_level::LogLevel;
-pub use secret::{REDACTED, Secret};
 pub use source::{FileKind, Scope, Source, Sourced};
 pub use switch::{SwitchError, SwitchLock, SwitchReport, set_telemetry};
 pub use toml_file::{FileError, MAX_CONFIG_FILE_BYTES};

@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use common::{Dirs, ODD_BYTES, mutate, write};
 use dlt_config::{
-    Config, ConfigError, DEFAULT_TELEMETRY_ENDPOINT, Environment, FileError, FileKind, LogLevel,
-    SEGMENT_BATCH_ENDPOINT, Scope, Source, Sourced,
+    Config, ConfigError, DEFAULT_TELEMETRY_ENDPOINT, Environment, FileError, FileKind, LogLevel, Scope, Source, Sourced,
 };
 
 fn load(dirs: &Dirs, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
@@ -42,7 +41,6 @@ fn nothing_configured_gives_every_default() {
     assert_eq!(runtime.sentry_traces_sample_rate, Sourced::default_value(1.0));
     assert_eq!(runtime.sentry_environment, Sourced::default_value(None));
     assert_eq!(runtime.do_not_track, Sourced::default_value(false));
-    assert_eq!(runtime.effective_endpoint(), DEFAULT_TELEMETRY_ENDPOINT);
     assert_eq!(config.enable_runtime_trace(Some("tiny")).unwrap(), Sourced::default_value(true));
 }
 
@@ -210,23 +208,30 @@ fn out_of_range_numbers_are_errors() {
 }
 
 #[test]
-fn endpoint_must_be_an_http_url() {
+fn endpoint_must_be_an_http_url_and_a_bad_one_is_never_echoed() {
     let dirs = Dirs::new();
-    // The form in dlt's own docs, which dlt silently drops.
-    let value = "telemetry-tracker.services4745.workers.dev";
-    let error = load(&dirs, &[("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", value)]).unwrap_err();
-    let message = error.to_string();
-    assert!(
-        message.starts_with(&format!(
-            "RUNTIME__DLTHUB_TELEMETRY_ENDPOINT={value:?} (environment): expected an http or https URL"
-        )),
-        "{message}"
-    );
-
+    // The form in dlt's own docs, which dlt silently drops; then values that may hold passwords.
+    for (value, reason) in [
+        ("telemetry-tracker.services4745.workers.dev", "not an absolute URL (expected scheme://host/...)"),
+        ("https://u:pa/ss@h/x", ""),
+        ("ftp://collector:hunter2@host/x", "the scheme must be http or https"),
+        ("http://collector:hunter2@host/x\n", "the URL contains whitespace or control characters"),
+    ] {
+        let error = load(&dirs, &[("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", value)]).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message
+                .starts_with("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT=*** (environment): expected an http or https URL: "),
+            "{message}"
+        );
+        assert!(message.ends_with(reason), "{message}");
+        for part in ["hunter2", "pa/ss", "services4745", "collector"] {
+            assert!(!format!("{message} {error:?}").contains(part), "{message}");
+        }
+    }
     let runtime =
         load(&dirs, &[("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", "http://127.0.0.1:9/track")]).unwrap().runtime().clone();
     assert_eq!(runtime.dlthub_telemetry_endpoint.value.as_str(), "http://127.0.0.1:9/track");
-    assert_eq!(runtime.effective_endpoint(), "http://127.0.0.1:9/track");
 }
 
 #[test]
@@ -236,12 +241,23 @@ fn endpoint_credentials_are_used_but_never_shown() {
     let config = load(&dirs, &[("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", with_password)]).unwrap();
     let endpoint = &config.runtime().dlthub_telemetry_endpoint.value;
     assert_eq!(endpoint.as_str(), with_password, "sent verbatim");
-    assert_eq!(endpoint.to_string(), "http://***@127.0.0.1:9/v1/batch");
+    assert_eq!(endpoint.to_string(), "http://collector:***@127.0.0.1:9/v1/batch");
     assert!(!format!("{config:?}").contains("hunter2"));
+}
 
-    let error = load(&dirs, &[("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", "ftp://collector:hunter2@host/x")]).unwrap_err();
-    assert!(!error.to_string().contains("hunter2"), "{error}");
-    assert!(error.to_string().contains("ftp://***@host/x"), "{error}");
+#[test]
+fn otlp_endpoint_is_an_optional_url() {
+    let dirs = Dirs::new();
+    assert_eq!(load(&dirs, &[]).unwrap().runtime().otlp_endpoint.value, None);
+    assert_eq!(load(&dirs, &[("RUNTIME__OTLP_ENDPOINT", "")]).unwrap().runtime().otlp_endpoint.value, None);
+    write(&dirs.project_config(), "[runtime]\notlp_endpoint = \"http://127.0.0.1:4318\"\n");
+    let otlp = load(&dirs, &[]).unwrap().runtime().otlp_endpoint.clone();
+    assert_eq!(otlp.value.unwrap().as_str(), "http://127.0.0.1:4318");
+    let error = load(&dirs, &[("RUNTIME__OTLP_ENDPOINT", "localhost:4318")]).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "RUNTIME__OTLP_ENDPOINT=*** (environment): expected an http or https URL: not an absolute URL (expected scheme://host/...)"
+    );
 }
 
 #[test]
@@ -249,21 +265,6 @@ fn an_exit_deadline_beyond_ten_minutes_is_an_error() {
     let dirs = Dirs::new();
     let error = load(&dirs, &[("RUNTIME__TELEMETRY_SHUTDOWN_TIMEOUT", "1e19")]).unwrap_err();
     assert!(error.to_string().contains("expected a number of seconds from 0 to 600"), "{error}");
-}
-
-#[test]
-fn a_write_key_without_an_explicit_endpoint_goes_to_segment() {
-    let dirs = Dirs::new();
-    write(&dirs.locations().project_secrets_toml(), "[runtime]\ndlthub_telemetry_segment_write_key = \"wk_123\"\n");
-    let config = load(&dirs, &[]).unwrap();
-    let runtime = config.runtime();
-    assert_eq!(runtime.dlthub_telemetry_segment_write_key.value.as_ref().unwrap().expose(), "wk_123");
-    assert_eq!(runtime.effective_endpoint(), SEGMENT_BATCH_ENDPOINT);
-
-    // Explicit, even when equal to the default: used as given.
-    let explicit = [("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", DEFAULT_TELEMETRY_ENDPOINT)];
-    let config = load(&dirs, &explicit).unwrap();
-    assert_eq!(config.runtime().effective_endpoint(), DEFAULT_TELEMETRY_ENDPOINT);
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use dlt_config::{Config, Environment, Locations, RuntimeConfig};
+use dlt_config::{Config, Environment, HttpUrl, Locations, RuntimeConfig};
 use dlt_segment::{DebugTransport, OutboxOptions, SegmentClient, SegmentOptions, ShutdownReport, Transport, WriteKey};
 use dlt_sentry_bridge::{EventLevel, HostEnvironment, SentryDsn, SentryGuard, SentryLayer, SentryOptions};
 use dlt_telemetry_model::{Context, Event, Library, TrackMessage};
@@ -260,7 +260,7 @@ fn start_segment(
         }));
     }
     let mut options =
-        SegmentOptions::new(runtime.effective_endpoint(), format!("{}/{}", library.name, library.version))
+        SegmentOptions::new(effective_endpoint(runtime).as_str(), format!("{}/{}", library.name, library.version))
             .with_outbox(OutboxOptions::new(locations.telemetry_dir().join("outbox")));
     options.shutdown_timeout = runtime.telemetry_shutdown_timeout.value;
     if let Some(key) = &runtime.dlthub_telemetry_segment_write_key.value {
@@ -279,7 +279,7 @@ fn start_sentry(runtime: &RuntimeConfig, library: &Library, env: &Environment) -
     let dsn = SentryDsn::parse(dsn.expose()).map_err(|error| {
         format!(
             "Sentry is off: {}: {error}",
-            runtime.sentry_dsn.source.describe("runtime.sentry_dsn", &dlt_config::REDACTED)
+            runtime.sentry_dsn.source.describe("runtime.sentry_dsn", &dlt_redact::MASK)
         )
     })?;
     let mut options = SentryOptions::new(library.version.clone());
@@ -301,4 +301,19 @@ fn start_sentry(runtime: &RuntimeConfig, library: &Library, env: &Environment) -
         .collect();
     options.shutdown_timeout = runtime.telemetry_shutdown_timeout.value;
     Ok(dlt_sentry_bridge::init(options))
+}
+
+/// Where usage events go: the configured endpoint, except that a write key with no explicit
+/// endpoint sends to Segment's batch API (DESIGN.md §3).
+pub(crate) fn effective_endpoint(runtime: &RuntimeConfig) -> HttpUrl {
+    if runtime.dlthub_telemetry_segment_write_key.value.is_some() && runtime.dlthub_telemetry_endpoint.is_default() {
+        segment_batch_endpoint()
+    } else {
+        runtime.dlthub_telemetry_endpoint.value.clone()
+    }
+}
+
+#[allow(clippy::expect_used, reason = "a constant URL, checked by a test")]
+fn segment_batch_endpoint() -> HttpUrl {
+    HttpUrl::parse(dlt_segment::SEGMENT_BATCH_ENDPOINT).expect("Segment's batch API is a URL")
 }

@@ -3,7 +3,9 @@
 
 use std::fmt;
 
-use dlt_config::{Config, DO_NOT_TRACK_VARIABLE, Source, Sourced, redact_url_credentials};
+use dlt_config::{Config, DO_NOT_TRACK_VARIABLE, Source, Sourced};
+
+use crate::runtime::effective_endpoint;
 
 /// The setting that decided whether usage telemetry is on.
 #[derive(Clone, Debug, PartialEq)]
@@ -76,7 +78,7 @@ impl Status {
             runtime_trace: master_switch.value,
             telemetry: matches!(decided_by, DecidedBy::TelemetrySetting { enabled: true, .. }),
             decided_by,
-            endpoint: Some(redact_url_credentials(runtime.effective_endpoint())),
+            endpoint: Some(effective_endpoint(runtime).to_string()),
             write_key_set: runtime.dlthub_telemetry_segment_write_key.value.is_some(),
             sentry_dsn_set: runtime.sentry_dsn.value.is_some(),
             debug,

@@ -371,8 +371,19 @@ fn a_pipeline_name_that_is_not_a_directory_name_is_not_saved() {
 }
 
 #[test]
-fn segments_batch_endpoint_is_the_same_in_config_and_transport() {
-    assert_eq!(dlt_config::SEGMENT_BATCH_ENDPOINT, dlt_segment::SEGMENT_BATCH_ENDPOINT);
+fn a_write_key_without_an_explicit_endpoint_goes_to_segment() {
+    let dirs = Dirs::new();
+    let off = ("RUNTIME__DLTHUB_TELEMETRY", "false");
+    let key = ("RUNTIME__DLTHUB_TELEMETRY_SEGMENT_WRITE_KEY", "wk_123");
+    let endpoint = |vars: &[(&str, &str)]| {
+        let runtime = RuntimeTrace::init(InitOptions::new("host_under_test", "9.9.9").with_env(dirs.env(vars)));
+        runtime.status().endpoint.clone().unwrap().trim_end_matches('/').to_owned()
+    };
+    assert_eq!(endpoint(&[off, key]), dlt_segment::SEGMENT_BATCH_ENDPOINT);
+    assert_eq!(endpoint(&[off]), dlt_config::DEFAULT_TELEMETRY_ENDPOINT);
+    // Explicit, even when equal to the default: used as given.
+    let explicit = ("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", dlt_config::DEFAULT_TELEMETRY_ENDPOINT);
+    assert_eq!(endpoint(&[off, key, explicit]), dlt_config::DEFAULT_TELEMETRY_ENDPOINT);
 }
 
 #[test]
@@ -383,6 +394,6 @@ fn the_status_never_shows_endpoint_credentials() {
         ("RUNTIME__DLTHUB_TELEMETRY", "false"),
     ]);
     let runtime = RuntimeTrace::init(InitOptions::new("host_under_test", "9.9.9").with_env(env));
-    assert_eq!(runtime.status().endpoint.as_deref(), Some("http://***@127.0.0.1:9/v1/batch"));
+    assert_eq!(runtime.status().endpoint.as_deref(), Some("http://collector:***@127.0.0.1:9/v1/batch"));
     assert!(!format!("{runtime:?}").contains("hunter2"));
 }
