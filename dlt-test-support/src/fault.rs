@@ -36,8 +36,12 @@ pub struct FaultProxy {
 }
 
 impl FaultProxy {
-    /// Starts it in front of `upstream` (an address on loopback: a [`Recorder`](crate::Recorder)'s).
+    /// Starts it in front of `upstream`, which must be on loopback (a [`Recorder`](crate::Recorder)'s
+    /// address, say): anything else is `InvalidInput`.
     pub fn start(upstream: SocketAddr, fault: Fault) -> io::Result<Self> {
+        if !upstream.ip().is_loopback() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "the fault proxy only fronts loopback addresses"));
+        }
         let fault = Arc::new(Mutex::new(fault));
         let connections = Arc::new(Counter::default());
         let (current, counted) = (fault.clone(), connections.clone());

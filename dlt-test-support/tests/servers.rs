@@ -251,6 +251,12 @@ fn the_fault_proxy_passes_delays_drips_and_resets() {
 }
 
 #[test]
+fn the_fault_proxy_fronts_loopback_only() {
+    let error = FaultProxy::start(SocketAddr::from(([192, 0, 2, 1], 80)), Fault::None).unwrap_err();
+    assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
+}
+
+#[test]
 fn the_fault_proxy_can_accept_and_never_read() {
     let recorder = Recorder::start().unwrap();
     let proxy = FaultProxy::start(recorder.addr(), Fault::AcceptNeverRead).unwrap();
