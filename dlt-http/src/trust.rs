@@ -1,0 +1,250 @@
+//! What clients trust: the bundled roots, the OS store (loaded once per process) and the
+//! certificates `SSL_CERT_FILE` and `SSL_CERT_DIR` name.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read};
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use rustls::RootCertStore;
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+
+use crate::error::{HttpError, TrustFileProblem};
+use crate::network::{NetworkEnv, SSL_CERT_DIR, SSL_CERT_FILE};
+
+/// The largest trust file read; a CA bundle is about 200 KiB. Larger files are never read.
+pub const TRUST_FILE_CAP: u64 = 8 * 1024 * 1024;
+
+/// Where Linux and BSD distributions keep their CA bundle; the first that exists is read (the
+/// list openssl-probe and Go use).
+#[cfg(all(unix, not(target_os = "macos")))]
+const OS_BUNDLE_FILES: [&str; 12] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/pki/tls/cacert.pem",
+    "/etc/ssl/cert.pem",
+    "/opt/etc/ssl/certs/ca-certificates.crt",
+    "/etc/ssl/certs/cacert.pem",
+    "/usr/local/etc/ssl/cert.pem",
+    "/usr/local/share/certs/ca-root-nss.crt",
+    "/etc/openssl/certs/ca-certificates.crt",
+    "/etc/certs/ca-certificates.crt",
+];
+
+/// Folders of single certificates (OpenSSL's `capath`); every one that exists is read.
+#[cfg(all(unix, not(target_os = "macos")))]
+const OS_CERT_DIRS: [&str; 2] = ["/etc/ssl/certs", "/etc/pki/tls/certs"];
+
+/// The TLS client configuration for `network`: certificates are always checked, against the
+/// bundled roots, the OS store and the configured files.
+pub(crate) fn client_config(network: &NetworkEnv) -> Result<rustls::ClientConfig, HttpError> {
+    let provider = crate::crypto::provider();
+    let verifier = if network.cert_file().is_none() && network.cert_dirs().is_empty() {
+        default_verifier(&provider)?
+    } else {
+        let mut roots = RootCertStore::clone(&base_roots());
+        add_configured(&mut roots, network)?;
+        verifier(roots, &provider)?
+    };
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|error| HttpError::Tls(Box::new(error)))?
+        .with_webpki_verifier(verifier)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// The verifier over the bundled roots and the OS store, built once per process.
+fn default_verifier(provider: &Arc<CryptoProvider>) -> Result<Arc<WebPkiServerVerifier>, HttpError> {
+    static DEFAULT: OnceLock<Arc<WebPkiServerVerifier>> = OnceLock::new();
+    if let Some(verifier) = DEFAULT.get() {
+        return Ok(verifier.clone());
+    }
+    let built = verifier(RootCertStore::clone(&base_roots()), provider)?;
+    Ok(DEFAULT.get_or_init(|| built).clone())
+}
+
+fn verifier(roots: RootCertStore, provider: &Arc<CryptoProvider>) -> Result<Arc<WebPkiServerVerifier>, HttpError> {
+    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .map_err(|error| HttpError::Tls(Box::new(error)))
+}
+
+/// The bundled roots (webpki-roots, Mozilla's list) and the OS store, loaded once per process.
+fn base_roots() -> Arc<RootCertStore> {
+    static BASE: OnceLock<Arc<RootCertStore>> = OnceLock::new();
+    BASE.get_or_init(|| {
+        let mut roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+        roots.add_parsable_certificates(os_certificates());
+        Arc::new(roots)
+    })
+    .clone()
+}
+
+/// The certificates of the OS store, without duplicates. Never reads `SSL_CERT_FILE` or
+/// `SSL_CERT_DIR` from the process: those come from the [`NetworkEnv`].
+#[cfg(all(unix, not(target_os = "macos")))]
+fn os_certificates() -> Vec<CertificateDer<'static>> {
+    let file = OS_BUNDLE_FILES.iter().map(Path::new).find(|path| path.is_file());
+    let mut dirs = OS_CERT_DIRS.iter().map(Path::new).filter(|path| path.is_dir());
+    // One call for the bundle and the first folder, so a bundle inside that folder is read once.
+    let mut certs = rustls_native_certs::load_certs_from_paths(file, dirs.next()).certs;
+    for dir in dirs {
+        certs.extend(rustls_native_certs::load_certs_from_paths(None, Some(dir)).certs);
+    }
+    certs.sort_unstable_by(|a, b| a.as_ref().cmp(b.as_ref()));
+    certs.dedup_by(|a, b| a.as_ref() == b.as_ref());
+    certs
+}
+
+/// The certificates of the keychain (macOS) or the system store (Windows). rustls-native-certs
+/// offers no way there to leave out a process's own `SSL_CERT_FILE` / `SSL_CERT_DIR`: when
+/// those are set, it loads them instead of the OS store.
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+fn os_certificates() -> Vec<CertificateDer<'static>> {
+    rustls_native_certs::load_native_certs().certs
+}
+
+/// Adds `SSL_CERT_FILE` (which must hold at least one usable certificate) and every regular
+/// file in the `SSL_CERT_DIR` folders (missing folders are skipped, as OpenSSL does).
+fn add_configured(roots: &mut RootCertStore, network: &NetworkEnv) -> Result<(), HttpError> {
+    if let Some(path) = network.cert_file() {
+        let failed = |problem| HttpError::TrustFile { variable: SSL_CERT_FILE, path: path.to_owned(), problem };
+        let bytes = read_capped_regular_file(path).map_err(failed)?;
+        let (added, _) = roots.add_parsable_certificates(pem_certificates(&bytes));
+        if added == 0 {
+            return Err(failed(TrustFileProblem::NoCertificate));
+        }
+    }
+    for dir in network.cert_dirs() {
+        let failed = |problem| HttpError::TrustFile { variable: SSL_CERT_DIR, path: dir.clone(), problem };
+        match fs::metadata(dir) {
+            Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+            Err(error) => return Err(failed(TrustFileProblem::Unreadable(error))),
+            Ok(metadata) if !metadata.is_dir() => return Err(failed(TrustFileProblem::NotAFolder)),
+            Ok(_) => {}
+        }
+        let entries = fs::read_dir(dir).map_err(|error| failed(TrustFileProblem::Unreadable(error)))?;
+        for entry in entries.flatten() {
+            // Anything that is not a readable regular file within the cap is skipped, as
+            // OpenSSL skips what it cannot use in a `capath` folder.
+            if let Ok(bytes) = read_capped_regular_file(&entry.path()) {
+                roots.add_parsable_certificates(pem_certificates(&bytes));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn pem_certificates(bytes: &[u8]) -> Vec<CertificateDer<'static>> {
+    CertificateDer::pem_slice_iter(bytes).filter_map(Result::ok).collect()
+}
+
+/// Reads a regular file (after following links) of at most [`TRUST_FILE_CAP`] bytes; a FIFO or
+/// a device is refused before it is opened, and opening never blocks.
+fn read_capped_regular_file(path: &Path) -> Result<Vec<u8>, TrustFileProblem> {
+    let metadata = fs::metadata(path).map_err(|error| match error.kind() {
+        io::ErrorKind::NotFound => TrustFileProblem::NotFound,
+        _ => TrustFileProblem::Unreadable(error),
+    })?;
+    check_regular(&metadata)?;
+    let file = open_nonblocking(path).map_err(TrustFileProblem::Unreadable)?;
+    // The path may have changed between the two looks: decide on what was opened.
+    let metadata = file.metadata().map_err(TrustFileProblem::Unreadable)?;
+    check_regular(&metadata)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+    file.take(TRUST_FILE_CAP + 1).read_to_end(&mut bytes).map_err(TrustFileProblem::Unreadable)?;
+    if bytes.len() as u64 > TRUST_FILE_CAP {
+        return Err(TrustFileProblem::TooLarge { cap: TRUST_FILE_CAP });
+    }
+    Ok(bytes)
+}
+
+fn check_regular(metadata: &fs::Metadata) -> Result<(), TrustFileProblem> {
+    if !metadata.is_file() {
+        return Err(TrustFileProblem::NotARegularFile);
+    }
+    if metadata.len() > TRUST_FILE_CAP {
+        return Err(TrustFileProblem::TooLarge { cap: TRUST_FILE_CAP });
+    }
+    Ok(())
+}
+
+fn open_nonblocking(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(i32::try_from(rustix::fs::OFlags::NONBLOCK.bits()).unwrap_or(0));
+    }
+    options.open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    #[test]
+    fn the_base_store_holds_the_bundled_roots_and_the_os_store() {
+        let bundled = webpki_roots::TLS_SERVER_ROOTS.len();
+        let base = base_roots();
+        assert!(base.len() >= bundled);
+        #[cfg(target_os = "linux")]
+        if Path::new("/etc/ssl/certs/ca-certificates.crt").is_file() {
+            assert!(!os_certificates().is_empty());
+            assert!(base.len() > bundled, "the OS store added nothing: {} roots", base.len());
+        }
+        // Loaded once: the same store every time.
+        assert!(Arc::ptr_eq(&base, &base_roots()));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("ca.pem");
+        rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::from_bits_truncate(0o600)).unwrap();
+        assert!(matches!(read_capped_regular_file(&fifo), Err(TrustFileProblem::NotARegularFile)));
+        assert!(matches!(read_capped_regular_file(dir.path()), Err(TrustFileProblem::NotARegularFile)));
+        assert!(matches!(read_capped_regular_file(&dir.path().join("none")), Err(TrustFileProblem::NotFound)));
+    }
+
+    #[test]
+    fn a_file_over_the_cap_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.pem");
+        File::create(&big).unwrap().set_len(TRUST_FILE_CAP + 1).unwrap();
+        assert!(matches!(read_capped_regular_file(&big), Err(TrustFileProblem::TooLarge { .. })));
+    }
+
+    #[test]
+    fn a_cert_file_without_certificates_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.pem");
+        fs::write(&empty, "not a certificate\n").unwrap();
+        let network = NetworkEnv::from_lookup(|name| (name == "SSL_CERT_FILE").then(|| empty.display().to_string()));
+        let error = client_config(&network).unwrap_err().to_string();
+        assert_eq!(error, format!("SSL_CERT_FILE={}: holds no usable PEM certificate", empty.display()));
+    }
+
+    #[test]
+    fn missing_cert_dirs_are_skipped_and_a_file_as_cert_dir_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        let network = NetworkEnv::from_lookup(|name| (name == "SSL_CERT_DIR").then(|| missing.display().to_string()));
+        assert!(client_config(&network).is_ok());
+        let file = dir.path().join("file");
+        fs::write(&file, "").unwrap();
+        let network = NetworkEnv::from_lookup(|name| (name == "SSL_CERT_DIR").then(|| file.display().to_string()));
+        assert!(client_config(&network).unwrap_err().to_string().ends_with(": not a folder"));
+    }
+}

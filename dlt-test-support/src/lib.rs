@@ -1,0 +1,58 @@
+//! Test servers and environments for dlt's tests: a dev-dependency only, never published.
+//!
+//! Every server is bound to 127.0.0.1:0, runs on plain threads (usable from sync tests, async
+//! tests and tests that spawn the real `dlt` binary), never sends a byte beyond loopback and
+//! shuts down on drop, closing its connections and joining its threads.
+//!
+//! - [`Recorder`]: an HTTP/1.1 endpoint that records every request ([`RecordedRequest`]) and
+//!   answers as told ([`Answer`]: status, headers, body, delay), changeable while it runs.
+//! - [`HangingServer`] (never answers), [`refusing_port`] / [`refusing_url`] (nothing listens),
+//!   [`HugeBodyServer`] (a body of any size, streamed).
+//! - [`ForwardProxy`] and [`ConnectProxy`]: proxies that count what passed through them.
+//! - [`TestCa`] and [`TlsRecorder`]: a CA made at test time and the recorder behind TLS.
+//! - [`FaultProxy`]: added delay, accept-and-never-read, slow drip, reset ([`Fault`]).
+//! - [`DltEnv`]: temporary dlt dirs and the environment that points dlt at them.
+//! - [`golden_dir`]: the repository's golden data, recorded from dlt (Python).
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use std::net::TcpStream;
+//! use std::time::Duration;
+//!
+//! use dlt_test_support::{Answer, Recorder};
+//!
+//! let recorder = Recorder::with_answer(Answer::status(202).with_body("ok"))?;
+//! let mut stream = TcpStream::connect(recorder.addr())?;
+//! stream.write_all(b"POST /v1/batch HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")?;
+//! let mut answer = String::new();
+//! stream.read_to_string(&mut answer)?;
+//! assert!(answer.starts_with("HTTP/1.1 202 Accepted\r\n"));
+//! assert!(recorder.wait_for(1, Duration::from_secs(5)));
+//! assert_eq!(recorder.requests()[0].path, "/v1/batch");
+//! assert_eq!(recorder.requests()[0].body, b"{}");
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+mod endpoints;
+mod env;
+mod fault;
+mod http1;
+mod proxy;
+mod recorder;
+mod server;
+mod tls;
+
+use std::path::{Path, PathBuf};
+
+pub use endpoints::{HangingServer, HugeBodyServer, refusing_port, refusing_url};
+pub use env::DltEnv;
+pub use fault::{Fault, FaultProxy};
+pub use proxy::{ConnectProxy, ForwardProxy, ProxiedRequest};
+pub use recorder::{Answer, RecordedRequest, Recorder};
+pub use tls::{TestCa, TlsRecorder};
+
+/// `<workspace>/testdata/golden`: payloads and files recorded from dlt (Python).
+pub fn golden_dir() -> PathBuf {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    crate_dir.parent().unwrap_or(crate_dir).join("testdata").join("golden")
+}

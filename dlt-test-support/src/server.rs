@@ -1,0 +1,199 @@
+//! The loopback server every test server here is made of: a listener on 127.0.0.1:0, a thread
+//! per connection, and a shutdown on drop that closes every socket and joins every thread.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// Locks `mutex`, carrying on past a panic in another test thread.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A count that tests can wait on.
+#[derive(Debug, Default)]
+pub(crate) struct Counter {
+    count: Mutex<usize>,
+    changed: Condvar,
+}
+
+impl Counter {
+    pub(crate) fn add(&self, n: usize) {
+        *lock(&self.count) += n;
+        self.changed.notify_all();
+    }
+
+    pub(crate) fn get(&self) -> usize {
+        *lock(&self.count)
+    }
+
+    /// True once the count reached `count`; false when `timeout` passed first.
+    pub(crate) fn wait_for(&self, count: usize, timeout: Duration) -> bool {
+        let guard = lock(&self.count);
+        let (guard, _) =
+            self.changed.wait_timeout_while(guard, timeout, |n| *n < count).unwrap_or_else(PoisonError::into_inner);
+        *guard >= count
+    }
+}
+
+/// What connection handlers see of their server: whether it stopped, interruptible sleeps, and
+/// the registry of sockets it closes when it stops.
+#[derive(Clone)]
+pub(crate) struct Ctx {
+    shared: Arc<Shared>,
+}
+
+#[derive(Default)]
+struct Shared {
+    stopped: Mutex<bool>,
+    wake: Condvar,
+    live: Mutex<Live>,
+}
+
+#[derive(Default)]
+struct Live {
+    next_id: u64,
+    streams: HashMap<u64, TcpStream>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+/// A registered socket; unregistered when dropped.
+pub(crate) struct Tracked {
+    shared: Arc<Shared>,
+    id: u64,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        lock(&self.shared.live).streams.remove(&self.id);
+    }
+}
+
+impl Ctx {
+    pub(crate) fn is_stopped(&self) -> bool {
+        *lock(&self.shared.stopped)
+    }
+
+    /// Sleeps for `duration`, or less if the server stops: true when the whole time passed.
+    pub(crate) fn sleep(&self, duration: Duration) -> bool {
+        let deadline = Instant::now().checked_add(duration);
+        let mut stopped = lock(&self.shared.stopped);
+        loop {
+            if *stopped {
+                return false;
+            }
+            let left = match deadline {
+                Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+                None => Duration::from_secs(3600),
+            };
+            if left.is_zero() {
+                return true;
+            }
+            stopped = self.shared.wake.wait_timeout(stopped, left).unwrap_or_else(PoisonError::into_inner).0;
+        }
+    }
+
+    /// Blocks until the server stops.
+    pub(crate) fn wait_until_stopped(&self) {
+        let stopped = lock(&self.shared.stopped);
+        drop(self.shared.wake.wait_while(stopped, |stopped| !*stopped).unwrap_or_else(PoisonError::into_inner));
+    }
+
+    /// Registers `stream` to be shut down when the server stops. `None` (and the stream shut
+    /// down) when it has stopped already.
+    pub(crate) fn track(&self, stream: &TcpStream) -> Option<Tracked> {
+        let clone = stream.try_clone().ok()?;
+        let stopped = lock(&self.shared.stopped);
+        if *stopped {
+            let _ = stream.shutdown(Shutdown::Both);
+            return None;
+        }
+        let mut live = lock(&self.shared.live);
+        let id = live.next_id;
+        live.next_id += 1;
+        live.streams.insert(id, clone);
+        drop(stopped);
+        Some(Tracked { shared: self.shared.clone(), id })
+    }
+
+    fn add_worker(&self, worker: JoinHandle<()>) {
+        let mut live = lock(&self.shared.live);
+        live.workers.retain(|worker| !worker.is_finished());
+        live.workers.push(worker);
+    }
+}
+
+/// A listener on 127.0.0.1:0 handing each connection to `handler` on its own thread.
+pub(crate) struct Server {
+    addr: SocketAddr,
+    ctx: Ctx,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    pub(crate) fn start<H>(name: &str, handler: H) -> io::Result<Self>
+    where
+        H: Fn(TcpStream, &Ctx) + Send + Sync + 'static,
+    {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+        let addr = listener.local_addr()?;
+        let ctx = Ctx { shared: Arc::default() };
+        let handler = Arc::new(handler);
+        let worker_name = format!("{name}-conn");
+        let acceptor = {
+            let ctx = ctx.clone();
+            thread::Builder::new().name(format!("{name}-accept")).spawn(move || {
+                for stream in listener.incoming() {
+                    if ctx.is_stopped() {
+                        break;
+                    }
+                    let Ok(stream) = stream else {
+                        // Out of descriptors, an aborted handshake: try again shortly.
+                        ctx.sleep(Duration::from_millis(5));
+                        continue;
+                    };
+                    let Some(tracked) = ctx.track(&stream) else { break };
+                    let (handler, worker_ctx) = (handler.clone(), ctx.clone());
+                    let worker = thread::Builder::new().name(worker_name.clone()).spawn(move || {
+                        let _tracked = tracked;
+                        handler(stream, &worker_ctx);
+                    });
+                    if let Ok(worker) = worker {
+                        ctx.add_worker(worker);
+                    }
+                }
+            })?
+        };
+        Ok(Self { addr, ctx, acceptor: Some(acceptor) })
+    }
+
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for Server {
+    /// Stops accepting, closes every connection and joins every thread.
+    fn drop(&mut self) {
+        *lock(&self.ctx.shared.stopped) = true;
+        self.ctx.shared.wake.notify_all();
+        // Wakes the acceptor, which then sees the flag.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+        let workers = {
+            let mut live = lock(&self.ctx.shared.live);
+            for stream in live.streams.values() {
+                let _ = stream.shutdown(Shutdown::Both);
+            }
+            std::mem::take(&mut live.workers)
+        };
+        for worker in workers {
+            let _ = worker.join();
+        }
+    }
+}
