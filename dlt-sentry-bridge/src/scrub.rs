@@ -85,6 +85,7 @@ impl Scrubber {
     fn scrub_context(&self, context: &mut Context) {
         match context {
             Context::Trace(trace) => {
+                self.scrub_option(&mut trace.op);
                 self.scrub_option(&mut trace.description);
                 self.scrub_values(trace.data.values_mut());
             }
@@ -94,6 +95,7 @@ impl Scrubber {
     }
 
     fn scrub_span(&self, span: &mut Span) {
+        self.scrub_option(&mut span.op);
         self.scrub_option(&mut span.description);
         self.scrub_strings(span.tags.values_mut());
         self.scrub_values(span.data.values_mut());
