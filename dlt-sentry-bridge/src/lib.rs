@@ -36,10 +36,13 @@
 //!     tracing_subscriber::registry().with(guard.tracing_layer()),
 //! )?;
 //!
-//! let run = PipelineTransaction::start(&guard, "run", &PipelineTags::new("chess"));
+//! let tags = PipelineTags::new("chess").with_destination("postgres").with_dataset_name("games");
+//! let run = PipelineTransaction::start(&guard, "run", &tags);
 //! run.start_step("extract").finish(true);
 //! tracing::warn!("this becomes a Sentry event");
-//! run.finish(true);
+//! // The message is scrubbed: `postgresql://loader:[Filtered]@db/dlt`.
+//! run.start_step("load").fail("could not connect to postgresql://loader:Xy;9@db/dlt");
+//! run.finish(false);
 //! guard.close(Duration::from_secs(1));
 //! # Ok(())
 //! # }
