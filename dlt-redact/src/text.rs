@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
 
 /// Replaces the password of every `scheme://user:password@` in `text` with `mask`.
 ///
@@ -41,9 +42,13 @@ fn ends_free_text_url(c: char) -> bool {
 
 /// The URL credential rule with the end of each URL decided by `ends_url`.
 pub(crate) fn hide_credentials<'a>(text: &'a str, mask: &str, ends_url: impl Fn(char) -> bool) -> Cow<'a, str> {
-    let mut hidden: Option<String> = None;
-    // `text[..copied]` is already in `hidden`; the next `://` is looked for from `search`.
-    let mut copied = 0;
+    replace_ranges(text, &credential_ranges(text, ends_url), mask)
+}
+
+/// The byte ranges of the passwords the URL rule finds in `text` (from after the first `:` of a
+/// user:password part to its last `@`), in order and not overlapping; a range may be empty.
+fn credential_ranges(text: &str, ends_url: impl Fn(char) -> bool) -> Vec<Range<usize>> {
+    let mut ranges = Vec::new();
     let mut search = 0;
     while let Some(found) = text.get(search..).and_then(|rest| rest.find("://")) {
         let separator = search + found;
@@ -60,19 +65,27 @@ pub(crate) fn hide_credentials<'a>(text: &'a str, mask: &str, ends_url: impl Fn(
         let Some(colon) = stretch[..at].find(':') else {
             continue;
         };
-        let out = hidden.get_or_insert_with(|| String::with_capacity(text.len()));
-        out.push_str(&text[copied..=authority + colon]);
-        out.push_str(mask);
-        copied = authority + at;
+        ranges.push(authority + colon + 1..authority + at);
         search = authority + at;
     }
-    match hidden {
-        None => Cow::Borrowed(text),
-        Some(mut out) => {
-            out.push_str(&text[copied..]);
-            Cow::Owned(out)
-        }
+    ranges
+}
+
+/// `text` with each range (in order, not overlapping) replaced by `mask`; borrowed when there
+/// is no range.
+fn replace_ranges<'a>(text: &'a str, ranges: &[Range<usize>], mask: &str) -> Cow<'a, str> {
+    if ranges.is_empty() {
+        return Cow::Borrowed(text);
     }
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for range in ranges {
+        out.push_str(&text[copied..range.start]);
+        out.push_str(mask);
+        copied = range.end;
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
 }
 
 /// Whether `before` ends with a URL scheme: an ASCII letter, then letters, digits, `+-.`.
@@ -84,15 +97,29 @@ fn ends_with_scheme(before: &str) -> bool {
         .any(|byte| byte.is_ascii_alphabetic())
 }
 
-/// How often the [`Redactor`] replaces one secret before it gives up on it.
+/// Sorted ranges with the overlapping and touching ones joined.
+fn merged(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    ranges.sort_by_key(|range| (range.start, range.end));
+    let mut joined: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
+    for range in ranges {
+        match joined.last_mut() {
+            Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
+            _ => joined.push(range),
+        }
+    }
+    joined
+}
+
+/// How often the [`Redactor`] replaces one secret again after masking.
 const MAX_PASSES: usize = 8;
 
 /// Hides a fixed list of secret values and every URL password ([`hide_url_credentials`]) in
 /// free text.
 ///
-/// Secrets are replaced first, longest first, so that a DSN is replaced whole before its
-/// public key is looked for; empty secrets are ignored. `Debug` shows how many secrets it
-/// holds, never which.
+/// Both rules look at the text as given, and every part that either finds is replaced (parts
+/// that overlap or touch by one mask), so a DSN is replaced whole, its public key with it, and
+/// a secret inside a URL never hides that URL's password from the URL rule. Empty secrets are
+/// ignored. `Debug` shows how many secrets it holds, never which.
 ///
 /// ```
 /// use dlt_redact::{MASK, Redactor};
@@ -105,7 +132,7 @@ const MAX_PASSES: usize = 8;
 /// ```
 #[derive(Clone, Default)]
 pub struct Redactor {
-    /// Longest first, without duplicates or empty values.
+    /// Longest first (for the passes after masking), without duplicates or empty values.
     secrets: Vec<String>,
 }
 
@@ -122,22 +149,29 @@ impl Redactor {
     /// `text` with every secret value and URL password replaced by `mask`; borrowed, without
     /// allocating, when there is nothing to hide.
     pub fn redact<'a>(&self, text: &'a str, mask: &str) -> Cow<'a, str> {
-        let mut current = Cow::Borrowed(text);
+        // Both rules look at the text as given and everything either finds is hidden, so that
+        // replacing a secret never takes away the `:` or `@` the URL rule needs (or the
+        // other way round).
+        let mut ranges = credential_ranges(text, ends_free_text_url);
         for secret in &self.secrets {
-            // Text around a replacement can spell the secret again with the mask's characters
-            // ("xx***" with secret "x***"), so replace until it is gone, within a bound (a
-            // secret made of the mask's characters could otherwise be spelled forever).
+            ranges.extend(text.match_indices(secret.as_str()).map(|(start, found)| start..start + found.len()));
+        }
+        if ranges.is_empty() {
+            return Cow::Borrowed(text);
+        }
+        let mut redacted = replace_ranges(text, &merged(ranges), mask).into_owned();
+        for secret in &self.secrets {
+            // The text around a mask can spell a secret again with the mask's characters
+            // ("xx***" with secret "x***"): replace until it is gone, within a bound (a secret
+            // made of the mask's characters could be spelled again forever).
             for _ in 0..MAX_PASSES {
-                if !current.contains(secret.as_str()) {
+                if !redacted.contains(secret.as_str()) {
                     break;
                 }
-                current = Cow::Owned(current.replace(secret.as_str(), mask));
+                redacted = redacted.replace(secret.as_str(), mask);
             }
         }
-        match current {
-            Cow::Borrowed(text) => hide_url_credentials(text, mask),
-            Cow::Owned(text) => Cow::Owned(hide_url_credentials(&text, mask).into_owned()),
-        }
+        Cow::Owned(redacted)
     }
 
     /// [`redact`](Self::redact) in place; leaves `text` untouched when there is nothing to hide.
@@ -244,6 +278,13 @@ mod tests {
         assert_eq!(text, "key ***");
         assert!(Redactor::new([""]).has_no_secrets());
         assert_eq!(Redactor::new(["x***"]).redact("xx***", MASK), "***");
+        // A secret holding a URL's `:` or `@` does not keep the URL rule from the password.
+        let redactor = Redactor::new(["loader:Xy", "9a@db"]);
+        assert_eq!(redactor.redact("postgresql://loader:Xy;9a@db/dlt", MASK), "postgresql://***/dlt");
+        assert_eq!(
+            Redactor::new(["9a@db"]).redact("postgresql://loader:Xy;9a@db/dlt", MASK),
+            "postgresql://loader:***/dlt"
+        );
         assert_eq!(Redactor::default().redact("https://u:p@h", MASK), "https://u:***@h");
     }
 }

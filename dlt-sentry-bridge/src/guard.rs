@@ -17,8 +17,10 @@ use crate::transport::{Counters, HttpConfig, HttpTransport, ScrubbingTransport, 
 /// Starts Sentry as dlt does and returns the guard that closes it.
 ///
 /// - Without a DSN: a no-op guard; no thread, no socket.
-/// - When the current [`Hub`] already has a client (the host set Sentry up), that client is
-///   kept: dlt's tags, user and a scrubbing event processor are added to its scope.
+/// - When the current hub already has a client (the host set Sentry up), that client is
+///   kept: dlt's tags, user and a scrubbing event processor are added to its scope. Event
+///   processors do not run on transactions, so [`crate::PipelineTransaction`] scrubs what it
+///   builds (names, tags, error messages) as it builds it.
 /// - Otherwise a client with the bounded HTTP transport is bound to the current hub.
 ///
 /// Never fails: if the transport cannot start, a warning is logged and Sentry stays off.
@@ -27,9 +29,9 @@ pub fn init(options: SentryOptions) -> SentryGuard {
         return SentryGuard::disabled();
     };
     let hub = Hub::current();
-    let scrubber = Scrubber::new(
+    let scrubber = Arc::new(Scrubber::new(
         dsn.secret_spellings().into_iter().chain(options.extra_secrets.iter().map(|secret| secret.expose().to_owned())),
-    );
+    ));
     match hub.client().filter(|client| client.is_enabled()) {
         Some(host_client) => join_host_client(hub, host_client, &options, scrubber),
         None => start_own_client(hub, &dsn, &options, scrubber),
@@ -37,20 +39,25 @@ pub fn init(options: SentryOptions) -> SentryGuard {
 }
 
 /// Keeps the host's client and adds dlt's scope data and scrubbing to it.
-fn join_host_client(hub: Arc<Hub>, client: Arc<Client>, options: &SentryOptions, scrubber: Scrubber) -> SentryGuard {
+fn join_host_client(
+    hub: Arc<Hub>,
+    client: Arc<Client>,
+    options: &SentryOptions,
+    scrubber: Arc<Scrubber>,
+) -> SentryGuard {
     tracing::debug!(
         "a Sentry client is already bound by the host; keeping it and adding dlt's tags, user and scrubbing to its scope"
     );
-    configure_scope(&hub, options, Some(scrubber));
+    configure_scope(&hub, options, &scrubber, true);
     let host_captures_panics = client.options().integrations.iter().any(|integration| integration.name() == "panic");
     if options.capture_panics && !host_captures_panics {
-        panic::install(&hub);
+        panic::install(&hub, options.shutdown_timeout);
     }
-    SentryGuard::active(hub, client, false, None, options)
+    SentryGuard::active(hub, client, false, None, scrubber, options)
 }
 
 /// Builds our own client on the HTTP transport (or the one given) and binds it.
-fn start_own_client(hub: Arc<Hub>, dsn: &SentryDsn, options: &SentryOptions, scrubber: Scrubber) -> SentryGuard {
+fn start_own_client(hub: Arc<Hub>, dsn: &SentryDsn, options: &SentryOptions, scrubber: Arc<Scrubber>) -> SentryGuard {
     let mut client_options = ClientOptions::new()
         .release(options.release())
         .traces_sample_rate(options.clamped_traces_sample_rate())
@@ -77,28 +84,30 @@ fn start_own_client(hub: Arc<Hub>, dsn: &SentryDsn, options: &SentryOptions, scr
             }
         }
     };
-    client_options = client_options.transport(Arc::new(ScrubbingTransport::new(transport, scrubber)));
+    client_options = client_options.transport(Arc::new(ScrubbingTransport::new(transport, Arc::clone(&scrubber))));
     client_options.dsn = Some(dsn.dsn().clone());
     client_options.environment = options.environment.clone().map(Into::into);
     // No host name is sent (DESIGN §6): sentry-core sends none unless told to.
     client_options.server_name = None;
     let client = Arc::new(Client::with_options(client_options));
     hub.bind_client(Some(Arc::clone(&client)));
-    configure_scope(&hub, options, None);
+    configure_scope(&hub, options, &scrubber, false);
     if options.capture_panics {
-        panic::install(&hub);
+        panic::install(&hub, options.shutdown_timeout);
     }
-    SentryGuard::active(hub, client, true, counters, options)
+    SentryGuard::active(hub, client, true, counters, scrubber, options)
 }
 
-/// Sets dlt's tags and user on the hub's scope; with a scrubber, also a scrubbing event
-/// processor (for a host client, whose transport we do not own).
-fn configure_scope(hub: &Hub, options: &SentryOptions, scrubber: Option<Scrubber>) {
-    let tags = options.tags();
+/// Sets dlt's tags and user on the hub's scope, scrubbed (the scope's tags also go on
+/// transactions, which no event processor sees); for a host client, whose transport we do not
+/// own, also a scrubbing event processor.
+fn configure_scope(hub: &Hub, options: &SentryOptions, scrubber: &Arc<Scrubber>, add_event_processor: bool) {
+    let tags: Vec<_> = options.tags().into_iter().map(|(name, value)| (name, scrubber.scrubbed(&value))).collect();
     let user = options
         .host_environment
         .effective_github_user()
-        .map(|username| User { username: Some(username.to_owned()), ..Default::default() });
+        .map(|username| User { username: Some(scrubber.scrubbed(username)), ..Default::default() });
+    let scrubber = add_event_processor.then(|| Arc::clone(scrubber));
     hub.configure_scope(|scope| {
         for (name, value) in &tags {
             scope.set_tag(name, value);
@@ -125,6 +134,7 @@ struct Active {
     client: Arc<Client>,
     owns_client: bool,
     counters: Option<Arc<Counters>>,
+    scrubber: Arc<Scrubber>,
     shutdown_timeout: Duration,
 }
 
@@ -153,10 +163,18 @@ impl SentryGuard {
         client: Arc<Client>,
         owns_client: bool,
         counters: Option<Arc<Counters>>,
+        scrubber: Arc<Scrubber>,
         options: &SentryOptions,
     ) -> Self {
         Self {
-            active: Some(Active { hub, client, owns_client, counters, shutdown_timeout: options.shutdown_timeout }),
+            active: Some(Active {
+                hub,
+                client,
+                owns_client,
+                counters,
+                scrubber,
+                shutdown_timeout: options.shutdown_timeout,
+            }),
             event_level: options.event_level,
         }
     }
@@ -172,8 +190,13 @@ impl SentryGuard {
     }
 
     /// The hub events go to, when Sentry is on.
-    pub fn hub(&self) -> Option<&Arc<Hub>> {
+    pub(crate) fn hub(&self) -> Option<&Arc<Hub>> {
         self.active.as_ref().map(|active| &active.hub)
+    }
+
+    /// The hub and the scrubber of what is built for it, when Sentry is on.
+    pub(crate) fn hub_and_scrubber(&self) -> Option<(&Arc<Hub>, &Arc<Scrubber>)> {
+        self.active.as_ref().map(|active| (&active.hub, &active.scrubber))
     }
 
     /// A `tracing` layer that sends events at or above the event level and records INFO and
@@ -232,8 +255,8 @@ mod tests {
     use sentry_core::Level;
 
     use super::*;
+    use crate::Secret;
     use crate::options::HostEnvironment;
-    use crate::secret::Secret;
     use crate::test_util::CapturingTransport;
 
     const DSN: &str = "https://public0key@sentry.invalid/42";

@@ -1,15 +1,21 @@
-//! dlt-style Sentry tracing for any Rust data tool, on sentry-core and depending on no
-//! other crate of this workspace.
+//! dlt-style Sentry tracing for any Rust data tool, on sentry-core. Of this workspace it uses
+//! only the leaf crate `dlt-redact` (the rule for secrets), so it stands alone.
 //!
 //! - [`init`] starts Sentry from plain [`SentryOptions`] and returns a [`SentryGuard`] that
 //!   flushes and closes within a deadline (without a DSN: a no-op guard, no thread, no socket;
 //!   with a host-bound client: that client is kept and given dlt's tags and scrubbing).
 //! - [`SentryGuard::tracing_layer`] turns `tracing` events at or above the event level into
 //!   Sentry events and INFO and above into breadcrumbs.
-//! - Panics become unhandled error events, flushed before the previous panic hook runs.
+//! - Panics become unhandled error events, flushed (for at most 2 s, and never longer than
+//!   the shutdown timeout) before the previous panic hook runs.
 //! - [`PipelineTransaction`] and [`StepSpan`] record a pipeline run as a transaction with one
 //!   span per step, tagged with `pipeline_name`, `destination` and `dataset_name`.
-//! - Everything sent is scrubbed of the DSN, extra secrets and `user:password@` in URLs.
+//! - Everything sent is scrubbed of the DSN, extra secrets and `user:password@` in URLs
+//!   (with [`dlt_redact`]'s rule and Sentry's mask `[Filtered]`): by the bridge's transport
+//!   when it runs its own client; with a host's client, by a scope event processor for events
+//!   and, for transactions, as [`PipelineTransaction`] builds them.
+//! - sentry-core is a public dependency only where a host plugs in a transport of its own
+//!   ([`SentryOptions::transport`]) and in the `test-util` helpers.
 //! - The HTTP transport is a bounded queue and one background thread; it never blocks the
 //!   caller and its flush and shutdown return within their timeout.
 //!
@@ -30,10 +36,13 @@
 //!     tracing_subscriber::registry().with(guard.tracing_layer()),
 //! )?;
 //!
-//! let run = PipelineTransaction::start(&guard, "run", &PipelineTags::new("chess"));
+//! let tags = PipelineTags::new("chess").with_destination("postgres").with_dataset_name("games");
+//! let run = PipelineTransaction::start(&guard, "run", &tags);
 //! run.start_step("extract").finish(true);
 //! tracing::warn!("this becomes a Sentry event");
-//! run.finish(true);
+//! // The message is scrubbed: `postgresql://loader:[Filtered]@db/dlt`.
+//! run.start_step("load").fail("could not connect to postgresql://loader:Xy;9@db/dlt");
+//! run.finish(false);
 //! guard.close(Duration::from_secs(1));
 //! # Ok(())
 //! # }
@@ -54,7 +63,8 @@ pub use guard::{SentryGuard, init};
 pub use layer::SentryLayer;
 pub use options::{EventLevel, HostEnvironment, LogLevelError, SentryOptions};
 pub use pipeline::{PipelineTags, PipelineTransaction, StepSpan};
-pub use secret::{DsnError, Secret, SentryDsn};
-/// The sentry-core this crate is built on, for custom transports and direct hub access.
-pub use sentry_core;
+pub use secret::{DsnError, SentryDsn};
 pub use transport::TransportStats;
+
+/// A secret besides the DSN (a write key, a token), for [`SentryOptions::extra_secrets`].
+pub use dlt_redact::Secret;

@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use sentry_core::Transport;
 
-use crate::secret::{Secret, SentryDsn};
+use crate::Secret;
+use crate::secret::SentryDsn;
 
 /// A log level name that is not one of dlt's (Python's) level names.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 #[error("unknown log level {value:?}; expected one of CRITICAL, FATAL, ERROR, WARNING, WARN, INFO, DEBUG, NOTSET")]
 pub struct LogLevelError {
     /// The level name as given.
@@ -54,6 +56,7 @@ impl EventLevel {
 /// The host environment variables that dlt turns into Sentry tags. Read through a lookup so
 /// that callers (and tests) decide where the values come from; empty values count as absent.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HostEnvironment {
     /// `COMMIT_SHA`: tag `commit_sha` and the release suffix.
     pub commit_sha: Option<String>,
@@ -95,7 +98,7 @@ impl HostEnvironment {
     }
 
     /// The GitHub user, falling back to the repository owner, as dlt does.
-    pub fn effective_github_user(&self) -> Option<&str> {
+    pub(crate) fn effective_github_user(&self) -> Option<&str> {
         self.github_user.as_deref().or(self.github_repository_owner.as_deref())
     }
 }
@@ -120,7 +123,8 @@ pub struct SentryOptions {
     pub host_environment: HostEnvironment,
     /// Secrets besides the DSN to scrub from everything sent (e.g. the Segment write key).
     pub extra_secrets: Vec<Secret>,
-    /// How long closing the guard (and a panic) may wait for pending envelopes.
+    /// How long closing (or dropping) the guard may wait for pending envelopes; a panic waits
+    /// at most 2 s of it.
     pub shutdown_timeout: Duration,
     /// Whether [`crate::init`] installs the panic hook that reports panics as unhandled events.
     pub capture_panics: bool,
@@ -131,6 +135,9 @@ pub struct SentryOptions {
     /// How many envelopes may wait for the sender; more are dropped and counted.
     pub queue_capacity: usize,
     /// Replaces the HTTP transport (tests, writing envelopes elsewhere); scrubbing still applies.
+    ///
+    /// This is where sentry-core is a public dependency of this crate: a custom transport
+    /// implements its [`Transport`] trait, so this field follows sentry-core's version.
     pub transport: Option<Arc<dyn Transport>>,
 }
 
@@ -157,12 +164,12 @@ impl SentryOptions {
     }
 
     /// The release: `<library version>_<COMMIT_SHA or empty>`, e.g. `1.31.0_`.
-    pub fn release(&self) -> String {
+    pub(crate) fn release(&self) -> String {
         format!("{}_{}", self.library_version, self.host_environment.commit_sha.as_deref().unwrap_or(""))
     }
 
     /// The scope tags of DESIGN §4.2 that have a value, in dlt's order.
-    pub fn tags(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn tags(&self) -> Vec<(&'static str, String)> {
         let env = &self.host_environment;
         let optional = [
             ("pipeline_name", self.pipeline_name.as_deref()),

@@ -1,18 +1,38 @@
 //! Panic capture: a process-wide hook that reports a panic as an unhandled error event,
-//! flushes it within the client's shutdown timeout, then runs the hook that was there before.
+//! flushes it for at most [`PANIC_FLUSH_CAP`] (and never longer than the shutdown timeout),
+//! then runs the hook that was there before.
 
 use std::panic::PanicHookInfo;
 use std::sync::{Arc, Mutex, Once, PoisonError, Weak};
+use std::time::Duration;
 
 use sentry_core::protocol::{Event, Exception, Frame, Level, Mechanism, Stacktrace};
 use sentry_core::{Client, Hub};
 
-/// The hub of the latest [`install`], used when the panicking thread's hub has no client.
-static FALLBACK_HUB: Mutex<Weak<Hub>> = Mutex::new(Weak::new());
+/// The longest a panic waits for its event to be sent. The hook runs on every panic, caught
+/// ones included, so it must not hold a thread for the whole shutdown timeout.
+const PANIC_FLUSH_CAP: Duration = Duration::from_secs(2);
 
-/// Installs the hook once per process and makes `hub` the fallback for threads without a client.
-pub(crate) fn install(hub: &Arc<Hub>) {
-    *FALLBACK_HUB.lock().unwrap_or_else(PoisonError::into_inner) = Arc::downgrade(hub);
+/// What the latest [`install`] set up.
+struct Installed {
+    /// Used when the panicking thread's hub has no client.
+    fallback_hub: Weak<Hub>,
+    /// How long a panic waits for its event.
+    flush_timeout: Duration,
+}
+
+static INSTALLED: Mutex<Installed> = Mutex::new(Installed { fallback_hub: Weak::new(), flush_timeout: Duration::ZERO });
+
+/// How long a panic waits for its event: the shutdown timeout, at most [`PANIC_FLUSH_CAP`].
+fn panic_flush_timeout(shutdown_timeout: Duration) -> Duration {
+    shutdown_timeout.min(PANIC_FLUSH_CAP)
+}
+
+/// Installs the hook once per process, makes `hub` the fallback for threads without a client
+/// and sets how long a panic waits for its event to be sent.
+pub(crate) fn install(hub: &Arc<Hub>, shutdown_timeout: Duration) {
+    *INSTALLED.lock().unwrap_or_else(PoisonError::into_inner) =
+        Installed { fallback_hub: Arc::downgrade(hub), flush_timeout: panic_flush_timeout(shutdown_timeout) };
     static INSTALL: Once = Once::new();
     INSTALL.call_once(|| {
         let previous = std::panic::take_hook();
@@ -23,24 +43,27 @@ pub(crate) fn install(hub: &Arc<Hub>) {
     });
 }
 
-/// Captures the panic and flushes, if some hub has a live client.
+/// Captures the panic and flushes within the capped timeout, if some hub has a live client.
 fn report(info: &PanicHookInfo<'_>) {
-    let Some((hub, client)) = reporting_hub() else {
+    let (fallback, flush_timeout) = {
+        let installed = INSTALLED.lock().unwrap_or_else(PoisonError::into_inner);
+        (installed.fallback_hub.clone(), installed.flush_timeout)
+    };
+    let Some((hub, client)) = reporting_hub(&fallback) else {
         return;
     };
     hub.capture_event(panic_event(info));
-    // `None` waits the client's own shutdown timeout (ours: `SentryOptions::shutdown_timeout`).
-    client.flush(None);
+    client.flush(Some(flush_timeout));
 }
 
 /// The panicking thread's hub if it has a live client, else the fallback hub.
-fn reporting_hub() -> Option<(Arc<Hub>, Arc<Client>)> {
+fn reporting_hub(fallback: &Weak<Hub>) -> Option<(Arc<Hub>, Arc<Client>)> {
     let live_client = |hub: &Hub| hub.client().filter(|client| client.is_enabled());
     let current = Hub::current();
     if let Some(client) = live_client(&current) {
         return Some((current, client));
     }
-    let fallback = FALLBACK_HUB.lock().unwrap_or_else(PoisonError::into_inner).upgrade()?;
+    let fallback = fallback.upgrade()?;
     let client = live_client(&fallback)?;
     Some((fallback, client))
 }
@@ -70,5 +93,18 @@ fn panic_event(info: &PanicHookInfo<'_>) -> Event<'static> {
         }]
         .into(),
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_waits_the_shutdown_timeout_but_never_more_than_two_seconds() {
+        assert_eq!(panic_flush_timeout(Duration::from_secs(600)), Duration::from_secs(2));
+        assert_eq!(panic_flush_timeout(Duration::from_secs(2)), Duration::from_secs(2));
+        assert_eq!(panic_flush_timeout(Duration::from_millis(300)), Duration::from_millis(300));
+        assert_eq!(panic_flush_timeout(Duration::ZERO), Duration::ZERO);
     }
 }

@@ -1,43 +1,36 @@
 //! Removes secrets from what is sent: the DSN and its keys, extra secrets (a write key), and
 //! the password of `scheme://user:password@host` URLs, in every free-text field of events and
-//! transactions.
+//! transactions. The rule itself is [`dlt_redact`]'s; Sentry payloads use Sentry's own mask,
+//! `[Filtered]`.
 
+use dlt_redact::Redactor;
 use sentry_core::protocol::{
     Breadcrumb, Context, Envelope, EnvelopeItem, Event, Exception, Request, Span, Transaction, Value,
 };
 
-/// What replaces a secret.
+/// What replaces a secret in a Sentry payload (Sentry's convention).
 pub(crate) const FILTERED: &str = "[Filtered]";
-
-/// Characters that end the authority part of a URL inside free text.
-const AUTHORITY_END: &[char] = &['/', '?', '#', '"', '\'', '<', '>', '`', ',', ';', ')', ']', '}'];
 
 /// Scrubs a fixed list of secrets and URL passwords out of strings and Sentry payloads.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Scrubber {
-    /// Longest first, so that a DSN is replaced whole before its public key is looked for.
-    secrets: Vec<String>,
+    redactor: Redactor,
 }
 
 impl Scrubber {
     /// A scrubber for the given secret values; empty values are ignored.
     pub(crate) fn new(secrets: impl IntoIterator<Item = String>) -> Self {
-        let mut secrets: Vec<String> = secrets.into_iter().filter(|secret| !secret.is_empty()).collect();
-        secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
-        secrets.dedup();
-        Self { secrets }
+        Self { redactor: Redactor::new(secrets) }
     }
 
     /// Scrubs one string in place.
     pub(crate) fn scrub_string(&self, text: &mut String) {
-        for secret in &self.secrets {
-            if text.contains(secret.as_str()) {
-                *text = text.replace(secret.as_str(), FILTERED);
-            }
-        }
-        if text.contains("://") {
-            *text = scrub_url_passwords(text);
-        }
+        self.redactor.redact_in_place(text, FILTERED);
+    }
+
+    /// A scrubbed copy of `text`.
+    pub(crate) fn scrubbed(&self, text: &str) -> String {
+        self.redactor.redact(text, FILTERED).into_owned()
     }
 
     fn scrub_option(&self, text: &mut Option<String>) {
@@ -92,6 +85,7 @@ impl Scrubber {
     fn scrub_context(&self, context: &mut Context) {
         match context {
             Context::Trace(trace) => {
+                self.scrub_option(&mut trace.op);
                 self.scrub_option(&mut trace.description);
                 self.scrub_values(trace.data.values_mut());
             }
@@ -101,6 +95,7 @@ impl Scrubber {
     }
 
     fn scrub_span(&self, span: &mut Span) {
+        self.scrub_option(&mut span.op);
         self.scrub_option(&mut span.description);
         self.scrub_strings(span.tags.values_mut());
         self.scrub_values(span.data.values_mut());
@@ -156,31 +151,6 @@ impl Scrubber {
     }
 }
 
-/// Replaces the password of every `scheme://user:password@host` in `text` with [`FILTERED`].
-fn scrub_url_passwords(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("://") {
-        let authority_start = start + 3;
-        out.push_str(&rest[..authority_start]);
-        let after = &rest[authority_start..];
-        let authority_len =
-            after.find(|c: char| c.is_whitespace() || AUTHORITY_END.contains(&c)).unwrap_or(after.len());
-        let authority = &after[..authority_len];
-        match authority.rfind('@').and_then(|at| authority[..at].find(':').map(|colon| (colon, at))) {
-            Some((colon, at)) => {
-                out.push_str(&authority[..=colon]);
-                out.push_str(FILTERED);
-                out.push_str(&authority[at..]);
-            }
-            None => out.push_str(authority),
-        }
-        rest = &after[authority_len..];
-    }
-    out.push_str(rest);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -211,8 +181,19 @@ mod tests {
             scrubbed("a https://u:p@h/x and \"s3://k:v@bucket\""),
             "a https://u:[Filtered]@h/x and \"s3://k:[Filtered]@bucket\""
         );
-        assert_eq!(scrubbed("https://example.com/a:b@c"), "https://example.com/a:b@c");
+        // The shared rule over-hides a `:` before an `@` in a path rather than risk a password.
+        assert_eq!(scrubbed("https://example.com/a:b@c"), "https://example.com/a:[Filtered]@c");
         assert_eq!(scrubbed("no url here"), "no url here");
+    }
+
+    #[test]
+    fn passwords_with_delimiters_are_replaced_whole() {
+        assert_eq!(
+            scrubbed("warning: postgresql://loader:Xy;9@db/dlt"),
+            "warning: postgresql://loader:[Filtered]@db/dlt"
+        );
+        assert_eq!(scrubbed("(https://u:pa/ss@h/x)"), "(https://u:[Filtered]@h/x)");
+        assert_eq!(scrubbed("s3://k:a,b)c]d}e#f?g@bucket"), "s3://k:[Filtered]@bucket");
     }
 
     #[test]

@@ -1,13 +1,15 @@
-//! Redacting holders for the DSN and other secrets: their values never reach `Debug`,
-//! `Display`, logs or error messages.
+//! The DSN, parsed and redacting its keys: they never reach `Debug`, `Display`, logs or error
+//! messages. Other secrets are [`dlt_redact::Secret`]s.
 
 use std::fmt;
 use std::str::FromStr;
 
+use dlt_redact::MASK;
 use sentry_core::types::Dsn;
 
 /// Why a DSN was rejected. Never carries the DSN itself.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DsnError {
     /// The value was empty or only whitespace; callers usually treat this as "Sentry off".
     #[error("the Sentry DSN is empty")]
@@ -65,36 +67,14 @@ impl fmt::Debug for SentryDsn {
         f.debug_struct("SentryDsn")
             .field("host", &self.dsn.host())
             .field("project_id", &self.dsn.project_id().to_string())
-            .field("public_key", &"[redacted]")
+            .field("public_key", &MASK)
             .finish()
     }
 }
 
 impl fmt::Display for SentryDsn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}://[redacted]@{}/{}", self.dsn.scheme(), self.dsn.host(), self.dsn.project_id())
-    }
-}
-
-/// Any other secret (a Segment write key, a token) that must be scrubbed from what is sent.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret value, for the scrubber only.
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
+        write!(f, "{}://{MASK}@{}/{}", self.dsn.scheme(), self.dsn.host(), self.dsn.project_id())
     }
 }
 
@@ -122,7 +102,11 @@ mod tests {
         let shown = format!("{dsn:?} {dsn}");
         assert!(!shown.contains("5ecre7publickey"), "{shown}");
         assert!(shown.contains("o1061158.ingest.sentry.io"), "{shown}");
-        assert_eq!(format!("{:?}", Secret::new("write-key")), "Secret([redacted])");
+        assert_eq!(
+            shown,
+            "SentryDsn { host: \"o1061158.ingest.sentry.io\", project_id: \"4504819859914752\", public_key: \"***\" } https://***@o1061158.ingest.sentry.io/4504819859914752"
+        );
+        assert_eq!(format!("{:?}", crate::Secret::new("write-key")), "Secret(***)");
     }
 
     #[test]

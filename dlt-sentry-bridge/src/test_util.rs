@@ -1,5 +1,6 @@
 //! Test helpers (feature `test-util`): a transport that captures envelopes in memory, and a
-//! loopback Sentry that receives real HTTP envelopes and can misbehave.
+//! loopback Sentry that receives real HTTP envelopes and can misbehave. They hand out
+//! sentry-core's protocol types (`Envelope`, `Event`, `Transaction`) as they are.
 
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -61,6 +62,7 @@ impl Transport for CapturingTransport {
 
 /// How a [`LoopbackSentry`] answers each request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Reply {
     /// `200 OK`.
     Accept,
@@ -75,6 +77,7 @@ pub enum Reply {
 
 /// One HTTP request received by a [`LoopbackSentry`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ReceivedRequest {
     /// The request method, e.g. `POST`.
     pub method: String,
@@ -131,6 +134,7 @@ impl ReceivedRequest {
 
 /// An envelope as it was on the wire.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RawEnvelope {
     /// The envelope header (`event_id`, `trace`, ...).
     pub header: serde_json::Value,
@@ -147,6 +151,7 @@ impl RawEnvelope {
 
 /// One envelope item as it was on the wire.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RawItem {
     /// The item header's `type`, e.g. `event` or `transaction`.
     pub item_type: String,
@@ -158,6 +163,7 @@ pub struct RawItem {
 
 /// Why a body is not a well-formed envelope.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RawEnvelopeError {
     /// A part is not JSON.
     #[error("the {part} is not valid JSON")]

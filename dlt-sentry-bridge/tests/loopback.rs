@@ -4,10 +4,10 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use dlt_sentry_bridge::sentry_core::Hub;
-use dlt_sentry_bridge::sentry_core::protocol::{EnvelopeItem, Event, SpanStatus, Transaction};
 use dlt_sentry_bridge::test_util::{LOOPBACK_PUBLIC_KEY, LoopbackSentry, ReceivedRequest, Reply};
 use dlt_sentry_bridge::{EventLevel, PipelineTags, PipelineTransaction, SentryGuard, SentryOptions, init};
+use sentry_core::Hub;
+use sentry_core::protocol::{EnvelopeItem, Event, SpanStatus, Transaction};
 use serde_json::Value;
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -243,7 +243,7 @@ fn dropping_the_guard_is_bounded_by_the_shutdown_timeout() {
     let hub = std::sync::Arc::new(Hub::new_from_top(Hub::current()));
     Hub::run(std::sync::Arc::clone(&hub), || {
         let guard = init(options);
-        hub.capture_message("boom", dlt_sentry_bridge::sentry_core::Level::Error);
+        hub.capture_message("boom", sentry_core::Level::Error);
         assert_eq!(server.wait_for_requests(1, WAIT).len(), 1);
         let started = Instant::now();
         drop(guard);
@@ -259,11 +259,11 @@ fn a_full_queue_drops_and_counts_without_blocking() {
     let hub = std::sync::Arc::new(Hub::new_from_top(Hub::current()));
     Hub::run(std::sync::Arc::clone(&hub), || {
         let guard = init(options);
-        hub.capture_message("first, in flight", dlt_sentry_bridge::sentry_core::Level::Error);
+        hub.capture_message("first, in flight", sentry_core::Level::Error);
         assert_eq!(server.wait_for_requests(1, WAIT).len(), 1);
         let started = Instant::now();
         for _ in 0..5 {
-            hub.capture_message("more", dlt_sentry_bridge::sentry_core::Level::Error);
+            hub.capture_message("more", sentry_core::Level::Error);
         }
         assert!(started.elapsed() < Duration::from_secs(1));
         let stats = guard.stats().unwrap();

@@ -30,6 +30,7 @@ pub(crate) enum TransportError {
 
 /// What the HTTP transport did with the envelopes it was given.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TransportStats {
     /// Envelopes the server accepted (2xx).
     pub sent: u64,
@@ -86,12 +87,12 @@ impl Counters {
 /// client sends (events, breadcrumbs, transactions) escapes scrubbing.
 pub(crate) struct ScrubbingTransport {
     inner: Arc<dyn Transport>,
-    scrubber: Scrubber,
+    scrubber: Arc<Scrubber>,
 }
 
 impl ScrubbingTransport {
     /// Wraps `inner`.
-    pub(crate) fn new(inner: Arc<dyn Transport>, scrubber: Scrubber) -> Self {
+    pub(crate) fn new(inner: Arc<dyn Transport>, scrubber: Arc<Scrubber>) -> Self {
         Self { inner, scrubber }
     }
 }
