@@ -1,5 +1,6 @@
 //! Hides secrets in text before it becomes a span attribute, event or status: the values of
-//! the OTLP headers, and the password of every `scheme://user:password@host` URL.
+//! the OTLP headers, and the password of every `scheme://user:password@host` URL. Also cuts
+//! the text to a bounded length, so that one log line cannot bloat a request.
 //!
 //! The bridge depends on no crate of this workspace, so it keeps this small rule of its own
 //! (the Sentry bridge has the same one); both give way to the shared redaction crate once
@@ -7,6 +8,8 @@
 
 /// What replaces a secret.
 pub(crate) const REDACTED: &str = "[redacted]";
+/// The longest text exported, in bytes; longer text is cut and ends with `...`.
+const MAX_TEXT_BYTES: usize = 4096;
 
 /// Characters that end the authority part of a URL inside free text.
 const AUTHORITY_END: &[char] = &['/', '?', '#', '"', '\'', '<', '>', '`', ',', ';', ')', ']', '}'];
@@ -27,7 +30,8 @@ impl Redactor {
         Self { secrets }
     }
 
-    /// `text` with every known secret and URL password replaced by [`REDACTED`].
+    /// `text` with every known secret and URL password replaced by [`REDACTED`], cut to
+    /// [`MAX_TEXT_BYTES`] (after redaction, so that no cut leaves part of a secret behind).
     pub(crate) fn redact(&self, text: &str) -> String {
         let mut text = text.to_owned();
         for secret in &self.secrets {
@@ -35,7 +39,16 @@ impl Redactor {
                 text = text.replace(secret.as_str(), REDACTED);
             }
         }
-        if text.contains("://") { hide_url_passwords(&text) } else { text }
+        let mut text = if text.contains("://") { hide_url_passwords(&text) } else { text };
+        if text.len() > MAX_TEXT_BYTES {
+            let mut cut = MAX_TEXT_BYTES - 3;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
+            text.push_str("...");
+        }
+        text
     }
 }
 
@@ -85,6 +98,15 @@ mod tests {
         );
         assert_eq!(redactor.redact("https://example.com/a:b@c"), "https://example.com/a:b@c");
         assert_eq!(redactor.redact("no url"), "no url");
+    }
+
+    #[test]
+    fn long_text_is_cut_on_a_character_boundary() {
+        let text = "é".repeat(3000);
+        let cut = Redactor::default().redact(&text);
+        assert_eq!(cut.len(), 4095);
+        assert!(cut.ends_with("é..."));
+        assert_eq!(Redactor::default().redact("short"), "short");
     }
 
     #[test]

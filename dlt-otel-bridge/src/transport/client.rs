@@ -21,6 +21,8 @@ use crate::options::OtlpCompression;
 
 /// Response bodies are read up to this size; a larger one is dropped unread.
 const MAX_RESPONSE_BODY: usize = 64 * 1024;
+/// The longest export timeout honoured, whatever `OTEL_EXPORTER_OTLP_TIMEOUT` says.
+const MAX_EXPORT_TIMEOUT: Duration = Duration::from_secs(3600);
 /// The most jitter added to a backoff.
 const MAX_JITTER_MILLIS: u64 = 100;
 
@@ -125,7 +127,7 @@ async fn export(
     let (body, encoding) = compress(body, config.compression);
     let headers = request_headers(config, user_agent, content_type, encoding);
     let started = Instant::now();
-    let export_deadline = started.checked_add(config.export_timeout).unwrap_or(started);
+    let export_deadline = started.checked_add(config.export_timeout.min(MAX_EXPORT_TIMEOUT)).unwrap_or(started);
     let mut retries_done = 0;
     loop {
         let Some(deadline) = deadline(export_deadline, &config.exit) else {
