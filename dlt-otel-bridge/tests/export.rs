@@ -300,6 +300,23 @@ fn headers_are_sent_but_never_shown_or_exported() {
 }
 
 #[test]
+fn endpoint_credentials_become_basic_auth_and_are_never_exported() {
+    let receiver = OtlpReceiver::start(Reply::Accept);
+    let endpoint = receiver.url().replace("http://", "http://loader:pa55w0rd@");
+    let guard = init(options(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)]));
+    let shown = guard.status().to_string();
+    assert!(!shown.contains("pa55w0rd") && shown.contains("loader:***@"), "{shown}");
+    let run = PipelineRunSpan::start(&guard, "run", &chess());
+    run.fail("could not reach the collector with pa55w0rd");
+    let requests = shut_down(&guard, &receiver);
+
+    // base64("loader:pa55w0rd")
+    assert_eq!(requests[0].header("authorization"), Some("Basic bG9hZGVyOnBhNTV3MHJk"));
+    let spans = spans(&requests);
+    assert_eq!(spans[0].status_message(), "could not reach the collector with [redacted]");
+}
+
+#[test]
 fn gzip_is_used_when_asked() {
     let receiver = OtlpReceiver::start(Reply::Accept);
     let guard =
