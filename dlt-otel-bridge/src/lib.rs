@@ -1,0 +1,69 @@
+//! OpenTelemetry for any Rust data tool: pipeline runs and commands exported as traces over
+//! OTLP/HTTP (protobuf) to the user's own collector, configured by the standard `OTEL_*`
+//! variables, joined to the caller's trace by `TRACEPARENT`. Depends on no other crate of
+//! this workspace.
+//!
+//! - [`OtelOptions::from_lookup`] reads the OpenTelemetry variables through a lookup and
+//!   returns typed [`OtelWarning`]s for what it ignored; export is off unless an endpoint is set.
+//! - [`init`] starts export and returns an [`OtelGuard`] (without an endpoint, or with
+//!   `OTEL_SDK_DISABLED=true`: a no-op guard, no thread, no socket);
+//!   [`OtelGuard::shutdown_by`] returns by its deadline even when the collector never answers.
+//! - [`PipelineRunSpan`] and [`StepSpan`]: one trace per run, a root span with the pipeline's
+//!   [`attributes`] and a child span per step, ERROR with the error message on failure.
+//! - [`CommandSpan`]: one span per command of a command line.
+//! - [`OtelGuard::tracing_layer`]: `tracing` events at WARN and above, emitted during a run,
+//!   become events of the run's current span.
+//! - Delivery runs on the SDK's bounded batch processor, through the host's `reqwest::Client`
+//!   ([`OtelOptions::http_client`]) with retries that stop at the exit deadline; response
+//!   bodies are read up to 64 KiB. Header values and URL passwords never reach `Debug`,
+//!   errors or exported text.
+//!
+//! ```no_run
+//! use std::time::{Duration, Instant};
+//! use dlt_otel_bridge::{OtelOptions, PipelineAttributes, PipelineRunSpan};
+//! use tracing_subscriber::layer::SubscriberExt;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let (options, warnings) = OtelOptions::from_lookup(|name| std::env::var(name).ok(), None);
+//! for warning in &warnings {
+//!     eprintln!("warning: {warning}");
+//! }
+//! let guard = dlt_otel_bridge::init(options.with_library("my_tool", "0.3.0"));
+//! tracing::subscriber::set_global_default(tracing_subscriber::registry().with(guard.tracing_layer()))?;
+//!
+//! let pipeline = PipelineAttributes::new("chess").destination("duckdb").dataset("games");
+//! let run = PipelineRunSpan::start(&guard, "run", &pipeline);
+//! let extract = run.start_step("extract");
+//! extract.set_rows(1_000);
+//! extract.finish();
+//! let normalize = run.start_step("normalize");
+//! tracing::warn!("schema changed"); // an event of the normalize span
+//! normalize.fail("column type conflict");
+//! run.finish(); // ERROR: a step failed
+//! guard.shutdown_by(Instant::now() + Duration::from_secs(1));
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod attributes;
+mod command;
+mod endpoint;
+mod guard;
+mod headers;
+mod kv_list;
+mod layer;
+mod options;
+mod pipeline;
+mod redact;
+mod trace_context;
+mod transport;
+
+pub use command::CommandSpan;
+pub use endpoint::{EndpointError, OtlpEndpoint};
+pub use guard::{OtelGuard, OtelStatus, StartError, init};
+pub use headers::{HeaderError, OtlpHeaders};
+pub use layer::OtelLayer;
+pub use options::{CONFIG_ENDPOINT_KEY, OffReason, OtelOptions, OtelWarning, OtlpCompression, Setting};
+pub use pipeline::{PipelineAttributes, PipelineRunSpan, StepSpan};
+pub use trace_context::{TraceContextError, TraceParent};
+pub use transport::ExportStats;

@@ -1,0 +1,90 @@
+//! Delivery: an `opentelemetry_http::HttpClient` over the host's `reqwest::Client` with
+//! retries of our own, a deadline that exit can shorten, capped response bodies, and the
+//! counters the guard reports.
+
+mod client;
+mod retry;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use tokio::sync::watch;
+
+pub(crate) use self::client::{ClientConfig, OtlpHttpClient};
+
+/// What the exporter did so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ExportStats {
+    /// HTTP requests made (retries included).
+    pub requests: u64,
+    /// Batches of spans the collector accepted.
+    pub batches_sent: u64,
+    /// Batches given up on (refused, rejected, timed out, cut by the exit deadline).
+    pub batches_failed: u64,
+}
+
+/// Counters shared by the HTTP client and the guard.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    requests: AtomicU64,
+    batches_sent: AtomicU64,
+    batches_failed: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn count_request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_batch(&self, sent: bool) {
+        let counter = if sent { &self.batches_sent } else { &self.batches_failed };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> ExportStats {
+        ExportStats {
+            requests: self.requests.load(Ordering::Relaxed),
+            batches_sent: self.batches_sent.load(Ordering::Relaxed),
+            batches_failed: self.batches_failed.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Tells the HTTP client that the host is exiting, and by when everything must be over.
+#[derive(Debug)]
+pub(crate) struct ExitSignal {
+    deadline: watch::Sender<Option<Instant>>,
+}
+
+impl ExitSignal {
+    /// A signal not raised yet, and the receiver the client watches.
+    pub(crate) fn new() -> (Self, watch::Receiver<Option<Instant>>) {
+        let (deadline, receiver) = watch::channel(None);
+        (Self { deadline }, receiver)
+    }
+
+    /// Raises the signal: requests end by `deadline` and refused connections are not retried.
+    pub(crate) fn raise(&self, deadline: Instant) {
+        self.deadline.send_replace(Some(deadline));
+    }
+}
+
+/// Installs the ring crypto provider of rustls once per process; reqwest is built without
+/// one and panics at client build otherwise. A provider installed by the host is kept.
+/// The Sentry bridge has the same few lines: the bridges depend on nothing of each other.
+pub(crate) fn ensure_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // An error means another provider is already installed, which is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// The client used when the host hands in none: rustls with ring and the platform's roots,
+/// no redirects (a redirect would carry the headers to whatever host it names). Timeouts are
+/// applied per export by [`OtlpHttpClient`].
+pub(crate) fn default_http_client() -> Result<reqwest::Client, reqwest::Error> {
+    ensure_crypto_provider();
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()
+}
