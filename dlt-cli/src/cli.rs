@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 #[command(name = "dlt", version, about, long_about = None)]
 pub(crate) struct Cli {
     /// Turn anonymous telemetry off, globally and in this project, before the command runs.
-    /// Nothing is sent.
+    /// Nothing is sent, by any route, from then on.
     #[arg(long, conflicts_with = "enable_telemetry")]
     pub(crate) disable_telemetry: bool,
     /// Turn anonymous telemetry on, globally and in this project, before the command runs.
@@ -30,8 +30,15 @@ impl Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Show whether anonymous telemetry is on, and which setting decided it.
-    Telemetry,
+    /// Show whether anonymous telemetry is on, which setting decided it, and what waits to be
+    /// sent.
+    Telemetry {
+        /// Print the same as one JSON object.
+        #[arg(long)]
+        json: bool,
+        #[command(subcommand)]
+        action: Option<TelemetryAction>,
+    },
     /// Create the project's .dlt/config.toml and .dlt/secrets.toml (existing files are kept).
     Init {
         /// The source, e.g. chess.
@@ -46,6 +53,13 @@ pub(crate) enum Command {
         #[command(subcommand)]
         operation: PipelineOperation,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TelemetryAction {
+    /// Deliver what waits in this configuration's outbox, then exit (run detached by dlt itself).
+    #[command(hide = true)]
+    Flush,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,159 +1,267 @@
 //! The `dlt` command line: telemetry status, the opt-out switches, `init` and trace viewing.
 //! Parsing and printing only; the work is done by `dlt-config` and `dlt-runtime-trace`.
 //!
-//! Exit codes: 0 success, 1 the command failed, 2 a usage or configuration error.
-#![allow(clippy::print_stdout, clippy::print_stderr, reason = "a command line program talks on stdout and stderr")]
+//! Exit codes: 0 success, 1 the command failed, 2 a usage or configuration error. A closed
+//! standard output (`dlt ... | head -c1`) ends the command quietly with 0. Usage telemetry
+//! never changes a command's outcome and never makes it wait: what is undelivered at exit goes
+//! to a detached `dlt telemetry flush` (inline, within the exit deadline, in CI and as PID 1).
 
 mod cli;
 mod output;
+mod signals;
 
 use std::fmt::Display;
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{CommandFactory as _, Parser as _};
-use cli::{Cli, Command, PipelineOperation};
-use dlt_config::{Config, Environment, Locations, SwitchLock, init_project, set_telemetry};
-use dlt_runtime_trace::{InitOptions, RuntimeTrace, TraceFileError, Track, load_trace, trace_path};
+use cli::{Cli, Command, PipelineOperation, TelemetryAction};
+use dlt_config::{Config, Environment, Locations, init_project};
+use dlt_runtime_trace::{
+    InitOptions, RuntimeTrace, SenderCommand, StopSignal, TraceFileError, Track, load_trace, run_detached_sender,
+    switch_telemetry, trace_path, waiting_telemetry,
+};
+use dlt_telemetry_model::Library;
 use dlt_telemetry_model::events::{CommandEvent, Init, PipelineCommand, TelemetryStatus, TelemetrySwitch};
+use output::Closed;
 use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
-/// The command failed.
-const FAILED: u8 = 1;
-/// The command line or the configuration is wrong.
-const USAGE: u8 = 2;
+const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-fn main() -> ExitCode {
-    ExitCode::from(run(Cli::parse()))
+/// How a command ended; [`Outcome::exit_code`] is the one place exit codes are decided.
+enum Outcome {
+    /// It did what was asked.
+    Done,
+    /// It could not do it (exit 1): a missing trace, a file that could not be written.
+    Failed(String),
+    /// The command line or the configuration is wrong (exit 2).
+    Usage(String),
+    /// Standard output was closed by its reader: nothing more to say (exit 0).
+    OutputClosed,
 }
 
-/// Prints one error line and gives the exit code.
-fn error(code: u8, message: impl Display) -> u8 {
-    eprintln!("error: {message}");
+impl Outcome {
+    fn exit_code(self) -> u8 {
+        match self {
+            Self::Done | Self::OutputClosed => 0,
+            Self::Failed(message) => report_error(1, message),
+            Self::Usage(message) => report_error(2, message),
+        }
+    }
+}
+
+impl From<Closed> for Outcome {
+    fn from(_: Closed) -> Self {
+        Self::OutputClosed
+    }
+}
+
+impl From<Outcome> for u8 {
+    fn from(outcome: Outcome) -> Self {
+        outcome.exit_code()
+    }
+}
+
+/// Whether a tracked command succeeded: `dlt`'s success is exit code 0.
+impl dlt_runtime_trace::CommandOutcome for Outcome {
+    fn succeeded(&self) -> bool {
+        matches!(self, Self::Done | Self::OutputClosed)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Telemetry { action: Some(TelemetryAction::Flush), .. }) = &cli.command {
+        return ExitCode::from(flush());
+    }
+    ExitCode::from(run(cli).exit_code())
+}
+
+/// Writes one error line to stderr (quietly nothing if stderr is closed) and gives the code.
+fn report_error(code: u8, message: impl Display) -> u8 {
+    let _ = writeln!(std::io::stderr(), "error: {message}");
     code
 }
 
-fn run(cli: Cli) -> u8 {
+fn run(cli: Cli) -> Outcome {
     let env = Environment::from_process();
     let locations = match Locations::resolve(&env) {
         Ok(locations) => locations,
-        Err(message) => return error(USAGE, message),
+        Err(error) => return Outcome::Usage(error.to_string()),
     };
     let switch_started = Instant::now();
     if let Some(enabled) = cli.switch() {
-        let switched = SwitchLock::acquire(&locations).and_then(|lock| set_telemetry(&lock, &locations, enabled));
-        if let Err(failure) = switched {
-            let code = if failure.is_config_error() { USAGE } else { FAILED };
-            return error(code, failure);
+        match switch_telemetry(&locations, enabled) {
+            Ok(_) => {}
+            Err(error) if error.is_config_error() => return Outcome::Usage(error.to_string()),
+            Err(error) => return Outcome::Failed(error.to_string()),
         }
-        println!("Telemetry switched {}", output::bold(if enabled { "ON" } else { "OFF" }));
+        if output::print(format_args!("Telemetry switched {}\n", output::bold(if enabled { "ON" } else { "OFF" })))
+            .is_err()
+        {
+            return Outcome::OutputClosed;
+        }
     }
-    let config = match Config::load_at(locations.clone(), env.clone()) {
+    let config = match Config::load_at(locations, env) {
         Ok(config) => config,
-        Err(message) => return error(USAGE, message),
+        Err(error) => return Outcome::Usage(error.to_string()),
     };
-    if let Err(message) = config.enable_runtime_trace(None) {
-        return error(USAGE, message);
+    if let Err(error) = config.enable_runtime_trace(None) {
+        return Outcome::Usage(error.to_string());
     }
-    let telemetry_setting = config.runtime().dlthub_telemetry.value;
-    let options = InitOptions::new("dlt", env!("CARGO_PKG_VERSION")).with_env(env);
+    let mut options = InitOptions::new("dlt", VERSION).with_env(config.env().clone());
+    if let Ok(program) = std::env::current_exe() {
+        options = options.with_detached_sender(SenderCommand::new(program, ["telemetry", "flush"]));
+    }
     let runtime = RuntimeTrace::start(options, config);
-    if !runtime.warnings().is_empty() {
-        for warning in runtime.warnings() {
-            eprintln!("error: {warning}");
-        }
-        return USAGE;
+    if let Some(issue) = runtime.issues().iter().find(|issue| issue.is_config_error()) {
+        return Outcome::Usage(issue.to_string());
+    }
+    for issue in runtime.issues() {
+        let _ = writeln!(std::io::stderr(), "warning: {issue}");
     }
     let log = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .without_time()
         .with_target(false)
         .with_filter(tracing_subscriber::filter::LevelFilter::WARN);
-    tracing_subscriber::registry().with(log).with(runtime.sentry_layer()).init();
+    tracing_subscriber::registry().with(log).with(runtime.sentry_layer()).with(runtime.otel_layer()).init();
 
-    if let Some(enabled) = cli.switch() {
-        report_switch(&runtime, enabled, switch_started);
-    }
-    let code = match cli.command {
-        None if cli.switch().is_some() => 0,
+    let outcome = signals::while_handing_off_on_signal(&runtime, || {
+        if let Some(enabled) = cli.switch() {
+            report_switch(&runtime, enabled, switch_started);
+        }
+        dispatch(&runtime, cli)
+    });
+    drop(runtime);
+    outcome
+}
+
+/// Runs the command of the command line.
+fn dispatch(runtime: &RuntimeTrace, cli: Cli) -> Outcome {
+    match cli.command {
+        None if cli.switch().is_some() => Outcome::Done,
         None => {
             let _ = Cli::command().print_help();
-            USAGE
+            Outcome::Usage("a command or a switch is required".into())
         }
-        Some(Command::Telemetry) => runtime.track_command(TelemetryStatus {}, Track::After, || {
-            print!("{}", output::status(runtime.status()));
-            0
-        }),
+        Some(Command::Telemetry { json, .. }) => {
+            runtime.track_command(TelemetryStatus {}, Track::After, || telemetry(runtime, json))
+        }
         Some(Command::Init { source, destination }) => {
             runtime.track_command(Init::new(source.as_str(), destination.as_str()), Track::After, || {
-                init(&locations, telemetry_setting, &source, &destination)
+                init(runtime, &source, &destination)
             })
         }
         Some(Command::Pipeline { name, operation }) => {
             let arguments = PipelineCommand { operation: operation.name().into() };
-            runtime.track_command(arguments, Track::Before, || pipeline(&locations, &name, &operation))
+            runtime.track_command(arguments, Track::Before, || pipeline(runtime, &name, &operation))
         }
-    };
-    drop(runtime);
-    code
+    }
 }
 
-/// After a switch: the `--enable-telemetry` event, or a note when a stronger setting (an
-/// environment variable, `secrets.toml`, `DO_NOT_TRACK`) keeps telemetry the other way.
+/// After a switch: the `--enable-telemetry` event, or a note naming every setting that keeps
+/// telemetry the other way.
 fn report_switch(runtime: &RuntimeTrace, enabled: bool, started: Instant) {
     let status = runtime.status();
-    if status.telemetry != enabled {
-        let state = if status.telemetry { "on" } else { "off" };
-        eprintln!("note: telemetry stays {state}: {} decides", status.decided_by);
-    } else if enabled {
-        let elapsed = started.elapsed().as_secs_f64();
-        runtime.track(CommandEvent { arguments: TelemetrySwitch { enabled }, elapsed, success: true });
+    if status.telemetry == enabled {
+        if enabled {
+            let elapsed = started.elapsed().as_secs_f64();
+            runtime.track(CommandEvent { arguments: TelemetrySwitch { enabled }, elapsed, success: true });
+        }
+        return;
+    }
+    let state = if status.telemetry { "on" } else { "off" };
+    let deciders = output::deciders(runtime);
+    let verb = if deciders.len() > 1 { "keep" } else { "keeps" };
+    let _ = writeln!(std::io::stderr(), "note: telemetry stays {state}: {} {verb} it {state}", deciders.join(", "));
+}
+
+/// `dlt telemetry`: the status, and what waits to be sent.
+fn telemetry(runtime: &RuntimeTrace, json: bool) -> Outcome {
+    let waiting = runtime.config().map(waiting_telemetry).transpose();
+    let waiting = match waiting {
+        Ok(waiting) => waiting,
+        Err(error) => return Outcome::Failed(format!("cannot look at the telemetry outbox: {error}")),
+    };
+    let text = if json {
+        output::status_json(runtime.status(), waiting.as_ref())
+    } else {
+        output::status(runtime.status(), waiting.as_ref())
+    };
+    match output::print(text) {
+        Ok(()) => Outcome::Done,
+        Err(closed) => closed.into(),
     }
 }
 
 /// `dlt init`: the project's config files, with telemetry as it is configured now.
-fn init(locations: &Locations, telemetry: bool, source: &str, destination: &str) -> u8 {
-    match init_project(locations, telemetry) {
-        Ok(report) => {
-            for path in &report.created {
-                println!("Created {}", path.display());
-            }
-            for path in &report.kept {
-                println!("Kept {} (it exists)", path.display());
-            }
-            println!("Project ready for source {source} and destination {destination}.");
-            0
-        }
-        Err(message) => error(FAILED, message),
+fn init(runtime: &RuntimeTrace, source: &str, destination: &str) -> Outcome {
+    let Some(config) = runtime.config() else {
+        return Outcome::Failed("the configuration could not be read".into());
+    };
+    let telemetry = config.runtime().dlthub_telemetry.value;
+    let report = match init_project(config.locations(), telemetry) {
+        Ok(report) => report,
+        Err(error) => return Outcome::Failed(error.to_string()),
+    };
+    let mut text = String::new();
+    for path in &report.created {
+        text.push_str(&format!("Created {}\n", path.display()));
+    }
+    for path in &report.kept {
+        text.push_str(&format!("Kept {} (it exists)\n", path.display()));
+    }
+    text.push_str(&format!("Project ready for source {source} and destination {destination}.\n"));
+    match output::print(text) {
+        Ok(()) => Outcome::Done,
+        Err(closed) => closed.into(),
     }
 }
 
 /// `dlt pipeline <name> <operation>`.
-fn pipeline(locations: &Locations, name: &str, operation: &PipelineOperation) -> u8 {
+fn pipeline(runtime: &RuntimeTrace, name: &str, operation: &PipelineOperation) -> Outcome {
     let PipelineOperation::Trace { json } = operation;
-    let pipelines = locations.pipelines_dir();
-    match load_trace(&pipelines, name) {
-        Ok(Some(trace)) if *json => match serde_json::to_string_pretty(&trace) {
-            Ok(text) => {
-                println!("{text}");
-                0
-            }
-            Err(message) => error(FAILED, message),
-        },
-        Ok(Some(trace)) => {
-            print!("{}", output::trace(&trace));
-            0
-        }
+    let Some(config) = runtime.config() else {
+        return Outcome::Failed("the configuration could not be read".into());
+    };
+    let pipelines = config.locations().pipelines_dir();
+    let trace = match load_trace(&pipelines, name) {
+        Ok(Some(trace)) => trace,
         Ok(None) => {
-            let path = trace_path(&pipelines, name).map(|p| p.display().to_string()).unwrap_or_default();
-            error(
-                FAILED,
-                format!("pipeline {name:?} has no saved trace ({path} does not exist); run it with tracing on first"),
-            )
+            let path = trace_path(&pipelines, name).map(|path| path.display().to_string()).unwrap_or_default();
+            return Outcome::Failed(format!(
+                "pipeline {name:?} has no saved trace ({path} does not exist); run it with tracing on first"
+            ));
         }
-        Err(message @ TraceFileError::InvalidPipelineName { .. }) => error(USAGE, message),
-        Err(message) => error(FAILED, message),
+        Err(error @ TraceFileError::InvalidPipelineName { .. }) => return Outcome::Usage(error.to_string()),
+        Err(error) => return Outcome::Failed(error.to_string()),
+    };
+    let text = if *json {
+        match serde_json::to_string_pretty(&trace) {
+            Ok(text) => text + "\n",
+            Err(error) => return Outcome::Failed(error.to_string()),
+        }
+    } else {
+        output::trace(&trace)
+    };
+    match output::print(text) {
+        Ok(()) => Outcome::Done,
+        Err(closed) => closed.into(),
+    }
+}
+
+/// The hidden `dlt telemetry flush`: the detached sender. Its standard streams are the null
+/// device; it stops, writing back what is undelivered, on `SIGTERM`, `SIGINT` or `SIGHUP`.
+fn flush() -> u8 {
+    let stop = StopSignal::new();
+    let _watch = signals::stop_on_signal(&stop);
+    let library = Library::new("dlt", VERSION);
+    match run_detached_sender(&library, Environment::from_process(), &stop) {
+        Ok(_) => 0,
+        Err(error) => report_error(1, error),
     }
 }

@@ -1,12 +1,24 @@
-//! What the command line prints: the telemetry status and a pipeline trace.
+//! What the command line prints: the telemetry status (text and JSON), what waits to be sent,
+//! and a pipeline trace. Standard output that its reader closed ends the command quietly.
 
-use std::fmt::Write as _;
-use std::io::IsTerminal as _;
+use std::fmt::{Display, Write as _};
+use std::io::{IsTerminal as _, Write as _};
 
-use dlt_runtime_trace::Status;
+use dlt_runtime_trace::{DecidedBy, RecipientState, RuntimeTrace, Status, WaitingTelemetry};
 use dlt_telemetry_model::{PipelineStepTrace, PipelineTrace};
+use serde_json::json;
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
+
+/// Standard output is closed (its reader went away, or it was never open).
+pub(crate) struct Closed;
+
+/// Writes to standard output; any failure means nobody reads it any more.
+pub(crate) fn print(text: impl Display) -> Result<(), Closed> {
+    let mut stdout = std::io::stdout().lock();
+    write!(stdout, "{text}").and_then(|()| stdout.flush()).map_err(|_| Closed)
+}
 
 /// Bold on a terminal (unless `NO_COLOR` is set), plain otherwise.
 pub(crate) fn bold(text: &str) -> String {
@@ -18,21 +30,120 @@ fn set_or_not(set: bool) -> &'static str {
     if set { "set" } else { "not set" }
 }
 
-/// `dlt telemetry`: dlt's first line, then what decided it and where events go.
-pub(crate) fn status(status: &Status) -> String {
+/// Every setting that keeps usage telemetry the way it is: the master switch, `DO_NOT_TRACK`,
+/// and each source that says `runtime.dlthub_telemetry = false`.
+pub(crate) fn deciders(runtime: &RuntimeTrace) -> Vec<String> {
+    let status = runtime.status();
+    let mut deciders = Vec::new();
+    if matches!(status.decided_by, DecidedBy::MasterSwitch(_) | DecidedBy::DoNotTrack | DecidedBy::ConfigError(_)) {
+        deciders.push(status.decided_by.to_string());
+    }
+    if let Some(config) = runtime.config() {
+        for source in &config.runtime().dlthub_telemetry_opt_outs {
+            deciders.push(source.describe("runtime.dlthub_telemetry", &false));
+        }
+    }
+    if deciders.is_empty() {
+        deciders.push(status.decided_by.to_string());
+    }
+    deciders
+}
+
+/// How usage telemetry is delivered.
+fn delivery(status: &Status) -> &'static str {
+    if status.debug {
+        "printed to stderr instead (runtime.dlthub_telemetry_debug)"
+    } else if status.detached_sender {
+        "by a detached sender after each command"
+    } else {
+        "from this process, within the exit deadline"
+    }
+}
+
+/// `dlt telemetry`: dlt's first line, then what decided it, where events go and what waits.
+pub(crate) fn status(status: &Status, waiting: Option<&WaitingTelemetry>) -> String {
     let state = if status.telemetry { "ENABLED" } else { "DISABLED" };
     let mut text = format!("Telemetry is {}\n", bold(state));
     let _ = writeln!(text, "  decided by: {}", status.decided_by);
     if let Some(endpoint) = &status.endpoint {
-        let sink = if status.debug { " (printed to stderr instead: runtime.dlthub_telemetry_debug)" } else { "" };
-        let _ = writeln!(text, "  endpoint: {endpoint}{sink}");
+        let _ = writeln!(text, "  endpoint: {endpoint}");
     }
     let _ = writeln!(text, "  segment write key: {}", set_or_not(status.write_key_set));
+    if status.telemetry {
+        let _ = writeln!(text, "  delivery: {}", delivery(status));
+    }
     let _ = writeln!(text, "  sentry dsn: {}", set_or_not(status.sentry_dsn_set));
+    let _ = writeln!(text, "  opentelemetry: {}", status.otlp_endpoint.as_deref().unwrap_or("off"));
     if !status.runtime_trace {
-        let _ = writeln!(text, "  runtime trace: off (no telemetry, no Sentry, no trace file)");
+        let _ = writeln!(text, "  runtime trace: off (no telemetry, no Sentry, no OpenTelemetry, no trace file)");
+    }
+    if let Some(waiting) = waiting {
+        if let Some(at) = waiting.opted_out_at {
+            let _ = writeln!(text, "  opted out at: {}", timestamp(at));
+        }
+        let recipients: Vec<&RecipientState> =
+            waiting.recipients.iter().filter(|state| state.waiting > 0 || state.sender_running).collect();
+        if recipients.is_empty() {
+            let _ = writeln!(text, "  waiting to be sent: nothing");
+        }
+        for state in recipients {
+            let endpoint = state.endpoint.as_deref().unwrap_or("an unknown endpoint");
+            let key = if state.write_key { " (with a write key)" } else { "" };
+            let oldest = state.oldest.map(|at| format!(", oldest {} old", age(at))).unwrap_or_default();
+            let sender = if state.sender_running { ", a sender is delivering them" } else { "" };
+            let _ = writeln!(text, "  waiting for {endpoint}{key}: {} message(s){oldest}{sender}", state.waiting);
+            if let Some(error) = &state.last_error {
+                let _ = writeln!(text, "    last delivery error: {error}");
+            }
+        }
     }
     text
+}
+
+/// `dlt telemetry --json`: the same as one JSON object (documented in docs/cli.md).
+pub(crate) fn status_json(status: &Status, waiting: Option<&WaitingTelemetry>) -> String {
+    let recipients: Vec<serde_json::Value> = waiting
+        .map(|waiting| {
+            waiting.recipients.iter().map(|state| {
+            json!({
+                "endpoint": state.endpoint,
+                "write_key": state.write_key,
+                "messages": state.waiting,
+                "oldest": state.oldest.and_then(|at| at.format(&Rfc3339).ok()),
+                "oldest_age_seconds": state.oldest.map(|at| (OffsetDateTime::now_utc() - at).as_seconds_f64().max(0.0)),
+                "sender_running": state.sender_running,
+                "last_error": state.last_error,
+            })
+        }).collect()
+        })
+        .unwrap_or_default();
+    let value = json!({
+        "telemetry": {
+            "enabled": status.telemetry,
+            "decided_by": status.decided_by.to_string(),
+            "endpoint": status.endpoint,
+            "write_key": status.write_key_set,
+            "debug": status.debug,
+            "detached_sender": status.detached_sender,
+        },
+        "runtime_trace": status.runtime_trace,
+        "sentry": { "dsn": status.sentry_dsn_set },
+        "opentelemetry": { "endpoint": status.otlp_endpoint },
+        "opted_out_at": waiting.and_then(|waiting| waiting.opted_out_at).and_then(|at| at.format(&Rfc3339).ok()),
+        "waiting": recipients,
+    });
+    format!("{value:#}\n")
+}
+
+/// How long ago, roughly: `12 s`, `5 min`, `3 h`, `2 days`.
+fn age(at: OffsetDateTime) -> String {
+    let seconds = (OffsetDateTime::now_utc() - at).whole_seconds().max(0);
+    match seconds {
+        0..120 => format!("{seconds} s"),
+        120..7_200 => format!("{} min", seconds / 60),
+        7_200..172_800 => format!("{} h", seconds / 3_600),
+        _ => format!("{} days", seconds / 86_400),
+    }
 }
 
 /// `dlt pipeline <name> trace`: dlt's summary line, then a line per step.

@@ -9,11 +9,14 @@ use std::time::Duration;
 
 use dlt_sentry_bridge::test_util::{LoopbackSentry, Reply};
 use dlt_telemetry_model::TrackMessage;
+use dlt_test_support::Recorder;
 
 /// A user's machine in a temporary dir, and a loopback server standing in for the endpoint.
+/// Usage telemetry is sent inline (no detached sender), so that what a command sent has
+/// arrived when it exits; the detached sender has tests of its own.
 struct Machine {
     root: tempfile::TempDir,
-    endpoint: LoopbackSentry,
+    endpoint: Recorder,
 }
 
 impl Machine {
@@ -22,7 +25,7 @@ impl Machine {
         for dir in ["global", "project", "home"] {
             fs::create_dir_all(root.path().join(dir)).unwrap();
         }
-        Self { root, endpoint: LoopbackSentry::start(Reply::Accept).unwrap() }
+        Self { root, endpoint: Recorder::start().unwrap() }
     }
 
     fn global(&self) -> PathBuf {
@@ -34,8 +37,7 @@ impl Machine {
     }
 
     fn endpoint_url(&self) -> String {
-        let dsn = self.endpoint.dsn_string();
-        format!("http://{}/v1/track", dsn.split('@').nth(1).unwrap().trim_end_matches("/42"))
+        format!("{}/v1/track", self.endpoint.url())
     }
 
     /// Runs `dlt` with only this machine's dirs, the loopback endpoint and `vars`.
@@ -46,6 +48,7 @@ impl Machine {
             .env("DLT_PROJECT_DIR", self.project())
             .env("HOME", self.root.path().join("home"))
             .env("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", self.endpoint_url())
+            .env("RUNTIME__TELEMETRY_DETACHED_SENDER", "false")
             .envs(vars.iter().copied())
             .args(args)
             .current_dir(self.project())
@@ -98,7 +101,9 @@ fn bare_disable_exits_0_sends_nothing_and_writes_only_the_global_file() {
     assert_eq!(files, ["config.toml", "telemetry"], "no id file");
     let telemetry: Vec<_> =
         fs::read_dir(machine.global().join("telemetry")).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(telemetry, ["switch.lock"], "no outbox");
+    let mut telemetry = telemetry;
+    telemetry.sort();
+    assert_eq!(telemetry, ["opt-out", "switch.lock"], "the opt-out mark, and no outbox");
     assert!(machine.received().is_empty());
 
     let status = machine.dlt(&["telemetry"], &[]);
@@ -127,7 +132,8 @@ fn telemetry_status_prints_plainly_and_sends_command_telemetry() {
     assert!(!printed.contains('\x1b'), "no ANSI codes when stdout is not a terminal");
     assert_eq!(stderr(&output), "");
 
-    let requests = machine.endpoint.wait_for_requests(1, Duration::from_secs(5));
+    assert!(machine.endpoint.wait_for(1, Duration::from_secs(5)));
+    let requests = machine.endpoint.requests();
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].header("user-agent"), Some(concat!("dlt/", env!("CARGO_PKG_VERSION"))));
     assert_eq!(requests[0].header("authorization"), Some("Basic dGVzdF93cml0ZV9rZXlfMTIzOg=="));
@@ -193,7 +199,7 @@ fn an_opt_out_anywhere_beats_every_true() {
     let switched = machine.dlt(&["--enable-telemetry"], &[("RUNTIME__DLTHUB_TELEMETRY", "n")]);
     assert!(switched.status.success());
     assert!(
-        stderr(&switched).contains("telemetry stays off: RUNTIME__DLTHUB_TELEMETRY=false (environment) decides"),
+        stderr(&switched).contains("telemetry stays off: RUNTIME__DLTHUB_TELEMETRY=false (environment) keeps it off"),
         "{}",
         stderr(&switched)
     );
@@ -221,7 +227,7 @@ fn a_bad_value_is_one_clear_line_and_exit_2() {
     let cases: [(&[(&str, &str)], &str); 4] = [
         (
             &[("RUNTIME__SENTRY_DSN", "not-a-dsn")],
-            "error: Sentry is off: RUNTIME__SENTRY_DSN=*** (environment): the Sentry DSN is invalid",
+            "error: RUNTIME__SENTRY_DSN=*** (environment): the Sentry DSN is invalid",
         ),
         (&[("RUNTIME__TELEMETRY_SHUTDOWN_TIMEOUT", "1e19")], "error: RUNTIME__TELEMETRY_SHUTDOWN_TIMEOUT=\"1e19\""),
         (
@@ -401,5 +407,19 @@ fn every_message_has_a_fresh_anonymous_id_and_no_id_file_is_written() {
     let ids: Vec<String> = machine.received().into_iter().map(|m| m.anonymous_id).collect();
     assert_eq!(ids.len(), 2);
     assert_ne!(ids[0], ids[1]);
-    assert!(fs::read_dir(machine.global()).unwrap().next().is_none(), "the global dir stays empty");
+    // Only the recipient's outbox folder (its locks and description), and no message left.
+    let mut files = Vec::new();
+    let mut dirs = vec![machine.global()];
+    while let Some(dir) = dirs.pop() {
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path)
+            } else {
+                files.push(path.file_name().unwrap().to_string_lossy().into_owned())
+            }
+        }
+    }
+    files.sort();
+    assert_eq!(files, [".lock", "recipient.json", "sender.lock"], "no id file, nothing waiting");
 }

@@ -69,6 +69,9 @@ pub struct RuntimeConfig {
     /// true only when no file and no variable says false, and then its source is the one that
     /// said false first in precedence order.
     pub dlthub_telemetry: Sourced<bool>,
+    /// Every source that says `runtime.dlthub_telemetry` is false, in precedence order: what
+    /// keeps usage telemetry off after the global file was switched on.
+    pub dlthub_telemetry_opt_outs: Vec<Source>,
     /// `runtime.dlthub_telemetry_endpoint`: an http(s) URL, sent to verbatim, shown without its
     /// password.
     pub dlthub_telemetry_endpoint: Sourced<HttpUrl>,
@@ -103,6 +106,7 @@ impl RuntimeConfig {
     fn resolve(layers: &Layers) -> Result<Self, ConfigError> {
         Ok(Self {
             dlthub_telemetry: layers.opt_out_wins(&[RUNTIME_SECTION, "dlthub_telemetry"])?,
+            dlthub_telemetry_opt_outs: layers.all_false(&[RUNTIME_SECTION, "dlthub_telemetry"])?,
             dlthub_telemetry_endpoint: layers.setting(
                 &[&[RUNTIME_SECTION, "dlthub_telemetry_endpoint"]],
                 Visibility::Hidden,
@@ -289,24 +293,35 @@ impl Layers {
     /// precedence order; the first `false` decides, else the first `true`, else the default
     /// (true). A value that is not a boolean is an error wherever it is.
     fn opt_out_wins(&self, path: &[&str]) -> Result<Sourced<bool>, ConfigError> {
+        let values = self.every_bool(path)?;
+        let first_false = values.iter().find(|value| !value.value);
+        let first_true = values.iter().find(|value| value.value);
+        Ok(first_false.or(first_true).cloned().unwrap_or_else(|| Sourced::default_value(true)))
+    }
+
+    /// Every source that sets the boolean at `path` to false, in precedence order.
+    fn all_false(&self, path: &[&str]) -> Result<Vec<Source>, ConfigError> {
+        Ok(self.every_bool(path)?.into_iter().filter(|value| !value.value).map(|value| value.source).collect())
+    }
+
+    /// The boolean at `path` in the environment and in each file, in precedence order; a value
+    /// that is not a boolean is an error wherever it is.
+    fn every_bool(&self, path: &[&str]) -> Result<Vec<Sourced<bool>>, ConfigError> {
         let found = self
             .find_in_env(path)
             .into_iter()
             .chain(self.each_file.iter().filter_map(|file| find_in_files(file, path)));
-        let mut first_true = None;
-        for found in found {
-            let value = found.raw.to_bool().map_err(|expected| ConfigError::InvalidValue {
-                value: found.raw.render(),
-                key: found.key,
-                origin: found.source.clone(),
-                expected,
-            })?;
-            if !value {
-                return Ok(Sourced { value, source: found.source });
-            }
-            first_true.get_or_insert(found.source);
-        }
-        Ok(first_true.map_or_else(|| Sourced::default_value(true), |source| Sourced { value: true, source }))
+        found
+            .map(|found| match found.raw.to_bool() {
+                Ok(value) => Ok(Sourced { value, source: found.source }),
+                Err(expected) => Err(ConfigError::InvalidValue {
+                    value: found.raw.render(),
+                    key: found.key,
+                    origin: found.source,
+                    expected,
+                }),
+            })
+            .collect()
     }
 
     /// The value of the first source that sets any of `paths`, trying its most specific path first.

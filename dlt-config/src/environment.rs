@@ -45,6 +45,12 @@ impl Environment {
         self.variables.get(name).map(OsString::as_os_str)
     }
 
+    /// Every variable, in no particular order: what a child process started for this
+    /// environment inherits.
+    pub fn vars(&self) -> impl Iterator<Item = (&str, &OsStr)> {
+        self.variables.iter().map(|(name, value)| (name.as_str(), value.as_os_str()))
+    }
+
     /// The value of the variable when it is set to something other than the empty string.
     pub(crate) fn get_non_empty_os(&self, name: &str) -> Option<&OsStr> {
         self.get_os(name).filter(|value| !value.is_empty())

@@ -484,18 +484,21 @@ fn opt_out_wins_over_any_true() {
     write(&dirs.global_config(), "[runtime]\ndlthub_telemetry = false\n");
     write(&dirs.project_config(), "[runtime]\ndlthub_telemetry = true\n");
     write(&project_secrets, "[runtime]\ndlthub_telemetry = true\n");
-    let telemetry = load(&dirs, &[("RUNTIME__DLTHUB_TELEMETRY", "true")]).unwrap().runtime().dlthub_telemetry.clone();
-    assert_eq!(
-        telemetry,
-        Sourced { value: false, source: file(&dirs.global_config(), Scope::Global, FileKind::Config) }
-    );
+    let runtime = load(&dirs, &[("RUNTIME__DLTHUB_TELEMETRY", "true")]).unwrap().runtime().clone();
+    let global = file(&dirs.global_config(), Scope::Global, FileKind::Config);
+    assert_eq!(runtime.dlthub_telemetry, Sourced { value: false, source: global.clone() });
+    assert_eq!(runtime.dlthub_telemetry_opt_outs, std::slice::from_ref(&global));
 
     // The first false in precedence order is the one named.
     write(&project_secrets, "[runtime]\ndlthub_telemetry = \"no\"\n");
     let telemetry = load(&dirs, &[]).unwrap().runtime().dlthub_telemetry.clone();
     assert_eq!(telemetry.source, file(&project_secrets, Scope::Project, FileKind::Secrets));
-    let telemetry = load(&dirs, &[("RUNTIME__DLTHUB_TELEMETRY", "0")]).unwrap().runtime().dlthub_telemetry.clone();
-    assert_eq!(telemetry, Sourced { value: false, source: env_source("RUNTIME__DLTHUB_TELEMETRY") });
+    let runtime = load(&dirs, &[("RUNTIME__DLTHUB_TELEMETRY", "0")]).unwrap().runtime().clone();
+    assert_eq!(runtime.dlthub_telemetry, Sourced { value: false, source: env_source("RUNTIME__DLTHUB_TELEMETRY") });
+    assert_eq!(
+        runtime.dlthub_telemetry_opt_outs,
+        [env_source("RUNTIME__DLTHUB_TELEMETRY"), file(&project_secrets, Scope::Project, FileKind::Secrets), global]
+    );
 
     // Only trues: the highest true decides; nothing set: the default.
     std::fs::remove_file(dirs.global_config()).unwrap();

@@ -18,12 +18,11 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
-use std::io::{self, Write as _};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use dlt_config::{Environment, Locations};
-use dlt_runtime_trace::{InitOptions, PipelineInfo, RuntimeTrace, StepReport, trace_path};
+use dlt_runtime_trace::{FinishedRun, InitOptions, PipelineInfo, RuntimeTrace, Step, StepReport};
 use dlt_telemetry_model::PipelineTrace;
 use dlt_telemetry_model::events::ExtractedData;
 use serde_json::{Map, Value, json};
@@ -79,6 +78,8 @@ impl fmt::Display for StepError {
         f.write_str(&self.0)
     }
 }
+
+impl std::error::Error for StepError {}
 
 impl StepError {
     fn io(what: &str, path: &Path, error: io::Error) -> Self {
@@ -170,33 +171,29 @@ fn load(args: &Args, table: &Table, destination: &Path, report: &mut StepReport)
     fail_if_asked(args, "load")?;
     fs::create_dir_all(destination).map_err(|e| StepError::io("cannot create", destination, e))?;
     let path = destination.join(format!("{TABLE}.jsonl"));
-    let mut temp =
-        tempfile::NamedTempFile::new_in(destination).map_err(|e| StepError::io("cannot write in", destination, e))?;
+    let mut lines = Vec::new();
     for row in &table.rows {
-        let line = serde_json::to_string(row).map_err(|e| StepError(e.to_string()))?;
-        writeln!(temp, "{line}").map_err(|e| StepError::io("cannot write", temp.path(), e))?;
+        serde_json::to_writer(&mut lines, row).map_err(|e| StepError(e.to_string()))?;
+        lines.push(b'\n');
     }
-    temp.persist(&path).map_err(|e| StepError::io("cannot write", &path, e.error))?;
+    dlt_fs::write_atomic(&path, &lines, dlt_fs::NewFileMode::Shared, dlt_fs::Sync::Durable)
+        .map_err(|e| StepError::io("cannot write", &path, e))?;
     report.destination_fingerprint = Some(String::new());
     report.info = Some(json!({"rows": table.rows.len(), "file": path.display().to_string()}));
     Ok(path)
 }
 
 /// Runs extract, normalize and load as one trace whose outer step is `run`.
-fn run_pipeline(runtime: &RuntimeTrace, args: &Args, destination: &Path) -> Option<PipelineTrace> {
-    let info = PipelineInfo {
-        pipeline_name: args.pipeline_name.clone(),
-        destination_name: Some("filesystem".into()),
-        destination_type: Some("dlt.destinations.filesystem".into()),
-        dataset_name: Some(args.dataset_name.clone()),
-        default_schema_name: None,
-    };
-    let mut run = runtime.start_pipeline_run(info, "run");
+fn run_pipeline(runtime: &RuntimeTrace, args: &Args, destination: &Path) -> Option<FinishedRun> {
+    let info = PipelineInfo::new(args.pipeline_name.clone())
+        .with_destination("filesystem", "dlt.destinations.filesystem")
+        .with_dataset(args.dataset_name.clone());
+    let mut run = runtime.start_pipeline_run(info, Step::Run);
     let loaded = (|| {
         run.set_default_schema_name("chess");
-        let rows = run.step("extract", |report| extract(args, report))?;
-        let table = run.step("normalize", |report| normalize(args, rows, report))?;
-        run.step("load", |report| load(args, &table, destination, report))
+        let rows = run.step(Step::Extract, |report| extract(args, report))?;
+        let table = run.step(Step::Normalize, |report| normalize(args, rows, report))?;
+        run.step(Step::Load, |report| load(args, &table, destination, report))
     })();
     match loaded {
         Ok(path) => println!("Loaded {TABLE} into {}", path.display()),
@@ -233,33 +230,30 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let env = Environment::from_process();
-    let locations = match Locations::resolve(&env) {
-        Ok(locations) => locations,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    let mut options = InitOptions::new("traced_pipeline", env!("CARGO_PKG_VERSION")).with_env(env);
-    options.debug_unless_configured = true;
+    let mut options = InitOptions::new("traced_pipeline", env!("CARGO_PKG_VERSION"));
+    options.print_events_by_default = true;
     let runtime = RuntimeTrace::init(options);
     let log = tracing_subscriber::fmt::layer()
         .with_writer(io::stderr)
         .with_filter(tracing_subscriber::filter::LevelFilter::WARN);
-    tracing_subscriber::registry().with(log).with(runtime.sentry_layer()).init();
-    for warning in runtime.warnings() {
-        eprintln!("warning: {warning}");
+    tracing_subscriber::registry().with(log).with(runtime.sentry_layer()).with(runtime.otel_layer()).init();
+    for issue in runtime.issues() {
+        eprintln!("warning: {issue}");
     }
 
-    let destination = locations.pipelines_dir().join(&args.pipeline_name).join("load").join(&args.dataset_name);
-    let trace = run_pipeline(&runtime, &args, &destination);
+    let pipelines = match runtime.config() {
+        Some(config) => config.locations().pipelines_dir(),
+        None => std::env::temp_dir().join("traced_pipeline"),
+    };
+    let destination = pipelines.join(&args.pipeline_name).join("load").join(&args.dataset_name);
+    let finished = run_pipeline(&runtime, &args, &destination);
     let status = runtime.status();
-    match &trace {
-        Some(trace) => {
-            print_summary(trace);
-            if let Ok(path) = trace_path(&locations.pipelines_dir(), &trace.pipeline_name) {
-                println!("Trace saved to {}", path.display());
+    match &finished {
+        Some(finished) => {
+            print_summary(&finished.trace);
+            match &finished.saved {
+                Ok(path) => println!("Trace saved to {}", path.display()),
+                Err(error) => println!("Trace not saved: {error}"),
             }
         }
         None => println!("Tracing is off ({}): no trace was recorded.", status.decided_by),
@@ -270,7 +264,7 @@ fn main() -> ExitCode {
         (true, false) => format!("on, sent to {}", status.endpoint.as_deref().unwrap_or("?")),
     };
     println!("Telemetry: {telemetry}");
-    let failed = trace.as_ref().is_some_and(|trace| !trace.succeeded());
+    let failed = finished.as_ref().is_some_and(|finished| !finished.trace.succeeded());
     drop(runtime);
     if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }

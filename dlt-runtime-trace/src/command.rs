@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use dlt_otel_bridge::CommandSpan;
 use dlt_telemetry_model::events::{CommandArguments, CommandEvent};
 
 use crate::runtime::RuntimeTrace;
@@ -56,15 +57,17 @@ impl<T: CommandOutcome, E> CommandOutcome for Result<T, E> {
 
 impl RuntimeTrace {
     /// Runs a command and sends `command_<name>` with its arguments, `elapsed` and `success`,
-    /// before or after it as `when` says. The command's result is returned untouched; a panic
-    /// is reported as a failure and goes on unwinding.
+    /// before or after it as `when` says, and records it as one OpenTelemetry span. The
+    /// command's result is returned untouched; a panic is reported as a failure and goes on
+    /// unwinding.
     pub fn track_command<A, R>(&self, arguments: A, when: Track, command: impl FnOnce() -> R) -> R
     where
         A: CommandArguments,
         R: CommandOutcome,
     {
         let started = Instant::now();
-        match when {
+        let span = self.services.as_ref().map(|services| CommandSpan::start(&services.otel, A::COMMAND));
+        let result = match when {
             Track::Before => {
                 self.track(CommandEvent { arguments, elapsed: started.elapsed().as_secs_f64(), success: true });
                 command()
@@ -75,7 +78,13 @@ impl RuntimeTrace {
                 pending.finish(result.succeeded());
                 result
             }
+        };
+        match span {
+            Some(span) if result.succeeded() => span.finish(),
+            Some(span) => span.fail("the command failed"),
+            None => {}
         }
+        result
     }
 }
 

@@ -29,7 +29,7 @@ const CI_VARIABLES: [&str; 15] = [
 ];
 
 /// True when one of dlt's CI variables is present.
-pub fn is_ci_run(env: &Environment) -> bool {
+pub(crate) fn is_ci_run(env: &Environment) -> bool {
     CI_VARIABLES.iter().any(|name| env.get_os(name).is_some())
 }
 
@@ -38,7 +38,7 @@ pub fn is_ci_run(env: &Environment) -> bool {
 ///
 /// dlt's Python-only checks (`notebook`, `dagster`, `prefect`, `marimo`) never apply to a Rust
 /// host; `colab` is detected by its environment variable only.
-pub fn exec_info(env: &Environment, root: &Path) -> Vec<String> {
+pub(crate) fn exec_info(env: &Environment, root: &Path) -> Vec<String> {
     let present = |name: &str| env.get_os(name).is_some();
     let equals_one = |name: &str| env.get(name) == Some("1");
     let claude_code = equals_one("CLAUDECODE");
@@ -85,7 +85,7 @@ fn logical_cpus() -> u32 {
 }
 
 /// Collects the whole context once; the host's library gives `library` and `run_context`.
-pub fn collect(env: &Environment, library: Library) -> Context {
+pub(crate) fn collect(env: &Environment, library: Library) -> Context {
     let kernel = System::kernel_version().unwrap_or_default();
     let run_context = RunContext::Info(RunContextInfo::new(library.name.clone()));
     Context::new(

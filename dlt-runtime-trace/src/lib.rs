@@ -3,35 +3,59 @@
 //!
 //! - [`RuntimeTrace`]: reads the configuration (files and environment), decides in DESIGN
 //!   order (`enable_runtime_trace`, then `DO_NOT_TRACK`, then `runtime.dlthub_telemetry`,
-//!   see [`Status`]), starts Segment and Sentry, and shuts both down within one deadline when
-//!   dropped. With the master switch off it starts nothing at all.
+//!   where any `false` wins; see [`Status`]), starts usage telemetry, Sentry and
+//!   OpenTelemetry, and shuts them down within one deadline when dropped. With the master
+//!   switch off it starts nothing at all. What went wrong is typed: [`StartIssue`].
+//! - Usage telemetry is sent from the process, or, with [`InitOptions::detached_sender`],
+//!   handed to a detached sender at exit ([`run_detached_sender`] is its entry point), so
+//!   that a short-lived program never waits for the network.
 //! - [`RuntimeTrace::track_command`]: a command's event, before or after it ([`Track`]).
-//! - [`RuntimeTrace::start_pipeline_run`]: a [`PipelineRun`] of steps that sends
-//!   `pipeline_<step>` events, drives the Sentry transaction and saves
-//!   `pipelines/<name>/trace.json` ([`save_trace`], [`load_trace`]).
-//! - [`context`]: the execution context with dlt's exact checks.
+//! - [`RuntimeTrace::start_pipeline_run`]: a [`PipelineRun`] of [`Step`]s that sends
+//!   `pipeline_<step>` events, drives the Sentry transaction and the OpenTelemetry trace, and
+//!   saves `pipelines/<name>/trace.json` ([`save_trace`], [`load_trace`]).
+//! - [`switch_telemetry`]: the opt-out switch, which every process honours at once.
+//! - [`waiting_telemetry`]: what waits to be sent, per recipient.
 //!
 //! ```no_run
-//! use dlt_runtime_trace::{InitOptions, PipelineInfo, RuntimeTrace};
+//! use dlt_runtime_trace::{InitOptions, PipelineInfo, RuntimeTrace, Step};
 //!
 //! let runtime = RuntimeTrace::init(InitOptions::new("my_tool", "0.3.0"));
-//! let mut run = runtime.start_pipeline_run(PipelineInfo::new("chess_pipeline"), "run");
-//! let rows = run.step("extract", |_report| Ok::<_, std::io::Error>(vec![1, 2, 3]))?;
-//! run.step("normalize", |_| Ok::<_, std::io::Error>(rows.len()))?;
-//! run.step("load", |_| Ok::<_, std::io::Error>(()))?;
-//! run.finish();
+//! for issue in runtime.issues() {
+//!     eprintln!("warning: {issue}");
+//! }
+//! let mut run = runtime.start_pipeline_run(PipelineInfo::new("chess_pipeline"), Step::Run);
+//! let rows = run.step(Step::Extract, |_report| Ok::<_, std::io::Error>(vec![1, 2, 3]))?;
+//! run.step(Step::Normalize, |_| Ok::<_, std::io::Error>(rows.len()))?;
+//! run.step(Step::Load, |_| Ok::<_, std::io::Error>(()))?;
+//! if let Some(finished) = run.finish() {
+//!     println!("trace saved to {:?}", finished.saved);
+//! }
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
 mod command;
-pub mod context;
+mod context;
+mod issues;
+mod options;
+mod otel;
 mod pipeline;
 mod runtime;
+mod sender;
+mod sentry;
+mod shutdown;
 mod status;
+mod switch;
 mod trace_file;
+mod usage;
 
 pub use command::{CommandOutcome, Track};
-pub use pipeline::{ActiveStep, PipelineInfo, PipelineRun, StepReport};
-pub use runtime::{InitOptions, RuntimeTrace, ShutdownSummary};
-pub use status::{DecidedBy, Status};
-pub use trace_file::{TRACE_FILE_NAME, TraceFileError, load_trace, save_trace, trace_path};
+pub use dlt_segment::{RecipientState, SenderOutcome, StopSignal};
+pub use issues::{Service, StartIssue};
+pub use options::{InitOptions, SenderCommand};
+pub use pipeline::{FinishedRun, PipelineInfo, PipelineRun, Step, StepInProgress, StepReport};
+pub use runtime::RuntimeTrace;
+pub use sender::{SENDER_BOUND, SenderError, run_detached_sender};
+pub use shutdown::ShutdownSummary;
+pub use status::{DecidedBy, Status, WaitingTelemetry, waiting_telemetry};
+pub use switch::{TelemetrySwitchError, switch_telemetry};
+pub use trace_file::{MAX_TRACE_FILE_BYTES, TRACE_FILE_NAME, TraceFileError, load_trace, save_trace, trace_path};

@@ -1,10 +1,13 @@
 //! Pipeline runs: a trace of steps that sends `pipeline_<step>` events, drives the Sentry
-//! transaction and its spans, and is saved as `pipelines/<name>/trace.json`.
+//! transaction and the OpenTelemetry trace, and is saved as `pipelines/<name>/trace.json`.
 
-use std::fmt::Display;
+use std::error::Error;
+use std::fmt;
+use std::path::PathBuf;
 use std::time::Instant;
 
-use dlt_sentry_bridge::{PipelineTags, PipelineTransaction, StepSpan};
+use dlt_otel_bridge::{PipelineAttributes, PipelineRunSpan, StepSpan as OtelStep};
+use dlt_sentry_bridge::{PipelineTags, PipelineTransaction, StepSpan as SentryStep};
 use dlt_telemetry_model::events::{
     ExtractedData, PipelineExtract, PipelineLoad, PipelineNormalize, PipelineRun as PipelineRunEvent, PipelineStep,
 };
@@ -12,12 +15,45 @@ use dlt_telemetry_model::{PipelineStepTrace, PipelineTrace, digest128};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::runtime::{Active, RuntimeTrace, random_hex_id};
-use crate::trace_file::save_trace;
+use crate::runtime::{RuntimeTrace, Services, random_hex_id};
+use crate::trace_file::{TraceFileError, save_trace};
 
-/// What a pipeline run is about. Names are saved in clear in the local trace file and sent to
-/// telemetry only as `digest128`.
+/// A step of a pipeline run, each with its `pipeline_<step>` event (DESIGN.md §4.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Step {
+    /// Extract data from the source.
+    Extract,
+    /// Normalize it into tables.
+    Normalize,
+    /// Load it into the destination.
+    Load,
+    /// The whole run: extract, normalize and load.
+    Run,
+}
+
+impl Step {
+    /// dlt's name of the step, e.g. `extract`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Extract => "extract",
+            Self::Normalize => "normalize",
+            Self::Load => "load",
+            Self::Run => "run",
+        }
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a pipeline run is about. Names are saved in clear in the local trace file, sent to
+/// the user's own Sentry and OpenTelemetry backends in clear, and to usage telemetry only as
+/// `digest128`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PipelineInfo {
     /// The pipeline's name; also the name of its directory under `pipelines/`.
     pub pipeline_name: String,
@@ -36,12 +72,27 @@ impl PipelineInfo {
     pub fn new(pipeline_name: impl Into<String>) -> Self {
         Self { pipeline_name: pipeline_name.into(), ..Self::default() }
     }
+
+    /// The same pipeline with a destination: its short name and its type.
+    pub fn with_destination(mut self, name: impl Into<String>, destination_type: impl Into<String>) -> Self {
+        self.destination_name = Some(name.into());
+        self.destination_type = Some(destination_type.into());
+        self
+    }
+
+    /// The same pipeline with a dataset.
+    pub fn with_dataset(mut self, name: impl Into<String>) -> Self {
+        self.dataset_name = Some(name.into());
+        self
+    }
 }
 
 /// What a step reports about itself, all optional.
 #[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub struct StepReport {
-    /// Anything worth keeping in the trace file (row counts, files, load ids).
+    /// Anything worth keeping in the trace file (row counts, files, load ids); a `rows` number
+    /// also becomes the OpenTelemetry step's `dlt.step.rows`.
     pub info: Option<Value>,
     /// Extract only: what was extracted (sent with `pipeline_extract`).
     pub extract_data: Option<Vec<ExtractedData>>,
@@ -50,15 +101,26 @@ pub struct StepReport {
 }
 
 /// A step that has begun; hand it back to [`PipelineRun::end_step`].
-#[must_use = "a step that is never ended is not in the trace and its span counts as failed"]
-pub struct ActiveStep {
-    step: String,
+#[must_use = "a step that is never ended is not in the trace and its spans count as failed"]
+pub struct StepInProgress {
+    step: Step,
     started_at: OffsetDateTime,
-    span: Option<StepSpan>,
+    sentry: Option<SentryStep>,
+    otel: Option<OtelStep>,
 }
 
-/// One traced run of a pipeline. The outermost step (usually `run`) is named when it starts;
-/// inner steps run through [`PipelineRun::step`] or [`PipelineRun::begin_step`] /
+/// How a run ended: its trace, and where it was saved.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct FinishedRun {
+    /// The trace of the run.
+    pub trace: PipelineTrace,
+    /// Where the trace was saved, or why it was not.
+    pub saved: Result<PathBuf, TraceFileError>,
+}
+
+/// One traced run of a pipeline. The outermost step (usually [`Step::Run`]) is named when it
+/// starts; inner steps run through [`PipelineRun::step`] or [`PipelineRun::begin_step`] /
 /// [`PipelineRun::end_step`]; [`PipelineRun::finish`] or [`PipelineRun::fail`] ends it.
 /// Dropped unfinished (say, by a panic), it ends as failed.
 #[must_use = "a pipeline run ends, as failed, when dropped"]
@@ -68,23 +130,27 @@ pub struct PipelineRun<'a> {
 
 /// The state of a run whose pipeline has tracing on.
 struct Recording<'a> {
-    active: &'a Active,
+    services: &'a Services,
+    pipelines_dir: PathBuf,
     info: PipelineInfo,
-    outer_step: String,
+    outer_step: Step,
     transaction_id: String,
     started_at: OffsetDateTime,
     started: Instant,
     steps: Vec<PipelineStepTrace>,
     sentry: PipelineTransaction,
+    otel: PipelineRunSpan,
 }
 
 impl RuntimeTrace {
-    /// Starts the trace of one pipeline run whose outermost step is `outer_step` (e.g. `run`).
-    /// Nothing is recorded when the master switch is off, for all pipelines or this one
-    /// (`pipelines.<name>.enable_runtime_trace = false`).
-    pub fn start_pipeline_run(&self, info: PipelineInfo, outer_step: &str) -> PipelineRun<'_> {
-        let Some(active) = self.active() else { return PipelineRun { recording: None } };
-        match active.config.enable_runtime_trace(Some(&info.pipeline_name)) {
+    /// Starts the trace of one pipeline run whose outermost step is `outer_step` (usually
+    /// [`Step::Run`]). Nothing is recorded when the master switch is off, for all pipelines or
+    /// this one (`pipelines.<name>.enable_runtime_trace = false`).
+    pub fn start_pipeline_run(&self, info: PipelineInfo, outer_step: Step) -> PipelineRun<'_> {
+        let (Some(services), Some(config)) = (self.services.as_ref(), self.config.as_ref()) else {
+            return PipelineRun { recording: None };
+        };
+        match config.enable_runtime_trace(Some(&info.pipeline_name)) {
             Ok(switch) if switch.value => {}
             Ok(_) => return PipelineRun { recording: None },
             Err(error) => {
@@ -92,21 +158,27 @@ impl RuntimeTrace {
                 return PipelineRun { recording: None };
             }
         }
-        let tags = PipelineTags {
-            pipeline_name: info.pipeline_name.clone(),
-            destination: info.destination_name.clone(),
-            dataset_name: info.dataset_name.clone(),
-        };
-        let sentry = PipelineTransaction::start(&active.sentry, outer_step, &tags);
+        let mut tags = PipelineTags::new(info.pipeline_name.clone());
+        let mut attributes = PipelineAttributes::new(info.pipeline_name.clone());
+        if let Some(destination) = &info.destination_name {
+            tags = tags.with_destination(destination.clone());
+            attributes = attributes.destination(destination.clone());
+        }
+        if let Some(dataset) = &info.dataset_name {
+            tags = tags.with_dataset_name(dataset.clone());
+            attributes = attributes.dataset(dataset.clone());
+        }
         let recording = Recording {
-            active,
-            info,
-            outer_step: outer_step.to_owned(),
+            services,
+            pipelines_dir: config.locations().pipelines_dir(),
+            outer_step,
             transaction_id: random_hex_id(),
             started_at: OffsetDateTime::now_utc(),
             started: Instant::now(),
             steps: Vec::new(),
-            sentry,
+            sentry: PipelineTransaction::start(&services.sentry, outer_step.name(), &tags),
+            otel: PipelineRunSpan::start(&services.otel, outer_step.name(), &attributes),
+            info,
         };
         PipelineRun { recording: Some(recording) }
     }
@@ -125,32 +197,49 @@ impl PipelineRun<'_> {
         }
     }
 
-    /// Runs one step: its span, its trace entry and its `pipeline_<step>` event. The step's
-    /// error, if any, is recorded by its `Display` text and returned untouched.
-    pub fn step<T, E: Display>(
+    /// Runs one step: its spans, its trace entry and its `pipeline_<step>` event. The step's
+    /// error, if any, is recorded (with its causes) and returned untouched.
+    pub fn step<T, E: Error + 'static>(
         &mut self,
-        step: &str,
+        step: Step,
         work: impl FnOnce(&mut StepReport) -> Result<T, E>,
     ) -> Result<T, E> {
-        let active = self.begin_step(step);
+        let in_progress = self.begin_step(step);
         let mut report = StepReport::default();
         let result = work(&mut report);
-        self.end_step(active, report, result.as_ref().err().map(ToString::to_string));
+        self.end_step(in_progress, report, result.as_ref().err().map(|error| error as &(dyn Error + 'static)));
         result
     }
 
     /// Begins a step, for hosts that cannot run it in a closure (async code).
-    pub fn begin_step(&mut self, step: &str) -> ActiveStep {
-        let span = self.recording.as_ref().map(|recording| recording.sentry.start_step(step));
-        ActiveStep { step: step.to_owned(), started_at: OffsetDateTime::now_utc(), span }
+    pub fn begin_step(&mut self, step: Step) -> StepInProgress {
+        let (sentry, otel) = match &self.recording {
+            Some(recording) => {
+                (Some(recording.sentry.start_step(step.name())), Some(recording.otel.start_step(step.name())))
+            }
+            None => (None, None),
+        };
+        StepInProgress { step, started_at: OffsetDateTime::now_utc(), sentry, otel }
     }
 
     /// Ends a step begun by [`PipelineRun::begin_step`]; `error` is `None` when it succeeded.
-    pub fn end_step(&mut self, step: ActiveStep, report: StepReport, error: Option<String>) {
-        let ActiveStep { step, started_at, span } = step;
-        let success = error.is_none();
-        if let Some(span) = span {
-            span.finish(success);
+    pub fn end_step(&mut self, step: StepInProgress, report: StepReport, error: Option<&(dyn Error + 'static)>) {
+        let StepInProgress { step, started_at, sentry, otel } = step;
+        let error = error.map(describe);
+        if let Some(otel) = otel {
+            if let Some(rows) = report.info.as_ref().and_then(|info| info.get("rows")).and_then(Value::as_u64) {
+                otel.set_rows(rows);
+            }
+            match &error {
+                Some(error) => otel.fail(error),
+                None => otel.finish(),
+            }
+        }
+        if let Some(sentry) = sentry {
+            match &error {
+                Some(error) => sentry.fail(error),
+                None => sentry.finish(true),
+            }
         }
         if let Some(recording) = &mut self.recording {
             recording.record(step, started_at, report, error);
@@ -158,7 +247,7 @@ impl PipelineRun<'_> {
     }
 
     /// Ends the run: succeeded unless one of its steps failed.
-    pub fn finish(mut self) -> Option<PipelineTrace> {
+    pub fn finish(mut self) -> Option<FinishedRun> {
         let recording = self.recording.take()?;
         let error = recording
             .steps
@@ -169,34 +258,53 @@ impl PipelineRun<'_> {
     }
 
     /// Ends the run as failed with this error.
-    pub fn fail(mut self, error: impl Display) -> Option<PipelineTrace> {
-        Some(self.recording.take()?.end(Some(error.to_string())))
+    pub fn fail(mut self, error: &(dyn Error + 'static)) -> Option<FinishedRun> {
+        Some(self.recording.take()?.end(Some(describe(error))))
     }
 }
 
 impl Drop for PipelineRun<'_> {
+    /// Nobody receives the outcome of a run dropped unfinished: a trace that cannot be saved
+    /// is logged instead.
     fn drop(&mut self) {
         if let Some(recording) = self.recording.take() {
-            recording.end(Some("the pipeline run ended without finishing its trace".into()));
+            let finished = recording.end(Some("the pipeline run ended without finishing its trace".into()));
+            if let Err(error) = finished.saved {
+                tracing::warn!("the trace of pipeline {:?} was not saved: {error}", finished.trace.pipeline_name);
+            }
         }
     }
 }
 
+/// An error and its causes, as one line: `outer: inner: root`.
+fn describe(error: &(dyn Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 impl Recording<'_> {
     /// Adds a finished step to the trace and sends its event.
-    fn record(&mut self, step: String, started_at: OffsetDateTime, report: StepReport, error: Option<String>) {
+    fn record(&mut self, step: Step, started_at: OffsetDateTime, report: StepReport, error: Option<String>) {
         let StepReport { info, extract_data, destination_fingerprint } = report;
         let properties = self.step_properties(error.is_none());
-        match step.as_str() {
-            "extract" => self.active.track(PipelineExtract { step: properties, extract_data }),
-            "normalize" => self.active.track(PipelineNormalize { step: properties }),
-            "load" => self.active.track(PipelineLoad { step: properties, destination_fingerprint }),
-            "run" => self.active.track(PipelineRunEvent { step: properties }),
-            _ => {}
+        match step {
+            Step::Extract => self.services.track(PipelineExtract { step: properties, extract_data }),
+            Step::Normalize => self.services.track(PipelineNormalize { step: properties }),
+            Step::Load => self.services.track(PipelineLoad { step: properties, destination_fingerprint }),
+            Step::Run => self.services.track(PipelineRunEvent { step: properties }),
         }
         self.steps.push(PipelineStepTrace {
             span_id: random_hex_id(),
-            step,
+            step: step.name().to_owned(),
             started_at,
             finished_at: Some(OffsetDateTime::now_utc()),
             success: Some(error.is_none()),
@@ -221,28 +329,34 @@ impl Recording<'_> {
         }
     }
 
-    /// Records the outer step, ends the Sentry transaction and saves the trace file.
-    fn end(mut self, error: Option<String>) -> PipelineTrace {
-        let success = error.is_none();
-        let outer_step = std::mem::take(&mut self.outer_step);
+    /// Records the outer step, ends the Sentry transaction and the OpenTelemetry trace, and
+    /// saves the trace file.
+    fn end(mut self, error: Option<String>) -> FinishedRun {
         let started_at = self.started_at;
-        self.record(outer_step, started_at, StepReport::default(), error);
-        self.sentry.finish(success);
+        self.record(self.outer_step, started_at, StepReport::default(), error.clone());
+        match &error {
+            Some(error) => {
+                self.sentry.fail(error);
+                self.otel.fail(error);
+            }
+            None => {
+                self.sentry.finish(true);
+                self.otel.finish();
+            }
+        }
         let trace = PipelineTrace {
             transaction_id: self.transaction_id,
             pipeline_name: self.info.pipeline_name,
             destination_name: self.info.destination_name,
             destination_type: self.info.destination_type,
             dataset_name: self.info.dataset_name,
-            execution_context: self.active.context().clone(),
+            execution_context: self.services.context().clone(),
             started_at: self.started_at,
             steps: self.steps,
             finished_at: Some(OffsetDateTime::now_utc()),
             extra: Map::new(),
         };
-        if let Err(error) = save_trace(&self.active.pipelines_dir, &trace) {
-            tracing::warn!("the trace of pipeline {:?} was not saved: {error}", trace.pipeline_name);
-        }
-        trace
+        let saved = save_trace(&self.pipelines_dir, &trace);
+        FinishedRun { trace, saved }
     }
 }

@@ -1,20 +1,26 @@
 //! What is on, what is off, and which setting decided it (DESIGN.md §5's order: the master
-//! switch, then `DO_NOT_TRACK`, then `runtime.dlthub_telemetry`).
+//! switch, then `DO_NOT_TRACK`, then `runtime.dlthub_telemetry`, where any `false` wins), and
+//! what waits to be sent.
 
 use std::fmt;
+use std::io;
 
 use dlt_config::{Config, DO_NOT_TRACK_VARIABLE, Source, Sourced};
+use dlt_segment::RecipientState;
+use time::OffsetDateTime;
 
-use crate::runtime::effective_endpoint;
+use crate::usage::effective_endpoint;
 
 /// The setting that decided whether usage telemetry is on.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum DecidedBy {
     /// `enable_runtime_trace = false`: everything is off.
     MasterSwitch(Source),
     /// `DO_NOT_TRACK` is set in the environment.
     DoNotTrack,
-    /// `runtime.dlthub_telemetry`, from a file, a variable or its default.
+    /// `runtime.dlthub_telemetry`: the first `false` in precedence order, else the first
+    /// `true`, else its default.
     TelemetrySetting {
         /// The value it has.
         enabled: bool,
@@ -40,6 +46,7 @@ impl fmt::Display for DecidedBy {
 
 /// The state of telemetry and tracing for this process, as `dlt telemetry` shows it.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Status {
     /// `enable_runtime_trace`: false when the master switch turned everything off (or the
     /// configuration could not be read).
@@ -48,15 +55,19 @@ pub struct Status {
     pub telemetry: bool,
     /// The setting that decided `telemetry`.
     pub decided_by: DecidedBy,
-    /// Where usage events go, when the configuration could be read; credentials in the URL
-    /// are shown as `***`.
+    /// Where usage events go, when the configuration could be read; a password in the URL is
+    /// shown as `***`.
     pub endpoint: Option<String>,
     /// Whether a Segment write key is configured (its value is never shown).
     pub write_key_set: bool,
     /// Whether a Sentry DSN is configured (its value is never shown).
     pub sentry_dsn_set: bool,
+    /// Where OpenTelemetry traces go, when export is on (password hidden).
+    pub otlp_endpoint: Option<String>,
     /// Whether events are printed to stderr instead of sent (`runtime.dlthub_telemetry_debug`).
     pub debug: bool,
+    /// Whether what is undelivered at exit is handed to a detached sender.
+    pub detached_sender: bool,
 }
 
 impl Status {
@@ -81,7 +92,9 @@ impl Status {
             endpoint: Some(effective_endpoint(runtime).to_string()),
             write_key_set: runtime.dlthub_telemetry_segment_write_key.value.is_some(),
             sentry_dsn_set: runtime.sentry_dsn.value.is_some(),
+            otlp_endpoint: None,
             debug,
+            detached_sender: false,
         }
     }
 
@@ -94,7 +107,30 @@ impl Status {
             endpoint: None,
             write_key_set: false,
             sentry_dsn_set: false,
+            otlp_endpoint: None,
             debug: false,
+            detached_sender: false,
         }
     }
+}
+
+/// What waits to be sent, for `dlt telemetry`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WaitingTelemetry {
+    /// When the user last switched telemetry off, if ever: nothing recorded before is sent.
+    pub opted_out_at: Option<OffsetDateTime>,
+    /// Each recipient's outbox: messages waiting, the oldest, whether a sender runs, the last
+    /// delivery error.
+    pub recipients: Vec<RecipientState>,
+}
+
+/// Looks at the outboxes and the opt-out mark under the configuration's global dir, taking
+/// nothing.
+pub fn waiting_telemetry(config: &Config) -> io::Result<WaitingTelemetry> {
+    let telemetry_dir = config.locations().telemetry_dir();
+    Ok(WaitingTelemetry {
+        opted_out_at: dlt_segment::latest_opt_out(&telemetry_dir)?,
+        recipients: dlt_segment::inspect_outboxes(&telemetry_dir)?,
+    })
 }

@@ -6,37 +6,37 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Captured, Dirs, SilentServer, golden, keys, loopback_url, our_threads, schema_failures};
-use dlt_runtime_trace::{DecidedBy, InitOptions, PipelineInfo, RuntimeTrace, Track, load_trace, save_trace};
-use dlt_segment::read_outbox;
+use common::{Captured, Dirs, SilentServer, golden, keys, our_threads, outbox_messages, schema_failures};
+use dlt_runtime_trace::{
+    DecidedBy, InitOptions, PipelineInfo, RuntimeTrace, Step, Track, load_trace, save_trace, switch_telemetry,
+};
 use dlt_sentry_bridge::test_util::{LoopbackSentry, Reply};
 use dlt_telemetry_model::events::{Init, PipelineCommand, TelemetryStatus};
 use dlt_telemetry_model::{KnownEvent, TrackMessage};
+use dlt_test_support::Recorder;
 
 /// Options for a host named `host_under_test` reading only `env`, printing events to `captured`.
 fn debug_options(env: dlt_config::Environment, captured: &Captured) -> InitOptions {
     let mut options = InitOptions::new("host_under_test", "9.9.9").with_env(env);
-    options.debug_unless_configured = true;
+    options.print_events_by_default = true;
     options.debug_writer = Some(Box::new(captured.clone()));
     options
 }
 
 fn chess() -> PipelineInfo {
-    PipelineInfo {
-        pipeline_name: "tiny".into(),
-        destination_name: Some("duckdb".into()),
-        destination_type: Some("dlt.destinations.duckdb".into()),
-        dataset_name: Some("tiny_data".into()),
-        default_schema_name: Some("tiny".into()),
-    }
+    let mut info =
+        PipelineInfo::new("tiny").with_destination("duckdb", "dlt.destinations.duckdb").with_dataset("tiny_data");
+    info.default_schema_name = Some("tiny".into());
+    info
 }
 
 /// Runs extract, normalize and load; `fail_at` makes that step fail.
-fn run_pipeline(runtime: &RuntimeTrace, fail_at: Option<&str>) {
-    let mut run = runtime.start_pipeline_run(chess(), "run");
-    for step in ["extract", "normalize", "load"] {
+fn run_pipeline(runtime: &RuntimeTrace, fail_at: Option<Step>) {
+    let mut run = runtime.start_pipeline_run(chess(), Step::Run);
+    for step in [Step::Extract, Step::Normalize, Step::Load] {
         let failed = fail_at == Some(step);
-        let result = run.step(step, |_| if failed { Err(format!("{step} broke")) } else { Ok(()) });
+        let result =
+            run.step(step, |_| if failed { Err(std::io::Error::other(format!("{step} broke"))) } else { Ok(()) });
         if result.is_err() {
             break;
         }
@@ -64,7 +64,7 @@ fn master_switch_off_starts_nothing_and_sends_nothing() {
     run_pipeline(&runtime, None);
     assert_eq!(our_threads(), Vec::<String>::new(), "no thread may be started");
     let summary = runtime.shutdown();
-    assert_eq!((summary.segment, summary.sentry_flushed), (None, None));
+    assert_eq!((summary.usage, summary.sentry_flushed, summary.otel_flushed), (None, None, None));
     assert_eq!(segment.connections(), 0);
     assert!(sentry.requests().is_empty());
     assert_eq!(dirs.global_files(), Vec::<std::path::PathBuf>::new(), "no trace file, no outbox, nothing");
@@ -80,7 +80,7 @@ fn the_master_switch_of_one_pipeline_stops_only_that_pipeline() {
     assert!(captured.messages().is_empty());
     let mut other = chess();
     other.pipeline_name = "other".into();
-    let run = runtime.start_pipeline_run(other, "run");
+    let run = runtime.start_pipeline_run(other, Step::Run);
     assert!(run.is_recording());
     run.finish();
     assert_eq!(captured.messages().len(), 1);
@@ -103,7 +103,7 @@ fn do_not_track_stops_usage_telemetry_but_not_sentry() {
     assert!(!runtime.status().telemetry);
     run_pipeline(&runtime, None);
     let summary = runtime.shutdown();
-    assert_eq!(summary.segment, None);
+    assert_eq!(summary.usage, None);
     assert_eq!(summary.sentry_flushed, Some(true));
     assert_eq!(segment.connections(), 0);
     let requests = sentry.wait_for_requests(1, Duration::from_secs(5));
@@ -122,11 +122,12 @@ fn a_bad_config_value_turns_telemetry_off_with_one_warning() {
     let runtime = RuntimeTrace::init(InitOptions::new("host_under_test", "9.9.9").with_env(env));
     assert!(!runtime.status().telemetry);
     assert!(matches!(runtime.status().decided_by, DecidedBy::ConfigError(_)));
-    assert_eq!(runtime.warnings().len(), 1);
+    assert_eq!(runtime.issues().len(), 1);
+    assert!(runtime.issues()[0].is_config_error());
     assert!(
-        runtime.warnings()[0].contains(r#"RUNTIME__DLTHUB_TELEMETRY="off" (environment)"#),
+        runtime.issues()[0].to_string().contains(r#"RUNTIME__DLTHUB_TELEMETRY="off" (environment)"#),
         "{:?}",
-        runtime.warnings()
+        runtime.issues()
     );
     run_pipeline(&runtime, None);
     drop(runtime);
@@ -139,8 +140,8 @@ fn a_malformed_config_file_is_named_in_the_warning() {
     std::fs::create_dir_all(dirs.project().join(".dlt")).unwrap();
     std::fs::write(dirs.project().join(".dlt/config.toml"), "[runtime\ndlthub_telemetry = true\n").unwrap();
     let runtime = RuntimeTrace::init(InitOptions::new("host_under_test", "9.9.9").with_env(dirs.env(&[])));
-    assert_eq!(runtime.warnings().len(), 1);
-    assert!(runtime.warnings()[0].contains("config.toml:1:"), "{:?}", runtime.warnings());
+    assert_eq!(runtime.issues().len(), 1);
+    assert!(runtime.issues()[0].to_string().contains("config.toml:1:"), "{:?}", runtime.issues());
 }
 
 #[test]
@@ -191,7 +192,7 @@ fn a_failing_step_gives_failed_events_a_failed_span_and_a_failed_trace() {
     let sentry = LoopbackSentry::start(Reply::Accept).unwrap();
     let env = dirs.env(&[("RUNTIME__SENTRY_DSN", &sentry.dsn_string())]);
     let runtime = RuntimeTrace::init(debug_options(env, &captured));
-    run_pipeline(&runtime, Some("normalize"));
+    run_pipeline(&runtime, Some(Step::Normalize));
     drop(runtime);
 
     let outcomes: Vec<(String, bool)> =
@@ -276,39 +277,40 @@ fn shutdown_is_bounded_when_both_endpoints_hang_and_keeps_the_messages() {
     let took = started.elapsed();
     assert!(took < Duration::from_secs(2), "shutdown took {took:?}");
     assert_eq!(summary.sentry_flushed, Some(false));
-    let segment_report = summary.segment.unwrap();
+    let segment_report = summary.usage.unwrap();
     assert_eq!(segment_report.saved_to_outbox, 4, "{segment_report:?}");
-    let kept = read_outbox(&dirs.global().join("telemetry/outbox")).unwrap();
+    let kept = outbox_messages(&dirs.global());
     let events: Vec<&str> = kept.iter().map(|m| m.event.as_str()).collect();
     assert_eq!(events, ["pipeline_extract", "pipeline_normalize", "pipeline_load", "pipeline_run"]);
 }
 
 #[test]
-fn turning_telemetry_off_deletes_the_outbox() {
+fn being_off_in_one_environment_keeps_the_outbox_and_switching_off_deletes_it() {
     let dirs = Dirs::new();
-    let closed_port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}/v1/track", listener.local_addr().unwrap())
-    };
-    let env = dirs
-        .env(&[("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", &closed_port), ("RUNTIME__TELEMETRY_SHUTDOWN_TIMEOUT", "0.2")]);
+    let closed_port = dlt_test_support::refusing_url().unwrap();
+    let env = dirs.env(&[("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", &closed_port)]);
     let runtime = RuntimeTrace::init(InitOptions::new("host_under_test", "9.9.9").with_env(env));
     runtime.track_command(TelemetryStatus {}, Track::After, || 0);
     drop(runtime);
-    let outbox = dirs.global().join("telemetry/outbox");
-    assert_eq!(read_outbox(&outbox).unwrap().len(), 1, "undelivered message kept");
+    assert_eq!(outbox_messages(&dirs.global()).len(), 1, "undelivered message kept");
 
     let off = dirs.env(&[("RUNTIME__DLTHUB_TELEMETRY", "false")]);
     let runtime = RuntimeTrace::init(InitOptions::new("host_under_test", "9.9.9").with_env(off));
     assert!(!runtime.status().telemetry);
-    assert!(read_outbox(&outbox).unwrap().is_empty(), "nothing queued before the opt-out may be sent");
+    drop(runtime);
+    assert_eq!(outbox_messages(&dirs.global()).len(), 1, "off here is not an opt-out: nothing is deleted");
+
+    let locations = dlt_config::Locations::resolve(&dirs.env(&[])).unwrap();
+    switch_telemetry(&locations, false).unwrap();
+    assert!(outbox_messages(&dirs.global()).is_empty(), "nothing queued before the opt-out may be sent");
+    assert!(dirs.global().join("telemetry/opt-out").is_file());
 }
 
 #[test]
 fn works_inside_a_tokio_runtime_and_sends_for_real() {
     let dirs = Dirs::new();
-    let segment = LoopbackSentry::start(Reply::Accept).unwrap();
-    let endpoint = format!("{}/v1/track", loopback_url(&segment));
+    let segment = Recorder::start().unwrap();
+    let endpoint = format!("{}/v1/track", segment.url());
     let env = dirs.env(&[("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", &endpoint)]);
     let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     tokio.block_on(async {
@@ -316,7 +318,8 @@ fn works_inside_a_tokio_runtime_and_sends_for_real() {
         runtime.track_command(TelemetryStatus {}, Track::After, || 0);
         drop(runtime);
     });
-    let requests = segment.wait_for_requests(1, Duration::from_secs(5));
+    assert!(segment.wait_for(1, Duration::from_secs(5)));
+    let requests = segment.requests();
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].path, "/v1/track");
     assert_eq!(requests[0].header("user-agent"), Some("host_under_test/9.9.9"));
@@ -361,9 +364,10 @@ fn a_pipeline_name_that_is_not_a_directory_name_is_not_saved() {
     let dirs = Dirs::new();
     let captured = Captured::default();
     let runtime = RuntimeTrace::init(debug_options(dirs.env(&[]), &captured));
-    let run = runtime.start_pipeline_run(PipelineInfo::new("../escape"), "run");
-    let trace = run.finish().unwrap();
-    assert_eq!(trace.pipeline_name, "../escape");
+    let run = runtime.start_pipeline_run(PipelineInfo::new("../escape"), Step::Run);
+    let finished = run.finish().unwrap();
+    assert_eq!(finished.trace.pipeline_name, "../escape");
+    assert!(finished.saved.is_err());
     drop(runtime);
     assert!(!dirs.root.path().join("escape").exists());
     assert!(dirs.global_files().is_empty(), "{:?}", dirs.global_files());

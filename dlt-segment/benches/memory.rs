@@ -43,7 +43,7 @@ fn closed_endpoint() -> String {
 }
 
 fn offer(endpoint: &str, label: &str) {
-    let options = SegmentOptions::new(endpoint, "dlt/0.1.0");
+    let options = SegmentOptions::new(dlt_redact::HttpUrl::parse(endpoint).unwrap(), "dlt/0.1.0");
     println!("{label} (queue {}, batch {}):", options.queue_capacity, options.limits.max_batch_messages);
     let client = SegmentClient::start(options).unwrap();
     let template = sample::message();

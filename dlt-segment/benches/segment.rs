@@ -1,6 +1,6 @@
 //! The costs that matter to a host: `track` while the worker is busy (target: under 1 µs
-//! median), serialising and batching (target: over 100,000 messages/s) and delivery to a local
-//! server. Memory with the endpoint down is measured by `examples/memory_bound.rs`.
+//! median), the opt-out mark check each request makes, and delivery to a local server
+//! (batched, and one message per request a few at once). Memory with the endpoint down is measured by `examples/memory_bound.rs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(missing_docs, reason = "criterion_group! generates an undocumented pub fn")]
@@ -10,11 +10,10 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use dlt_segment::wire::{BatchBody, Push, encode_message, fill_segment_fields};
-use dlt_segment::{BatchLimits, SegmentClient, SegmentOptions, Transport};
+use dlt_redact::HttpUrl;
+use dlt_segment::{OptOutWatch, SegmentClient, SegmentOptions, Transport};
 use dlt_telemetry_model::TrackMessage;
 use sample::message;
-use time::OffsetDateTime;
 use tokio::runtime::Runtime;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -33,8 +32,8 @@ fn local_server() -> (Runtime, MockServer) {
 }
 
 /// An endpoint that accepts connections and never answers: its worker stays busy in a request.
-fn hanging_endpoint(listener: &TcpListener) -> String {
-    format!("http://{}/v1/batch", listener.local_addr().unwrap())
+fn hanging_endpoint(listener: &TcpListener) -> HttpUrl {
+    HttpUrl::parse(&format!("http://{}/v1/batch", listener.local_addr().unwrap())).unwrap()
 }
 
 fn track_latency(c: &mut Criterion) {
@@ -75,7 +74,7 @@ fn track_latency(c: &mut Criterion) {
 
     // The worker sending to a local server as fast as it can; the queue is full part of the time.
     let (_runtime, server) = local_server();
-    let mut options = SegmentOptions::new(format!("{}/v1/batch", server.uri()), "dlt/0.1.0");
+    let mut options = SegmentOptions::new(HttpUrl::parse(&format!("{}/v1/batch", server.uri())).unwrap(), "dlt/0.1.0");
     options.queue_capacity = 100_000;
     let client = SegmentClient::start(options).unwrap();
     group.bench_function("worker sending to a local server", |b| {
@@ -89,31 +88,16 @@ fn track_latency(c: &mut Criterion) {
     group.finish();
 }
 
-fn serialise_and_batch(c: &mut Criterion) {
-    const MESSAGES: usize = 10_000;
-    let mut group = c.benchmark_group("batching");
-    group.throughput(Throughput::Elements(MESSAGES as u64));
-    let mut messages: Vec<TrackMessage> = (0..MESSAGES).map(|_| message()).collect();
-    let now = OffsetDateTime::now_utc();
-    for message in &mut messages {
-        fill_segment_fields(message, now);
-    }
-    group.bench_function("serialise and batch 10,000 messages", |b| {
-        b.iter(|| {
-            let mut bodies = Vec::new();
-            let mut batch = BatchBody::new(now, BatchLimits::SEGMENT);
-            for message in &mut messages {
-                message.sent_at = Some(now);
-                let encoded = encode_message(message).unwrap();
-                if batch.push(&encoded) == Push::Full {
-                    bodies.push(std::mem::replace(&mut batch, BatchBody::new(now, BatchLimits::SEGMENT)).finish());
-                    batch.push(&encoded);
-                }
-            }
-            bodies.push(batch.finish());
-            black_box(bodies)
-        });
-    });
+/// The check every request makes: has the user opted out since this process started? A `stat`
+/// of the mark, and a small read only when it changed.
+fn opt_out_check(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut group = c.benchmark_group("opt-out mark");
+    let mut watch = OptOutWatch::new(dir.path());
+    group.bench_function("check, no mark", |b| b.iter(|| black_box(watch.latest())));
+    dlt_segment::record_opt_out(dir.path(), time::OffsetDateTime::now_utc()).unwrap();
+    let mut watch = OptOutWatch::new(dir.path());
+    group.bench_function("check, mark unchanged", |b| b.iter(|| black_box(watch.latest())));
     group.finish();
 }
 
@@ -123,30 +107,35 @@ fn delivery(c: &mut Criterion) {
     group.throughput(Throughput::Elements(MESSAGES as u64));
     group.sample_size(10);
     let (_runtime, server) = local_server();
-    let mut options = SegmentOptions::new(format!("{}/v1/batch", server.uri()), "dlt/0.1.0");
-    options.queue_capacity = MESSAGES;
-    let client = SegmentClient::start(options).unwrap();
-    let template = message();
-    group.bench_function("10,000 messages to a local /v1/batch server", |b| {
-        b.iter_custom(|iterations| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iterations {
-                let messages: Vec<TrackMessage> = (0..MESSAGES).map(|_| template.clone()).collect();
-                let started = Instant::now();
-                for message in messages {
-                    client.track(message);
+    for (path, label) in [
+        ("/v1/batch", "10,000 messages to a local /v1/batch server"),
+        ("/track", "10,000 messages, one per request, 4 at once"),
+    ] {
+        let mut options = SegmentOptions::new(HttpUrl::parse(&format!("{}{path}", server.uri())).unwrap(), "dlt/0.1.0");
+        options.queue_capacity = MESSAGES;
+        let client = SegmentClient::start(options).unwrap();
+        let template = message();
+        group.bench_function(label, |b| {
+            b.iter_custom(|iterations| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iterations {
+                    let messages: Vec<TrackMessage> = (0..MESSAGES).map(|_| template.clone()).collect();
+                    let started = Instant::now();
+                    for message in messages {
+                        client.track(message);
+                    }
+                    assert!(client.flush(Duration::from_secs(60)));
+                    total += started.elapsed();
                 }
-                assert!(client.flush(Duration::from_secs(60)));
-                total += started.elapsed();
-            }
-            total
+                total
+            });
         });
-    });
-    let stats = client.stats();
-    assert_eq!(stats.dropped_queue_full, 0);
-    eprintln!("  (delivery: sent {}, retried {})", stats.sent, stats.retried);
+        let stats = client.stats();
+        assert_eq!(stats.dropped_queue_full, 0);
+        eprintln!("  (delivery: sent {}, retried {})", stats.sent, stats.retried);
+    }
     group.finish();
 }
 
-criterion_group!(benches, track_latency, serialise_and_batch, delivery);
+criterion_group!(benches, track_latency, opt_out_check, delivery);
 criterion_main!(benches);

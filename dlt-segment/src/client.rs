@@ -2,20 +2,20 @@
 //! commands that flush it and shut it down within a deadline.
 
 use std::sync::mpsc::{RecvTimeoutError, sync_channel};
-use std::sync::{Arc, Mutex, Once, PoisonError};
-use std::thread;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use dlt_telemetry_model::TrackMessage;
 use tokio::sync::mpsc::{self, error::TrySendError};
 
+use crate::clock::Clock;
 use crate::error::SegmentError;
-use crate::options::{Endpoint, SegmentOptions};
+use crate::options::SegmentOptions;
 use crate::outbox::Outbox;
 use crate::stats::{Counters, Stats, add};
 use crate::transport::{ShutdownReport, Transport};
-use crate::wire::{BatchLimits, now_utc};
-use crate::worker::{Command, Worker, deadline_after};
+use crate::wire::{BatchLimits, to_millis};
+use crate::worker::{ClaimAtStart, Command, Worker, deadline_after};
 
 /// How long past its deadline `shutdown` waits for the worker's report: time for the worker to
 /// append what is left to the outbox.
@@ -32,54 +32,68 @@ pub struct SegmentClient {
     messages: mpsc::Sender<TrackMessage>,
     control: mpsc::UnboundedSender<Command>,
     counters: Arc<Counters>,
+    clock: Arc<dyn Clock>,
     shutdown_timeout: Duration,
     report: Mutex<Option<ShutdownReport>>,
 }
 
 impl SegmentClient {
-    /// Validates the options and starts the worker thread. The outbox of an earlier run, if
-    /// any, is taken over by the worker and sent first.
+    /// Validates the options, builds the HTTP client and starts the worker thread. What earlier
+    /// runs left in the outbox for the same recipient is taken over and sent first, unless a
+    /// sender is delivering it.
     pub fn start(options: SegmentOptions) -> Result<Self, SegmentError> {
-        let endpoint = Endpoint::parse(&options.endpoint)?;
+        Self::start_claiming(options, ClaimAtStart::UnlessSenderRunning)
+    }
+
+    pub(crate) fn start_claiming(options: SegmentOptions, claim_at_start: ClaimAtStart) -> Result<Self, SegmentError> {
         let headers = options.headers()?;
-        ensure_crypto_provider();
-        let http = reqwest::Client::builder()
-            .connect_timeout(options.connect_timeout)
-            .timeout(options.request_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(SegmentError::HttpClient)?;
-        let runtime =
-            tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(SegmentError::Runtime)?;
+        let http = dlt_http::build_client(&options.http).map_err(SegmentError::HttpClient)?;
         let counters = Arc::new(Counters::default());
         let (messages, messages_rx) =
             mpsc::channel(options.queue_capacity.clamp(1, tokio::sync::Semaphore::MAX_PERMITS));
         let (control, control_rx) = mpsc::unbounded_channel();
-        let outbox = options.outbox.map(|outbox| Outbox::new(outbox, counters.clone()));
+        let recipient = options.recipient();
+        let api = options.api();
+        let outbox =
+            options.outbox.map(|outbox| Outbox::new(outbox, recipient, counters.clone(), options.clock.clone()));
         let worker = Worker {
             http,
-            endpoint,
+            url: options.endpoint.url().clone(),
+            api,
             headers,
             policy: options.retry,
             limits: BatchLimits { max_batch_messages: options.limits.max_batch_messages.max(1), ..options.limits },
+            concurrency: options.concurrency.max(1),
             outbox,
+            claim_at_start,
             counters: counters.clone(),
+            clock: options.clock.clone(),
             messages: messages_rx,
             control: control_rx,
         };
-        thread::Builder::new()
-            .name("dlt-segment".into())
-            .spawn(move || worker.run(runtime, options.shutdown_timeout))
-            .map_err(SegmentError::Spawn)?;
-        Ok(Self { messages, control, counters, shutdown_timeout: options.shutdown_timeout, report: Mutex::default() })
+        dlt_http::spawn_runtime_thread("dlt-segment", worker.run()).map_err(SegmentError::Spawn)?;
+        Ok(Self {
+            messages,
+            control,
+            counters,
+            clock: options.clock,
+            shutdown_timeout: options.shutdown_timeout,
+            report: Mutex::default(),
+        })
+    }
+
+    /// Asks the worker to take over what the outbox holds now.
+    pub(crate) fn reclaim(&self) {
+        let _ = self.control.send(Command::Reclaim);
     }
 }
 
 impl Transport for SegmentClient {
     /// Stamps `timestamp` (when missing) and queues the message; when the queue is full the
-    /// message is dropped and counted. `type` and `messageId` are filled by the worker.
+    /// message is dropped and counted. Never blocks. `type` and `messageId` are filled by the
+    /// worker.
     fn track(&self, mut message: TrackMessage) {
-        message.timestamp.get_or_insert_with(now_utc);
+        message.timestamp.get_or_insert_with(|| to_millis(self.clock.now()));
         match self.messages.try_send(message) {
             Ok(()) => add(&self.counters.queued, 1),
             Err(TrySendError::Full(_)) => add(&self.counters.dropped_queue_full, 1),
@@ -110,9 +124,17 @@ impl Transport for SegmentClient {
                 saved_to_outbox: summary.saved,
                 lost: summary.leftover - summary.saved,
                 confirmed: true,
+                sender_needed: summary.sender_needed,
                 stats,
             },
-            Err(_) => ShutdownReport { drained: false, saved_to_outbox: 0, lost: 0, confirmed: false, stats },
+            Err(_) => ShutdownReport {
+                drained: false,
+                saved_to_outbox: 0,
+                lost: 0,
+                confirmed: false,
+                sender_needed: false,
+                stats,
+            },
         };
         *report = Some(finished);
         finished
@@ -128,14 +150,4 @@ impl Drop for SegmentClient {
     fn drop(&mut self) {
         self.shutdown(deadline_after(self.shutdown_timeout));
     }
-}
-
-/// reqwest is built without a TLS crypto provider; install ring's, once per process, before the
-/// first client is built. A provider the host installed first is kept.
-/// dlt-sentry-bridge has the same few lines: the two transports depend on nothing of each other.
-fn ensure_crypto_provider() {
-    static INSTALL: Once = Once::new();
-    INSTALL.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
 }

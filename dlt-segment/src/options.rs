@@ -1,15 +1,19 @@
 //! What a transport is told: where to send, with which key and user agent, and its limits.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use reqwest::Url;
+use dlt_http::{HttpSettings, NetworkEnv};
+use dlt_redact::HttpUrl;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
 
+use crate::clock::{Clock, system_clock};
 use crate::error::SegmentError;
 use crate::outbox::OutboxOptions;
+use crate::recipient::Recipient;
 use crate::retry::RetryPolicy;
 use crate::wire::BatchLimits;
 
@@ -26,6 +30,11 @@ impl WriteKey {
         Self(key.into())
     }
 
+    /// The key itself, for the recipient's digest.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+
     /// `Basic base64(key + ":")`: the key as HTTP Basic user name with an empty password, the
     /// way Segment (and dlt) send it. `None` for an empty key, which dlt treats as no key.
     fn authorization(&self) -> Option<Result<HeaderValue, SegmentError>> {
@@ -40,18 +49,19 @@ impl WriteKey {
 
 impl fmt::Debug for WriteKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("WriteKey([redacted])")
+        f.write_str("WriteKey(***)")
     }
 }
 
-/// Everything a [`crate::SegmentClient`] needs. Plain values: reading configuration files is
-/// the host's business.
+/// Everything a transport needs. Plain values: reading configuration files is the host's
+/// business.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct SegmentOptions {
     /// Where to POST, used verbatim. A path ending in `/v1/batch` (e.g.
     /// [`SEGMENT_BATCH_ENDPOINT`]) gets Segment's batch API; any other URL gets one message per
     /// POST, the way dlt does it.
-    pub endpoint: String,
+    pub endpoint: HttpUrl,
     /// Sent as `Authorization: Basic base64(key + ":")`; no header without a key.
     pub write_key: Option<WriteKey>,
     /// `<library>/<version>` of the host, e.g. `dlt/0.1.0`.
@@ -61,33 +71,42 @@ pub struct SegmentOptions {
     pub queue_capacity: usize,
     /// How long shutting down (and dropping the client) may take, a request in flight included.
     pub shutdown_timeout: Duration,
-    /// Limit for opening a connection (TCP and TLS).
-    pub connect_timeout: Duration,
-    /// Limit for a whole request, connecting included.
-    pub request_timeout: Duration,
+    /// Proxies, trust roots and timeouts of the HTTP client (see `dlt-http`).
+    pub http: HttpSettings,
     /// When and how often to try again.
     pub retry: RetryPolicy,
     /// Segment's size limits.
     pub limits: BatchLimits,
-    /// Where to keep what could not be delivered, for the next run; `None` drops it (counted).
+    /// For endpoints that take one message per request: how many requests may be in flight at
+    /// once (at least 1).
+    pub concurrency: usize,
+    /// Where to keep what could not be delivered, for a later sender; `None` drops it (counted).
     pub outbox: Option<OutboxOptions>,
+    /// The wall clock: message timestamps, the outbox's age bound, the opt-out mark.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl SegmentOptions {
     /// Options with the defaults: no write key, a queue of 1,000 messages, a 1 s shutdown,
-    /// 2 s to connect, 10 s per request, [`RetryPolicy::default`], Segment's limits, no outbox.
-    pub fn new(endpoint: impl Into<String>, user_agent: impl Into<String>) -> Self {
+    /// 2 s to connect, 10 s per request, no proxy, [`RetryPolicy::default`], Segment's limits,
+    /// 4 requests at once, no outbox, the system clock.
+    pub fn new(endpoint: HttpUrl, user_agent: impl Into<String>) -> Self {
+        let user_agent = user_agent.into();
+        let http = HttpSettings::new(NetworkEnv::from_lookup(|_| None))
+            .with_connect_timeout(Duration::from_secs(2))
+            .with_request_timeout(Duration::from_secs(10));
         Self {
-            endpoint: endpoint.into(),
+            endpoint,
             write_key: None,
-            user_agent: user_agent.into(),
+            user_agent,
             queue_capacity: 1_000,
             shutdown_timeout: Duration::from_secs(1),
-            connect_timeout: Duration::from_secs(2),
-            request_timeout: Duration::from_secs(10),
+            http,
             retry: RetryPolicy::default(),
             limits: BatchLimits::SEGMENT,
+            concurrency: 4,
             outbox: None,
+            clock: system_clock(),
         }
     }
 
@@ -103,6 +122,11 @@ impl SegmentOptions {
         self
     }
 
+    /// Who the messages are for: the endpoint and the write key.
+    pub fn recipient(&self) -> Recipient {
+        Recipient::new(&self.endpoint, self.write_key.as_ref())
+    }
+
     /// The headers of every request: `Content-Type`, `User-Agent` and, with a key,
     /// `Authorization`.
     pub(crate) fn headers(&self) -> Result<HeaderMap, SegmentError> {
@@ -116,6 +140,12 @@ impl SegmentOptions {
         }
         Ok(headers)
     }
+
+    /// Which of Segment's APIs the endpoint speaks: a path ending in `/v1/batch` is the batch API.
+    pub(crate) fn api(&self) -> Api {
+        let path = self.endpoint.url().path();
+        if path.strip_suffix('/').unwrap_or(path).ends_with("/v1/batch") { Api::Batch } else { Api::Single }
+    }
 }
 
 impl fmt::Debug for SegmentOptions {
@@ -126,23 +156,25 @@ impl fmt::Debug for SegmentOptions {
             user_agent,
             queue_capacity,
             shutdown_timeout,
-            connect_timeout,
-            request_timeout,
+            http,
             retry,
             limits,
+            concurrency,
             outbox,
+            clock,
         } = self;
         f.debug_struct("SegmentOptions")
-            .field("endpoint", &redact_credentials(endpoint))
+            .field("endpoint", endpoint)
             .field("write_key", write_key)
             .field("user_agent", user_agent)
             .field("queue_capacity", queue_capacity)
             .field("shutdown_timeout", shutdown_timeout)
-            .field("connect_timeout", connect_timeout)
-            .field("request_timeout", request_timeout)
+            .field("http", http)
             .field("retry", retry)
             .field("limits", limits)
+            .field("concurrency", concurrency)
             .field("outbox", outbox)
+            .field("clock", clock)
             .finish()
     }
 }
@@ -156,51 +188,19 @@ pub(crate) enum Api {
     Single,
 }
 
-/// A validated endpoint.
-#[derive(Clone, Debug)]
-pub(crate) struct Endpoint {
-    pub(crate) url: Url,
-    pub(crate) api: Api,
-}
-
-impl Endpoint {
-    /// Checks that `raw` is an absolute http(s) URL and picks the API from its path.
-    pub(crate) fn parse(raw: &str) -> Result<Self, SegmentError> {
-        let url = Url::parse(raw).map_err(|error| SegmentError::InvalidEndpoint {
-            endpoint: redact_credentials(raw),
-            reason: error.to_string(),
-        })?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(SegmentError::UnsupportedScheme {
-                endpoint: redact_credentials(raw),
-                scheme: url.scheme().to_owned(),
-            });
-        }
-        let path = url.path();
-        let api = if path.strip_suffix('/').unwrap_or(path).ends_with("/v1/batch") { Api::Batch } else { Api::Single };
-        Ok(Self { url, api })
-    }
-}
-
-/// The URL with any `user:password@` replaced by `[redacted]@`, for messages and logs.
-pub(crate) fn redact_credentials(url: &str) -> String {
-    let authority_start = url.find("://").map_or(0, |i| i + 3);
-    let authority_end = url[authority_start..].find(['/', '?', '#']).map_or(url.len(), |i| authority_start + i);
-    match url[authority_start..authority_end].rfind('@') {
-        Some(at) => format!("{}[redacted]{}", &url[..authority_start], &url[authority_start + at..]),
-        None => url.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
 
+    fn options(endpoint: &str) -> SegmentOptions {
+        SegmentOptions::new(HttpUrl::parse(endpoint).unwrap(), "dlt/0.1.0")
+    }
+
     #[test]
     fn endpoint_path_picks_the_api() {
-        let api = |raw| Endpoint::parse(raw).unwrap().api;
+        let api = |raw| options(raw).api();
         assert_eq!(api(SEGMENT_BATCH_ENDPOINT), Api::Batch);
         assert_eq!(api("http://127.0.0.1:9/segment/v1/batch/"), Api::Batch);
         assert_eq!(api("https://telemetry.scalevector.ai"), Api::Single);
@@ -209,28 +209,8 @@ mod tests {
     }
 
     #[test]
-    fn endpoint_must_be_an_http_url() {
-        let error = Endpoint::parse("telemetry-tracker.services4745.workers.dev").unwrap_err();
-        assert!(matches!(error, SegmentError::InvalidEndpoint { .. }), "{error:?}");
-        assert!(error.to_string().contains("`telemetry-tracker.services4745.workers.dev` is not a valid URL"));
-        let error = Endpoint::parse("ftp://user:hunter2@example.com/v1/batch").unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "telemetry endpoint `ftp://[redacted]@example.com/v1/batch` has scheme `ftp`; expected http or https"
-        );
-    }
-
-    #[test]
-    fn credentials_in_urls_are_redacted() {
-        assert_eq!(redact_credentials("https://u:p@h.io/a@b"), "https://[redacted]@h.io/a@b");
-        assert_eq!(redact_credentials("https://h.io/v1/batch?x=@"), "https://h.io/v1/batch?x=@");
-        assert_eq!(redact_credentials("u:p@h.io"), "[redacted]@h.io");
-    }
-
-    #[test]
     fn write_key_is_basic_auth_and_never_printed() {
-        let options = SegmentOptions::new(SEGMENT_BATCH_ENDPOINT, "dlt/0.1.0")
-            .with_write_key(WriteKey::new("test_write_key_123"));
+        let options = options(SEGMENT_BATCH_ENDPOINT).with_write_key(WriteKey::new("test_write_key_123"));
         let headers = options.headers().unwrap();
         assert_eq!(headers[AUTHORIZATION], "Basic dGVzdF93cml0ZV9rZXlfMTIzOg==");
         assert!(headers[AUTHORIZATION].is_sensitive());
@@ -238,12 +218,12 @@ mod tests {
         assert_eq!(headers[CONTENT_TYPE], "application/json");
         let printed = format!("{options:?} {:?}", options.write_key);
         assert!(!printed.contains("test_write_key_123"), "{printed}");
-        assert!(printed.contains("WriteKey([redacted])"));
+        assert!(printed.contains("WriteKey(***)"));
     }
 
     #[test]
     fn no_or_empty_key_means_no_authorization() {
-        let options = SegmentOptions::new(SEGMENT_BATCH_ENDPOINT, "dlt/0.1.0");
+        let options = options(SEGMENT_BATCH_ENDPOINT);
         assert!(!options.headers().unwrap().contains_key(AUTHORIZATION));
         let options = options.with_write_key(WriteKey::new(""));
         assert!(!options.headers().unwrap().contains_key(AUTHORIZATION));
@@ -251,13 +231,14 @@ mod tests {
 
     #[test]
     fn bad_user_agent_is_an_error() {
-        let error = SegmentOptions::new(SEGMENT_BATCH_ENDPOINT, "dlt/\n0.1").headers().unwrap_err();
-        assert!(matches!(error, SegmentError::InvalidUserAgent { .. }));
+        let mut options = options(SEGMENT_BATCH_ENDPOINT);
+        options.user_agent = "dlt/\n0.1".into();
+        assert!(matches!(options.headers().unwrap_err(), SegmentError::InvalidUserAgent { .. }));
     }
 
     #[test]
     fn debug_output_hides_endpoint_credentials() {
-        let options = SegmentOptions::new("https://user:secret@example.com/v1/batch", "dlt/0.1.0");
+        let options = options("https://user:secret@example.com/v1/batch");
         let printed = format!("{options:?}");
         assert!(!printed.contains("secret"), "{printed}");
     }

@@ -1,110 +1,197 @@
-//! The on-disk outbox: messages that were not delivered by the shutdown deadline (or ran out of
-//! attempts), kept as JSON lines for the next run to send, bounded in bytes and age.
+//! The on-disk outbox: messages not delivered yet, kept as JSON lines for a later sender, one
+//! folder per recipient, bounded in bytes (per recipient and in all) and in age.
 //!
-//! The directory holds:
-//! - `outbox.jsonl`: the messages waiting, one per line, oldest first. It is only ever replaced
-//!   whole (written to a temporary file, then renamed), so no reader sees a torn line.
-//! - `claimed-<pid>-<random>.jsonl`: messages a running transport took over to send, locked by
-//!   it while it runs. A claim whose lock can be taken was left by a process that died, and the
-//!   next transport takes it over.
-//! - `.lock`: every change to the directory is made while holding the lock on this file, so
-//!   processes sharing the directory never interleave their writes.
+//! `<telemetry dir>/outbox/<recipient id>/` (folders `0700`, files `0600`) holds:
+//! - `outbox.jsonl`: the messages waiting, one per line, oldest first, only ever replaced whole;
+//! - `claimed-<pid>-<random>.jsonl`: messages a running process took over to send, locked by
+//!   it while it runs; a claim whose lock can be taken was left by a process that died, and the
+//!   next claimer takes it over;
+//! - `.lock`: every change to the folder is made holding it (a short lock: appending never
+//!   waits for a sender);
+//! - `sender.lock`: held by the one sender delivering this recipient's outbox;
+//! - `recipient.json`: the endpoint with its password hidden, and whether a write key is used;
+//! - `sender.log`: the latest delivery failures, bounded.
+//!
+//! Files directly under `outbox/` were written before outboxes were kept per recipient: their
+//! recipient is unknown, so they are deleted, never sent.
 
+use std::collections::HashSet;
 use std::fs::{self, File, TryLockError};
-use std::io::{self, BufWriter, Read as _, Write as _};
+use std::io::{self, BufWriter, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
 
+use dlt_fs::{FileLock, NewFileMode, Sync};
 use dlt_telemetry_model::TrackMessage;
 use time::OffsetDateTime;
 
+use crate::clock::Clock;
+use crate::opt_out::OptOutWatch;
+use crate::recipient::Recipient;
 use crate::stats::{Counters, add};
-use crate::wire::{encode_message, now_utc};
+use crate::wire::encode_message;
 
-/// The default size bound of the outbox: 1 MiB.
+/// The default size bound of one recipient's outbox: 1 MiB.
 pub const DEFAULT_OUTBOX_MAX_BYTES: u64 = 1024 * 1024;
-/// The default age bound of the outbox: 7 days.
+/// The default size bound of all recipients' outboxes together: 4 MiB.
+pub const DEFAULT_OUTBOX_MAX_TOTAL_BYTES: u64 = 4 * 1024 * 1024;
+/// The default age bound: 7 days. Older messages are dropped, older folders removed.
 pub const DEFAULT_OUTBOX_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
+const OUTBOXES_DIR: &str = "outbox";
 const OUTBOX_FILE: &str = "outbox.jsonl";
-const LOCK_FILE: &str = ".lock";
+const APPEND_LOCK: &str = ".lock";
+const SENDER_LOCK: &str = "sender.lock";
+const RECIPIENT_FILE: &str = "recipient.json";
+const FAILURE_LOG: &str = "sender.log";
 const CLAIM_PREFIX: &str = "claimed-";
 const CLAIM_SUFFIX: &str = ".jsonl";
-const TEMP_PREFIX: &str = ".tmp-";
-/// How often a locked directory is tried again.
-const LOCK_POLL: Duration = Duration::from_millis(2);
 /// Files larger than this many times the size bound are read only this far (a file that size
 /// was not written by a transport; the cut line is counted as corrupt).
 const READ_LIMIT_FACTOR: u64 = 4;
+/// The failure log is cut back to its newest half once it grows past this.
+const FAILURE_LOG_MAX_BYTES: u64 = 16 * 1024;
+/// How long purging waits for a process holding a recipient's folder.
+const PURGE_LOCK_WAIT: Duration = Duration::from_secs(1);
 
 /// Where and how much to keep.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct OutboxOptions {
-    /// The directory, created when first needed, e.g. `<global dir>/telemetry/outbox`.
-    pub dir: PathBuf,
-    /// The largest the outbox may grow; the oldest messages are dropped first.
+    /// The telemetry dir, e.g. `<global dir>/telemetry`: the outboxes are in its `outbox`
+    /// folder, the opt-out mark beside it.
+    pub telemetry_dir: PathBuf,
+    /// The largest one recipient's outbox may grow; the oldest messages are dropped first.
     pub max_bytes: u64,
-    /// Messages older than this (by their `timestamp`) are dropped.
+    /// The largest all recipients' outboxes may grow together; the folders of the recipients
+    /// least recently written are emptied first.
+    pub max_total_bytes: u64,
+    /// Messages older than this (by their `timestamp`) are dropped, folders not written for
+    /// this long removed.
     pub max_age: Duration,
 }
 
 impl OutboxOptions {
-    /// An outbox in `dir` with the default bounds: 1 MiB and 7 days.
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into(), max_bytes: DEFAULT_OUTBOX_MAX_BYTES, max_age: DEFAULT_OUTBOX_MAX_AGE }
+    /// Outboxes under `telemetry_dir` with the default bounds: 1 MiB per recipient, 4 MiB in
+    /// all, 7 days.
+    pub fn new(telemetry_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            telemetry_dir: telemetry_dir.into(),
+            max_bytes: DEFAULT_OUTBOX_MAX_BYTES,
+            max_total_bytes: DEFAULT_OUTBOX_MAX_TOTAL_BYTES,
+            max_age: DEFAULT_OUTBOX_MAX_AGE,
+        }
+    }
+
+    fn outboxes_dir(&self) -> PathBuf {
+        self.telemetry_dir.join(OUTBOXES_DIR)
     }
 }
 
-/// How long purging waits for another process that holds the outbox.
-const PURGE_LOCK_WAIT: Duration = Duration::from_secs(1);
-
-/// Deletes every message in the outbox at `dir`, waiting or claimed, under the outbox's lock so
-/// that no other process appends in between. For when the user turns telemetry off: nothing
-/// queued before is ever sent. The lock file stays (another process may hold it); a missing
-/// directory is not an error.
-pub fn purge_outbox(dir: &Path) -> io::Result<()> {
-    if !dir.is_dir() {
-        return Ok(());
+/// Deletes every recipient's waiting and claimed messages (and files of unknown recipients),
+/// each folder under its lock so that no process appends in between. For when the user turns
+/// telemetry off. Lock files stay (another process may hold them); a missing folder is fine.
+pub fn purge_outboxes(telemetry_dir: &Path) -> io::Result<()> {
+    let outboxes = telemetry_dir.join(OUTBOXES_DIR);
+    let entries = match fs::read_dir(&outboxes) {
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
+        entries => entries?,
+    };
+    let mut first_error = None;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let purged = if path.is_dir() { purge_recipient(&path) } else { remove_if_present(&path) };
+        if let Err(error) = purged {
+            first_error.get_or_insert(error);
+        }
     }
-    let _lock = lock_dir(dir, Instant::now() + PURGE_LOCK_WAIT)?;
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
-        if entry.file_name().to_str().is_some_and(is_outbox_file) {
+    first_error.map_or(Ok(()), Err)
+}
+
+fn purge_recipient(dir: &Path) -> io::Result<()> {
+    let _lock = FileLock::acquire(&dir.join(APPEND_LOCK), Instant::now() + PURGE_LOCK_WAIT)?;
+    for entry in fs::read_dir(dir)?.flatten() {
+        if entry.file_name().to_str().is_some_and(holds_messages) {
             remove_if_present(&entry.path())?;
         }
     }
     Ok(())
 }
 
-/// The messages in the outbox at `dir`, waiting or claimed, without taking them; lines that are
-/// not messages are skipped. For showing what is left to send.
-pub fn read_outbox(dir: &Path) -> io::Result<Vec<TrackMessage>> {
-    let entries = match fs::read_dir(dir) {
+/// One recipient's outbox as `dlt telemetry` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecipientState {
+    /// The endpoint, its password hidden (`None` when the folder does not say).
+    pub endpoint: Option<String>,
+    /// Whether messages go with a write key.
+    pub write_key: bool,
+    /// Messages waiting, claimed ones included.
+    pub waiting: usize,
+    /// When the oldest waiting message was recorded.
+    pub oldest: Option<OffsetDateTime>,
+    /// Whether a sender is delivering this outbox now.
+    pub sender_running: bool,
+    /// The latest line of the sender's failure log, if any.
+    pub last_error: Option<String>,
+}
+
+/// Every recipient's outbox under `telemetry_dir`, without taking anything.
+pub fn inspect_outboxes(telemetry_dir: &Path) -> io::Result<Vec<RecipientState>> {
+    let outboxes = telemetry_dir.join(OUTBOXES_DIR);
+    let entries = match fs::read_dir(&outboxes) {
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         entries => entries?,
     };
-    let mut messages = Vec::new();
-    for entry in entries {
-        let entry = entry?;
-        if entry.file_name().to_str().is_some_and(|name| name == OUTBOX_FILE || is_claim(name)) {
-            let (lines, _) = read_lines(&entry.path(), u64::MAX)?;
-            messages.extend(lines.into_iter().map(|line| line.message));
+    let mut states = Vec::new();
+    for entry in entries.flatten() {
+        let dir = entry.path();
+        if dir.is_dir() {
+            states.push(inspect_recipient(&dir)?);
         }
     }
-    Ok(messages)
+    states.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
+    Ok(states)
 }
 
-/// A transport's handle on its outbox directory.
+fn inspect_recipient(dir: &Path) -> io::Result<RecipientState> {
+    let description: Option<serde_json::Value> = dlt_fs::read_regular_file(&dir.join(RECIPIENT_FILE), 4096)
+        .ok()
+        .flatten()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    let mut waiting = Vec::new();
+    for entry in fs::read_dir(dir)?.flatten() {
+        if entry.file_name().to_str().is_some_and(|name| name == OUTBOX_FILE || is_claim(name)) {
+            waiting.extend(read_lines(&entry.path(), DEFAULT_OUTBOX_MAX_TOTAL_BYTES * READ_LIMIT_FACTOR)?.0);
+        }
+    }
+    let distinct: HashSet<_> = waiting.iter().map(|line| line.message.message_id.clone()).collect();
+    Ok(RecipientState {
+        endpoint: description.as_ref().and_then(|d| d["endpoint"].as_str()).map(str::to_owned),
+        write_key: description.as_ref().is_some_and(|d| d["write_key"] == true),
+        waiting: distinct.len(),
+        oldest: waiting.iter().filter_map(|line| line.message.timestamp).min(),
+        sender_running: FileLock::is_held(&dir.join(SENDER_LOCK))?,
+        last_error: last_line(&dir.join(FAILURE_LOG)),
+    })
+}
+
+/// A process's handle on its recipient's outbox.
 #[derive(Debug)]
 pub(crate) struct Outbox {
     options: OutboxOptions,
+    recipient: Recipient,
+    dir: PathBuf,
     counters: Arc<Counters>,
+    clock: Arc<dyn Clock>,
+    /// When this process started sending: an opt-out after it stops it for good.
+    started_at: OffsetDateTime,
+    watch: Mutex<OptOutWatch>,
 }
 
-/// Messages of earlier runs that this transport took over; they stay on disk, locked, until
-/// [`Outbox::release`].
+/// Messages taken over from the outbox (or written ahead at shutdown); they stay on disk,
+/// locked by this process, until [`Outbox::release`].
 #[derive(Debug)]
 pub(crate) struct Claim {
     path: PathBuf,
@@ -118,13 +205,75 @@ struct Line {
     message: TrackMessage,
 }
 
+/// What the opt-out mark says about the messages of this process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Consent {
+    /// No opt-out, or one before this process started: messages recorded after it may go.
+    Given { opted_out_at: Option<OffsetDateTime> },
+    /// The user opted out after this process started: it sends and keeps nothing more.
+    Withdrawn,
+}
+
+impl Consent {
+    /// Whether a message may still be sent or kept.
+    pub(crate) fn allows(self, message: &TrackMessage) -> bool {
+        match self {
+            Self::Given { opted_out_at: None } => true,
+            Self::Given { opted_out_at: Some(at) } => message.timestamp.is_some_and(|recorded| recorded > at),
+            Self::Withdrawn => false,
+        }
+    }
+}
+
 impl Outbox {
-    pub(crate) fn new(options: OutboxOptions, counters: Arc<Counters>) -> Self {
-        Self { options, counters }
+    pub(crate) fn new(
+        options: OutboxOptions,
+        recipient: Recipient,
+        counters: Arc<Counters>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let dir = recipient.dir(&options.outboxes_dir());
+        let watch = Mutex::new(OptOutWatch::new(&options.telemetry_dir));
+        let started_at = clock.now();
+        Self { options, recipient, dir, counters, clock, started_at, watch }
+    }
+
+    /// What the opt-out mark says now: a `stat`, and a small read when the mark changed.
+    pub(crate) fn consent(&self) -> Consent {
+        let opted_out_at = self.watch.lock().unwrap_or_else(PoisonError::into_inner).latest();
+        match opted_out_at {
+            Some(at) if at >= self.started_at => Consent::Withdrawn,
+            opted_out_at => Consent::Given { opted_out_at },
+        }
+    }
+
+    /// Keeps the messages the mark allows; counts the others.
+    pub(crate) fn allowed(&self, messages: Vec<TrackMessage>, consent: Consent) -> Vec<TrackMessage> {
+        let before = messages.len();
+        let kept: Vec<TrackMessage> = messages.into_iter().filter(|message| consent.allows(message)).collect();
+        add(&self.counters.dropped_opted_out, before - kept.len());
+        kept
+    }
+
+    /// Whether this recipient has a folder: without one, nothing waits.
+    pub(crate) fn exists(&self) -> bool {
+        self.dir.is_dir()
+    }
+
+    /// Whether a sender is delivering this recipient's outbox now.
+    pub(crate) fn sender_running(&self) -> bool {
+        FileLock::is_held(&self.dir.join(SENDER_LOCK)).unwrap_or(false)
+    }
+
+    /// Takes the sender's lock of this recipient, if no sender holds it.
+    pub(crate) fn try_lock_sender(&self) -> io::Result<Option<FileLock>> {
+        self.ensure_dir()?;
+        FileLock::try_acquire(&self.dir.join(SENDER_LOCK))
     }
 
     /// Takes over the messages left by earlier runs (the outbox and the claims of dead
-    /// processes), within the bounds. Problems are counted and logged, never returned.
+    /// processes), within the bounds and what the opt-out mark allows. Problems are counted and
+    /// logged, never returned.
     pub(crate) fn claim(&self, lock_deadline: Instant) -> (Vec<TrackMessage>, Option<Claim>) {
         match self.try_claim(lock_deadline) {
             Ok(claimed) => claimed,
@@ -136,19 +285,32 @@ impl Outbox {
     }
 
     /// Appends undelivered messages (without `sentAt`, which is set again on the next attempt)
-    /// and keeps the outbox within its bounds. False when they could not be saved.
-    pub(crate) fn append(&self, messages: Vec<TrackMessage>, lock_deadline: Instant) -> bool {
+    /// and keeps the outboxes within their bounds. Returns whether they were saved (or needed no
+    /// saving) and whether a sender should be started for them.
+    pub(crate) fn append(&self, messages: Vec<TrackMessage>, lock_deadline: Instant) -> Appended {
         let count = messages.len();
         match self.try_append(messages, lock_deadline) {
-            Ok(()) => {
-                add(&self.counters.written_to_outbox, count);
-                true
-            }
+            Ok(appended) => appended,
             Err(error) => {
                 self.io_error("append to", &error);
-                false
+                add(&self.counters.dropped_undelivered, count);
+                Appended { saved: false, sender_needed: false }
             }
         }
+    }
+
+    /// Writes `messages` to a claim of this process before trying to deliver them, so that a
+    /// process killed while it tries leaves them for the next sender. `None` when they could
+    /// not be written (then they are kept only in memory, as before).
+    pub(crate) fn write_ahead(&self, messages: &[TrackMessage]) -> Option<Claim> {
+        let written = self.ensure_dir().and_then(|()| {
+            let lines: Vec<Line> = messages.iter().filter_map(|message| Line::of(message.clone()).ok()).collect();
+            if lines.is_empty() { Ok(None) } else { write_claim(&self.dir, &lines).map(Some) }
+        });
+        written.unwrap_or_else(|error| {
+            self.io_error("write ahead to", &error);
+            None
+        })
     }
 
     /// Gives a claim up once what it held was delivered or appended back to the outbox.
@@ -159,18 +321,69 @@ impl Outbox {
         }
     }
 
+    /// For the sender, before it exits: under the append lock, true when nothing waits (no
+    /// outbox, no claim of a dead process), and then the sender's lock is released while the
+    /// append lock is still held, so that an appender either sees the sender running or finds
+    /// the lock free and starts a new one.
+    pub(crate) fn release_sender_if_empty(&self, sender: &mut Option<FileLock>, lock_deadline: Instant) -> bool {
+        let Ok(_lock) = FileLock::acquire(&self.dir.join(APPEND_LOCK), lock_deadline) else { return false };
+        let empty = fs::read_dir(&self.dir).is_ok_and(|entries| {
+            entries.flatten().all(|entry| {
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if name == OUTBOX_FILE {
+                    entry.metadata().is_ok_and(|metadata| metadata.len() == 0)
+                } else if is_claim(&name) {
+                    // A claim held by a live process is that process's to deliver.
+                    File::open(entry.path()).is_ok_and(|file| matches!(file.try_lock(), Err(TryLockError::WouldBlock)))
+                } else {
+                    true
+                }
+            })
+        });
+        if empty {
+            sender.take();
+        }
+        empty
+    }
+
+    /// Notes a failed delivery in the recipient's failure log, which `dlt telemetry` shows.
+    pub(crate) fn log_failure(&self, what: &str) {
+        let line = format!(
+            "{} {what}\n",
+            self.clock.now().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+        );
+        if let Err(error) =
+            self.ensure_dir().and_then(|()| append_bounded(&self.dir.join(FAILURE_LOG), line.as_bytes()))
+        {
+            tracing::debug!(%error, "telemetry outbox: could not write the failure log");
+        }
+    }
+
+    fn ensure_dir(&self) -> io::Result<()> {
+        if !self.dir.is_dir() {
+            dlt_fs::create_private_dir_all(&self.dir)?;
+        }
+        let description = self.dir.join(RECIPIENT_FILE);
+        if fs::symlink_metadata(&description).is_err() {
+            let text = self.recipient.description().to_string();
+            dlt_fs::create_new_atomic(&description, text.as_bytes(), NewFileMode::Private, Sync::Fast)?;
+        }
+        Ok(())
+    }
+
     fn try_claim(&self, lock_deadline: Instant) -> io::Result<(Vec<TrackMessage>, Option<Claim>)> {
-        let dir = &self.options.dir;
-        if !dir.is_dir() {
+        remove_unknown_recipients(&self.options.outboxes_dir());
+        if !self.dir.is_dir() {
             return Ok((Vec::new(), None));
         }
-        let _lock = lock_dir(dir, lock_deadline)?;
+        let _lock = FileLock::acquire(&self.dir.join(APPEND_LOCK), lock_deadline)?;
         let mut sources = Vec::new();
-        for entry in fs::read_dir(dir)? {
+        for entry in fs::read_dir(&self.dir)? {
             let entry = entry?;
             let Some(name) = entry.file_name().to_str().map(str::to_owned) else { continue };
             let path = entry.path();
-            if name.starts_with(TEMP_PREFIX) {
+            if is_temporary(&name) {
                 // Written under the lock we hold, so left by a process that died mid-write.
                 remove_if_present(&path)?;
             } else if name == OUTBOX_FILE {
@@ -188,8 +401,9 @@ impl Outbox {
         for (path, _) in &sources {
             lines.extend(self.read(path)?);
         }
-        let lines = self.bound(lines);
-        let claim = if lines.is_empty() { None } else { Some(write_claim(dir, &lines)?) };
+        let consent = self.consent();
+        let lines = self.bound(lines, consent);
+        let claim = if lines.is_empty() { None } else { Some(write_claim(&self.dir, &lines)?) };
         for (path, _) in &sources {
             remove_if_present(path)?;
         }
@@ -197,27 +411,40 @@ impl Outbox {
         Ok((lines.into_iter().map(|line| line.message).collect(), claim))
     }
 
-    fn try_append(&self, messages: Vec<TrackMessage>, lock_deadline: Instant) -> io::Result<()> {
-        let dir = &self.options.dir;
-        fs::create_dir_all(dir)?;
-        let _lock = lock_dir(dir, lock_deadline)?;
-        let path = dir.join(OUTBOX_FILE);
+    fn try_append(&self, messages: Vec<TrackMessage>, lock_deadline: Instant) -> io::Result<Appended> {
+        if messages.is_empty() {
+            return Ok(Appended { saved: true, sender_needed: false });
+        }
+        self.ensure_dir()?;
+        let _lock = FileLock::acquire(&self.dir.join(APPEND_LOCK), lock_deadline)?;
+        // Checked under the lock that purging takes too: after an opt-out nothing is kept.
+        let consent = self.consent();
+        let messages = self.allowed(messages, consent);
+        let path = self.dir.join(OUTBOX_FILE);
         let mut lines = match self.read(&path) {
             Err(error) if error.kind() == io::ErrorKind::NotFound => Vec::new(),
             lines => lines?,
         };
+        let appended = messages.len();
         for mut message in messages {
             message.sent_at = None;
-            lines.push(Line { bytes: encode_message(&message).map_err(io::Error::other)?, message });
+            lines.push(Line::of(message)?);
         }
-        let lines = self.bound(lines);
+        let lines = self.bound(lines, consent);
         if lines.is_empty() {
-            return remove_if_present(&path);
+            remove_if_present(&path)?;
+        } else {
+            let mut text = Vec::new();
+            for line in &lines {
+                text.extend_from_slice(&line.bytes);
+                text.push(b'\n');
+            }
+            dlt_fs::write_atomic(&path, &text, NewFileMode::Private, Sync::Fast)?;
         }
-        let (temp, file) = create_temp(dir)?;
-        write_lines(file, &lines).and_then(|()| fs::rename(&temp, &path)).inspect_err(|_| {
-            let _ = fs::remove_file(&temp);
-        })
+        add(&self.counters.written_to_outbox, appended);
+        self.keep_total_within_bounds();
+        let sender_needed = !lines.is_empty() && !self.sender_running();
+        Ok(Appended { saved: true, sender_needed })
     }
 
     /// The messages of one outbox file; lines that are not messages are counted and skipped.
@@ -231,17 +458,73 @@ impl Outbox {
         Ok(lines)
     }
 
-    /// Applies the bounds and counts what they drop.
-    fn bound(&self, lines: Vec<Line>) -> Vec<Line> {
-        let bounded = retain_within(lines, now_utc(), self.options.max_age, self.options.max_bytes);
+    /// Applies the opt-out mark and the bounds, and counts what they drop.
+    fn bound(&self, lines: Vec<Line>, consent: Consent) -> Vec<Line> {
+        let before = lines.len();
+        let lines: Vec<Line> = lines.into_iter().filter(|line| consent.allows(&line.message)).collect();
+        add(&self.counters.dropped_opted_out, before - lines.len());
+        let bounded = retain_within(lines, self.clock.now(), self.options.max_age, self.options.max_bytes);
         add(&self.counters.dropped_expired, bounded.expired);
         add(&self.counters.dropped_outbox_full, bounded.overflow);
         bounded.kept
     }
 
+    /// Removes other recipients' folders not written within the age bound, then empties the
+    /// least recently written ones while all outboxes together are over their size bound.
+    /// Folders in use (their lock held) are left for another time.
+    fn keep_total_within_bounds(&self) {
+        let Ok(entries) = fs::read_dir(self.options.outboxes_dir()) else { return };
+        let now = SystemTime::now();
+        let mut others = Vec::new();
+        let mut total = 0;
+        for entry in entries.flatten() {
+            let dir = entry.path();
+            if !dir.is_dir() {
+                continue;
+            }
+            let (bytes, written) = folder_usage(&dir);
+            total += bytes;
+            if dir != self.dir {
+                others.push((written, bytes, dir));
+            }
+        }
+        others.sort_by_key(|(written, ..)| *written);
+        for (written, bytes, dir) in others {
+            let expired = now.duration_since(written).is_ok_and(|age| age > self.options.max_age);
+            if !expired && total <= self.options.max_total_bytes {
+                continue;
+            }
+            let Ok(Some(_lock)) = FileLock::try_acquire(&dir.join(APPEND_LOCK)) else { continue };
+            if FileLock::is_held(&dir.join(SENDER_LOCK)).unwrap_or(true) {
+                continue;
+            }
+            let removed = if expired { fs::remove_dir_all(&dir) } else { purge_messages(&dir) };
+            match removed {
+                Ok(()) => total = total.saturating_sub(bytes),
+                Err(error) => tracing::debug!(dir = %dir.display(), %error, "telemetry outbox: could not trim"),
+            }
+        }
+    }
+
     fn io_error(&self, action: &str, error: &io::Error) {
         add(&self.counters.outbox_errors, 1);
-        tracing::debug!(dir = %self.options.dir.display(), %error, "telemetry outbox: could not {action} the outbox");
+        tracing::debug!(dir = %self.dir.display(), %error, "telemetry outbox: could not {action} the outbox");
+    }
+}
+
+/// What an append did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Appended {
+    /// The messages were written, or were not to be kept (the user opted out): nothing was lost
+    /// to a failure.
+    pub(crate) saved: bool,
+    /// The recipient's outbox holds messages and no sender is running for it.
+    pub(crate) sender_needed: bool,
+}
+
+impl Line {
+    fn of(message: TrackMessage) -> io::Result<Self> {
+        Ok(Self { bytes: encode_message(&message).map_err(io::Error::other)?, message })
     }
 }
 
@@ -258,7 +541,7 @@ struct Bounded {
 /// then the newest that fit in `max_bytes`.
 fn retain_within(mut lines: Vec<Line>, now: OffsetDateTime, max_age: Duration, max_bytes: u64) -> Bounded {
     lines.sort_by_key(|line| line.message.timestamp);
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     lines.retain(|line| line.message.message_id.as_ref().is_none_or(|id| seen.insert(id.clone())));
     let before = lines.len();
     lines.retain(|line| {
@@ -288,8 +571,12 @@ fn line_size(line: &Line) -> u64 {
 
 /// Reads up to `limit` bytes of an outbox file: the messages, and how many lines were not one.
 fn read_lines(path: &Path, limit: u64) -> io::Result<(Vec<Line>, usize)> {
-    let mut bytes = Vec::new();
-    File::open(path)?.take(limit).read_to_end(&mut bytes)?;
+    let bytes = match dlt_fs::read_regular_file(path, limit) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Err(io::Error::new(io::ErrorKind::NotFound, "no outbox file")),
+        Err(dlt_fs::ReadError::Io(error)) => return Err(error),
+        Err(error) => return Err(io::Error::new(io::ErrorKind::InvalidData, error.to_string())),
+    };
     let mut lines = Vec::new();
     let mut corrupt = 0;
     for bytes in bytes.split(|&byte| byte == b'\n').filter(|line| !line.trim_ascii().is_empty()) {
@@ -303,8 +590,17 @@ fn read_lines(path: &Path, limit: u64) -> io::Result<(Vec<Line>, usize)> {
 
 /// Writes a claim file holding `lines`, locked for as long as the returned claim lives.
 fn write_claim(dir: &Path, lines: &[Line]) -> io::Result<Claim> {
-    let (temp, file) = create_temp(dir)?;
-    let path = dir.join(format!("{CLAIM_PREFIX}{}-{:016x}{CLAIM_SUFFIX}", std::process::id(), fastrand::u64(..)));
+    let name = format!("{CLAIM_PREFIX}{}-{:016x}{CLAIM_SUFFIX}", std::process::id(), fastrand::u64(..));
+    let temp = dir.join(format!(".{name}.tmp"));
+    let path = dir.join(name);
+    let mut options = File::options();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let file = options.open(&temp)?;
     let written = file
         .lock()
         .and_then(|()| file.try_clone())
@@ -319,36 +615,79 @@ fn write_claim(dir: &Path, lines: &[Line]) -> io::Result<Claim> {
     }
 }
 
-/// Locks the directory, waiting for another process at most until `deadline`.
-fn lock_dir(dir: &Path, deadline: Instant) -> io::Result<File> {
-    let file = File::options().create(true).truncate(false).write(true).open(dir.join(LOCK_FILE))?;
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(TryLockError::WouldBlock) if Instant::now() < deadline => thread::sleep(LOCK_POLL),
-            Err(TryLockError::WouldBlock) => {
-                return Err(io::Error::new(io::ErrorKind::TimedOut, "the outbox stayed locked by another process"));
-            }
-            Err(TryLockError::Error(error)) => return Err(error),
-        }
-    }
-}
-
-/// A new temporary file in `dir`, to be renamed once complete.
-fn create_temp(dir: &Path) -> io::Result<(PathBuf, File)> {
-    let path = dir.join(format!("{TEMP_PREFIX}{}-{:016x}", std::process::id(), fastrand::u64(..)));
-    let file = File::options().write(true).create_new(true).open(&path)?;
-    Ok((path, file))
-}
-
-/// Writes one line per message and makes them durable before the file is renamed into place.
+/// Writes one line per message (not synced: a claim is a best effort against a kill, not a
+/// power loss, and is written on the way out of a command).
 fn write_lines(file: File, lines: &[Line]) -> io::Result<()> {
     let mut writer = BufWriter::new(file);
     for line in lines {
         writer.write_all(&line.bytes)?;
         writer.write_all(b"\n")?;
     }
-    writer.into_inner().map_err(io::IntoInnerError::into_error)?.sync_all()
+    writer.flush()
+}
+
+/// Appends to a log, first cutting it back to its newest half when it is over its bound.
+fn append_bounded(path: &Path, line: &[u8]) -> io::Result<()> {
+    let size = fs::metadata(path).map(|metadata| metadata.len()).unwrap_or(0);
+    if size > FAILURE_LOG_MAX_BYTES {
+        let text =
+            dlt_fs::read_regular_file(path, FAILURE_LOG_MAX_BYTES * 2).map_err(io::Error::other)?.unwrap_or_default();
+        let keep_from = text.len() / 2;
+        let keep_from =
+            text[keep_from..].iter().position(|&byte| byte == b'\n').map_or(text.len(), |at| keep_from + at + 1);
+        dlt_fs::write_atomic(path, &text[keep_from..], NewFileMode::Private, Sync::Fast)?;
+    }
+    let mut options = File::options();
+    options.append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(line)
+}
+
+/// The last non-empty line of a small text file.
+fn last_line(path: &Path) -> Option<String> {
+    let bytes = dlt_fs::read_regular_file(path, FAILURE_LOG_MAX_BYTES * 2).ok()??;
+    let text = String::from_utf8_lossy(&bytes);
+    text.lines().rev().find(|line| !line.trim().is_empty()).map(str::to_owned)
+}
+
+/// The bytes of messages a recipient folder holds, and when it was last written.
+fn folder_usage(dir: &Path) -> (u64, SystemTime) {
+    let mut bytes = 0;
+    let mut written = fs::metadata(dir).and_then(|metadata| metadata.modified()).unwrap_or(SystemTime::UNIX_EPOCH);
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let Ok(metadata) = entry.metadata() else { continue };
+        if entry.file_name().to_str().is_some_and(holds_messages) {
+            bytes += metadata.len();
+        }
+        if let Ok(modified) = metadata.modified() {
+            written = written.max(modified);
+        }
+    }
+    (bytes, written)
+}
+
+/// Deletes the message files of a folder whose append lock the caller holds.
+fn purge_messages(dir: &Path) -> io::Result<()> {
+    for entry in fs::read_dir(dir)?.flatten() {
+        if entry.file_name().to_str().is_some_and(holds_messages) {
+            remove_if_present(&entry.path())?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes files directly under the outboxes' folder: written before outboxes were kept per
+/// recipient, their recipient is unknown, so they are never sent.
+fn remove_unknown_recipients(outboxes: &Path) {
+    for entry in fs::read_dir(outboxes).into_iter().flatten().flatten() {
+        if entry.file_type().is_ok_and(|kind| kind.is_file()) {
+            let _ = remove_if_present(&entry.path());
+        }
+    }
 }
 
 fn remove_if_present(path: &Path) -> io::Result<()> {
@@ -362,207 +701,15 @@ fn is_claim(name: &str) -> bool {
     name.starts_with(CLAIM_PREFIX) && name.ends_with(CLAIM_SUFFIX)
 }
 
-/// Files that hold (or are becoming) outbox messages.
-fn is_outbox_file(name: &str) -> bool {
-    name == OUTBOX_FILE || is_claim(name) || name.starts_with(TEMP_PREFIX)
+/// A file being written (by this crate or by `dlt-fs`), renamed into place once complete.
+fn is_temporary(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(".tmp")
+}
+
+/// Files that hold (or are becoming) messages.
+fn holds_messages(name: &str) -> bool {
+    name == OUTBOX_FILE || is_claim(name) || is_temporary(name)
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
-
-    use dlt_telemetry_model::{Context, EventCategory, Library, OsInfo};
-    use serde_json::Map;
-
-    use super::*;
-    use crate::wire::fill_segment_fields;
-
-    fn message(index: usize, age: Duration) -> TrackMessage {
-        let context = Context::new(false, 2, vec![], OsInfo::new("Linux", "6.1.0"), Library::new("dlt", "0.1.0"), None);
-        let mut properties = Map::new();
-        properties.insert("index".into(), index.into());
-        let mut message = TrackMessage::new(EventCategory::Command, "telemetry", properties, "00", context);
-        fill_segment_fields(&mut message, now_utc() - age);
-        message
-    }
-
-    fn outbox(dir: &Path) -> (Outbox, Arc<Counters>) {
-        let counters = Arc::new(Counters::default());
-        (Outbox::new(OutboxOptions::new(dir), counters.clone()), counters)
-    }
-
-    fn indexes(messages: &[TrackMessage]) -> Vec<u64> {
-        let mut indexes: Vec<u64> = messages.iter().map(|m| m.properties["index"].as_u64().unwrap()).collect();
-        indexes.sort_unstable();
-        indexes
-    }
-
-    fn soon() -> Instant {
-        Instant::now() + Duration::from_secs(5)
-    }
-
-    fn line(message: TrackMessage) -> Line {
-        Line { bytes: encode_message(&message).unwrap(), message }
-    }
-
-    #[test]
-    fn bounds_drop_duplicates_expired_then_oldest() {
-        let day = Duration::from_secs(24 * 60 * 60);
-        let old = message(0, 8 * day);
-        let mut undated = message(1, Duration::ZERO);
-        undated.timestamp = None;
-        let newest = message(2, Duration::ZERO);
-        let middle = message(3, day);
-        let oldest_kept = message(4, 2 * day);
-        let lines = vec![line(old), line(undated), line(newest.clone()), line(middle), line(oldest_kept), line(newest)];
-        let sizes: u64 = lines[2..5].iter().map(line_size).sum();
-
-        let bounded = retain_within(lines, now_utc(), 7 * day, sizes - 1);
-        assert_eq!(bounded.expired, 2);
-        assert_eq!(bounded.overflow, 1);
-        let kept: Vec<_> = bounded.kept.into_iter().map(|l| l.message).collect();
-        assert_eq!(indexes(&kept), [2, 3]);
-        assert_eq!(kept[0].properties["index"], 3, "oldest first");
-    }
-
-    #[test]
-    fn appended_messages_come_back_from_a_claim_without_sent_at() {
-        let dir = tempfile::tempdir().unwrap();
-        let (outbox, counters) = outbox(dir.path());
-        let mut sent = message(7, Duration::ZERO);
-        sent.sent_at = Some(now_utc());
-        assert!(outbox.append(vec![sent.clone(), message(8, Duration::ZERO)], soon()));
-        assert_eq!(counters.snapshot().written_to_outbox, 2);
-
-        let (claimed, claim) = outbox.claim(soon());
-        assert_eq!(indexes(&claimed), [7, 8]);
-        let first = claimed.iter().find(|m| m.properties["index"] == 7).unwrap();
-        assert_eq!(first.message_id, sent.message_id);
-        assert_eq!(first.sent_at, None);
-        assert_eq!(counters.snapshot().read_from_outbox, 2);
-        assert!(!dir.path().join(OUTBOX_FILE).exists());
-        assert_eq!(indexes(&read_outbox(dir.path()).unwrap()), [7, 8], "still on disk while claimed");
-
-        outbox.release(claim.unwrap());
-        assert!(read_outbox(dir.path()).unwrap().is_empty());
-    }
-
-    #[test]
-    fn a_live_claim_is_not_taken_a_dead_one_is() {
-        let dir = tempfile::tempdir().unwrap();
-        let (first, _) = outbox(dir.path());
-        let (second, _) = outbox(dir.path());
-        assert!(first.append(vec![message(1, Duration::ZERO)], soon()));
-        let (claimed, claim) = first.claim(soon());
-        assert_eq!(indexes(&claimed), [1]);
-
-        let (taken, none) = second.claim(soon());
-        assert!(taken.is_empty() && none.is_none(), "a claim held by a live transport stays with it");
-
-        // The process dies: its lock goes away, its claim file stays.
-        drop(claim);
-        let (taken, claim) = second.claim(soon());
-        assert_eq!(indexes(&taken), [1]);
-        second.release(claim.unwrap());
-        assert!(fs::read_dir(dir.path()).unwrap().all(|e| e.unwrap().file_name() == LOCK_FILE));
-    }
-
-    #[test]
-    fn corrupt_lines_are_skipped_and_counted() {
-        let dir = tempfile::tempdir().unwrap();
-        let good = encode_message(&message(5, Duration::ZERO)).unwrap();
-        let mut content = b"{not json\n\n".to_vec();
-        content.extend_from_slice(&good);
-        content.extend_from_slice(b"\n{\"anonymousId\":\"only\"}\n\xff\xfe\n");
-        content.extend_from_slice(&good[..good.len() / 2]);
-        fs::write(dir.path().join(OUTBOX_FILE), content).unwrap();
-        let (outbox, counters) = outbox(dir.path());
-
-        let (claimed, claim) = outbox.claim(soon());
-        assert_eq!(indexes(&claimed), [5]);
-        assert!(claim.is_some());
-        assert_eq!(counters.snapshot().outbox_corrupt_lines, 4);
-        assert_eq!(counters.snapshot().outbox_errors, 0);
-    }
-
-    #[test]
-    fn concurrent_appends_neither_interleave_nor_lose_lines() {
-        let dir = tempfile::tempdir().unwrap();
-        let writers: Vec<_> = (0..8)
-            .map(|writer| {
-                let dir = dir.path().to_owned();
-                thread::spawn(move || {
-                    let (outbox, _) = outbox(&dir);
-                    for batch in 0..5 {
-                        let messages =
-                            (0..10).map(|i| message(writer * 100 + batch * 10 + i, Duration::ZERO)).collect();
-                        assert!(outbox.append(messages, soon()));
-                    }
-                })
-            })
-            .collect();
-        for writer in writers {
-            writer.join().unwrap();
-        }
-        let content = fs::read_to_string(dir.path().join(OUTBOX_FILE)).unwrap();
-        assert!(content.lines().all(|line| serde_json::from_str::<TrackMessage>(line).is_ok()));
-        let expected: Vec<u64> = (0..8).flat_map(|w| (0..50).map(move |i| w * 100 + i)).collect();
-        assert_eq!(indexes(&read_outbox(dir.path()).unwrap()), expected);
-    }
-
-    #[test]
-    fn a_locked_directory_is_waited_for_until_the_deadline() {
-        let dir = tempfile::tempdir().unwrap();
-        let held = lock_dir(dir.path(), soon()).unwrap();
-        let (outbox, counters) = outbox(dir.path());
-        let started = Instant::now();
-        assert!(!outbox.append(vec![message(1, Duration::ZERO)], Instant::now() + Duration::from_millis(50)));
-        assert!(started.elapsed() < Duration::from_secs(2));
-        assert_eq!(counters.snapshot().outbox_errors, 1);
-        drop(held);
-        assert!(outbox.append(vec![message(1, Duration::ZERO)], soon()));
-    }
-
-    #[test]
-    fn purge_deletes_waiting_and_claimed_messages() {
-        let dir = tempfile::tempdir().unwrap();
-        let outbox_dir = dir.path().join("outbox");
-        let (outbox, _) = outbox(&outbox_dir);
-        assert!(outbox.append(vec![message(1, Duration::ZERO)], soon()));
-        let (_, claim) = outbox.claim(soon());
-        assert!(outbox.append(vec![message(2, Duration::ZERO)], soon()));
-        assert_eq!(read_outbox(&outbox_dir).unwrap().len(), 2);
-
-        purge_outbox(&outbox_dir).unwrap();
-        let left: Vec<_> = fs::read_dir(&outbox_dir).unwrap().map(|entry| entry.unwrap().file_name()).collect();
-        assert_eq!(left, [LOCK_FILE], "only the lock file stays: another process may hold it");
-        drop(claim);
-        purge_outbox(&outbox_dir).unwrap();
-        assert!(read_outbox(&outbox_dir).unwrap().is_empty());
-    }
-
-    #[test]
-    fn purge_keeps_files_that_are_not_the_outboxs() {
-        let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join("notes.txt"), "mine").unwrap();
-        fs::write(dir.path().join(OUTBOX_FILE), "{}\n").unwrap();
-        purge_outbox(dir.path()).unwrap();
-        assert!(dir.path().join("notes.txt").exists());
-        assert!(!dir.path().join(OUTBOX_FILE).exists());
-    }
-
-    #[test]
-    fn purge_waits_for_the_lock_and_fails_rather_than_race() {
-        let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join(OUTBOX_FILE), "{}\n").unwrap();
-        let held = lock_dir(dir.path(), soon()).unwrap();
-        let started = Instant::now();
-        let error = purge_outbox(dir.path()).unwrap_err();
-        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
-        assert!(started.elapsed() < Duration::from_secs(3));
-        assert!(dir.path().join(OUTBOX_FILE).exists(), "nothing deleted behind the holder's back");
-        drop(held);
-        purge_outbox(dir.path()).unwrap();
-        assert!(!dir.path().join(OUTBOX_FILE).exists());
-    }
-}
+mod tests;

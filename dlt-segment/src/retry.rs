@@ -3,15 +3,15 @@
 
 use std::time::{Duration, SystemTime};
 
+use dlt_http::Failure;
+
 /// What one attempt to send a request ended with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// The server answered with this HTTP status.
     Status(u16),
-    /// No answer: the connection could not be made or broke (refused, reset, DNS, TLS).
-    ConnectionError,
-    /// No answer within the connect or request timeout.
-    Timeout,
+    /// No answer: refused, no such host, a timeout, a TLS failure, a reset.
+    Failed(Failure),
 }
 
 /// What to do after an attempt.
@@ -22,12 +22,12 @@ pub enum Decision {
     /// Try again after this long, with the same `messageId`s and a fresh `sentAt`.
     Backoff(Duration),
     /// Stop trying.
-    Fail(Failure),
+    GiveUp(GiveUp),
 }
 
 /// Why a request is not tried again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Failure {
+pub enum GiveUp {
     /// The server refused the request for good (4xx other than 408 and 429, 501, 505, 3xx):
     /// sending it again would give the same answer, so its messages are dropped.
     Rejected,
@@ -62,6 +62,12 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The detached sender's policy: it keeps trying until its own time bound, never waiting
+    /// more than 2 s between attempts (a laptop back online is noticed quickly).
+    pub fn for_sender() -> Self {
+        Self { max_attempts: u32::MAX, backoff_cap: Duration::from_secs(2), ..Self::default() }
+    }
+
     /// Decides what follows an attempt.
     ///
     /// `attempt` counts the attempts made so far, this one included (1 after the first).
@@ -72,10 +78,10 @@ impl RetryPolicy {
             return Decision::Done;
         }
         if !is_retryable(outcome) {
-            return Decision::Fail(Failure::Rejected);
+            return Decision::GiveUp(GiveUp::Rejected);
         }
         if attempt >= self.max_attempts {
-            return Decision::Fail(Failure::Exhausted);
+            return Decision::GiveUp(GiveUp::Exhausted);
         }
         Decision::Backoff(match retry_after {
             Some(wait) => wait.min(self.max_retry_after),
@@ -85,21 +91,23 @@ impl RetryPolicy {
 
     /// The wait after `attempt` failed attempts without `Retry-After`: `base * 2^(attempt - 1)`,
     /// capped, of which the upper half is scaled by `jitter` ("equal jitter"), so that clients
-    /// that failed together do not retry together.
+    /// that failed together do not retry together. A jitter that is not a number counts as 0.5.
     pub fn backoff(&self, attempt: u32, jitter: f64) -> Duration {
         let exponent = attempt.saturating_sub(1).min(31);
         let full = self.backoff_base.saturating_mul(1 << exponent).min(self.backoff_cap);
         let half = full / 2;
-        half + half.mul_f64(jitter.clamp(0.0, 1.0))
+        let jitter = if jitter.is_nan() { 0.5 } else { jitter.clamp(0.0, 1.0) };
+        half.saturating_add(half.mul_f64(jitter))
     }
 }
 
-/// True for what may succeed later: 408, 429, 5xx except 501 and 505, connection errors and
-/// timeouts.
-pub fn is_retryable(outcome: Outcome) -> bool {
+/// True for what may succeed later: 408, 429, 5xx except 501 and 505, and every failure to get
+/// an answer (while running, a refused connection may be a laptop offline for a moment; at exit
+/// the worker does not wait for it).
+fn is_retryable(outcome: Outcome) -> bool {
     match outcome {
         Outcome::Status(status) => matches!(status, 408 | 429 | 500 | 502..=504 | 506..=599),
-        Outcome::ConnectionError | Outcome::Timeout => true,
+        Outcome::Failed(_) => true,
     }
 }
 
@@ -147,8 +155,10 @@ mod tests {
             Outcome::Status(503),
             Outcome::Status(504),
             Outcome::Status(599),
-            Outcome::ConnectionError,
-            Outcome::Timeout,
+            Outcome::Failed(Failure::Refused),
+            Outcome::Failed(Failure::Unresolvable),
+            Outcome::Failed(Failure::Timeout),
+            Outcome::Failed(Failure::Other),
         ] {
             assert!(matches!(policy().decide(outcome, 1, None, 0.5), Decision::Backoff(_)), "{outcome:?}");
         }
@@ -159,7 +169,7 @@ mod tests {
         for status in [301, 400, 401, 403, 404, 413, 422, 501, 505] {
             assert_eq!(
                 policy().decide(Outcome::Status(status), 1, None, 0.5),
-                Decision::Fail(Failure::Rejected),
+                Decision::GiveUp(GiveUp::Rejected),
                 "{status}"
             );
         }
@@ -169,9 +179,9 @@ mod tests {
     fn attempts_run_out() {
         let policy = policy();
         assert!(matches!(policy.decide(Outcome::Status(503), 3, None, 0.0), Decision::Backoff(_)));
-        assert_eq!(policy.decide(Outcome::Status(503), 4, None, 0.0), Decision::Fail(Failure::Exhausted));
-        assert_eq!(policy.decide(Outcome::Timeout, 9, None, 0.0), Decision::Fail(Failure::Exhausted));
-        assert_eq!(policy.decide(Outcome::Status(400), 9, None, 0.0), Decision::Fail(Failure::Rejected));
+        assert_eq!(policy.decide(Outcome::Status(503), 4, None, 0.0), Decision::GiveUp(GiveUp::Exhausted));
+        assert_eq!(policy.decide(Outcome::Failed(Failure::Timeout), 9, None, 0.0), Decision::GiveUp(GiveUp::Exhausted));
+        assert_eq!(policy.decide(Outcome::Status(400), 9, None, 0.0), Decision::GiveUp(GiveUp::Rejected));
     }
 
     #[test]
@@ -184,6 +194,26 @@ mod tests {
         assert_eq!((ms(5, 0.0), ms(5, 1.0)), (500, 1_000));
         assert_eq!(ms(60, 1.0), 1_000);
         assert_eq!(ms(0, 0.0), 50);
+    }
+
+    #[test]
+    fn a_jitter_that_is_not_a_number_never_panics() {
+        let policy = policy();
+        for jitter in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1.0, 2.0] {
+            let wait = policy.backoff(3, jitter);
+            assert!(wait >= Duration::from_millis(200) && wait <= Duration::from_millis(400), "{jitter}: {wait:?}");
+        }
+        let huge = RetryPolicy { backoff_base: Duration::MAX, backoff_cap: Duration::MAX, ..policy };
+        assert!(huge.backoff(40, 1.0) >= Duration::from_secs(u64::MAX / 2));
+        assert!(matches!(huge.decide(Outcome::Status(503), 1, None, f64::NAN), Decision::Backoff(_)));
+    }
+
+    #[test]
+    fn the_sender_keeps_trying_with_waits_of_at_most_two_seconds() {
+        let policy = RetryPolicy::for_sender();
+        assert!(
+            matches!(policy.decide(Outcome::Failed(Failure::Refused), 10_000, None, 0.99), Decision::Backoff(wait) if wait <= Duration::from_secs(2))
+        );
     }
 
     #[test]

@@ -5,9 +5,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// A snapshot of a transport's counters, all counted in messages since it started.
 ///
 /// Every message taken in (`queued` plus `read_from_outbox`) ends up in exactly one of `sent`,
-/// `dropped_too_large`, `dropped_rejected`, `written_to_outbox` or `dropped_undelivered`, or is
-/// still on its way.
+/// `dropped_too_large`, `dropped_rejected`, `dropped_opted_out`, `written_to_outbox` or
+/// `dropped_undelivered`, or is still on its way.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Stats {
     /// Accepted by `track`.
     pub queued: u64,
@@ -33,6 +34,9 @@ pub struct Stats {
     pub dropped_expired: u64,
     /// Dropped from the outbox, oldest first, to keep it within its size limit.
     pub dropped_outbox_full: u64,
+    /// Dropped because the user opted out after they were recorded (or after this process
+    /// started): never sent, never kept.
+    pub dropped_opted_out: u64,
     /// Outbox lines that were not a message; skipped.
     pub outbox_corrupt_lines: u64,
     /// Outbox reads or writes that failed (each is also logged at debug level).
@@ -54,6 +58,7 @@ pub(crate) struct Counters {
     pub(crate) written_to_outbox: AtomicU64,
     pub(crate) dropped_expired: AtomicU64,
     pub(crate) dropped_outbox_full: AtomicU64,
+    pub(crate) dropped_opted_out: AtomicU64,
     pub(crate) outbox_corrupt_lines: AtomicU64,
     pub(crate) outbox_errors: AtomicU64,
 }
@@ -79,6 +84,7 @@ impl Counters {
             written_to_outbox,
             dropped_expired,
             dropped_outbox_full,
+            dropped_opted_out,
             outbox_corrupt_lines,
             outbox_errors,
         } = self;
@@ -96,6 +102,7 @@ impl Counters {
             written_to_outbox: read(written_to_outbox),
             dropped_expired: read(dropped_expired),
             dropped_outbox_full: read(dropped_outbox_full),
+            dropped_opted_out: read(dropped_opted_out),
             outbox_corrupt_lines: read(outbox_corrupt_lines),
             outbox_errors: read(outbox_errors),
         }

@@ -7,14 +7,16 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use dlt_telemetry_model::TrackMessage;
+use time::OffsetDateTime;
 
 use crate::stats::{Counters, Stats, add};
-use crate::wire::{encode_message, fill_segment_fields, now_utc};
+use crate::wire::{encode_message, fill_segment_fields, to_millis};
 
-/// Where `track`ed messages go. Every method returns promptly and never panics: telemetry
-/// failures are counted in [`Stats`], not reported to the host.
+/// Where `track`ed messages go. No method panics, and failures are counted in [`Stats`], never
+/// reported to the host. Each transport says how long its methods may take.
 pub trait Transport: Send + Sync {
-    /// Takes one message; fills `type`, `messageId` and `timestamp` when missing. Never blocks.
+    /// Takes one message. The transports that send fill what Segment needs and dlt leaves out
+    /// (`type`, `messageId`, `timestamp`) when missing.
     fn track(&self, message: TrackMessage);
 
     /// Waits up to `timeout` for the messages tracked so far to be dealt with; true if they
@@ -24,8 +26,8 @@ pub trait Transport: Send + Sync {
         true
     }
 
-    /// Delivers what it can until `deadline` and keeps the rest for a later run where it can.
-    /// Returns by the deadline (plus a short grace), whatever the network does.
+    /// Delivers what it can until `deadline` and keeps the rest for a later sender where it
+    /// can. Returns by the deadline (plus a short grace), whatever the network does.
     fn shutdown(&self, deadline: Instant) -> ShutdownReport {
         let _ = deadline;
         ShutdownReport::drained(self.stats())
@@ -37,6 +39,7 @@ pub trait Transport: Send + Sync {
 
 /// How a shutdown went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ShutdownReport {
     /// Nothing was left over: every message was delivered or dropped for good before the
     /// deadline.
@@ -48,6 +51,9 @@ pub struct ShutdownReport {
     /// False when the worker did not confirm within the deadline (and a short grace): it is
     /// left to finish on its own thread, and the other fields are not known.
     pub confirmed: bool,
+    /// The recipient's outbox holds messages and no sender is delivering it: a detached sender
+    /// started now would deliver them without waiting for the next run.
+    pub sender_needed: bool,
     /// The counters when the report was made.
     pub stats: Stats,
 }
@@ -55,7 +61,7 @@ pub struct ShutdownReport {
 impl ShutdownReport {
     /// A report for a transport that had nothing left over.
     pub fn drained(stats: Stats) -> Self {
-        Self { drained: true, saved_to_outbox: 0, lost: 0, confirmed: true, stats }
+        Self { drained: true, saved_to_outbox: 0, lost: 0, confirmed: true, sender_needed: false, stats }
     }
 }
 
@@ -75,7 +81,8 @@ impl Transport for NoopTransport {
 
 /// The debug sink, for `runtime.dlthub_telemetry_debug`: writes each message, as it would be
 /// sent (with `type`, `messageId`, `timestamp` and `sentAt`), as one JSON line, instead of
-/// sending it. Writes happen in `track`, so a writer that blocks makes `track` block.
+/// sending it. It writes in `track`, on the caller's thread: a writer that blocks makes
+/// `track` block (that is the point of a debug sink: the line is out when `track` returns).
 pub struct DebugTransport {
     writer: Mutex<Box<dyn Write + Send>>,
     counters: Counters,
@@ -106,7 +113,7 @@ impl std::fmt::Debug for DebugTransport {
 impl Transport for DebugTransport {
     fn track(&self, mut message: TrackMessage) {
         add(&self.counters.queued, 1);
-        let now = now_utc();
+        let now = to_millis(OffsetDateTime::now_utc());
         fill_segment_fields(&mut message, now);
         message.sent_at = Some(now);
         let written = encode_message(&message).map_err(io::Error::other).and_then(|mut line| {
@@ -160,7 +167,7 @@ impl CapturingTransport {
 #[cfg(feature = "test-util")]
 impl Transport for CapturingTransport {
     fn track(&self, mut message: TrackMessage) {
-        let now = now_utc();
+        let now = to_millis(OffsetDateTime::now_utc());
         fill_segment_fields(&mut message, now);
         message.sent_at = Some(now);
         self.messages.lock().unwrap_or_else(PoisonError::into_inner).push(message);

@@ -31,28 +31,27 @@ impl Default for BatchLimits {
     }
 }
 
-/// The current time in UTC, to the millisecond, as Segment's libraries send it.
-pub(crate) fn now_utc() -> OffsetDateTime {
-    let now = OffsetDateTime::now_utc();
-    now.replace_millisecond(now.millisecond()).unwrap_or(now)
+/// A time to the millisecond, as Segment's libraries send it.
+pub(crate) fn to_millis(time: OffsetDateTime) -> OffsetDateTime {
+    time.replace_millisecond(time.millisecond()).unwrap_or(time)
 }
 
 /// Fills what Segment needs and dlt (Python) leaves out, keeping whatever is already set:
 /// `type` = `track`, `messageId` (a UUID v4, kept across retries) and `timestamp` (`now`).
-pub fn fill_segment_fields(message: &mut TrackMessage, now: OffsetDateTime) {
+pub(crate) fn fill_segment_fields(message: &mut TrackMessage, now: OffsetDateTime) {
     message.message_type.get_or_insert_with(|| TRACK_TYPE.to_owned());
     message.message_id.get_or_insert_with(|| uuid::Uuid::new_v4().to_string());
     message.timestamp.get_or_insert(now);
 }
 
 /// One message as its JSON bytes: compact, keys in the model's order, no trailing newline.
-pub fn encode_message(message: &TrackMessage) -> Result<Vec<u8>, serde_json::Error> {
+pub(crate) fn encode_message(message: &TrackMessage) -> Result<Vec<u8>, serde_json::Error> {
     serde_json::to_vec(message)
 }
 
 /// What happened to a message offered to a [`BatchBody`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Push {
+pub(crate) enum Push {
     /// It is in the batch.
     Added,
     /// It does not fit in this batch; it goes first in the next one.
@@ -66,7 +65,7 @@ const BATCH_OPENING: &[u8] = br#"{"batch":["#;
 /// A batch request body, `{"batch":[...],"sentAt":"..."}`, built one encoded message at a time
 /// so that its size is known exactly before it is sent.
 #[derive(Debug)]
-pub struct BatchBody {
+pub(crate) struct BatchBody {
     body: Vec<u8>,
     closing: Vec<u8>,
     messages: usize,
@@ -75,7 +74,7 @@ pub struct BatchBody {
 
 impl BatchBody {
     /// An empty batch whose envelope carries `sent_at`.
-    pub fn new(sent_at: OffsetDateTime, limits: BatchLimits) -> Self {
+    pub(crate) fn new(sent_at: OffsetDateTime, limits: BatchLimits) -> Self {
         let closing = match sent_at.format(&Rfc3339) {
             Ok(sent_at) => format!(r#"],"sentAt":"{sent_at}"}}"#).into_bytes(),
             Err(_) => b"]}".to_vec(),
@@ -84,7 +83,7 @@ impl BatchBody {
     }
 
     /// Adds one message, encoded by [`encode_message`], if the batch stays within the limits.
-    pub fn push(&mut self, message: &[u8]) -> Push {
+    pub(crate) fn push(&mut self, message: &[u8]) -> Push {
         let separator = usize::from(self.messages > 0);
         let size_with_message = self.body.len() + separator + message.len() + self.closing.len();
         let fits = self.messages < self.limits.max_batch_messages && size_with_message <= self.limits.max_batch_bytes;
@@ -103,22 +102,24 @@ impl BatchBody {
     }
 
     /// How many messages the batch holds.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.messages
     }
 
     /// True when no message has been added.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.messages == 0
     }
 
     /// The size the body has now, envelope included.
-    pub fn size(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn size(&self) -> usize {
         self.body.len() + self.closing.len()
     }
 
     /// The finished request body.
-    pub fn finish(mut self) -> Vec<u8> {
+    pub(crate) fn finish(mut self) -> Vec<u8> {
         self.body.extend_from_slice(&self.closing);
         self.body
     }

@@ -1,6 +1,8 @@
 //! The worker: one thread running a current-thread tokio runtime that takes messages from the
-//! queue, sends them (batched or one by one), retries, answers flushes and, at shutdown, keeps
-//! what is left in the outbox.
+//! queue, sends them (batched, or one per request with a few requests at once), retries,
+//! answers flushes, checks the opt-out mark before every request and, at shutdown, keeps what
+//! is left in the outbox: written ahead first, so that a process killed while it tries leaves
+//! it behind, and without trying again an endpoint that refused or does not resolve.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -8,27 +10,37 @@ use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
 use std::time::{Duration, Instant, SystemTime};
 
+use dlt_http::{Failure, read_body_capped};
 use dlt_telemetry_model::TrackMessage;
+use reqwest::Url;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
-use crate::options::{Api, Endpoint, redact_credentials};
-use crate::outbox::{Claim, Outbox};
-use crate::retry::{Decision, Failure, Outcome, RetryPolicy, parse_retry_after};
+use crate::clock::Clock;
+use crate::options::Api;
+use crate::outbox::{Appended, Claim, Consent, Outbox};
+use crate::retry::{Decision, GiveUp, Outcome, RetryPolicy, parse_retry_after};
 use crate::stats::{Counters, add};
-use crate::wire::{BatchBody, BatchLimits, Push, encode_message, fill_segment_fields, now_utc};
+use crate::wire::{BatchBody, BatchLimits, Push, encode_message, fill_segment_fields, to_millis};
 
 /// Sending stops this long before the shutdown deadline, to leave time for the outbox.
 const OUTBOX_RESERVE: Duration = Duration::from_millis(50);
-/// How long an outbox write may wait for another process holding the directory.
+/// How long an outbox write may wait for another process holding the folder.
 const OUTBOX_LOCK_WAIT: Duration = Duration::from_millis(200);
+/// The most response body read: only the status and headers matter.
+const RESPONSE_BODY_CAP: usize = 64 * 1024;
+/// Flushes waiting at once; more are answered "not done" at once rather than piled up while
+/// the endpoint is down.
+const MAX_FLUSH_WAITERS: usize = 32;
 
 /// What the caller's side asks of the worker.
 #[derive(Debug)]
 pub(crate) enum Command {
     /// Answer `true` once nothing is queued, in flight or waiting for a retry.
     Flush(SyncSender<bool>),
+    /// Take over what the outbox holds now (the sender does, between rounds).
+    Reclaim,
     /// Deliver until `deadline`, keep the rest, stop, and answer.
     Shutdown { deadline: Instant, reply: SyncSender<Summary> },
 }
@@ -40,18 +52,33 @@ pub(crate) struct Summary {
     pub(crate) leftover: u64,
     /// Of those, the ones appended to the outbox.
     pub(crate) saved: u64,
+    /// The outbox holds messages and no sender is running for them.
+    pub(crate) sender_needed: bool,
+}
+
+/// When the worker takes over what earlier runs left in the outbox.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ClaimAtStart {
+    /// Unless a sender is delivering this recipient's outbox (a host).
+    UnlessSenderRunning,
+    /// Always: the worker is the sender.
+    Always,
 }
 
 /// Everything the worker thread needs, built by [`crate::SegmentClient::start`].
 #[derive(Debug)]
 pub(crate) struct Worker {
     pub(crate) http: reqwest::Client,
-    pub(crate) endpoint: Endpoint,
+    pub(crate) url: Url,
+    pub(crate) api: Api,
     pub(crate) headers: HeaderMap,
     pub(crate) policy: RetryPolicy,
     pub(crate) limits: BatchLimits,
+    pub(crate) concurrency: usize,
     pub(crate) outbox: Option<Outbox>,
+    pub(crate) claim_at_start: ClaimAtStart,
     pub(crate) counters: Arc<Counters>,
+    pub(crate) clock: Arc<dyn Clock>,
     pub(crate) messages: mpsc::Receiver<TrackMessage>,
     pub(crate) control: mpsc::UnboundedReceiver<Command>,
 }
@@ -77,40 +104,57 @@ struct Stopping {
 struct Running {
     worker: Worker,
     pending: VecDeque<Pending>,
-    claim: Option<Claim>,
+    claims: Vec<Claim>,
     flush_waiters: Vec<SyncSender<bool>>,
     stopping: Option<Stopping>,
     control_open: bool,
     /// A retry would come after the cutoff: stop now rather than wait for it.
     given_up: bool,
+    /// The latest attempt found nothing listening, no such host or an untrusted certificate:
+    /// at shutdown it is not tried again.
+    unreachable: bool,
+    /// The user opted out after this process started: nothing more is sent or kept.
+    withdrawn: bool,
 }
 
 impl Worker {
-    /// Runs until shut down; `claim_timeout` bounds the wait for another process holding the
-    /// outbox at start.
-    pub(crate) fn run(self, runtime: tokio::runtime::Runtime, claim_timeout: Duration) {
+    /// Takes over the outbox as `claim_at_start` says, then serves until shut down.
+    pub(crate) async fn run(self) {
         let mut running = Running {
             worker: self,
             pending: VecDeque::new(),
-            claim: None,
+            claims: Vec::new(),
             flush_waiters: Vec::new(),
             stopping: None,
             control_open: true,
             given_up: false,
+            unreachable: false,
+            withdrawn: false,
         };
-        running.claim_outbox(deadline_after(claim_timeout));
-        runtime.block_on(running.serve());
-        // Anything still running on the runtime (a DNS lookup on a blocking thread) is abandoned
-        // rather than waited for.
-        runtime.shutdown_background();
+        running.claim_at_start();
+        running.serve().await;
     }
 }
 
 impl Running {
-    fn claim_outbox(&mut self, lock_deadline: Instant) {
+    fn claim_at_start(&mut self) {
+        let Some(outbox) = self.worker.outbox.as_ref().filter(|outbox| outbox.exists()) else { return };
+        let sender_lock = match self.worker.claim_at_start {
+            ClaimAtStart::Always => None,
+            ClaimAtStart::UnlessSenderRunning => match outbox.try_lock_sender() {
+                Ok(Some(lock)) => Some(lock),
+                // A sender delivers them, or the folder cannot be used: nothing to take over.
+                Ok(None) | Err(_) => return,
+            },
+        };
+        self.claim();
+        drop(sender_lock);
+    }
+
+    fn claim(&mut self) {
         let Some(outbox) = &self.worker.outbox else { return };
-        let (messages, claim) = outbox.claim(lock_deadline);
-        self.claim = claim;
+        let (messages, claim) = outbox.claim(Instant::now() + OUTBOX_LOCK_WAIT);
+        self.claims.extend(claim);
         for message in messages {
             self.accept(message);
         }
@@ -120,12 +164,17 @@ impl Running {
         loop {
             self.take_queued();
             if self.pending.is_empty() {
+                self.release_claims();
                 self.answer_flushes(true);
                 if self.stopping.is_some() {
                     break;
                 }
                 self.wait_for_work().await;
-            } else if self.given_up || self.cutoff().is_some_and(|cutoff| Instant::now() >= cutoff) {
+            } else if self.given_up
+                || self.withdrawn
+                || (self.stopping.is_some() && self.unreachable)
+                || self.cutoff().is_some_and(|cutoff| Instant::now() >= cutoff)
+            {
                 break;
             } else {
                 self.send_next().await;
@@ -145,7 +194,11 @@ impl Running {
     }
 
     fn accept(&mut self, mut message: TrackMessage) {
-        fill_segment_fields(&mut message, now_utc());
+        if self.withdrawn {
+            add(&self.worker.counters.dropped_opted_out, 1);
+            return;
+        }
+        fill_segment_fields(&mut message, to_millis(self.worker.clock.now()));
         self.pending.push_back(Pending { message, attempts: 0 });
     }
 
@@ -162,8 +215,17 @@ impl Running {
 
     fn on_command(&mut self, command: Option<Command>) {
         match command {
-            Some(Command::Flush(reply)) => self.flush_waiters.push(reply),
-            Some(Command::Shutdown { deadline, reply }) => self.stop(deadline, Some(reply)),
+            Some(Command::Flush(reply)) if self.flush_waiters.len() < MAX_FLUSH_WAITERS => {
+                self.flush_waiters.push(reply);
+            }
+            Some(Command::Flush(reply)) => {
+                let _ = reply.try_send(false);
+            }
+            Some(Command::Reclaim) => self.claim(),
+            Some(Command::Shutdown { deadline, reply }) => {
+                self.stop(deadline, Some(reply));
+                self.write_ahead();
+            }
             None => {
                 self.control_open = false;
                 self.stop(Instant::now(), None);
@@ -189,48 +251,135 @@ impl Running {
         self.stopping.as_ref().map(|stopping| stopping.cutoff)
     }
 
-    /// Sends one request and acts on its outcome.
+    /// At shutdown, before trying anything more: everything queued and pending goes to a claim
+    /// of this process on disk, so that a kill during the last attempts loses nothing.
+    fn write_ahead(&mut self) {
+        if self.worker.outbox.is_none() {
+            return;
+        }
+        while let Ok(message) = self.worker.messages.try_recv() {
+            self.accept(message);
+        }
+        let messages: Vec<TrackMessage> = self.pending.iter().map(|pending| pending.message.clone()).collect();
+        if let Some(claim) = self.worker.outbox.as_ref().and_then(|outbox| outbox.write_ahead(&messages)) {
+            self.claims.push(claim);
+        }
+    }
+
+    /// What the opt-out mark says; without an outbox there is no mark to look at.
+    fn consent(&self) -> Consent {
+        self.worker.outbox.as_ref().map_or(Consent::Given { opted_out_at: None }, Outbox::consent)
+    }
+
+    /// The user opted out after this process started: everything held is dropped, nothing
+    /// more is taken, and the claims are deleted (switching off purged the outbox already).
+    fn withdraw(&mut self) {
+        self.withdrawn = true;
+        add(&self.worker.counters.dropped_opted_out, self.pending.len());
+        self.pending.clear();
+        while self.worker.messages.try_recv().is_ok() {
+            add(&self.worker.counters.dropped_opted_out, 1);
+        }
+        self.release_claims();
+        tracing::debug!("telemetry was switched off: this process sends and keeps nothing more");
+    }
+
+    /// Sends the next request (a batch) or requests (one message each, a few at once) and acts
+    /// on their outcomes.
     async fn send_next(&mut self) {
-        let sent_at = now_utc();
-        let Some((body, in_flight)) = self.next_request(sent_at) else { return };
-        let request =
-            self.worker.http.post(self.worker.endpoint.url.clone()).headers(self.worker.headers.clone()).body(body);
-        let Some((outcome, retry_after)) = self.until_cutoff(exchange(request)).await else {
-            // The deadline came first: the request is abandoned and its messages kept.
-            self.requeue(in_flight);
+        let consent = self.consent();
+        if consent == Consent::Withdrawn {
+            self.withdraw();
+            return;
+        }
+        let before = self.pending.len();
+        self.pending.retain(|pending| consent.allows(&pending.message));
+        add(&self.worker.counters.dropped_opted_out, before - self.pending.len());
+
+        let sent_at = to_millis(self.worker.clock.now());
+        let requests = self.next_requests(sent_at);
+        if requests.is_empty() {
+            return;
+        }
+        let exchanges = requests.iter().map(|(body, _)| {
+            let request =
+                self.worker.http.post(self.worker.url.clone()).headers(self.worker.headers.clone()).body(body.clone());
+            exchange(request)
+        });
+        let Some(results) = self.until_cutoff(futures_util::future::join_all(exchanges)).await else {
+            // The deadline came first: the requests are abandoned and their messages kept.
+            for (_, in_flight) in requests.into_iter().rev() {
+                self.requeue(in_flight);
+            }
             return;
         };
-        let attempt = in_flight.iter().map(|pending| pending.attempts).max().unwrap_or(0) + 1;
-        let retry_after = retry_after.and_then(|value| parse_retry_after(&value, SystemTime::now()));
+        let mut longest_wait = None;
+        for ((_, in_flight), (outcome, retry_after)) in requests.into_iter().zip(results) {
+            if let Some(wait) = self.settle(in_flight, outcome, retry_after) {
+                longest_wait = longest_wait.max(Some(wait));
+            }
+        }
+        if let Some(wait) = longest_wait {
+            self.back_off(wait).await;
+        }
+    }
+
+    /// Acts on one request's outcome; returns how long to wait before retrying it, if it is to
+    /// be retried.
+    fn settle(&mut self, in_flight: Vec<Pending>, outcome: Outcome, retry_after: Option<String>) -> Option<Duration> {
         let count = in_flight.len();
+        let attempt = in_flight.iter().map(|pending| pending.attempts).max().unwrap_or(0).saturating_add(1);
+        self.unreachable = matches!(outcome, Outcome::Failed(Failure::Refused | Failure::Unresolvable | Failure::Tls));
+        if !matches!(outcome, Outcome::Status(200..=299)) {
+            self.log_failure(outcome, attempt);
+        }
+        if self.stopping.is_some() && self.unreachable {
+            // Exit is no time to wait for an endpoint that is not there: kept with the rest.
+            self.requeue(in_flight);
+            return None;
+        }
+        let retry_after = retry_after.and_then(|value| parse_retry_after(&value, SystemTime::now()));
         match self.worker.policy.decide(outcome, attempt, retry_after, fastrand::f64()) {
-            Decision::Done => add(&self.worker.counters.sent, count),
-            Decision::Fail(Failure::Rejected) => {
+            Decision::Done => {
+                add(&self.worker.counters.sent, count);
+                None
+            }
+            Decision::GiveUp(GiveUp::Rejected) => {
                 add(&self.worker.counters.dropped_rejected, count);
                 tracing::debug!(?outcome, messages = count, "telemetry request rejected; its messages are dropped");
+                None
             }
-            Decision::Fail(Failure::Exhausted) => {
+            Decision::GiveUp(GiveUp::Exhausted) => {
                 tracing::debug!(?outcome, messages = count, attempt, "telemetry request out of attempts");
-                self.set_aside(
-                    in_flight.into_iter().map(|pending| pending.message).collect(),
-                    deadline_after(OUTBOX_LOCK_WAIT),
-                );
+                self.set_aside(in_flight.into_iter().map(|pending| pending.message).collect());
+                None
             }
             Decision::Backoff(wait) => {
                 tracing::debug!(?outcome, messages = count, attempt, ?wait, "telemetry request will be retried");
                 add(&self.worker.counters.retried, count);
                 self.requeue(in_flight.into_iter().map(|pending| Pending { attempts: attempt, ..pending }).collect());
-                self.back_off(wait).await;
+                Some(wait)
             }
         }
     }
 
-    /// The next request body and the messages it carries, taken from the front of `pending`.
-    /// Messages too large to send, or that cannot be serialised, are dropped and counted.
-    fn next_request(&mut self, sent_at: OffsetDateTime) -> Option<(Vec<u8>, Vec<Pending>)> {
+    fn log_failure(&self, outcome: Outcome, attempt: u32) {
+        let Some(outbox) = &self.worker.outbox else { return };
+        let what = match outcome {
+            Outcome::Status(status) => format!("HTTP {status}"),
+            Outcome::Failed(failure) => failure.to_string(),
+        };
+        outbox.log_failure(&format!("{what} (attempt {attempt})"));
+    }
+
+    /// The next request bodies and the messages each carries, taken from the front of
+    /// `pending`: one batch, or up to `concurrency` single messages. Messages too large to
+    /// send, or that cannot be serialised, are dropped and counted.
+    fn next_requests(&mut self, sent_at: OffsetDateTime) -> Vec<(Vec<u8>, Vec<Pending>)> {
         let limits = self.worker.limits;
-        let mut batch = (self.worker.endpoint.api == Api::Batch).then(|| BatchBody::new(sent_at, limits));
-        let mut in_flight = Vec::new();
+        let mut requests = Vec::new();
+        let mut batch = (self.worker.api == Api::Batch).then(|| BatchBody::new(sent_at, limits));
+        let mut in_batch = Vec::new();
         while let Some(mut pending) = self.pending.pop_front() {
             pending.message.sent_at = Some(sent_at);
             let encoded = match encode_message(&pending.message) {
@@ -245,12 +394,15 @@ impl Running {
                 Some(batch) => batch.push(&encoded),
                 None if encoded.len() > limits.max_message_bytes => Push::TooLarge,
                 None => {
-                    in_flight.push(pending);
-                    return Some((encoded, in_flight));
+                    requests.push((encoded, vec![pending]));
+                    if requests.len() >= self.worker.concurrency.max(1) {
+                        break;
+                    }
+                    continue;
                 }
             };
             match push {
-                Push::Added => in_flight.push(pending),
+                Push::Added => in_batch.push(pending),
                 Push::Full => {
                     self.pending.push_front(pending);
                     break;
@@ -266,7 +418,10 @@ impl Running {
                 }
             }
         }
-        batch.filter(|batch| !batch.is_empty()).map(|batch| (batch.finish(), in_flight))
+        if let Some(batch) = batch.filter(|batch| !batch.is_empty()) {
+            requests.push((batch.finish(), in_batch));
+        }
+        requests
     }
 
     /// Puts messages back at the front of `pending`, in their order.
@@ -290,12 +445,12 @@ impl Running {
         }
     }
 
-    /// Waits before a retry while answering commands. If a shutdown means the retry could
-    /// not start before the cutoff, gives up at once instead of waiting for nothing.
+    /// Waits before a retry while answering commands. Once shutting down, gives up at once
+    /// when the endpoint was unreachable or the retry could not start before the cutoff.
     async fn back_off(&mut self, wait: Duration) {
         let wake = deadline_after(wait);
         loop {
-            if self.cutoff().is_some_and(|cutoff| wake >= cutoff) {
+            if self.cutoff().is_some_and(|cutoff| self.unreachable || wake >= cutoff) {
                 self.given_up = true;
                 return;
             }
@@ -306,17 +461,24 @@ impl Running {
         }
     }
 
-    /// Keeps undelivered messages in the outbox; returns how many were saved. Those that
-    /// cannot be saved are counted as undelivered.
-    fn set_aside(&self, messages: Vec<TrackMessage>, lock_deadline: Instant) -> usize {
+    /// Keeps undelivered messages in the outbox. Those that cannot be saved are counted as
+    /// undelivered.
+    fn set_aside(&self, messages: Vec<TrackMessage>) -> Appended {
         let count = messages.len();
-        let saved =
-            count > 0 && self.worker.outbox.as_ref().is_some_and(|outbox| outbox.append(messages, lock_deadline));
-        if saved {
-            count
-        } else {
-            add(&self.worker.counters.dropped_undelivered, count);
-            0
+        match &self.worker.outbox {
+            Some(outbox) => outbox.append(messages, Instant::now() + OUTBOX_LOCK_WAIT),
+            None => {
+                add(&self.worker.counters.dropped_undelivered, count);
+                Appended { saved: count == 0, sender_needed: false }
+            }
+        }
+    }
+
+    /// Gives up every claim: what they held was delivered, dropped or appended back.
+    fn release_claims(&mut self) {
+        let Some(outbox) = &self.worker.outbox else { return };
+        for claim in self.claims.drain(..) {
+            outbox.release(claim);
         }
     }
 
@@ -327,56 +489,57 @@ impl Running {
         }
     }
 
-    /// Keeps what is left (pending and still queued) in the outbox, gives up the claim on the
-    /// earlier outbox once that worked, and answers the shutdown.
+    /// Keeps what is left (pending and still queued) in the outbox, gives up the claims once
+    /// that worked, and answers the shutdown.
     fn finish(mut self) {
         self.worker.messages.close();
         while let Ok(message) = self.worker.messages.try_recv() {
             self.accept(message);
         }
+        if self.consent() == Consent::Withdrawn && !self.withdrawn {
+            self.withdraw();
+        }
         let leftover: Vec<TrackMessage> = self.pending.drain(..).map(|pending| pending.message).collect();
         let count = leftover.len();
-        let lock_deadline = deadline_after(OUTBOX_LOCK_WAIT);
-        let saved = self.set_aside(leftover, lock_deadline);
-        // When not everything could be set aside, the claim file stays: unlocked once dropped,
-        // the next run takes it over. Some of its messages may be sent twice then (with the same
-        // messageId, which Segment drops), but none is lost.
-        if let (Some(outbox), Some(claim)) = (&self.worker.outbox, self.claim.take())
-            && saved == count
-        {
-            outbox.release(claim);
+        let appended = self.set_aside(leftover);
+        // When the leftovers could not be set aside, the claims stay: unlocked once this
+        // process ends, the next sender takes them over. Some of their messages may then be
+        // sent twice (with the same messageId, which Segment drops), but none is lost.
+        if appended.saved {
+            self.release_claims();
         }
         if count > 0 {
             tracing::debug!(
-                endpoint = redact_credentials(self.worker.endpoint.url.as_str()),
                 undelivered = count,
-                saved,
+                saved = appended.saved,
                 "telemetry shut down with messages undelivered"
             );
         }
         self.answer_flushes(count == 0);
         if let Some(reply) = self.stopping.and_then(|stopping| stopping.reply) {
-            let summary = Summary { leftover: to_u64(count), saved: to_u64(saved) };
+            let saved = if appended.saved { count } else { 0 };
+            let summary =
+                Summary { leftover: to_u64(count), saved: to_u64(saved), sender_needed: appended.sender_needed };
             let _ = reply.try_send(summary);
         }
     }
 }
 
-/// Sends one request: its outcome and the server's `Retry-After`, if any. The response body is
-/// read (and ignored) so that the connection can be reused.
+/// Sends one request: its outcome and the server's `Retry-After`, if any. At most a small part
+/// of the response body is read (and ignored), so that the connection can be reused.
 async fn exchange(request: reqwest::RequestBuilder) -> (Outcome, Option<String>) {
     match request.send().await {
         Ok(response) => {
             let status = response.status().as_u16();
             let retry_after =
                 response.headers().get(RETRY_AFTER).and_then(|value| value.to_str().ok()).map(str::to_owned);
-            let _ = response.bytes().await;
+            let _ = read_body_capped(response, RESPONSE_BODY_CAP).await;
             (Outcome::Status(status), retry_after)
         }
         Err(error) => {
-            let outcome = if error.is_timeout() { Outcome::Timeout } else { Outcome::ConnectionError };
-            tracing::debug!(error = %error.without_url(), "telemetry request failed");
-            (outcome, None)
+            let failure = Failure::of(&error);
+            tracing::debug!(error = %error.without_url(), %failure, "telemetry request failed");
+            (Outcome::Failed(failure), None)
         }
     }
 }

@@ -7,7 +7,8 @@ mod support;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use dlt_segment::{OutboxOptions, SegmentClient, Transport, read_outbox};
+use dlt_segment::{OutboxOptions, SegmentClient, Transport};
+use support::read_outbox;
 use support::{Server, hanging_server, message, options};
 
 #[test]

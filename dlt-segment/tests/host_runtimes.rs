@@ -6,7 +6,8 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use dlt_segment::{OutboxOptions, SegmentClient, Transport, read_outbox};
+use dlt_segment::{OutboxOptions, SegmentClient, Transport};
+use support::read_outbox;
 use support::{Server, hanging_server, indexes, message, message_indexes, options};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};

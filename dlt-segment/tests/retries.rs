@@ -5,8 +5,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use dlt_segment::{OutboxOptions, SegmentClient, Transport, read_outbox};
+use dlt_segment::{OutboxOptions, SegmentClient, Transport};
 use serde_json::Value;
+use support::read_outbox;
 use support::{Server, message, options};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;

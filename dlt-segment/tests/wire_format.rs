@@ -5,7 +5,7 @@
 mod support;
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -183,27 +183,23 @@ fn a_plain_endpoint_gets_one_message_per_post_in_order() {
 
 /// An outbox large enough for thousands of messages.
 fn large_outbox(dir: &std::path::Path) -> OutboxOptions {
-    OutboxOptions { max_bytes: 64 * 1024 * 1024, ..OutboxOptions::new(dir) }
+    let mut options = OutboxOptions::new(dir);
+    options.max_bytes = 64 * 1024 * 1024;
+    options.max_total_bytes = options.max_bytes;
+    options
 }
 
-/// Leaves `count` messages in an outbox at `dir`, by tracking them to a closed port; the next
-/// transport on `dir` then has them all at once, before anything else.
-fn outbox_holding(dir: &std::path::Path, count: usize) {
-    let mut options = options(support::closed_port_url()).with_outbox(large_outbox(dir));
-    options.queue_capacity = count;
-    let client = SegmentClient::start(options).unwrap();
-    for index in 0..count {
-        client.track(message(index));
-    }
-    let report = client.shutdown(Instant::now() + Duration::from_secs(5));
-    assert_eq!(report.stats.written_to_outbox, count as u64);
+/// Leaves `count` messages in the outbox of `endpoint` at `dir`; the next transport for it
+/// then has them all at once, before anything else.
+fn outbox_holding(dir: &std::path::Path, endpoint: &str, count: usize) {
+    support::handed_off(options(endpoint).with_outbox(large_outbox(dir)), (0..count).map(message));
 }
 
 #[test]
 fn batches_hold_at_most_the_message_count_limit() {
     let dir = tempfile::tempdir().unwrap();
-    outbox_holding(dir.path(), 7);
     let server = Server::accepting();
+    outbox_holding(dir.path(), &server.url("/v1/batch"), 7);
     let mut options = options(server.url("/v1/batch")).with_outbox(OutboxOptions::new(dir.path()));
     options.limits.max_batch_messages = 3;
     let client = SegmentClient::start(options).unwrap();
@@ -219,8 +215,8 @@ fn batches_hold_at_most_the_message_count_limit() {
 #[test]
 fn batches_fill_up_to_the_byte_limit_and_never_past_it() {
     let dir = tempfile::tempdir().unwrap();
-    outbox_holding(dir.path(), 3_000);
     let server = Server::accepting();
+    outbox_holding(dir.path(), &server.url("/v1/batch"), 3_000);
     let client = SegmentClient::start(options(server.url("/v1/batch")).with_outbox(large_outbox(dir.path()))).unwrap();
     assert!(client.flush(Duration::from_secs(30)));
     assert_eq!(client.stats().read_from_outbox, 3_000);

@@ -155,9 +155,19 @@ pub fn keys(object: &serde_json::Map<String, Value>) -> Vec<String> {
     object.keys().cloned().collect()
 }
 
-/// The base URL of a loopback recorder, to use it as a plain HTTP endpoint.
-pub fn loopback_url(server: &dlt_sentry_bridge::test_util::LoopbackSentry) -> String {
-    let dsn = server.dsn_string();
-    let host = dsn.split('@').nth(1).unwrap().trim_end_matches("/42");
-    format!("http://{host}")
+/// Every message waiting in the outboxes under `global`, every recipient's.
+pub fn outbox_messages(global: &Path) -> Vec<TrackMessage> {
+    let mut messages = Vec::new();
+    let Ok(folders) = std::fs::read_dir(global.join("telemetry/outbox")) else { return messages };
+    for folder in folders {
+        let Ok(files) = std::fs::read_dir(folder.unwrap().path()) else { continue };
+        for file in files {
+            let path = file.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name == "outbox.jsonl" || (name.starts_with("claimed-") && name.ends_with(".jsonl")) {
+                messages.extend(parse_lines(&std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    messages
 }

@@ -6,7 +6,10 @@ use std::sync::mpsc::{Receiver, channel};
 use std::thread;
 use std::time::Duration;
 
-use dlt_segment::{RetryPolicy, SegmentOptions};
+use std::path::Path;
+
+use dlt_redact::HttpUrl;
+use dlt_segment::{HandoffTransport, RetryPolicy, SegmentOptions, Transport};
 use dlt_telemetry_model::{Context, EventCategory, Library, OsInfo, RunContext, RunContextInfo, TrackMessage};
 use serde_json::{Map, Value};
 use tokio::runtime::Runtime;
@@ -37,6 +40,11 @@ impl Server {
 
     pub fn mount(&self, mock: Mock) {
         self.runtime.block_on(mock.mount(&self.server));
+    }
+
+    /// Forgets every mock and every request received.
+    pub fn reset(&self) {
+        self.runtime.block_on(self.server.reset());
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -87,16 +95,46 @@ pub fn closed_port_url() -> String {
 }
 
 /// Options for tests: quick retries, generous request timeouts (the deadline is what cuts).
-pub fn options(endpoint: impl Into<String>) -> SegmentOptions {
-    let mut options = SegmentOptions::new(endpoint, "dlt/0.1.0");
+pub fn options(endpoint: impl AsRef<str>) -> SegmentOptions {
+    let mut options = SegmentOptions::new(HttpUrl::parse(endpoint.as_ref()).unwrap(), "dlt/0.1.0");
     options.retry = RetryPolicy {
         max_attempts: 5,
         backoff_base: Duration::from_millis(10),
         backoff_cap: Duration::from_millis(100),
         max_retry_after: Duration::from_secs(5),
     };
-    options.request_timeout = Duration::from_secs(30);
+    options.http = options.http.with_request_timeout(Duration::from_secs(30));
     options
+}
+
+/// Every message waiting in the outboxes under `telemetry_dir`, every recipient's, one per line
+/// (a message both waiting and claimed counts twice).
+pub fn read_outbox(telemetry_dir: &Path) -> std::io::Result<Vec<TrackMessage>> {
+    let mut messages = Vec::new();
+    let Ok(folders) = std::fs::read_dir(telemetry_dir.join("outbox")) else { return Ok(messages) };
+    for folder in folders {
+        for file in std::fs::read_dir(folder?.path())? {
+            let path = file?.path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name == "outbox.jsonl" || (name.starts_with("claimed-") && name.ends_with(".jsonl")) {
+                for line in std::fs::read_to_string(&path)?.lines().filter(|line| !line.is_empty()) {
+                    messages.push(serde_json::from_str(line).unwrap());
+                }
+            }
+        }
+    }
+    Ok(messages)
+}
+
+/// Leaves `messages` in the outbox of the options' recipient, without any network.
+pub fn handed_off(mut options: SegmentOptions, messages: impl IntoIterator<Item = TrackMessage>) {
+    options.queue_capacity = usize::MAX;
+    let handoff = HandoffTransport::new(options).unwrap();
+    for message in messages {
+        handoff.track(message);
+    }
+    let report = handoff.shutdown(std::time::Instant::now());
+    assert_eq!(report.lost, 0);
 }
 
 /// A message whose `properties.index` tells it apart.

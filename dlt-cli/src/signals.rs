@@ -1,0 +1,79 @@
+//! Signals, handled by the command line itself (the libraries install no handler): on
+//! `SIGINT` or `SIGTERM` what usage telemetry holds goes to the outbox, and a detached sender
+//! is started for it, before the process ends; the sender itself stops on a signal, writing
+//! back what it could not deliver.
+
+use dlt_runtime_trace::{RuntimeTrace, StopSignal};
+
+/// Runs `work`; if `SIGINT` or `SIGTERM` arrives meanwhile, hands usage telemetry off and ends
+/// the process with 128 + the signal's number, as a shell reports a killed command.
+#[cfg(unix)]
+pub(crate) fn while_handing_off_on_signal<T>(runtime: &RuntimeTrace, work: impl FnOnce() -> T) -> T {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    use signal_hook::iterator::Signals;
+    let Ok(mut signals) = Signals::new([SIGINT, SIGTERM]) else { return work() };
+    let handle = signals.handle();
+    std::thread::scope(|scope| {
+        let watcher = std::thread::Builder::new().name("dlt-signals".into()).spawn_scoped(scope, move || {
+            if let Some(signal) = signals.forever().next() {
+                runtime.hand_off_now();
+                std::process::exit(128 + signal);
+            }
+        });
+        let result = work();
+        handle.close();
+        if let Ok(watcher) = watcher {
+            let _ = watcher.join();
+        }
+        result
+    })
+}
+
+/// Without Unix signals, the work just runs.
+#[cfg(not(unix))]
+pub(crate) fn while_handing_off_on_signal<T>(_runtime: &RuntimeTrace, work: impl FnOnce() -> T) -> T {
+    work()
+}
+
+/// Gives `stop` on `SIGTERM`, `SIGINT` or `SIGHUP` for as long as the returned watch lives.
+#[cfg(unix)]
+pub(crate) fn stop_on_signal(stop: &StopSignal) -> Option<StopWatch> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    use signal_hook::iterator::Signals;
+    let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP]).ok()?;
+    let handle = signals.handle();
+    let stop = stop.clone();
+    let thread = std::thread::Builder::new()
+        .name("dlt-signals".into())
+        .spawn(move || {
+            if signals.forever().next().is_some() {
+                stop.stop();
+            }
+        })
+        .ok()?;
+    Some(StopWatch { handle, thread: Some(thread) })
+}
+
+/// Without Unix signals, nothing to watch.
+#[cfg(not(unix))]
+pub(crate) fn stop_on_signal(_stop: &StopSignal) -> Option<StopWatch> {
+    None
+}
+
+/// Watches signals until dropped.
+pub(crate) struct StopWatch {
+    #[cfg(unix)]
+    handle: signal_hook::iterator::Handle,
+    #[cfg(unix)]
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[cfg(unix)]
+impl Drop for StopWatch {
+    fn drop(&mut self) {
+        self.handle.close();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

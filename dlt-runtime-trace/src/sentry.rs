@@ -1,0 +1,43 @@
+//! Sentry, from the configuration: the bridge's options, and what makes them unusable.
+
+use dlt_config::{Config, LogLevel};
+use dlt_sentry_bridge::{EventLevel, HostEnvironment, SentryDsn, SentryGuard, SentryOptions};
+use dlt_telemetry_model::Library;
+
+use crate::issues::StartIssue;
+
+/// The Sentry guard, enabled when a DSN is configured. A DSN that does not parse is a
+/// configuration error naming where it came from (never its value); the bridge is the one
+/// place that parses DSNs.
+pub(crate) fn start_sentry(config: &Config, library: &Library) -> Result<SentryGuard, StartIssue> {
+    let runtime = config.runtime();
+    let Some(dsn) = &runtime.sentry_dsn.value else {
+        return Ok(SentryGuard::disabled());
+    };
+    let dsn = SentryDsn::parse(dsn.expose()).map_err(|error| StartIssue::Config {
+        message: format!("{}: {error}", runtime.sentry_dsn.source.describe("runtime.sentry_dsn", &dlt_redact::MASK)),
+    })?;
+    let env = config.env();
+    let mut options = SentryOptions::new(library.version.clone());
+    options.dsn = Some(dsn);
+    options.environment = runtime.sentry_environment.value.clone();
+    // The sample rate is checked to lie in 0..=1, where f32 is precise enough.
+    #[allow(clippy::cast_possible_truncation)]
+    let rate = runtime.sentry_traces_sample_rate.value as f32;
+    options.traces_sample_rate = rate;
+    options.event_level = event_level(runtime.log_level.value);
+    options.pipeline_name = runtime.pipeline_name.value.clone();
+    options.host_environment = HostEnvironment::from_lookup(|name| env.get(name).map(str::to_owned));
+    options.extra_secrets = runtime.dlthub_telemetry_segment_write_key.value.iter().cloned().collect();
+    options.shutdown_timeout = runtime.telemetry_shutdown_timeout.value;
+    Ok(dlt_sentry_bridge::init(options))
+}
+
+/// max(WARNING, log level): the lowest `tracing` level that becomes a Sentry event.
+fn event_level(level: LogLevel) -> EventLevel {
+    match level {
+        LogLevel::Debug | LogLevel::Info | LogLevel::Warning => EventLevel::Warning,
+        LogLevel::Error => EventLevel::Error,
+        LogLevel::Critical => EventLevel::Critical,
+    }
+}

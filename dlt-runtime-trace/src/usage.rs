@@ -1,0 +1,164 @@
+//! Anonymous usage telemetry: which transport (printed, handed off to a detached sender, or
+//! sent from this process), its options from the configuration, and starting the sender.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use dlt_config::{Config, Environment, HttpUrl, RuntimeConfig};
+use dlt_http::{HttpSettings, NetworkEnv};
+use dlt_segment::{
+    DebugTransport, HandoffTransport, OutboxOptions, SegmentClient, SegmentError, SegmentOptions, ShutdownReport,
+    Transport, WriteKey,
+};
+use dlt_telemetry_model::Library;
+
+use crate::context::is_ci_run;
+use crate::issues::{Service, StartIssue};
+use crate::options::SenderCommand;
+
+/// The usage telemetry of a process: its transport and, when it hands off, the sender to start.
+pub(crate) struct UsageTelemetry {
+    pub(crate) transport: Box<dyn Transport>,
+    sender: Option<SenderLaunch>,
+}
+
+/// What starts a detached sender: the program and the environment it inherits.
+struct SenderLaunch {
+    command: SenderCommand,
+    env: Environment,
+}
+
+impl UsageTelemetry {
+    /// Starts the transport: the debug sink, a hand-off to a detached sender, or a client that
+    /// sends from this process.
+    pub(crate) fn start(
+        config: &Config,
+        library: &Library,
+        print_events: bool,
+        debug_writer: Option<Box<dyn Write + Send>>,
+        detached_sender: Option<SenderCommand>,
+    ) -> Result<Self, StartIssue> {
+        if print_events {
+            let transport = match debug_writer {
+                Some(writer) => DebugTransport::new(writer),
+                None => DebugTransport::stderr(),
+            };
+            return Ok(Self { transport: Box::new(transport), sender: None });
+        }
+        let options = segment_options(config, library);
+        match detached_sender.filter(|_| detaches(config)) {
+            Some(command) => {
+                let transport = HandoffTransport::new(options).map_err(start_issue)?;
+                let sender = SenderLaunch { command, env: config.env().clone() };
+                Ok(Self { transport: Box::new(transport), sender: Some(sender) })
+            }
+            None => {
+                let transport = SegmentClient::start(options).map_err(start_issue)?;
+                Ok(Self { transport: Box::new(transport), sender: None })
+            }
+        }
+    }
+
+    /// Whether undelivered messages go to a detached sender.
+    pub(crate) fn hands_off(&self) -> bool {
+        self.sender.is_some()
+    }
+
+    /// Delivers or keeps what is left by `deadline`, then starts a sender when the outbox
+    /// holds messages nobody is delivering.
+    pub(crate) fn shutdown(&self, deadline: Instant) -> ShutdownReport {
+        let report = self.transport.shutdown(deadline);
+        self.start_sender_if_needed(&report);
+        report
+    }
+
+    /// Hands what is held to the outbox now and starts a sender for it: for a program that is
+    /// about to be killed.
+    pub(crate) fn hand_off_now(&self) {
+        let report = self.transport.shutdown(Instant::now());
+        self.start_sender_if_needed(&report);
+    }
+
+    fn start_sender_if_needed(&self, report: &ShutdownReport) {
+        let Some(launch) = self.sender.as_ref().filter(|_| report.sender_needed) else { return };
+        if let Err(error) = spawn_detached(&launch.command, &launch.env) {
+            tracing::debug!(%error, program = %launch.command.program.display(), "could not start the telemetry sender; the next run sends what waits");
+        }
+    }
+}
+
+/// Whether a detached sender may be used: `runtime.telemetry_detached_sender` decides when
+/// set; otherwise not in CI and not as PID 1, where a detached process may not outlive the
+/// program.
+fn detaches(config: &Config) -> bool {
+    config
+        .runtime()
+        .telemetry_detached_sender
+        .value
+        .unwrap_or_else(|| !is_ci_run(config.env()) && std::process::id() != 1)
+}
+
+/// The Segment options a configuration asks for: shared by a host and its detached sender, so
+/// that both speak to the same recipient with the same credentials and network settings.
+pub(crate) fn segment_options(config: &Config, library: &Library) -> SegmentOptions {
+    let runtime = config.runtime();
+    let env = config.env();
+    let mut options = SegmentOptions::new(effective_endpoint(runtime), format!("{}/{}", library.name, library.version))
+        .with_outbox(OutboxOptions::new(config.locations().telemetry_dir()));
+    options.shutdown_timeout = runtime.telemetry_shutdown_timeout.value;
+    options.http = HttpSettings::new(NetworkEnv::from_lookup(|name| env.get(name).map(str::to_owned)))
+        .with_connect_timeout(options.http.connect_timeout())
+        .with_request_timeout(options.http.request_timeout());
+    if let Some(key) = &runtime.dlthub_telemetry_segment_write_key.value {
+        options = options.with_write_key(WriteKey::new(key.expose()));
+    }
+    options
+}
+
+fn start_issue(error: SegmentError) -> StartIssue {
+    match error {
+        SegmentError::HttpClient(_) | SegmentError::InvalidWriteKey => {
+            StartIssue::Config { message: error.to_string() }
+        }
+        other => StartIssue::Unavailable { service: Service::UsageTelemetry, message: other.to_string() },
+    }
+}
+
+/// Where usage events go: the configured endpoint, except that a write key with no explicit
+/// endpoint sends to Segment's batch API (DESIGN.md §3).
+pub(crate) fn effective_endpoint(runtime: &RuntimeConfig) -> HttpUrl {
+    if runtime.dlthub_telemetry_segment_write_key.value.is_some() && runtime.dlthub_telemetry_endpoint.is_default() {
+        segment_batch_endpoint()
+    } else {
+        runtime.dlthub_telemetry_endpoint.value.clone()
+    }
+}
+
+#[allow(clippy::expect_used, reason = "a constant URL, checked by a test")]
+fn segment_batch_endpoint() -> HttpUrl {
+    HttpUrl::parse(dlt_segment::SEGMENT_BATCH_ENDPOINT).expect("Segment's batch API is a URL")
+}
+
+/// Starts the sender detached: its own standard streams on the null device (so it never holds
+/// a shell, a pipe or a CI log), exactly the given environment, and (on Windows) its own
+/// process group without a console. On Unix the sender starts its own session itself (see
+/// [`crate::run_detached_sender`]). Nothing waits for it.
+fn spawn_detached(command: &SenderCommand, env: &Environment) -> std::io::Result<()> {
+    let mut process = Command::new(&command.program);
+    process
+        .args(&command.args)
+        .env_clear()
+        .envs(env.vars())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    #[cfg(windows)]
+    {
+        use std::os::windows::process::CommandExt as _;
+        const DETACHED_PROCESS: u32 = 0x0000_0008;
+        const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
+        process.creation_flags(DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP);
+    }
+    process.spawn().map(drop)
+}

@@ -1,0 +1,350 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::thread;
+
+use dlt_redact::HttpUrl;
+use dlt_telemetry_model::{Context, EventCategory, Library, OsInfo};
+use serde_json::Map;
+
+use super::*;
+use crate::clock::SystemClock;
+use crate::opt_out::record_opt_out;
+use crate::options::WriteKey;
+use crate::wire::fill_segment_fields;
+
+fn message(index: usize, age: Duration) -> TrackMessage {
+    let context = Context::new(false, 2, vec![], OsInfo::new("Linux", "6.1.0"), Library::new("dlt", "0.1.0"), None);
+    let mut properties = Map::new();
+    properties.insert("index".into(), index.into());
+    let mut message = TrackMessage::new(EventCategory::Command, "telemetry", properties, "00", context);
+    fill_segment_fields(&mut message, OffsetDateTime::now_utc() - age);
+    message
+}
+
+fn recipient(endpoint: &str) -> Recipient {
+    Recipient::new(&HttpUrl::parse(endpoint).unwrap(), None)
+}
+
+/// An outbox of the recipient `http://a.example/` under `telemetry`.
+fn outbox(telemetry: &Path) -> (Outbox, Arc<Counters>) {
+    outbox_for(telemetry, recipient("http://a.example/"))
+}
+
+fn outbox_for(telemetry: &Path, recipient: Recipient) -> (Outbox, Arc<Counters>) {
+    let counters = Arc::new(Counters::default());
+    let outbox = Outbox::new(OutboxOptions::new(telemetry), recipient, counters.clone(), Arc::new(SystemClock));
+    (outbox, counters)
+}
+
+fn indexes(messages: &[TrackMessage]) -> Vec<u64> {
+    let mut indexes: Vec<u64> = messages.iter().map(|m| m.properties["index"].as_u64().unwrap()).collect();
+    indexes.sort_unstable();
+    indexes
+}
+
+fn waiting(outbox: &Outbox) -> Vec<u64> {
+    let mut messages = Vec::new();
+    for entry in fs::read_dir(&outbox.dir).unwrap().flatten() {
+        let name = entry.file_name().into_string().unwrap();
+        if name == OUTBOX_FILE || is_claim(&name) {
+            messages.extend(read_lines(&entry.path(), u64::MAX).unwrap().0.into_iter().map(|line| line.message));
+        }
+    }
+    indexes(&messages)
+}
+
+fn soon() -> Instant {
+    Instant::now() + Duration::from_secs(5)
+}
+
+fn line(message: TrackMessage) -> Line {
+    Line::of(message).unwrap()
+}
+
+#[test]
+fn bounds_drop_duplicates_expired_then_oldest() {
+    let day = Duration::from_secs(24 * 60 * 60);
+    let old = message(0, 8 * day);
+    let mut undated = message(1, Duration::ZERO);
+    undated.timestamp = None;
+    let newest = message(2, Duration::ZERO);
+    let middle = message(3, day);
+    let oldest_kept = message(4, 2 * day);
+    let lines = vec![line(old), line(undated), line(newest.clone()), line(middle), line(oldest_kept), line(newest)];
+    let sizes: u64 = lines[2..5].iter().map(line_size).sum();
+
+    let bounded = retain_within(lines, OffsetDateTime::now_utc(), 7 * day, sizes - 1);
+    assert_eq!(bounded.expired, 2);
+    assert_eq!(bounded.overflow, 1);
+    let kept: Vec<_> = bounded.kept.into_iter().map(|l| l.message).collect();
+    assert_eq!(indexes(&kept), [2, 3]);
+    assert_eq!(kept[0].properties["index"], 3, "oldest first");
+}
+
+#[test]
+fn appended_messages_come_back_from_a_claim_without_sent_at() {
+    let dir = tempfile::tempdir().unwrap();
+    let (outbox, counters) = outbox(dir.path());
+    let mut sent = message(7, Duration::ZERO);
+    sent.sent_at = Some(OffsetDateTime::now_utc());
+    assert!(outbox.append(vec![sent.clone(), message(8, Duration::ZERO)], soon()).saved);
+    assert_eq!(counters.snapshot().written_to_outbox, 2);
+
+    let (claimed, claim) = outbox.claim(soon());
+    assert_eq!(indexes(&claimed), [7, 8]);
+    let first = claimed.iter().find(|m| m.properties["index"] == 7).unwrap();
+    assert_eq!(first.message_id, sent.message_id);
+    assert_eq!(first.sent_at, None);
+    assert_eq!(counters.snapshot().read_from_outbox, 2);
+    assert!(!outbox.dir.join(OUTBOX_FILE).exists());
+    assert_eq!(waiting(&outbox), [7, 8], "still on disk while claimed");
+
+    outbox.release(claim.unwrap());
+    assert!(waiting(&outbox).is_empty());
+}
+
+#[test]
+fn each_recipient_has_its_own_folder_and_sees_only_its_own_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, _) = outbox_for(dir.path(), recipient("http://a.example/"));
+    let keyed = Recipient::new(&HttpUrl::parse("http://a.example/").unwrap(), Some(&WriteKey::new("wk")));
+    let (a_with_key, _) = outbox_for(dir.path(), keyed);
+    assert!(a.append(vec![message(1, Duration::ZERO)], soon()).saved);
+    assert!(a_with_key.append(vec![message(2, Duration::ZERO)], soon()).saved);
+    assert_ne!(a.dir, a_with_key.dir);
+    assert_eq!(indexes(&a_with_key.claim(soon()).0), [2]);
+    assert_eq!(indexes(&a.claim(soon()).0), [1]);
+
+    let states = inspect_outboxes(dir.path()).unwrap();
+    assert_eq!(states.len(), 2);
+    assert!(states.iter().all(|state| state.endpoint.as_deref() == Some("http://a.example/")));
+    assert_eq!(states.iter().filter(|state| state.write_key).count(), 1);
+}
+
+#[test]
+fn files_of_an_unknown_recipient_are_deleted_never_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let outboxes = dir.path().join(OUTBOXES_DIR);
+    fs::create_dir_all(&outboxes).unwrap();
+    let old = encode_message(&message(9, Duration::ZERO)).unwrap();
+    fs::write(outboxes.join(OUTBOX_FILE), [old.as_slice(), b"\n"].concat()).unwrap();
+    fs::write(outboxes.join("claimed-1-00.jsonl"), [old.as_slice(), b"\n"].concat()).unwrap();
+    let (outbox, _) = outbox(dir.path());
+    assert!(outbox.append(vec![message(1, Duration::ZERO)], soon()).saved);
+    let (claimed, _claim) = outbox.claim(soon());
+    assert_eq!(indexes(&claimed), [1]);
+    let left: Vec<_> = fs::read_dir(&outboxes).unwrap().flatten().map(|entry| entry.path()).collect();
+    assert_eq!(left, std::slice::from_ref(&outbox.dir), "only the recipient's folder is left");
+}
+
+#[test]
+fn a_live_claim_is_not_taken_a_dead_one_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, _) = outbox(dir.path());
+    let (second, _) = outbox(dir.path());
+    assert!(first.append(vec![message(1, Duration::ZERO)], soon()).saved);
+    let (claimed, claim) = first.claim(soon());
+    assert_eq!(indexes(&claimed), [1]);
+
+    let (taken, none) = second.claim(soon());
+    assert!(taken.is_empty() && none.is_none(), "a claim held by a live transport stays with it");
+
+    // The process dies: its lock goes away, its claim file stays.
+    drop(claim);
+    let (taken, claim) = second.claim(soon());
+    assert_eq!(indexes(&taken), [1]);
+    second.release(claim.unwrap());
+    assert!(waiting(&second).is_empty());
+}
+
+#[test]
+fn a_write_ahead_survives_the_process_and_is_taken_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let (dying, _) = outbox(dir.path());
+    let claim = dying.write_ahead(&[message(3, Duration::ZERO), message(4, Duration::ZERO)]).unwrap();
+    let (next, _) = outbox(dir.path());
+    assert!(next.claim(soon()).0.is_empty(), "held while its process lives");
+    drop(claim);
+    assert_eq!(indexes(&next.claim(soon()).0), [3, 4]);
+}
+
+#[test]
+fn corrupt_lines_are_skipped_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (outbox, counters) = outbox(dir.path());
+    outbox.ensure_dir().unwrap();
+    let good = encode_message(&message(5, Duration::ZERO)).unwrap();
+    let mut content = b"{not json\n\n".to_vec();
+    content.extend_from_slice(&good);
+    content.extend_from_slice(b"\n{\"anonymousId\":\"only\"}\n\xff\xfe\n");
+    content.extend_from_slice(&good[..good.len() / 2]);
+    fs::write(outbox.dir.join(OUTBOX_FILE), content).unwrap();
+
+    let (claimed, claim) = outbox.claim(soon());
+    assert_eq!(indexes(&claimed), [5]);
+    assert!(claim.is_some());
+    assert_eq!(counters.snapshot().outbox_corrupt_lines, 4);
+    assert_eq!(counters.snapshot().outbox_errors, 0);
+}
+
+#[test]
+fn concurrent_appends_neither_interleave_nor_lose_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let writers: Vec<_> = (0..8)
+        .map(|writer| {
+            let dir = dir.path().to_owned();
+            thread::spawn(move || {
+                let (outbox, _) = outbox(&dir);
+                for batch in 0..5 {
+                    let messages = (0..10).map(|i| message(writer * 100 + batch * 10 + i, Duration::ZERO)).collect();
+                    assert!(outbox.append(messages, soon()).saved);
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    let (outbox, _) = outbox(dir.path());
+    let content = fs::read_to_string(outbox.dir.join(OUTBOX_FILE)).unwrap();
+    assert!(content.lines().all(|line| serde_json::from_str::<TrackMessage>(line).is_ok()));
+    let expected: Vec<u64> = (0..8).flat_map(|w| (0..50).map(move |i| w * 100 + i)).collect();
+    assert_eq!(waiting(&outbox), expected);
+}
+
+#[test]
+fn a_locked_folder_is_waited_for_until_the_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let (outbox, counters) = outbox(dir.path());
+    outbox.ensure_dir().unwrap();
+    let held = FileLock::acquire(&outbox.dir.join(APPEND_LOCK), soon()).unwrap();
+    let started = Instant::now();
+    assert!(!outbox.append(vec![message(1, Duration::ZERO)], Instant::now() + Duration::from_millis(50)).saved);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(counters.snapshot().outbox_errors, 1);
+    assert_eq!(counters.snapshot().dropped_undelivered, 1);
+    drop(held);
+    assert!(outbox.append(vec![message(1, Duration::ZERO)], soon()).saved);
+}
+
+#[test]
+fn purge_deletes_every_recipients_waiting_and_claimed_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, _) = outbox_for(dir.path(), recipient("http://a.example/"));
+    let (b, _) = outbox_for(dir.path(), recipient("http://b.example/"));
+    assert!(a.append(vec![message(1, Duration::ZERO)], soon()).saved);
+    let (_, claim) = a.claim(soon());
+    assert!(a.append(vec![message(2, Duration::ZERO)], soon()).saved);
+    assert!(b.append(vec![message(3, Duration::ZERO)], soon()).saved);
+
+    purge_outboxes(dir.path()).unwrap();
+    assert!(waiting(&a).is_empty() && waiting(&b).is_empty());
+    drop(claim);
+    assert!(inspect_outboxes(dir.path()).unwrap().iter().all(|state| state.waiting == 0));
+}
+
+#[test]
+fn after_an_opt_out_nothing_recorded_before_it_is_kept_and_a_process_from_before_keeps_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (before, counters) = outbox(dir.path());
+    let old = message(1, Duration::from_secs(60));
+    record_opt_out(dir.path(), OffsetDateTime::now_utc()).unwrap();
+    assert!(before.append(vec![old.clone(), message(2, Duration::ZERO)], soon()).saved);
+    assert!(waiting(&before).is_empty(), "a process started before the opt-out keeps nothing");
+    assert_eq!(counters.snapshot().dropped_opted_out, 2);
+
+    // Switched on again: a new process keeps what it records, never what came before.
+    let (after, counters) = outbox(dir.path());
+    let mut later = message(3, Duration::ZERO);
+    later.timestamp = Some(OffsetDateTime::now_utc() + time::Duration::seconds(1));
+    assert!(after.append(vec![old, later], soon()).saved);
+    assert_eq!(waiting(&after), [3]);
+    assert_eq!(counters.snapshot().dropped_opted_out, 1);
+}
+
+#[test]
+fn the_total_bound_empties_the_least_recently_written_recipients_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = |max_total| OutboxOptions { max_total_bytes: max_total, ..OutboxOptions::new(dir.path()) };
+    // Lines differ by a few bytes (timestamps): a bound of three lines with room to spare, which
+    // four lines still overflow.
+    let bytes = u64::try_from(encode_message(&message(0, Duration::ZERO)).unwrap().len() + 1).unwrap() + 16;
+    let outbox_with = |endpoint: &str, max_total| {
+        Outbox::new(options(max_total), recipient(endpoint), Arc::default(), Arc::new(SystemClock))
+    };
+    let old = outbox_with("http://old.example/", 3 * bytes);
+    assert!(old.append(vec![message(1, Duration::ZERO)], soon()).saved);
+    let middle = outbox_with("http://middle.example/", 3 * bytes);
+    assert!(middle.append(vec![message(2, Duration::ZERO)], soon()).saved);
+    // Make the first folder the least recently written, whatever the file system's resolution.
+    let past = SystemTime::now() - Duration::from_secs(60);
+    File::options().write(true).open(old.dir.join(OUTBOX_FILE)).unwrap().set_modified(past).unwrap();
+    let new = outbox_with("http://new.example/", 3 * bytes);
+    assert!(new.append(vec![message(3, Duration::ZERO), message(4, Duration::ZERO)], soon()).saved);
+    assert!(waiting(&old).is_empty(), "the oldest recipient's messages went first");
+    assert_eq!(waiting(&middle), [2]);
+    assert_eq!(waiting(&new), [3, 4]);
+}
+
+#[test]
+fn folders_past_the_age_bound_are_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (stale, _) = outbox_for(dir.path(), recipient("http://stale.example/"));
+    assert!(stale.append(vec![message(1, Duration::ZERO)], soon()).saved);
+    let long_ago = SystemTime::now() - DEFAULT_OUTBOX_MAX_AGE - Duration::from_secs(3600);
+    for entry in fs::read_dir(&stale.dir).unwrap().flatten() {
+        File::options().write(true).open(entry.path()).unwrap().set_modified(long_ago).unwrap();
+    }
+    File::open(&stale.dir).unwrap().set_modified(long_ago).unwrap();
+    let (fresh, _) = outbox_for(dir.path(), recipient("http://fresh.example/"));
+    assert!(fresh.append(vec![message(2, Duration::ZERO)], soon()).saved);
+    assert!(!stale.dir.exists());
+    assert_eq!(waiting(&fresh), [2]);
+}
+
+#[test]
+fn the_sender_lets_go_only_when_nothing_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (outbox, _) = outbox(dir.path());
+    let mut lock = outbox.try_lock_sender().unwrap();
+    assert!(lock.is_some() && outbox.sender_running());
+    assert!(outbox.append(vec![message(1, Duration::ZERO)], soon()) == Appended { saved: true, sender_needed: false });
+    assert!(!outbox.release_sender_if_empty(&mut lock, soon()));
+    assert!(lock.is_some());
+    let (_, claim) = outbox.claim(soon());
+    assert!(outbox.release_sender_if_empty(&mut lock, soon()), "a live claim is its holder's to deliver");
+    assert!(lock.is_none() && !outbox.sender_running());
+    drop(claim);
+    assert!(outbox.append(vec![message(2, Duration::ZERO)], soon()).sender_needed, "no sender now: start one");
+}
+
+#[test]
+fn the_failure_log_stays_small_and_its_last_line_is_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let (outbox, _) = outbox(dir.path());
+    for attempt in 0..2_000 {
+        outbox.log_failure(&format!("connection refused (attempt {attempt})"));
+    }
+    let size = fs::metadata(outbox.dir.join(FAILURE_LOG)).unwrap().len();
+    assert!(size <= FAILURE_LOG_MAX_BYTES + 100, "{size}");
+    let state = &inspect_outboxes(dir.path()).unwrap()[0];
+    assert!(state.last_error.as_deref().unwrap().ends_with("connection refused (attempt 1999)"), "{state:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn folders_and_files_are_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let (outbox, _) = outbox(dir.path());
+    assert!(outbox.append(vec![message(1, Duration::ZERO)], soon()).saved);
+    outbox.log_failure("HTTP 500 (attempt 1)");
+    let (_, _claim) = outbox.claim(soon());
+    assert!(outbox.append(vec![message(2, Duration::ZERO)], soon()).saved);
+    let mode = |path: &Path| fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir.path().join(OUTBOXES_DIR)), 0o700);
+    assert_eq!(mode(&outbox.dir), 0o700);
+    for entry in fs::read_dir(&outbox.dir).unwrap().flatten() {
+        assert_eq!(mode(&entry.path()), 0o600, "{:?}", entry.file_name());
+    }
+}

@@ -1,0 +1,113 @@
+//! The sender: delivers one recipient's outbox and exits, for a short-lived program that
+//! handed its messages off (the command line starts it detached, as the same binary with a
+//! hidden subcommand). One per recipient at a time, under the recipient's sender lock.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::client::SegmentClient;
+use crate::error::SegmentError;
+use crate::options::SegmentOptions;
+use crate::outbox::{Consent, Outbox};
+use crate::retry::RetryPolicy;
+use crate::stats::{Counters, Stats};
+use crate::transport::Transport;
+use crate::worker::ClaimAtStart;
+
+/// How often the sender looks at its stop signal while delivering.
+const STOP_POLL: Duration = Duration::from_millis(100);
+/// How long writing back what is undelivered may take once stopped.
+const WRITE_BACK: Duration = Duration::from_millis(500);
+/// How long the last look at the outbox may wait for an appender.
+const FINAL_CHECK_LOCK_WAIT: Duration = Duration::from_millis(500);
+
+/// A stop request a signal handler (or anything else) can send to a running sender: it then
+/// writes back what it holds and returns within about a second.
+#[derive(Clone, Debug, Default)]
+pub struct StopSignal(Arc<AtomicBool>);
+
+impl StopSignal {
+    /// A signal not yet given.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks the sender to stop.
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a stop was asked for.
+    pub fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// How a sender's run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SenderOutcome {
+    /// Another sender is delivering this recipient's outbox: nothing was done.
+    AlreadyRunning,
+    /// The outbox is empty: everything was delivered (or dropped for good).
+    Emptied,
+    /// The time bound was spent; what is undelivered is back in the outbox.
+    BoundSpent,
+    /// Stopped by its [`StopSignal`]; what is undelivered is back in the outbox.
+    Stopped,
+    /// The user opted out meanwhile: nothing more was sent or kept.
+    OptedOut,
+}
+
+/// What a sender's run did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SenderReport {
+    /// How it ended.
+    pub outcome: SenderOutcome,
+    /// What its transport did.
+    pub stats: Stats,
+}
+
+/// Delivers the outbox of the options' recipient until it is empty, `bound` is spent or `stop`
+/// is given. Retries (a refused connection too) wait at most 2 s; the outbox is looked at again
+/// before the sender's lock is let go, so that no message appended meanwhile waits for another
+/// run. Failures go to the recipient's failure log. The options must name an outbox.
+pub fn run_sender(
+    mut options: SegmentOptions,
+    bound: Duration,
+    stop: &StopSignal,
+) -> Result<SenderReport, SegmentError> {
+    let deadline = Instant::now().checked_add(bound).unwrap_or_else(Instant::now);
+    let outbox_options = options.outbox.clone().ok_or(SegmentError::NoOutbox)?;
+    let probe = Outbox::new(outbox_options, options.recipient(), Arc::new(Counters::default()), options.clock.clone());
+    let mut sender_lock = match probe.try_lock_sender() {
+        Ok(Some(lock)) => Some(lock),
+        Ok(None) => return Ok(SenderReport { outcome: SenderOutcome::AlreadyRunning, stats: Stats::default() }),
+        Err(error) => return Err(SegmentError::Outbox(error)),
+    };
+    options.retry = RetryPolicy::for_sender();
+    let client = SegmentClient::start_claiming(options, ClaimAtStart::Always)?;
+    let outcome = loop {
+        if probe.consent() == Consent::Withdrawn {
+            break SenderOutcome::OptedOut;
+        }
+        if stop.is_stopped() {
+            break SenderOutcome::Stopped;
+        }
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            break SenderOutcome::BoundSpent;
+        }
+        if client.flush(remaining.min(STOP_POLL)) {
+            if probe.release_sender_if_empty(&mut sender_lock, Instant::now() + FINAL_CHECK_LOCK_WAIT) {
+                break SenderOutcome::Emptied;
+            }
+            client.reclaim();
+        }
+    };
+    let report = client.shutdown(Instant::now() + WRITE_BACK);
+    drop(sender_lock);
+    Ok(SenderReport { outcome, stats: report.stats })
+}
