@@ -90,7 +90,11 @@ pub(crate) fn status(status: &Status, waiting: Option<&WaitingTelemetry>) -> Str
             let endpoint = state.endpoint.as_deref().unwrap_or("an unknown endpoint");
             let key = if state.write_key { " (with a write key)" } else { "" };
             let oldest = state.oldest.map(|at| format!(", oldest {} old", age(at))).unwrap_or_default();
-            let sender = if state.sender_running { ", a sender is delivering them" } else { "" };
+            let sender = match (state.sender_running, state.sender_pid) {
+                (true, Some(pid)) => format!(", a sender (pid {pid}) is delivering them"),
+                (true, None) => ", a sender is delivering them".to_owned(),
+                (false, _) => String::new(),
+            };
             let _ = writeln!(text, "  waiting for {endpoint}{key}: {} message(s){oldest}{sender}", state.waiting);
             if let Some(error) = &state.last_error {
                 let _ = writeln!(text, "    last delivery error: {error}");
@@ -112,6 +116,7 @@ pub(crate) fn status_json(status: &Status, waiting: Option<&WaitingTelemetry>) -
                 "oldest": state.oldest.and_then(|at| at.format(&Rfc3339).ok()),
                 "oldest_age_seconds": state.oldest.map(|at| (OffsetDateTime::now_utc() - at).as_seconds_f64().max(0.0)),
                 "sender_running": state.sender_running,
+                "sender_pid": state.sender_pid,
                 "last_error": state.last_error,
             })
         }).collect()

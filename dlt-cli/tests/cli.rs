@@ -3,72 +3,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 use dlt_sentry_bridge::test_util::{LoopbackSentry, Reply};
 use dlt_telemetry_model::TrackMessage;
-use dlt_test_support::Recorder;
 
-/// A user's machine in a temporary dir, and a loopback server standing in for the endpoint.
-/// Usage telemetry is sent inline (no detached sender), so that what a command sent has
-/// arrived when it exits; the detached sender has tests of its own.
-struct Machine {
-    root: tempfile::TempDir,
-    endpoint: Recorder,
-}
+mod common;
 
-impl Machine {
-    fn new() -> Self {
-        let root = tempfile::tempdir().unwrap();
-        for dir in ["global", "project", "home"] {
-            fs::create_dir_all(root.path().join(dir)).unwrap();
-        }
-        Self { root, endpoint: Recorder::start().unwrap() }
-    }
-
-    fn global(&self) -> PathBuf {
-        self.root.path().join("global")
-    }
-
-    fn project(&self) -> PathBuf {
-        self.root.path().join("project")
-    }
-
-    fn endpoint_url(&self) -> String {
-        format!("{}/v1/track", self.endpoint.url())
-    }
-
-    /// Runs `dlt` with only this machine's dirs, the loopback endpoint and `vars`.
-    fn dlt(&self, args: &[&str], vars: &[(&str, &str)]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_dlt"))
-            .env_clear()
-            .env("DLT_GLOBAL_DIR", self.global())
-            .env("DLT_PROJECT_DIR", self.project())
-            .env("HOME", self.root.path().join("home"))
-            .env("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", self.endpoint_url())
-            .env("RUNTIME__TELEMETRY_DETACHED_SENDER", "false")
-            .envs(vars.iter().copied())
-            .args(args)
-            .current_dir(self.project())
-            .output()
-            .unwrap()
-    }
-
-    /// The messages the endpoint received (the process has exited, so all of them).
-    fn received(&self) -> Vec<TrackMessage> {
-        self.endpoint.requests().iter().map(|request| serde_json::from_slice(&request.body).unwrap()).collect()
-    }
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).unwrap()
-}
+use common::{Machine, stderr, stdout};
 
 fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))

@@ -1,7 +1,7 @@
 //! A lock between processes (and between threads of one process) on a lock file.
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::io;
+use std::io::{self, Read as _, Seek as _, Write as _};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -40,6 +40,26 @@ impl FileLock {
             Err(TryLockError::WouldBlock) => Ok(None),
             Err(TryLockError::Error(error)) => Err(error),
         }
+    }
+
+    /// Writes this process's id into the lock file, for whoever wants to know who holds it
+    /// (see [`FileLock::holder`]).
+    pub fn record_holder(&self) -> io::Result<()> {
+        let mut file = &self._file;
+        file.set_len(0)?;
+        file.rewind()?;
+        write!(file, "{}", std::process::id())
+    }
+
+    /// The process id a holder recorded with [`FileLock::record_holder`], if the lock is held
+    /// and one was recorded.
+    pub fn holder(path: &Path) -> Option<u32> {
+        if !Self::is_held(path).ok()? {
+            return None;
+        }
+        let mut text = String::new();
+        File::open(path).ok()?.take(32).read_to_string(&mut text).ok()?;
+        text.trim().parse().ok()
     }
 
     /// Whether someone holds the lock on `path` right now (a missing file: nobody).

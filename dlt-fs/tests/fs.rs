@@ -205,8 +205,13 @@ fn a_lock_is_exclusive_until_dropped() {
     let error = FileLock::acquire(&path, Instant::now() + Duration::from_millis(50)).unwrap_err();
     assert_eq!(error.kind(), io::ErrorKind::TimedOut);
     assert!(started.elapsed() >= Duration::from_millis(50));
+    assert_eq!(FileLock::holder(&path), None, "held, but no holder recorded");
+    held.record_holder().unwrap();
+    held.record_holder().unwrap();
+    assert_eq!(FileLock::holder(&path), Some(std::process::id()));
     drop(held);
     assert!(!FileLock::is_held(&path).unwrap());
+    assert_eq!(FileLock::holder(&path), None, "a lock nobody holds has no holder");
     assert!(FileLock::try_acquire(&path).unwrap().is_some());
 }
 

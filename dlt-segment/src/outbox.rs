@@ -133,6 +133,8 @@ pub struct RecipientState {
     pub oldest: Option<OffsetDateTime>,
     /// Whether a sender is delivering this outbox now.
     pub sender_running: bool,
+    /// The process id of the sender, when one runs.
+    pub sender_pid: Option<u32>,
     /// The latest line of the sender's failure log, if any.
     pub last_error: Option<String>,
 }
@@ -173,6 +175,7 @@ fn inspect_recipient(dir: &Path) -> io::Result<RecipientState> {
         waiting: distinct.len(),
         oldest: waiting.iter().filter_map(|line| line.message.timestamp).min(),
         sender_running: FileLock::is_held(&dir.join(SENDER_LOCK))?,
+        sender_pid: FileLock::holder(&dir.join(SENDER_LOCK)),
         last_error: last_line(&dir.join(FAILURE_LOG)),
     })
 }
@@ -265,10 +268,15 @@ impl Outbox {
         FileLock::is_held(&self.dir.join(SENDER_LOCK)).unwrap_or(false)
     }
 
-    /// Takes the sender's lock of this recipient, if no sender holds it.
+    /// Takes the sender's lock of this recipient, if no sender holds it, and records this
+    /// process as its holder.
     pub(crate) fn try_lock_sender(&self) -> io::Result<Option<FileLock>> {
         self.ensure_dir()?;
-        FileLock::try_acquire(&self.dir.join(SENDER_LOCK))
+        let lock = FileLock::try_acquire(&self.dir.join(SENDER_LOCK))?;
+        if let Some(lock) = &lock {
+            lock.record_holder()?;
+        }
+        Ok(lock)
     }
 
     /// Takes over the messages left by earlier runs (the outbox and the claims of dead

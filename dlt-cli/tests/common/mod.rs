@@ -1,0 +1,128 @@
+//! A user's machine for the command line's tests: temporary dirs and a loopback endpoint.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use dlt_telemetry_model::TrackMessage;
+use dlt_test_support::Recorder;
+
+/// A user's machine in a temporary dir, and a loopback server standing in for the endpoint.
+/// Usage telemetry is sent inline (no detached sender), so that what a command sent has
+/// arrived when it exits; the detached sender has tests of its own.
+pub struct Machine {
+    pub root: tempfile::TempDir,
+    pub endpoint: Recorder,
+}
+
+impl Machine {
+    pub fn new() -> Self {
+        let root = tempfile::tempdir().unwrap();
+        for dir in ["global", "project", "home"] {
+            fs::create_dir_all(root.path().join(dir)).unwrap();
+        }
+        Self { root, endpoint: Recorder::start().unwrap() }
+    }
+
+    pub fn global(&self) -> PathBuf {
+        self.root.path().join("global")
+    }
+
+    pub fn project(&self) -> PathBuf {
+        self.root.path().join("project")
+    }
+
+    pub fn endpoint_url(&self) -> String {
+        format!("{}/v1/track", self.endpoint.url())
+    }
+
+    /// Runs `dlt` with only this machine's dirs, the loopback endpoint and `vars`, sending
+    /// usage telemetry inline.
+    pub fn dlt(&self, args: &[&str], vars: &[(&str, &str)]) -> Output {
+        self.command(args, vars).env("RUNTIME__TELEMETRY_DETACHED_SENDER", "false").output().unwrap()
+    }
+
+    /// `dlt` as a user runs it: no CI variable, so what it does not deliver goes to a detached
+    /// sender.
+    pub fn dlt_detached(&self, args: &[&str], vars: &[(&str, &str)]) -> Output {
+        self.command(args, vars).output().unwrap()
+    }
+
+    /// The command, not started: only this machine's dirs, the loopback endpoint and `vars`.
+    pub fn command(&self, args: &[&str], vars: &[(&str, &str)]) -> Command {
+        self.with_machine_env(Command::new(env!("CARGO_BIN_EXE_dlt")), args, vars)
+    }
+
+    /// `sh -c script` with this machine's environment, and `$DLT` the binary under test.
+    pub fn shell(&self, script: &str) -> Command {
+        let mut shell = self.with_machine_env(Command::new("sh"), &["-c", script], &[]);
+        shell.env("DLT", env!("CARGO_BIN_EXE_dlt"));
+        shell
+    }
+
+    fn with_machine_env(&self, mut command: Command, args: &[&str], vars: &[(&str, &str)]) -> Command {
+        command
+            .env_clear()
+            .env("DLT_GLOBAL_DIR", self.global())
+            .env("DLT_PROJECT_DIR", self.project())
+            .env("HOME", self.root.path().join("home"))
+            .env("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", self.endpoint_url())
+            .envs(vars.iter().copied())
+            .args(args)
+            .current_dir(self.project());
+        command
+    }
+
+    /// Every file below the global dir, relative, sorted.
+    pub fn global_files(&self) -> Vec<String> {
+        let mut files = Vec::new();
+        let mut dirs = vec![self.global()];
+        while let Some(dir) = dirs.pop() {
+            for entry in fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
+                    files.push(path.strip_prefix(self.global()).unwrap().display().to_string());
+                }
+            }
+        }
+        files.sort();
+        files
+    }
+
+    /// Messages waiting in any outbox (every recipient's), and whether a sender holds a lock.
+    pub fn waiting(&self) -> (usize, bool) {
+        let mut messages = 0;
+        let mut sender = false;
+        let Ok(folders) = fs::read_dir(self.global().join("telemetry/outbox")) else { return (0, false) };
+        for folder in folders {
+            for file in fs::read_dir(folder.unwrap().path()).unwrap() {
+                let path = file.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                if name == "outbox.jsonl" || name.starts_with("claimed-") {
+                    messages += fs::read_to_string(&path).unwrap().lines().filter(|l| !l.is_empty()).count();
+                }
+                if name == "sender.lock" {
+                    let file = fs::File::open(&path).unwrap();
+                    sender |= matches!(file.try_lock_shared(), Err(std::fs::TryLockError::WouldBlock));
+                }
+            }
+        }
+        (messages, sender)
+    }
+
+    /// The messages the endpoint received (the process has exited, so all of them).
+    pub fn received(&self) -> Vec<TrackMessage> {
+        self.endpoint.requests().iter().map(|request| serde_json::from_slice(&request.body).unwrap()).collect()
+    }
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}

@@ -1,0 +1,129 @@
+//! The command line never waits for usage telemetry: what it has to send goes to the outbox
+//! and a detached `dlt telemetry flush` delivers it. These tests run `dlt` as a user does (no
+//! CI variable), against loopback endpoints.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::HashSet;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Machine, stdout};
+use dlt_test_support::Answer;
+
+/// Waits until `condition` holds, looking every 10 ms, at most `timeout`.
+fn eventually(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    condition()
+}
+
+/// The pid of the sender holding this machine's only recipient's lock.
+fn sender_pid(machine: &Machine) -> Option<u32> {
+    let json = machine.dlt(&["telemetry", "--json"], &[("RUNTIME__DLTHUB_TELEMETRY", "false")]);
+    let status: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    status["waiting"].as_array()?.iter().find_map(|recipient| recipient["sender_pid"].as_u64()).map(|pid| pid as u32)
+}
+
+fn alive(pid: u32) -> bool {
+    Command::new("kill").args(["-0", &pid.to_string()]).stderr(Stdio::null()).status().unwrap().success()
+}
+
+fn terminate(pid: u32) {
+    assert!(Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap().success());
+}
+
+#[test]
+fn a_detached_sender_delivers_after_the_command_has_exited() {
+    let machine = Machine::new();
+    let output = machine.dlt_detached(&["telemetry"], &[]);
+    assert!(output.status.success());
+    assert!(stdout(&output).contains("delivery: by a detached sender after each command"), "{}", stdout(&output));
+    assert!(machine.endpoint.wait_for(1, Duration::from_secs(10)), "the sender delivered");
+    assert_eq!(machine.received()[0].event, "command_telemetry");
+    assert!(eventually(Duration::from_secs(10), || machine.waiting() == (0, false)), "the sender is done and gone");
+    assert_eq!(machine.endpoint.requests().len(), 1);
+}
+
+#[test]
+fn with_the_endpoint_down_messages_wait_and_are_delivered_once_when_it_is_back() {
+    let machine = Machine::new();
+    machine.endpoint.set_answer(Answer::status(503));
+    assert!(machine.dlt_detached(&["telemetry"], &[]).status.success());
+    assert!(machine.endpoint.wait_for(2, Duration::from_secs(10)), "the sender tries, and tries again");
+
+    // What waits, as a user sees it: the message, the sender, the last error.
+    let shown = machine.dlt(&["telemetry"], &[("RUNTIME__DLTHUB_TELEMETRY", "false")]);
+    let printed = stdout(&shown);
+    assert!(printed.contains(&format!("waiting for {}: 1 message(s)", machine.endpoint_url())), "{printed}");
+    assert!(printed.contains("is delivering them"), "{printed}");
+    assert!(printed.contains("last delivery error: ") && printed.contains("HTTP 503"), "{printed}");
+    let json = machine.dlt(&["telemetry", "--json"], &[("RUNTIME__DLTHUB_TELEMETRY", "false")]);
+    let status: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let waiting = &status["waiting"][0];
+    assert_eq!(waiting["messages"], 1);
+    assert_eq!(waiting["sender_running"], true);
+    assert!(waiting["oldest_age_seconds"].as_f64().unwrap() >= 0.0);
+    assert!(waiting["last_error"].as_str().unwrap().contains("HTTP 503"));
+
+    // A second command while the sender runs: it only appends, and the sender takes it too.
+    assert!(machine.dlt_detached(&["init", "chess", "duckdb"], &[]).status.success());
+    machine.endpoint.set_answer(Answer::ok());
+    assert!(eventually(Duration::from_secs(15), || machine.waiting() == (0, false)), "{:?}", machine.waiting());
+    let ids: HashSet<String> = machine.received().into_iter().filter_map(|m| m.message_id).collect();
+    assert_eq!(ids.len(), 2, "both messages, each with its own id");
+}
+
+#[test]
+fn command_substitution_returns_at_once_while_its_sender_works() {
+    let machine = Machine::new();
+    machine.endpoint.set_answer(Answer::ok().with_delay(Duration::from_secs(60)));
+    let started = Instant::now();
+    let output = machine.shell("out=$(\"$DLT\" telemetry) && echo \"$out\" | head -n 1").output().unwrap();
+    let took = started.elapsed();
+    assert!(output.status.success());
+    assert_eq!(stdout(&output), "Telemetry is ENABLED\n");
+    assert!(took < Duration::from_secs(5), "the shell waited {took:?} for the sender");
+    assert!(machine.endpoint.wait_for(1, Duration::from_secs(10)), "the sender is at work meanwhile");
+    let pid = sender_pid(&machine).expect("a sender runs");
+    terminate(pid);
+    assert!(eventually(Duration::from_secs(5), || !alive(pid)));
+}
+
+#[test]
+fn on_sigterm_the_sender_writes_back_and_exits_within_a_second() {
+    let machine = Machine::new();
+    machine.endpoint.set_answer(Answer::ok().with_delay(Duration::from_secs(60)));
+    assert!(machine.dlt_detached(&["telemetry"], &[]).status.success());
+    assert!(machine.endpoint.wait_for(1, Duration::from_secs(10)), "a request is in flight");
+    let pid = sender_pid(&machine).expect("a sender runs");
+    let signalled = Instant::now();
+    terminate(pid);
+    assert!(eventually(Duration::from_secs(3), || !alive(pid)), "the sender is gone");
+    let took = signalled.elapsed();
+    assert!(took < Duration::from_secs(2), "it took {took:?}");
+    assert_eq!(machine.waiting(), (1, false), "the message is back in the outbox");
+}
+
+#[test]
+fn no_sender_is_started_when_there_is_nothing_to_send_or_telemetry_is_off() {
+    let machine = Machine::new();
+    for vars in [&[("RUNTIME__DLTHUB_TELEMETRY", "false")][..], &[("DO_NOT_TRACK", "1")]] {
+        assert!(machine.dlt_detached(&["telemetry"], vars).status.success());
+        assert_eq!(machine.waiting(), (0, false));
+    }
+    assert!(
+        machine
+            .dlt_detached(&["--disable-telemetry", "telemetry"], &[("RUNTIME__DLTHUB_TELEMETRY", "true")])
+            .status
+            .success()
+    );
+    assert_eq!(machine.waiting(), (0, false), "no message kept, no sender started");
+    assert!(machine.endpoint.requests().is_empty());
+}
