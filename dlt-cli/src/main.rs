@@ -130,14 +130,14 @@ fn run(cli: Cli) -> Outcome {
         .with_filter(tracing_subscriber::filter::LevelFilter::WARN);
     tracing_subscriber::registry().with(log).with(runtime.sentry_layer()).with(runtime.otel_layer()).init();
 
-    let outcome = signals::while_handing_off_on_signal(&runtime, || {
+    signals::keeping_telemetry_on_signal(runtime.keeper(), move || {
         if let Some(enabled) = cli.switch() {
             report_switch(&runtime, enabled, switch_started);
         }
-        dispatch(&runtime, cli)
-    });
-    drop(runtime);
-    outcome
+        let outcome = dispatch(&runtime, cli);
+        drop(runtime);
+        outcome
+    })
 }
 
 /// Runs the command of the command line.

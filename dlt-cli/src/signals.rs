@@ -3,35 +3,36 @@
 //! is started for it, before the process ends; the sender itself stops on a signal, writing
 //! back what it could not deliver.
 
-use dlt_runtime_trace::{RuntimeTrace, StopSignal};
+use dlt_runtime_trace::{Keeper, StopSignal};
 
-/// Runs `work`; if `SIGINT` or `SIGTERM` arrives meanwhile, hands usage telemetry off and ends
-/// the process with 128 + the signal's number, as a shell reports a killed command.
+/// Runs `work` (the command and the shutdown after it); if `SIGINT` or `SIGTERM` arrives
+/// meanwhile, keeps what usage telemetry holds and ends the process with 128 + the signal's
+/// number, as a shell reports a killed command.
 #[cfg(unix)]
-pub(crate) fn while_handing_off_on_signal<T>(runtime: &RuntimeTrace, work: impl FnOnce() -> T) -> T {
+pub(crate) fn keeping_telemetry_on_signal<T>(keeper: Option<Keeper>, work: impl FnOnce() -> T) -> T {
     use signal_hook::consts::{SIGINT, SIGTERM};
     use signal_hook::iterator::Signals;
     let Ok(mut signals) = Signals::new([SIGINT, SIGTERM]) else { return work() };
     let handle = signals.handle();
-    std::thread::scope(|scope| {
-        let watcher = std::thread::Builder::new().name("dlt-signals".into()).spawn_scoped(scope, move || {
-            if let Some(signal) = signals.forever().next() {
-                runtime.hand_off_now();
-                std::process::exit(128 + signal);
+    let watcher = std::thread::Builder::new().name("dlt-signals".into()).spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            if let Some(keeper) = &keeper {
+                keeper.keep_now();
             }
-        });
-        let result = work();
-        handle.close();
-        if let Ok(watcher) = watcher {
-            let _ = watcher.join();
+            std::process::exit(128 + signal);
         }
-        result
-    })
+    });
+    let result = work();
+    handle.close();
+    if let Ok(watcher) = watcher {
+        let _ = watcher.join();
+    }
+    result
 }
 
 /// Without Unix signals, the work just runs.
 #[cfg(not(unix))]
-pub(crate) fn while_handing_off_on_signal<T>(_runtime: &RuntimeTrace, work: impl FnOnce() -> T) -> T {
+pub(crate) fn keeping_telemetry_on_signal<T>(_keeper: Option<Keeper>, work: impl FnOnce() -> T) -> T {
     work()
 }
 

@@ -53,7 +53,7 @@ pub use dlt_segment::{RecipientState, SenderOutcome, StopSignal};
 pub use issues::{Service, StartIssue};
 pub use options::{InitOptions, SenderCommand};
 pub use pipeline::{FinishedRun, PipelineInfo, PipelineRun, Step, StepInProgress, StepReport};
-pub use runtime::RuntimeTrace;
+pub use runtime::{Keeper, RuntimeTrace};
 pub use sender::{SENDER_BOUND, SenderError, run_detached_sender};
 pub use shutdown::ShutdownSummary;
 pub use status::{DecidedBy, Status, WaitingTelemetry, waiting_telemetry};

@@ -172,19 +172,38 @@ impl RuntimeTrace {
         }
     }
 
-    /// For a program about to be killed (a signal handler's thread): what usage telemetry
-    /// holds goes to the outbox now, and a detached sender is started for it when the host
-    /// asked for one. Nothing waits for the network.
-    pub fn hand_off_now(&self) {
-        if let Some(usage) = self.services.as_ref().and_then(|services| services.usage.as_ref()) {
-            usage.hand_off_now();
-        }
+    /// A handle for a program's signal handler, usable while the runtime shuts down on
+    /// another thread; `None` when usage telemetry is off.
+    pub fn keeper(&self) -> Option<Keeper> {
+        let usage = self.services.as_ref()?.usage.clone()?;
+        Some(Keeper { usage })
     }
 }
 
 impl std::fmt::Debug for RuntimeTrace {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RuntimeTrace").field("status", &self.status).finish_non_exhaustive()
+    }
+}
+
+/// Keeps what usage telemetry holds, for a program about to be killed (the command line's
+/// signal handler): [`Keeper::keep_now`] puts it in the outbox at once and starts a detached
+/// sender for it when the host asked for one. Nothing waits for the network. The libraries
+/// install no signal handler themselves: that is the program's business.
+pub struct Keeper {
+    usage: UsageTelemetry,
+}
+
+impl Keeper {
+    /// Keeps everything now; an ongoing shutdown with a later deadline ends at once.
+    pub fn keep_now(&self) {
+        self.usage.keep_now();
+    }
+}
+
+impl std::fmt::Debug for Keeper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keeper").finish_non_exhaustive()
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::Instant;
 
 use dlt_config::{Config, Environment, HttpUrl, RuntimeConfig};
@@ -18,9 +19,10 @@ use crate::issues::{Service, StartIssue};
 use crate::options::SenderCommand;
 
 /// The usage telemetry of a process: its transport and, when it hands off, the sender to start.
+#[derive(Clone)]
 pub(crate) struct UsageTelemetry {
-    pub(crate) transport: Box<dyn Transport>,
-    sender: Option<SenderLaunch>,
+    pub(crate) transport: Arc<dyn Transport>,
+    sender: Option<Arc<SenderLaunch>>,
 }
 
 /// What starts a detached sender: the program and the environment it inherits.
@@ -44,18 +46,18 @@ impl UsageTelemetry {
                 Some(writer) => DebugTransport::new(writer),
                 None => DebugTransport::stderr(),
             };
-            return Ok(Self { transport: Box::new(transport), sender: None });
+            return Ok(Self { transport: Arc::new(transport), sender: None });
         }
         let options = segment_options(config, library);
         match detached_sender.filter(|_| detaches(config)) {
             Some(command) => {
                 let transport = HandoffTransport::new(options).map_err(start_issue)?;
                 let sender = SenderLaunch { command, env: config.env().clone() };
-                Ok(Self { transport: Box::new(transport), sender: Some(sender) })
+                Ok(Self { transport: Arc::new(transport), sender: Some(Arc::new(sender)) })
             }
             None => {
                 let transport = SegmentClient::start(options).map_err(start_issue)?;
-                Ok(Self { transport: Box::new(transport), sender: None })
+                Ok(Self { transport: Arc::new(transport), sender: None })
             }
         }
     }
@@ -73,9 +75,9 @@ impl UsageTelemetry {
         report
     }
 
-    /// Hands what is held to the outbox now and starts a sender for it: for a program that is
+    /// Keeps what is held in the outbox now and starts a sender for it: for a program that is
     /// about to be killed.
-    pub(crate) fn hand_off_now(&self) {
+    pub(crate) fn keep_now(&self) {
         let report = self.transport.shutdown(Instant::now());
         self.start_sender_if_needed(&report);
     }

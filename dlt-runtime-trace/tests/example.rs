@@ -198,3 +198,62 @@ fn a_bad_config_value_gives_one_warning_and_no_telemetry() {
     assert!(parse_lines(&errors).is_empty());
     assert_eq!(tripwire.connections(), 0);
 }
+
+/// Kubernetes sends `SIGTERM`, then `SIGKILL`: a host killed while it shuts down (the example
+/// installs no handler, as a library host may not) leaves what it had not delivered in the
+/// outbox, written ahead before its last attempts, and the next run for the same endpoint
+/// delivers it.
+#[cfg(unix)]
+#[test]
+fn a_host_killed_while_it_shuts_down_leaves_its_messages_for_the_next_run() {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::Stdio;
+
+    use dlt_test_support::Answer;
+
+    let dirs = Dirs::new();
+    let endpoint = Recorder::with_answer(Answer::ok().with_delay(Duration::from_secs(60))).unwrap();
+    let url = format!("{}/v1/track", endpoint.url());
+    let vars = [
+        ("RUNTIME__DLTHUB_TELEMETRY_DEBUG", "false"),
+        ("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", url.as_str()),
+        ("RUNTIME__TELEMETRY_SHUTDOWN_TIMEOUT", "60"),
+    ];
+    let mut child = Command::new(example_binary())
+        .env_clear()
+        .envs(dirs.vars())
+        .envs(vars)
+        .current_dir(dirs.project())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = BufReader::new(child.stdout.take().unwrap());
+    for line in lines.lines() {
+        if line.unwrap().starts_with("Telemetry: ") {
+            break; // printed just before the runtime shuts down
+        }
+    }
+    let written_ahead = || common::outbox_messages(&dirs.global()).len() >= 4;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !written_ahead() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(written_ahead(), "the shutdown writes ahead first");
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "killed by the signal");
+
+    // The next run for this endpoint, which answers now, delivers them with its own.
+    endpoint.set_answer(Answer::ok());
+    let before = endpoint.requests().len();
+    let output = run_example(&dirs, &vars, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let events: Vec<String> = endpoint.requests()[before..]
+        .iter()
+        .flat_map(|request| request.track_messages().unwrap())
+        .map(|message| message.event)
+        .collect();
+    assert_eq!(events.len(), 8, "the four kept and the four new: {events:?}");
+    assert!(common::outbox_messages(&dirs.global()).is_empty());
+}

@@ -107,9 +107,11 @@ impl Transport for SegmentClient {
         self.control.send(Command::Flush(reply)).is_ok() && answer.recv_timeout(timeout).unwrap_or(false)
     }
 
+    /// The first shutdown's report is kept: a later call returns it. Calls may overlap (a
+    /// signal handler shutting down now while the program shuts down with its deadline): each
+    /// asks the worker, the earliest deadline wins, and each gets the report.
     fn shutdown(&self, deadline: Instant) -> ShutdownReport {
-        let mut report = self.report.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(report) = *report {
+        if let Some(report) = *self.report.lock().unwrap_or_else(PoisonError::into_inner) {
             return report;
         }
         let (reply, answer) = sync_channel(1);
@@ -136,8 +138,7 @@ impl Transport for SegmentClient {
                 stats,
             },
         };
-        *report = Some(finished);
-        finished
+        *self.report.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert(finished)
     }
 
     fn stats(&self) -> Stats {

@@ -96,7 +96,8 @@ struct Pending {
 struct Stopping {
     /// No request is started or kept waiting after this.
     cutoff: Instant,
-    reply: Option<SyncSender<Summary>>,
+    /// Everyone who asked for the shutdown, to be told how it went.
+    replies: Vec<SyncSender<Summary>>,
 }
 
 /// The worker's state while it runs.
@@ -104,6 +105,8 @@ struct Stopping {
 struct Running {
     worker: Worker,
     pending: VecDeque<Pending>,
+    /// Copies of the messages of the requests in flight, for a write-ahead meanwhile.
+    in_flight: Vec<TrackMessage>,
     claims: Vec<Claim>,
     flush_waiters: Vec<SyncSender<bool>>,
     stopping: Option<Stopping>,
@@ -123,6 +126,7 @@ impl Worker {
         let mut running = Running {
             worker: self,
             pending: VecDeque::new(),
+            in_flight: Vec::new(),
             claims: Vec::new(),
             flush_waiters: Vec::new(),
             stopping: None,
@@ -223,8 +227,11 @@ impl Running {
             }
             Some(Command::Reclaim) => self.claim(),
             Some(Command::Shutdown { deadline, reply }) => {
+                let first = self.stopping.is_none();
                 self.stop(deadline, Some(reply));
-                self.write_ahead();
+                if first {
+                    self.write_ahead();
+                }
             }
             None => {
                 self.control_open = false;
@@ -239,11 +246,9 @@ impl Running {
         match &mut self.stopping {
             Some(stopping) => {
                 stopping.cutoff = stopping.cutoff.min(cutoff);
-                if reply.is_some() {
-                    stopping.reply = reply;
-                }
+                stopping.replies.extend(reply);
             }
-            None => self.stopping = Some(Stopping { cutoff, reply }),
+            None => self.stopping = Some(Stopping { cutoff, replies: reply.into_iter().collect() }),
         }
     }
 
@@ -260,7 +265,8 @@ impl Running {
         while let Ok(message) = self.worker.messages.try_recv() {
             self.accept(message);
         }
-        let messages: Vec<TrackMessage> = self.pending.iter().map(|pending| pending.message.clone()).collect();
+        let messages: Vec<TrackMessage> =
+            self.in_flight.iter().cloned().chain(self.pending.iter().map(|pending| pending.message.clone())).collect();
         if let Some(claim) = self.worker.outbox.as_ref().and_then(|outbox| outbox.write_ahead(&messages)) {
             self.claims.push(claim);
         }
@@ -301,12 +307,15 @@ impl Running {
         if requests.is_empty() {
             return;
         }
+        self.in_flight = requests.iter().flat_map(|(_, messages)| messages.iter().map(|p| p.message.clone())).collect();
         let exchanges = requests.iter().map(|(body, _)| {
             let request =
                 self.worker.http.post(self.worker.url.clone()).headers(self.worker.headers.clone()).body(body.clone());
             exchange(request)
         });
-        let Some(results) = self.until_cutoff(futures_util::future::join_all(exchanges)).await else {
+        let results = self.until_cutoff(futures_util::future::join_all(exchanges)).await;
+        self.in_flight.clear();
+        let Some(results) = results else {
             // The deadline came first: the requests are abandoned and their messages kept.
             for (_, in_flight) in requests.into_iter().rev() {
                 self.requeue(in_flight);
@@ -516,10 +525,9 @@ impl Running {
             );
         }
         self.answer_flushes(count == 0);
-        if let Some(reply) = self.stopping.and_then(|stopping| stopping.reply) {
-            let saved = if appended.saved { count } else { 0 };
-            let summary =
-                Summary { leftover: to_u64(count), saved: to_u64(saved), sender_needed: appended.sender_needed };
+        let saved = if appended.saved { count } else { 0 };
+        let summary = Summary { leftover: to_u64(count), saved: to_u64(saved), sender_needed: appended.sender_needed };
+        for reply in self.stopping.map(|stopping| stopping.replies).unwrap_or_default() {
             let _ = reply.try_send(summary);
         }
     }

@@ -218,3 +218,23 @@ fn shutdown_twice_returns_the_first_report_and_later_messages_are_counted() {
     assert!(!client.flush(Duration::from_millis(100)));
     assert_eq!(server.messages().len(), 1);
 }
+
+#[test]
+fn a_shutdown_now_overtakes_a_shutdown_with_a_long_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, connections) = hanging_server();
+    let client = SegmentClient::start(options(url).with_outbox(OutboxOptions::new(dir.path()))).unwrap();
+    client.track(message(1));
+    connections.recv_timeout(Duration::from_secs(10)).expect("a request in flight");
+    let started = Instant::now();
+    let (patient, hasty) = std::thread::scope(|scope| {
+        let patient = scope.spawn(|| client.shutdown(Instant::now() + Duration::from_secs(30)));
+        // As a signal handler would: the program is being killed, keep everything now.
+        let hasty = client.shutdown(Instant::now());
+        (patient.join().unwrap(), hasty)
+    });
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert_eq!(patient, hasty);
+    assert_eq!(hasty.saved_to_outbox, 1);
+    assert_eq!(message_indexes(&read_outbox(dir.path()).unwrap()), [1]);
+}
