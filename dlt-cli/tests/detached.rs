@@ -31,8 +31,15 @@ fn sender_pid(machine: &Machine) -> Option<u32> {
     status["waiting"].as_array()?.iter().find_map(|recipient| recipient["sender_pid"].as_u64()).map(|pid| pid as u32)
 }
 
+/// Whether the process runs: it exists and (where `/proc` tells) is not a zombie waiting for
+/// whoever adopted it to reap it.
 fn alive(pid: u32) -> bool {
-    Command::new("kill").args(["-0", &pid.to_string()]).stderr(Stdio::null()).status().unwrap().success()
+    let exists = Command::new("kill").args(["-0", &pid.to_string()]).stderr(Stdio::null()).status().unwrap().success();
+    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| stat.rsplit_once(") ").map(|(_, rest)| rest.starts_with('Z')))
+        .unwrap_or(false);
+    exists && !zombie
 }
 
 fn terminate(pid: u32) {
