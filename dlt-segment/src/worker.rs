@@ -118,6 +118,17 @@ struct Running {
     unreachable: bool,
     /// The user opted out after this process started: nothing more is sent or kept.
     withdrawn: bool,
+    /// Messages given up on (out of attempts) and kept since the shutdown began: the shutdown
+    /// reports them as kept too.
+    kept_while_stopping: Kept,
+}
+
+/// Messages set aside for the outbox, and whether a sender is needed for them.
+#[derive(Debug, Default, Clone, Copy)]
+struct Kept {
+    given: usize,
+    saved: usize,
+    sender_needed: bool,
 }
 
 impl Worker {
@@ -134,6 +145,7 @@ impl Worker {
             given_up: false,
             unreachable: false,
             withdrawn: false,
+            kept_while_stopping: Kept::default(),
         };
         running.claim_at_start();
         running.serve().await;
@@ -472,15 +484,22 @@ impl Running {
 
     /// Keeps undelivered messages in the outbox. Those that cannot be saved are counted as
     /// undelivered.
-    fn set_aside(&self, messages: Vec<TrackMessage>) -> Appended {
+    fn set_aside(&mut self, messages: Vec<TrackMessage>) -> Appended {
         let count = messages.len();
-        match &self.worker.outbox {
+        let appended = match &self.worker.outbox {
             Some(outbox) => outbox.append(messages, Instant::now() + OUTBOX_LOCK_WAIT),
             None => {
                 add(&self.worker.counters.dropped_undelivered, count);
                 Appended { saved: count == 0, sender_needed: false }
             }
+        };
+        if self.stopping.is_some() {
+            let kept = &mut self.kept_while_stopping;
+            kept.given += count;
+            kept.saved += if appended.saved { count } else { 0 };
+            kept.sender_needed |= appended.sender_needed;
         }
+        appended
     }
 
     /// Gives up every claim: what they held was delivered, dropped or appended back.
@@ -525,8 +544,12 @@ impl Running {
             );
         }
         self.answer_flushes(count == 0);
-        let saved = if appended.saved { count } else { 0 };
-        let summary = Summary { leftover: to_u64(count), saved: to_u64(saved), sender_needed: appended.sender_needed };
+        let kept = self.kept_while_stopping;
+        let summary = Summary {
+            leftover: to_u64(kept.given),
+            saved: to_u64(kept.saved),
+            sender_needed: kept.sender_needed || appended.sender_needed,
+        };
         for reply in self.stopping.map(|stopping| stopping.replies).unwrap_or_default() {
             let _ = reply.try_send(summary);
         }
