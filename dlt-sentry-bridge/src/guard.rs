@@ -66,6 +66,7 @@ fn start_own_client(hub: Arc<Hub>, dsn: &SentryDsn, options: &SentryOptions, scr
         Some(transport) => (Arc::clone(transport), None),
         None => {
             let config = HttpConfig {
+                network: options.network.clone(),
                 connect_timeout: options.connect_timeout,
                 request_timeout: options.request_timeout,
                 queue_capacity: options.queue_capacity,
