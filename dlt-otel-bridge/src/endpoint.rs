@@ -1,77 +1,55 @@
-//! The OTLP/HTTP traces endpoint, with the specification's path rules, shown only with its
-//! password hidden.
+//! The OTLP/HTTP traces endpoint, with the specification's path rules, checked and shown by
+//! dlt-redact's one rule for URLs (its password hidden, a value that does not parse never
+//! echoed).
 
 use std::fmt;
 
+use dlt_redact::{HttpUrl, UrlError};
 use url::Url;
 
 /// The path appended to a base endpoint (`OTEL_EXPORTER_OTLP_ENDPOINT`).
 const TRACES_PATH: &str = "v1/traces";
 
-/// Why an endpoint was rejected. Never carries the value, which may hold a password.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum EndpointError {
-    /// The value does not parse as a URL.
-    #[error("not a URL")]
-    NotAUrl,
-    /// The URL is not `http://` or `https://`, or has no host.
-    #[error("not an http:// or https:// URL with a host")]
-    NotHttp,
-}
-
 /// Where spans are posted: the full URL of the traces endpoint.
 #[derive(Clone, PartialEq, Eq)]
 pub struct OtlpEndpoint {
-    url: Url,
+    url: HttpUrl,
 }
 
 impl OtlpEndpoint {
     /// A traces URL used as is (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`); a URL without a path
-    /// gets the root path `/`, as the specification says.
-    pub fn traces_url(raw: &str) -> Result<Self, EndpointError> {
-        parse_http(raw).map(|url| Self { url })
+    /// gets the root path `/`, as the specification says. Surrounding whitespace is ignored.
+    pub fn traces_url(raw: &str) -> Result<Self, UrlError> {
+        HttpUrl::parse(raw.trim()).map(|url| Self { url })
     }
 
     /// A base URL to which `v1/traces` is appended (`OTEL_EXPORTER_OTLP_ENDPOINT`,
     /// `runtime.otlp_endpoint`): `http://host:4318` and `http://host:4318/` both give
     /// `http://host:4318/v1/traces`, `http://host/otlp` gives `http://host/otlp/v1/traces`.
-    pub fn from_base(raw: &str) -> Result<Self, EndpointError> {
-        let mut url = parse_http(raw)?;
+    pub fn from_base(raw: &str) -> Result<Self, UrlError> {
+        let base = HttpUrl::parse(raw.trim())?;
+        let mut url = base.url().clone();
         let path = url.path();
         let path = if path.ends_with('/') { format!("{path}{TRACES_PATH}") } else { format!("{path}/{TRACES_PATH}") };
         url.set_path(&path);
-        Ok(Self { url })
+        HttpUrl::parse(url.as_str()).map(|url| Self { url })
     }
 
     /// The URL to post to, password included.
     pub(crate) fn url(&self) -> &Url {
-        &self.url
+        self.url.url()
     }
 
     /// The password of the URL, when it has one (to hide it wherever text is exported).
     pub(crate) fn password(&self) -> Option<&str> {
-        self.url.password()
+        self.url.url().password()
     }
-}
-
-fn parse_http(raw: &str) -> Result<Url, EndpointError> {
-    let url = Url::parse(raw.trim()).map_err(|_| EndpointError::NotAUrl)?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-        return Err(EndpointError::NotHttp);
-    }
-    Ok(url)
 }
 
 impl fmt::Display for OtlpEndpoint {
     /// The URL with its password (if any) replaced by `***`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.url.password().is_none() {
-            return f.write_str(self.url.as_str());
-        }
-        let mut shown = self.url.clone();
-        // Cannot fail: the URL has a host, since it has a password.
-        let _ = shown.set_password(Some("***"));
-        f.write_str(shown.as_str())
+        fmt::Display::fmt(&self.url, f)
     }
 }
 
@@ -109,10 +87,11 @@ mod tests {
 
     #[test]
     fn only_http_urls_with_a_host_are_accepted() {
-        assert_eq!(OtlpEndpoint::from_base("collector:4318"), Err(EndpointError::NotHttp));
-        assert_eq!(OtlpEndpoint::from_base("grpc://collector:4317"), Err(EndpointError::NotHttp));
-        assert_eq!(OtlpEndpoint::from_base("not a url"), Err(EndpointError::NotAUrl));
-        assert_eq!(OtlpEndpoint::traces_url(""), Err(EndpointError::NotAUrl));
+        assert_eq!(OtlpEndpoint::from_base("collector:4318"), Err(UrlError::NotAbsolute));
+        assert_eq!(OtlpEndpoint::from_base("grpc://collector:4317"), Err(UrlError::Scheme));
+        assert_eq!(OtlpEndpoint::from_base("not a url"), Err(UrlError::WhitespaceOrControl));
+        assert_eq!(OtlpEndpoint::traces_url(""), Err(UrlError::Empty));
+        assert_eq!(OtlpEndpoint::traces_url(" http://collector:4318/v1/traces\n").unwrap().url().path(), "/v1/traces");
     }
 
     #[test]
@@ -122,5 +101,9 @@ mod tests {
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("https://user:***@collector:4318/v1/traces"), "{shown}");
         assert_eq!(endpoint.password(), Some("hunter2"));
+        // A password the URL parser reads as port and path is hidden all the same.
+        let endpoint = OtlpEndpoint::traces_url("https://user:443/hunter2@collector/v1/traces").unwrap();
+        let shown = format!("{endpoint} {endpoint:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
     }
 }

@@ -19,8 +19,8 @@ use crate::attributes::SERVICE_VERSION;
 use crate::endpoint::OtlpEndpoint;
 use crate::layer::OtelLayer;
 use crate::options::{OffReason, OtelOptions};
-use crate::redact::Redactor;
-use crate::transport::{ClientConfig, Counters, ExitSignal, ExportStats, OtlpHttpClient, default_http_client};
+use crate::redact::ExportRedactor;
+use crate::transport::{ClientConfig, Counters, ExitSignal, ExportStats, MAX_EXPORT_TIMEOUT, OtlpHttpClient};
 
 /// The instrumentation scope of every span the bridge makes.
 const SCOPE_NAME: &str = env!("CARGO_PKG_NAME");
@@ -29,9 +29,10 @@ const SCOPE_NAME: &str = env!("CARGO_PKG_NAME");
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StartError {
-    /// The HTTP client could not be built (TLS setup).
-    #[error("could not build the HTTP client for OTLP export")]
-    HttpClient(#[source] reqwest::Error),
+    /// The HTTP client could not be built: a proxy variable that is not a usable URL, a trust
+    /// file that cannot be read, TLS setup. Names the variable, never a password.
+    #[error("could not build the HTTP client for OTLP export: {0}")]
+    HttpClient(#[source] dlt_http::HttpError),
     /// The runtime of the HTTP client could not be built.
     #[error("could not build the runtime of the OTLP HTTP client")]
     Runtime(#[source] std::io::Error),
@@ -158,7 +159,7 @@ pub(crate) struct Exporting {
     /// The caller's span (from `TRACEPARENT`), or an empty context.
     pub(crate) parent: Context,
     pub(crate) runs: ActiveRuns,
-    pub(crate) redactor: Redactor,
+    pub(crate) redactor: ExportRedactor,
     pub(crate) library_name: String,
     exit: ExitSignal,
     counters: Arc<Counters>,
@@ -170,10 +171,11 @@ pub(crate) struct Exporting {
 impl Exporting {
     /// Builds the HTTP client, the OTLP exporter, the batch processor and the tracer.
     fn start(options: &OtelOptions, endpoint: &OtlpEndpoint) -> Result<Self, StartError> {
-        let http = match &options.http_client {
-            Some(client) => client.clone(),
-            None => default_http_client().map_err(StartError::HttpClient)?,
-        };
+        // Each request is bounded by the export timeout and the exit deadline (the client's
+        // own per-request deadline); reqwest's timeout only backs that up.
+        let settings = dlt_http::HttpSettings::new(options.network.clone())
+            .with_request_timeout(options.export_timeout.clamp(Duration::from_millis(1), MAX_EXPORT_TIMEOUT));
+        let http = dlt_http::build_client(&settings).map_err(StartError::HttpClient)?;
         let (exit, exit_receiver) = ExitSignal::new();
         let counters = Arc::new(Counters::default());
         let user_agent = match &options.library_version {
@@ -236,7 +238,7 @@ impl Exporting {
             provider,
             parent,
             runs: ActiveRuns::default(),
-            redactor: Redactor::new(secrets),
+            redactor: ExportRedactor::new(secrets),
             library_name: options.library_name.clone(),
             exit,
             counters,

@@ -73,7 +73,7 @@ impl OtlpHeaders {
 
 impl fmt::Debug for OtlpHeaders {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.names().map(|name| (name, "[redacted]"))).finish()
+        f.debug_map().entries(self.names().map(|name| (name, dlt_redact::MASK))).finish()
     }
 }
 
@@ -110,7 +110,7 @@ mod tests {
     fn debug_shows_names_only() {
         let (headers, _) = OtlpHeaders::parse("authorization=Bearer%20s3cr3t");
         let shown = format!("{headers:?}");
-        assert_eq!(shown, r#"{"authorization": "[redacted]"}"#);
+        assert_eq!(shown, r#"{"authorization": "***"}"#);
         assert_eq!(headers.secret_values().collect::<Vec<_>>(), ["Bearer s3cr3t"]);
     }
 }

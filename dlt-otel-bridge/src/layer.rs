@@ -12,7 +12,7 @@ use tracing_subscriber::layer::{Context, Layer};
 
 use crate::attributes::{CODE_FILE_PATH, CODE_LINE_NUMBER, LOG_FIELD_PREFIX, LOG_LEVEL, LOG_TARGET};
 use crate::guard::Exporting;
-use crate::redact::Redactor;
+use crate::redact::ExportRedactor;
 
 /// The bridge's own log target; its events never feed back into the spans.
 const OWN_TARGET: &str = env!("CARGO_CRATE_NAME");
@@ -65,7 +65,7 @@ impl<S: Subscriber> Layer<S> for OtelLayer {
 
 /// Collects an event's message and its other fields as `dlt.log.field.<name>`, redacted.
 struct FieldVisitor<'a> {
-    redactor: &'a Redactor,
+    redactor: &'a ExportRedactor,
     message: Option<String>,
     attributes: Vec<KeyValue>,
 }

@@ -1,10 +1,12 @@
 //! OpenTelemetry for any Rust data tool: pipeline runs and commands exported as traces over
 //! OTLP/HTTP (protobuf) to the user's own collector, configured by the standard `OTEL_*`
-//! variables, joined to the caller's trace by `TRACEPARENT`. Depends on no other crate of
-//! this workspace.
+//! variables, joined to the caller's trace by `TRACEPARENT`. Of this workspace it uses only
+//! the leaf crates `dlt-redact` (the rule for secrets) and `dlt-http` (the HTTP client,
+//! proxies and trust), so it stands alone.
 //!
-//! - [`OtelOptions::from_lookup`] reads the OpenTelemetry variables through a lookup and
-//!   returns typed [`OtelWarning`]s for what it ignored; export is off unless an endpoint is set.
+//! - [`OtelOptions::from_lookup`] reads the OpenTelemetry variables through a lookup (and from
+//!   the same lookup the proxy and trust variables, [`OtelOptions::network`]) and returns typed
+//!   [`OtelWarning`]s for what it ignored; export is off unless an endpoint is set.
 //! - [`init`] starts export and returns an [`OtelGuard`] (without an endpoint, or with
 //!   `OTEL_SDK_DISABLED=true`: a no-op guard, no thread, no socket);
 //!   [`OtelGuard::shutdown_by`] returns by its deadline even when the collector never answers.
@@ -13,10 +15,11 @@
 //! - [`CommandSpan`]: one span per command of a command line.
 //! - [`OtelGuard::tracing_layer`]: `tracing` events at WARN and above, emitted during a run,
 //!   become events of the run's current span.
-//! - Delivery runs on the SDK's bounded batch processor, through the host's `reqwest::Client`
-//!   ([`OtelOptions::http_client`]) with retries that stop at the exit deadline; response
-//!   bodies are read up to 64 KiB. Header values and URL passwords never reach `Debug`,
-//!   errors or exported text.
+//! - Delivery runs on the SDK's bounded batch processor, through dlt-http's client (the
+//!   proxies and trust of [`NetworkEnv`], no redirects) with retries that stop at the exit
+//!   deadline; a collector that refuses connections, does not resolve or fails TLS is not
+//!   retried at exit; response bodies are never read past 64 KiB. Header values and URL
+//!   passwords never reach `Debug`, errors or exported text (dlt-redact's rule).
 //!
 //! ```no_run
 //! use std::time::{Duration, Instant};
@@ -59,7 +62,11 @@ mod trace_context;
 mod transport;
 
 pub use command::CommandSpan;
-pub use endpoint::{EndpointError, OtlpEndpoint};
+/// Proxies and extra trust for the HTTP client, for [`OtelOptions::network`].
+pub use dlt_http::NetworkEnv;
+/// Why an endpoint URL was rejected (it never repeats the value).
+pub use dlt_redact::UrlError;
+pub use endpoint::OtlpEndpoint;
 pub use guard::{OtelGuard, OtelStatus, StartError, init};
 pub use headers::{HeaderError, OtlpHeaders};
 pub use layer::OtelLayer;

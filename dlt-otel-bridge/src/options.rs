@@ -4,6 +4,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use dlt_http::NetworkEnv;
+
 use crate::endpoint::OtlpEndpoint;
 use crate::headers::OtlpHeaders;
 use crate::kv_list;
@@ -134,8 +136,11 @@ pub struct OtelOptions {
     pub library_version: Option<String>,
     /// The caller's span (`TRACEPARENT`, `TRACESTATE`) that runs and commands join.
     pub parent: Option<TraceParent>,
-    /// The HTTP client to post with; `None` builds one (rustls with ring, no redirects).
-    pub http_client: Option<reqwest::Client>,
+    /// Proxies (`HTTPS_PROXY`, `NO_PROXY`, ...) and extra trusted certificates
+    /// (`SSL_CERT_FILE`, `SSL_CERT_DIR`) of the HTTP client. The default: no proxy, the
+    /// bundled roots and the OS store; [`from_lookup`](Self::from_lookup) reads them from its
+    /// lookup.
+    pub network: NetworkEnv,
     /// How long dropping the guard may wait for pending spans.
     pub shutdown_timeout: Duration,
     /// Spans that may wait for export; more are dropped.
@@ -161,7 +166,7 @@ impl OtelOptions {
             library_name: UNKNOWN_SERVICE.to_owned(),
             library_version: None,
             parent: None,
-            http_client: None,
+            network: NetworkEnv::default(),
             shutdown_timeout: Duration::from_secs(1),
             max_queue_size: DEFAULT_MAX_QUEUE_SIZE,
             max_export_batch_size: DEFAULT_MAX_EXPORT_BATCH_SIZE,
@@ -172,6 +177,7 @@ impl OtelOptions {
     /// Reads the OpenTelemetry variables through `lookup` (a name in, its value out; empty
     /// values count as unset), with `config_endpoint` (`runtime.otlp_endpoint`, a base URL
     /// like `OTEL_EXPORTER_OTLP_ENDPOINT`) as the fallback endpoint. The `OTEL_*` variables win.
+    /// The proxy and trust variables of [`network`](Self::network) come from the same lookup.
     ///
     /// When export is off for want of an endpoint, or by `OTEL_SDK_DISABLED=true`, nothing else
     /// is read and no warning is given.
@@ -202,6 +208,7 @@ impl OtelOptions {
             Some((Ok(endpoint), _)) => options.endpoint = Some(endpoint),
             Some((Err(_), setting)) => warnings.push(OtelWarning::InvalidEndpoint { setting }),
         }
+        options.network = NetworkEnv::from_lookup(&lookup);
 
         if let Some((protocol, setting)) = read_signal(&read, "PROTOCOL")
             && protocol.trim() != HTTP_PROTOBUF
@@ -361,7 +368,7 @@ impl fmt::Debug for OtelOptions {
             library_name,
             library_version,
             parent,
-            http_client,
+            network,
             shutdown_timeout,
             max_queue_size,
             max_export_batch_size,
@@ -379,7 +386,7 @@ impl fmt::Debug for OtelOptions {
             .field("library_name", library_name)
             .field("library_version", library_version)
             .field("parent", parent)
-            .field("http_client", &http_client.as_ref().map(|_| "given"))
+            .field("network", network)
             .field("shutdown_timeout", shutdown_timeout)
             .field("max_queue_size", max_queue_size)
             .field("max_export_batch_size", max_export_batch_size)
@@ -539,6 +546,27 @@ mod tests {
         let (options, _) = from(&[env[0]], None);
         assert_eq!(options.effective_service_name(), "unknown_service");
         assert_eq!(options.with_library("dlt", "").effective_service_name(), "dlt");
+    }
+
+    #[test]
+    fn proxies_and_trust_come_from_the_same_lookup_and_never_show_a_password() {
+        let (options, warnings) = from(
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
+                ("HTTPS_PROXY", "http://loader:pr0xy-pa55@proxy.internal:3128"),
+                ("no_proxy", "localhost"),
+                ("SSL_CERT_FILE", "/etc/corp/ca.pem"),
+            ],
+            None,
+        );
+        assert!(warnings.is_empty());
+        assert!(options.network.has_proxy());
+        assert_eq!(options.network.cert_file(), Some(std::path::Path::new("/etc/corp/ca.pem")));
+        let shown = format!("{options:?}");
+        assert!(!shown.contains("pr0xy-pa55"), "{shown}");
+        assert!(shown.contains("loader:***@proxy.internal:3128"), "{shown}");
+        let (options, _) = from(&[("HTTPS_PROXY", "http://proxy.internal:3128")], None);
+        assert!(!options.network.has_proxy(), "export off: nothing else is read");
     }
 
     #[test]

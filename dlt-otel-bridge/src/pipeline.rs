@@ -12,7 +12,7 @@ use crate::attributes::{
     STEP_ROWS,
 };
 use crate::guard::{Exporting, OtelGuard};
-use crate::redact::Redactor;
+use crate::redact::ExportRedactor;
 
 /// What identifies a pipeline run, exported in clear on the run and on every step (the
 /// collector is the user's own).
@@ -45,7 +45,7 @@ impl PipelineAttributes {
         self
     }
 
-    fn key_values(&self, redactor: &Redactor) -> Vec<KeyValue> {
+    fn key_values(&self, redactor: &ExportRedactor) -> Vec<KeyValue> {
         [
             (PIPELINE_NAME, Some(&self.pipeline_name)),
             (DESTINATION_NAME, self.destination_name.as_ref()),
@@ -247,7 +247,7 @@ impl Drop for StepSpan {
 }
 
 /// Status ERROR with the (redacted) message, and the semantic conventions' `exception` event.
-pub(crate) fn record_failure(span: &SpanRef<'_>, redactor: &Redactor, message: &str) {
+pub(crate) fn record_failure(span: &SpanRef<'_>, redactor: &ExportRedactor, message: &str) {
     let message = redactor.redact(message);
     span.add_event(EXCEPTION_EVENT, vec![KeyValue::new(EXCEPTION_MESSAGE, message.clone())]);
     span.set_status(Status::error(message));
@@ -275,7 +275,7 @@ mod tests {
     #[test]
     fn attributes_skip_what_is_unknown() {
         let attributes = PipelineAttributes::new("chess").dataset("games");
-        let values = attributes.key_values(&Redactor::default());
+        let values = attributes.key_values(&ExportRedactor::default());
         let keys: Vec<_> = values.iter().map(|kv| kv.key.as_str()).collect();
         assert_eq!(keys, [PIPELINE_NAME, DATASET_NAME]);
     }

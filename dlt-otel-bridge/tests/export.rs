@@ -13,12 +13,19 @@ use dlt_otel_bridge::attributes::{
 use dlt_otel_bridge::{
     CommandSpan, OffReason, OtelGuard, OtelOptions, OtelStatus, OtelWarning, PipelineAttributes, PipelineRunSpan, init,
 };
+use dlt_test_support::{
+    Answer, ExportedSpan, ForwardProxy, HugeBodyServer, OtlpReceiver, RecordedRequest, STATUS_ERROR, STATUS_UNSET,
+    attribute, refusing_url, spans_of,
+};
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
-use support::{ExportedSpan, OtlpReceiver, ReceivedRequest, Reply, lookup, refusing_url, spans};
+use support::lookup;
 use tracing_subscriber::layer::SubscriberExt;
 
-const STATUS_UNSET: i32 = 0;
-const STATUS_ERROR: i32 = 2;
+/// A body far larger than anything the exporter may read.
+const HUGE: u64 = 512 * 1024 * 1024;
+/// What may have left the huge-body server: the 64 KiB cap plus what the kernel's socket
+/// buffers took before the connection closed.
+const SENT_AT_MOST: u64 = 64 * 1024 * 1024;
 const CALLER_TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN_ID: &str = "00f067aa0ba902b7";
 
@@ -48,26 +55,29 @@ fn run_pipeline(guard: &OtelGuard, fail_at: Option<&str>) {
     run.finish();
 }
 
+/// A collector that holds every request without answering.
+fn never_answering() -> OtlpReceiver {
+    OtlpReceiver::with_answer(Answer::ok().with_delay(Duration::from_secs(3600))).unwrap()
+}
+
 /// Shuts down with a generous deadline, asserting it drained, and returns the requests.
-fn shut_down(guard: &OtelGuard, receiver: &OtlpReceiver) -> Vec<ReceivedRequest> {
+fn shut_down(guard: &OtelGuard, receiver: &OtlpReceiver) -> Vec<RecordedRequest> {
     assert!(guard.shutdown_by(Instant::now() + Duration::from_secs(5)));
     receiver.requests()
+}
+
+/// Every span of `requests`.
+fn spans(requests: &[RecordedRequest]) -> Vec<ExportedSpan> {
+    spans_of(requests).unwrap()
 }
 
 fn named<'a>(spans: &'a [ExportedSpan], name: &str) -> &'a ExportedSpan {
     spans.iter().find(|span| span.name() == name).unwrap_or_else(|| panic!("no span {name} in {spans:#?}"))
 }
 
-fn int(span: &ExportedSpan, key: &str) -> Option<i64> {
-    match span.attribute(key) {
-        Some(Value::IntValue(value)) => Some(*value),
-        _ => None,
-    }
-}
-
 #[test]
 fn a_run_is_one_trace_with_one_root_and_a_child_per_step() {
-    let receiver = OtlpReceiver::start(Reply::Accept);
+    let receiver = OtlpReceiver::start().unwrap();
     let guard = init(options(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.url())]));
     assert!(matches!(guard.status(), OtelStatus::Exporting { .. }));
     run_pipeline(&guard, None);
@@ -101,7 +111,7 @@ fn a_run_is_one_trace_with_one_root_and_a_child_per_step() {
         assert_eq!(span.parent_span_id(), root.span_id());
         assert_eq!(span.string(STEP_NAME), Some(step));
         assert_eq!(span.string(PIPELINE_NAME), Some("chess"));
-        assert_eq!(int(span, STEP_ROWS), Some(10));
+        assert_eq!(span.int(STEP_ROWS), Some(10));
         assert!(matches!(span.attribute(STEP_ELAPSED), Some(Value::DoubleValue(seconds)) if *seconds > 0.0));
         assert_eq!(span.status_code(), STATUS_UNSET);
         assert!(span.span.start_time_unix_nano >= root.span.start_time_unix_nano);
@@ -111,7 +121,7 @@ fn a_run_is_one_trace_with_one_root_and_a_child_per_step() {
 
 #[test]
 fn traceparent_makes_the_run_a_child_of_the_callers_span() {
-    let receiver = OtlpReceiver::start(Reply::Accept);
+    let receiver = OtlpReceiver::start().unwrap();
     let traceparent = format!("00-{CALLER_TRACE_ID}-{CALLER_SPAN_ID}-01");
     let guard = init(options(&[
         ("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.url()),
@@ -139,7 +149,7 @@ fn traceparent_makes_the_run_a_child_of_the_callers_span() {
 
 #[test]
 fn a_caller_that_did_not_sample_its_trace_gets_no_spans() {
-    let receiver = OtlpReceiver::start(Reply::Accept);
+    let receiver = OtlpReceiver::start().unwrap();
     let traceparent = format!("00-{CALLER_TRACE_ID}-{CALLER_SPAN_ID}-00");
     let guard = init(options(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.url()), ("TRACEPARENT", &traceparent)]));
     let run = PipelineRunSpan::start(&guard, "run", &chess());
@@ -151,7 +161,7 @@ fn a_caller_that_did_not_sample_its_trace_gets_no_spans() {
 
 #[test]
 fn a_failed_normalize_is_an_error_span_under_an_error_root() {
-    let receiver = OtlpReceiver::start(Reply::Accept);
+    let receiver = OtlpReceiver::start().unwrap();
     let guard = init(options(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.url())]));
     run_pipeline(&guard, Some("normalize"));
     let spans = spans(&shut_down(&guard, &receiver));
@@ -165,7 +175,7 @@ fn a_failed_normalize_is_an_error_span_under_an_error_root() {
     assert_eq!(normalize.status_message(), "column `id` changed type from bigint to text");
     let exception = normalize.span.events.iter().find(|event| event.name == EXCEPTION_EVENT).unwrap();
     assert_eq!(
-        support::attribute(&exception.attributes, EXCEPTION_MESSAGE),
+        attribute(&exception.attributes, EXCEPTION_MESSAGE),
         Some(&Value::StringValue("column `id` changed type from bigint to text".into()))
     );
     assert_eq!(named(&spans, "extract").status_code(), STATUS_UNSET);
@@ -175,7 +185,7 @@ fn a_failed_normalize_is_an_error_span_under_an_error_root() {
 
 #[test]
 fn sdk_disabled_or_no_endpoint_sends_nothing() {
-    let receiver = OtlpReceiver::start(Reply::Accept);
+    let receiver = OtlpReceiver::start().unwrap();
     let url = receiver.url();
     let cases: [&[(&str, &str)]; 2] =
         [&[("OTEL_SDK_DISABLED", "true"), ("OTEL_EXPORTER_OTLP_ENDPOINT", &url)], &[("OTEL_SERVICE_NAME", "svc")]];
@@ -192,7 +202,7 @@ fn sdk_disabled_or_no_endpoint_sends_nothing() {
 
 #[test]
 fn another_protocol_is_one_warning_and_no_request() {
-    let receiver = OtlpReceiver::start(Reply::Accept);
+    let receiver = OtlpReceiver::start().unwrap();
     let url = receiver.url();
     let (options, warnings) = OtelOptions::from_lookup(
         lookup(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &url), ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]),
@@ -207,7 +217,7 @@ fn another_protocol_is_one_warning_and_no_request() {
 
 #[test]
 fn a_collector_that_never_answers_holds_shutdown_no_longer_than_the_deadline() {
-    let receiver = OtlpReceiver::start(Reply::Never);
+    let receiver = never_answering();
     let guard = init(options(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.url())]));
     run_pipeline(&guard, None);
     let started = Instant::now();
@@ -215,16 +225,16 @@ fn a_collector_that_never_answers_holds_shutdown_no_longer_than_the_deadline() {
     let took = started.elapsed();
     assert!(!drained);
     assert!(took < Duration::from_secs(2), "shutdown took {took:?}");
-    assert_eq!(receiver.wait_for_requests(1, Duration::from_secs(5)).len(), 1);
+    assert!(receiver.wait_for(1, Duration::from_secs(5)));
 }
 
 #[test]
 fn a_request_in_flight_at_exit_is_cut_at_the_deadline() {
-    let receiver = OtlpReceiver::start(Reply::Never);
+    let receiver = never_answering();
     // Exports every 10 ms with the default 10 s export timeout: the request hangs before exit.
     let guard = init(options(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.url()), ("OTEL_BSP_SCHEDULE_DELAY", "10")]));
     run_pipeline(&guard, None);
-    assert_eq!(receiver.wait_for_requests(1, Duration::from_secs(5)).len(), 1);
+    assert!(receiver.wait_for(1, Duration::from_secs(5)));
     let started = Instant::now();
     assert!(!guard.shutdown_by(started + Duration::from_secs(1)));
     let took = started.elapsed();
@@ -233,7 +243,7 @@ fn a_request_in_flight_at_exit_is_cut_at_the_deadline() {
 
 #[test]
 fn a_refused_connection_is_not_retried_at_exit() {
-    let guard = init(options(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &refusing_url())]));
+    let guard = init(options(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &refusing_url().unwrap())]));
     run_pipeline(&guard, None);
     assert_eq!(guard.stats().unwrap().requests, 0, "nothing is sent before exit on the default 5 s schedule");
     let started = Instant::now();
@@ -246,7 +256,7 @@ fn a_refused_connection_is_not_retried_at_exit() {
 #[test]
 fn retryable_statuses_are_retried_within_the_deadline_and_others_are_not() {
     for (status, attempts) in [(503, 4), (400, 1)] {
-        let receiver = OtlpReceiver::start(Reply::Status(status));
+        let receiver = OtlpReceiver::with_answer(Answer::status(status)).unwrap();
         let guard = init(options(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.url())]));
         run_pipeline(&guard, None);
         let started = Instant::now();
@@ -259,7 +269,7 @@ fn retryable_statuses_are_retried_within_the_deadline_and_others_are_not() {
 
 #[test]
 fn the_two_endpoint_variables_follow_the_path_rules_on_the_wire() {
-    let receiver = OtlpReceiver::start(Reply::Accept);
+    let receiver = OtlpReceiver::start().unwrap();
     let cases = [
         ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", format!("{}/custom/ingest", receiver.url()), "/custom/ingest"),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", format!("{}/otlp/", receiver.url()), "/otlp/v1/traces"),
@@ -277,7 +287,7 @@ fn the_two_endpoint_variables_follow_the_path_rules_on_the_wire() {
 
 #[test]
 fn headers_are_sent_but_never_shown_or_exported() {
-    let receiver = OtlpReceiver::start(Reply::Accept);
+    let receiver = OtlpReceiver::start().unwrap();
     let options = options(&[
         ("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.url()),
         ("OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer%20s3cr3t-t0ken,x-team=data"),
@@ -296,12 +306,12 @@ fn headers_are_sent_but_never_shown_or_exported() {
     assert_eq!(requests[0].header("x-team"), Some("data"));
     let spans = spans(&requests);
     let message = spans[0].status_message();
-    assert_eq!(message, "the collector said: [redacted] is invalid for postgres://loader:[redacted]@db/x");
+    assert_eq!(message, "the collector said: *** is invalid for postgres://loader:***@db/x");
 }
 
 #[test]
 fn endpoint_credentials_become_basic_auth_and_are_never_exported() {
-    let receiver = OtlpReceiver::start(Reply::Accept);
+    let receiver = OtlpReceiver::start().unwrap();
     let endpoint = receiver.url().replace("http://", "http://loader:pa55w0rd@");
     let guard = init(options(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)]));
     let shown = guard.status().to_string();
@@ -313,12 +323,12 @@ fn endpoint_credentials_become_basic_auth_and_are_never_exported() {
     // base64("loader:pa55w0rd")
     assert_eq!(requests[0].header("authorization"), Some("Basic bG9hZGVyOnBhNTV3MHJk"));
     let spans = spans(&requests);
-    assert_eq!(spans[0].status_message(), "could not reach the collector with [redacted]");
+    assert_eq!(spans[0].status_message(), "could not reach the collector with ***");
 }
 
 #[test]
 fn gzip_is_used_when_asked() {
-    let receiver = OtlpReceiver::start(Reply::Accept);
+    let receiver = OtlpReceiver::start().unwrap();
     let guard =
         init(options(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.url()), ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")]));
     run_pipeline(&guard, None);
@@ -329,21 +339,91 @@ fn gzip_is_used_when_asked() {
 }
 
 #[test]
-fn a_huge_response_body_is_not_read() {
-    let receiver = OtlpReceiver::start(Reply::HugeBody);
-    let guard = init(options(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.url())]));
+fn a_512_mib_answer_is_not_read() {
+    for server in [HugeBodyServer::start(HUGE).unwrap(), HugeBodyServer::start_chunked(HUGE).unwrap()] {
+        let guard = init(options(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &server.url())]));
+        run_pipeline(&guard, None);
+        let started = Instant::now();
+        assert!(guard.shutdown_by(started + Duration::from_secs(5)));
+        assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+        let stats = guard.stats().unwrap();
+        assert_eq!((stats.requests, stats.batches_sent), (1, 1), "{stats:?}");
+        let sent = server.bytes_sent();
+        assert!(sent < SENT_AT_MOST, "the server wrote {sent} bytes of its answer");
+    }
+}
+
+#[test]
+fn export_goes_through_the_forward_proxy_of_the_same_lookup() {
+    let receiver = OtlpReceiver::start().unwrap();
+    let proxy = ForwardProxy::start().unwrap();
+    let proxy_url = proxy.url_with_credentials("loader", "pr0xy-pa55");
+    let guard = init(options(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.url()), ("http_proxy", &proxy_url)]));
+    let shown = format!("{guard:?} {}", guard.status());
+    assert!(!shown.contains("pr0xy-pa55"), "{shown}");
+    run_pipeline(&guard, None);
+    let requests = shut_down(&guard, &receiver);
+
+    let passed = proxy.requests();
+    assert_eq!(passed.len(), 1);
+    assert!(passed[0].passed);
+    assert_eq!((passed[0].method.as_str(), passed[0].target.clone()), ("POST", receiver.traces_url()));
+    // base64("loader:pr0xy-pa55")
+    assert_eq!(passed[0].proxy_authorization.as_deref(), Some("Basic bG9hZGVyOnByMHh5LXBhNTU="));
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].header("proxy-authorization"), None);
+    assert_eq!(spans(&requests).len(), 4);
+}
+
+#[test]
+fn no_proxy_bypasses_the_proxy() {
+    let receiver = OtlpReceiver::start().unwrap();
+    let proxy = ForwardProxy::start().unwrap();
+    let guard = init(options(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.url()),
+        ("HTTP_PROXY", &proxy.url()),
+        ("NO_PROXY", "127.0.0.1"),
+    ]));
+    run_pipeline(&guard, None);
+    let requests = shut_down(&guard, &receiver);
+    assert!(proxy.requests().is_empty());
+    assert_eq!(spans(&requests).len(), 4);
+}
+
+#[test]
+fn a_refusing_proxy_is_not_retried_at_exit() {
+    let receiver = OtlpReceiver::start().unwrap();
+    let guard =
+        init(options(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.url()), ("HTTP_PROXY", &refusing_url().unwrap())]));
     run_pipeline(&guard, None);
     let started = Instant::now();
-    // Reading the announced 10 MiB would stall until the deadline; the accepted export returns at once.
-    assert!(guard.shutdown_by(started + Duration::from_secs(5)));
-    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
-    assert_eq!(receiver.requests().len(), 1);
-    assert_eq!(guard.stats().unwrap().batches_sent, 1);
+    assert!(!guard.shutdown_by(started + Duration::from_secs(5)));
+    assert!(started.elapsed() < Duration::from_secs(1), "took {:?}", started.elapsed());
+    let stats = guard.stats().unwrap();
+    assert_eq!((stats.requests, stats.batches_failed), (1, 1), "{stats:?}");
+    assert!(receiver.requests().is_empty());
+}
+
+#[test]
+fn an_unusable_proxy_variable_keeps_export_off_and_says_which() {
+    let receiver = OtlpReceiver::start().unwrap();
+    let guard = init(options(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.url()),
+        ("HTTPS_PROXY", "socks5://loader:pr0xy-pa55@127.0.0.1:1080"),
+    ]));
+    assert!(!guard.is_enabled());
+    let shown = guard.status().to_string();
+    assert!(matches!(guard.status(), OtelStatus::StartFailed(_)), "{shown}");
+    assert!(shown.contains("HTTPS_PROXY"), "{shown}");
+    assert!(!shown.contains("pr0xy-pa55"), "{shown}");
+    run_pipeline(&guard, None);
+    assert!(guard.shutdown_by(Instant::now()));
+    assert!(receiver.requests().is_empty());
 }
 
 #[test]
 fn warnings_inside_a_run_become_events_of_its_current_span() {
-    let receiver = OtlpReceiver::start(Reply::Accept);
+    let receiver = OtlpReceiver::start().unwrap();
     let guard = init(options(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.url())]));
     let subscriber = tracing_subscriber::registry().with(guard.tracing_layer());
     tracing::subscriber::with_default(subscriber, || {
@@ -366,14 +446,14 @@ fn warnings_inside_a_run_become_events_of_its_current_span() {
     assert_eq!(events("run chess"), ["between steps"]);
     let extract = named(&spans, "extract");
     let event = &extract.span.events[0];
-    assert_eq!(support::attribute(&event.attributes, LOG_LEVEL), Some(&Value::StringValue("WARN".into())));
-    assert_eq!(support::attribute(&event.attributes, "dlt.log.field.table"), Some(&Value::StringValue("users".into())));
-    assert_eq!(support::attribute(&event.attributes, "dlt.log.field.rows"), Some(&Value::IntValue(3)));
+    assert_eq!(attribute(&event.attributes, LOG_LEVEL), Some(&Value::StringValue("WARN".into())));
+    assert_eq!(attribute(&event.attributes, "dlt.log.field.table"), Some(&Value::StringValue("users".into())));
+    assert_eq!(attribute(&event.attributes, "dlt.log.field.rows"), Some(&Value::IntValue(3)));
 }
 
 #[test]
 fn a_command_is_one_span() {
-    let receiver = OtlpReceiver::start(Reply::Accept);
+    let receiver = OtlpReceiver::start().unwrap();
     let guard = init(options(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.url()), ("OTEL_SERVICE_NAME", "etl-box")]));
     let command = CommandSpan::start(&guard, "pipeline");
     command.set_argument("operation", "trace");
@@ -392,7 +472,7 @@ fn a_command_is_one_span() {
 
 #[tokio::test]
 async fn works_inside_a_tokio_runtime() {
-    let receiver = OtlpReceiver::start(Reply::Accept);
+    let receiver = OtlpReceiver::start().unwrap();
     let guard = init(options(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.url())]));
     run_pipeline(&guard, None);
     let spans = spans(&shut_down(&guard, &receiver));

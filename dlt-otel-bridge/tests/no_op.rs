@@ -8,7 +8,8 @@ mod support;
 use std::time::{Duration, Instant};
 
 use dlt_otel_bridge::{CommandSpan, OtelOptions, PipelineAttributes, PipelineRunSpan, init};
-use support::{OtlpReceiver, Reply, lookup};
+use dlt_test_support::OtlpReceiver;
+use support::lookup;
 use tracing_subscriber::layer::SubscriberExt;
 
 /// Threads of this process, and its open sockets.
@@ -41,7 +42,7 @@ fn exercise(pairs: &[(&str, &str)]) -> bool {
 
 #[test]
 fn export_off_starts_no_thread_and_opens_no_socket() {
-    let receiver = OtlpReceiver::start(Reply::Accept);
+    let receiver = OtlpReceiver::start().unwrap();
     let url = receiver.url();
     // The measure works: with export on, the batch thread shows up while the guard lives.
     let before = threads_and_sockets();

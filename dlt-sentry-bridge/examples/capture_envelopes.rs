@@ -4,7 +4,7 @@
 //! step spans (the last one failed). Secrets are planted so the files also show scrubbing.
 //!
 //! ```text
-//! cargo run -p dlt-sentry-bridge --features test-util --example capture_envelopes -- <dir>
+//! cargo run -p dlt-sentry-bridge --example capture_envelopes -- <dir>
 //! ```
 //!
 //! Prints the path of each file written (`NN-<item types>.envelope`). The panic's default
@@ -15,8 +15,8 @@ use std::error::Error;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use dlt_sentry_bridge::test_util::{LoopbackSentry, Reply};
-use dlt_sentry_bridge::{HostEnvironment, PipelineTags, PipelineTransaction, Secret, SentryOptions};
+use dlt_sentry_bridge::{HostEnvironment, PipelineTags, PipelineTransaction, Secret, SentryDsn, SentryOptions};
+use dlt_test_support::{RawEnvelope, SentryReceiver};
 use tracing_subscriber::layer::SubscriberExt;
 
 /// The error event, the panic event and the transaction.
@@ -25,10 +25,10 @@ const EXPECTED_REQUESTS: usize = 3;
 fn main() -> Result<(), Box<dyn Error>> {
     let directory = PathBuf::from(std::env::args_os().nth(1).ok_or("usage: capture_envelopes <output directory>")?);
     std::fs::create_dir_all(&directory)?;
-    let server = LoopbackSentry::start(Reply::Accept)?;
+    let server = SentryReceiver::start()?;
 
     let mut options = SentryOptions::new(env!("CARGO_PKG_VERSION"));
-    options.dsn = Some(server.dsn()?);
+    options.dsn = Some(SentryDsn::parse(&server.dsn())?);
     options.pipeline_name = Some("capture_pipeline".into());
     options.environment = Some("capture".into());
     options.host_environment = HostEnvironment::from_lookup(|name| {
@@ -74,12 +74,13 @@ fn main() -> Result<(), Box<dyn Error>> {
     if !guard.close(Duration::from_secs(5)) {
         return Err("not every envelope was sent within 5 s".into());
     }
-    let requests = server.wait_for_requests(EXPECTED_REQUESTS, Duration::from_secs(5));
+    server.wait_for(EXPECTED_REQUESTS, Duration::from_secs(5));
+    let requests = server.requests();
     if requests.len() != EXPECTED_REQUESTS {
         return Err(format!("expected {EXPECTED_REQUESTS} envelopes, received {}", requests.len()).into());
     }
     for (index, request) in requests.iter().enumerate() {
-        let kinds = request.raw_envelope()?.item_types().join("+");
+        let kinds = RawEnvelope::parse(&request.body)?.item_types().join("+");
         let path = directory.join(format!("{index:02}-{kinds}.envelope"));
         std::fs::write(&path, &request.body)?;
         println!("{}", path.display());

@@ -66,6 +66,7 @@ fn start_own_client(hub: Arc<Hub>, dsn: &SentryDsn, options: &SentryOptions, scr
         Some(transport) => (Arc::clone(transport), None),
         None => {
             let config = HttpConfig {
+                network: options.network.clone(),
                 connect_timeout: options.connect_timeout,
                 request_timeout: options.request_timeout,
                 queue_capacity: options.queue_capacity,
@@ -216,7 +217,10 @@ impl SentryGuard {
     }
 
     /// Flushes within `timeout` and closes our client (a host's client is only flushed).
-    /// Returns true when everything pending went out in time.
+    /// Returns true when everything pending went out in time. An endpoint that refuses the
+    /// connection, does not resolve or fails the TLS handshake is not waited for: once a post
+    /// meets that, what is still queued is dropped at once (counted in
+    /// [`TransportStats::dropped_unreachable`]).
     pub fn close(mut self, timeout: Duration) -> bool {
         self.active.take().is_none_or(|active| active.close(timeout))
     }

@@ -1,5 +1,6 @@
 //! dlt-style Sentry tracing for any Rust data tool, on sentry-core. Of this workspace it uses
-//! only the leaf crate `dlt-redact` (the rule for secrets), so it stands alone.
+//! only the leaf crates `dlt-redact` (the rule for secrets) and `dlt-http` (the HTTP client,
+//! proxies and trust), so it stands alone.
 //!
 //! - [`init`] starts Sentry from plain [`SentryOptions`] and returns a [`SentryGuard`] that
 //!   flushes and closes within a deadline (without a DSN: a no-op guard, no thread, no socket;
@@ -17,12 +18,17 @@
 //! - sentry-core is a public dependency only where a host plugs in a transport of its own
 //!   ([`SentryOptions::transport`]) and in the `test-util` helpers.
 //! - The HTTP transport is a bounded queue and one background thread; it never blocks the
-//!   caller and its flush and shutdown return within their timeout.
+//!   caller and its flush and shutdown return within their timeout. It goes through the
+//!   proxies and trusts the certificates of [`SentryOptions::network`] ([`NetworkEnv`]),
+//!   follows no redirect and never reads more than 64 KiB of an answer. At shutdown, an
+//!   endpoint that refuses connections, does not resolve or fails TLS is tried once: what is
+//!   still queued is then dropped and counted ([`TransportStats::dropped_unreachable`]).
 //!
 //! ```no_run
 //! use std::time::Duration;
 //! use dlt_sentry_bridge::{
-//!     EventLevel, HostEnvironment, PipelineTags, PipelineTransaction, SentryDsn, SentryOptions,
+//!     EventLevel, HostEnvironment, NetworkEnv, PipelineTags, PipelineTransaction, SentryDsn,
+//!     SentryOptions,
 //! };
 //! use tracing_subscriber::layer::SubscriberExt;
 //!
@@ -31,6 +37,7 @@
 //! options.dsn = Some(SentryDsn::parse("https://public@o1.ingest.sentry.io/42")?);
 //! options.event_level = EventLevel::from_log_level("WARNING")?;
 //! options.host_environment = HostEnvironment::from_process();
+//! options.network = NetworkEnv::from_process(); // HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE, ...
 //! let guard = dlt_sentry_bridge::init(options);
 //! tracing::subscriber::set_global_default(
 //!     tracing_subscriber::registry().with(guard.tracing_layer()),
@@ -66,5 +73,7 @@ pub use pipeline::{PipelineTags, PipelineTransaction, StepSpan};
 pub use secret::{DsnError, SentryDsn};
 pub use transport::TransportStats;
 
+/// Proxies and extra trust for the HTTP transport, for [`SentryOptions::network`].
+pub use dlt_http::NetworkEnv;
 /// A secret besides the DSN (a write key, a token), for [`SentryOptions::extra_secrets`].
 pub use dlt_redact::Secret;

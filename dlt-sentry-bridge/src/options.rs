@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use dlt_http::NetworkEnv;
 use sentry_core::Transport;
 
 use crate::Secret;
@@ -128,6 +129,10 @@ pub struct SentryOptions {
     pub shutdown_timeout: Duration,
     /// Whether [`crate::init`] installs the panic hook that reports panics as unhandled events.
     pub capture_panics: bool,
+    /// Proxies (`HTTPS_PROXY`, `NO_PROXY`, ...) and extra trusted certificates
+    /// (`SSL_CERT_FILE`, `SSL_CERT_DIR`) of the HTTP transport; read them with
+    /// [`NetworkEnv::from_lookup`]. The default: no proxy, the bundled roots and the OS store.
+    pub network: NetworkEnv,
     /// Connect timeout of each HTTP request.
     pub connect_timeout: Duration,
     /// Total timeout of each HTTP request.
@@ -156,6 +161,7 @@ impl SentryOptions {
             extra_secrets: Vec::new(),
             shutdown_timeout: Duration::from_secs(1),
             capture_panics: true,
+            network: NetworkEnv::default(),
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
             queue_capacity: 30,
@@ -207,6 +213,7 @@ impl fmt::Debug for SentryOptions {
             extra_secrets,
             shutdown_timeout,
             capture_panics,
+            network,
             connect_timeout,
             request_timeout,
             queue_capacity,
@@ -223,6 +230,7 @@ impl fmt::Debug for SentryOptions {
             .field("extra_secrets", extra_secrets)
             .field("shutdown_timeout", shutdown_timeout)
             .field("capture_panics", capture_panics)
+            .field("network", network)
             .field("connect_timeout", connect_timeout)
             .field("request_timeout", request_timeout)
             .field("queue_capacity", queue_capacity)
@@ -319,8 +327,13 @@ mod tests {
         let mut options = SentryOptions::new("1");
         options.dsn = Some(SentryDsn::parse("https://topsecretkey@sentry.example.com/1").unwrap());
         options.extra_secrets = vec![Secret::new("write-key-value")];
+        options.network = NetworkEnv::from_lookup(|name| {
+            (name == "HTTPS_PROXY").then(|| "http://proxyuser:proxypa55@proxy.internal:3128".to_owned())
+        });
         let shown = format!("{options:?}");
         assert!(!shown.contains("topsecretkey"), "{shown}");
         assert!(!shown.contains("write-key-value"), "{shown}");
+        assert!(!shown.contains("proxypa55"), "{shown}");
+        assert!(shown.contains("proxyuser:***@proxy.internal"), "{shown}");
     }
 }

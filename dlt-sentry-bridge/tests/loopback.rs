@@ -4,10 +4,10 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use dlt_sentry_bridge::test_util::{LOOPBACK_PUBLIC_KEY, LoopbackSentry, ReceivedRequest, Reply};
-use dlt_sentry_bridge::{EventLevel, PipelineTags, PipelineTransaction, SentryGuard, SentryOptions, init};
+use dlt_sentry_bridge::{EventLevel, PipelineTags, PipelineTransaction, SentryDsn, SentryGuard, SentryOptions, init};
+use dlt_test_support::{Answer, RawEnvelope, RecordedRequest, SENTRY_PUBLIC_KEY, SentryReceiver};
 use sentry_core::Hub;
-use sentry_core::protocol::{EnvelopeItem, Event, SpanStatus, Transaction};
+use sentry_core::protocol::{Envelope, EnvelopeItem, Event, SpanStatus, Transaction};
 use serde_json::Value;
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -15,9 +15,14 @@ use tracing_subscriber::layer::SubscriberExt;
 const PANIC_CHILD_DSN: &str = "DLT_SENTRY_BRIDGE_PANIC_CHILD_DSN";
 const WAIT: Duration = Duration::from_secs(10);
 
-fn options(server: &LoopbackSentry, log_level: &str) -> SentryOptions {
+/// A Sentry that holds every request without answering.
+fn never_answering() -> SentryReceiver {
+    SentryReceiver::with_answer(Answer::ok().with_delay(Duration::from_secs(3600))).unwrap()
+}
+
+fn options(server: &SentryReceiver, log_level: &str) -> SentryOptions {
     let mut options = SentryOptions::new("1.31.0");
-    options.dsn = Some(server.dsn().unwrap());
+    options.dsn = Some(SentryDsn::parse(&server.dsn()).unwrap());
     options.event_level = EventLevel::from_log_level(log_level).unwrap();
     options.capture_panics = false;
     options.shutdown_timeout = Duration::from_secs(5);
@@ -37,13 +42,13 @@ fn run_bridge(options: SentryOptions, emit: impl FnOnce(&SentryGuard)) -> bool {
 }
 
 /// The envelope header and the `type` of each item, decoded from the wire format.
-fn raw_envelope(request: &ReceivedRequest) -> (Value, Vec<String>) {
-    let raw = request.raw_envelope().unwrap();
+fn raw_envelope(request: &RecordedRequest) -> (Value, Vec<String>) {
+    let raw = RawEnvelope::parse(&request.body).unwrap();
     let types = raw.item_types().into_iter().map(str::to_owned).collect();
     (raw.header, types)
 }
 
-fn events(requests: &[ReceivedRequest]) -> Vec<Event<'static>> {
+fn events(requests: &[RecordedRequest]) -> Vec<Event<'static>> {
     items(requests)
         .into_iter()
         .filter_map(|item| match item {
@@ -53,7 +58,7 @@ fn events(requests: &[ReceivedRequest]) -> Vec<Event<'static>> {
         .collect()
 }
 
-fn transactions(requests: &[ReceivedRequest]) -> Vec<Transaction<'static>> {
+fn transactions(requests: &[RecordedRequest]) -> Vec<Transaction<'static>> {
     items(requests)
         .into_iter()
         .filter_map(|item| match item {
@@ -63,13 +68,14 @@ fn transactions(requests: &[ReceivedRequest]) -> Vec<Transaction<'static>> {
         .collect()
 }
 
-fn items(requests: &[ReceivedRequest]) -> Vec<EnvelopeItem> {
-    requests.iter().flat_map(|request| request.envelope().unwrap().into_items()).collect()
+/// Every item, decoded by sentry-types (`raw_envelope` decodes by the wire format alone).
+fn items(requests: &[RecordedRequest]) -> Vec<EnvelopeItem> {
+    requests.iter().flat_map(|request| Envelope::from_slice(&request.body).unwrap().into_items()).collect()
 }
 
 #[test]
 fn a_warning_at_log_level_warning_is_posted_as_one_event_envelope() {
-    let server = LoopbackSentry::start(Reply::Accept).unwrap();
+    let server = SentryReceiver::start().unwrap();
     let drained = run_bridge(options(&server, "WARNING"), |_| {
         tracing::warn!(target: "dlt", rows = 3, "schema changed");
     });
@@ -82,7 +88,7 @@ fn a_warning_at_log_level_warning_is_posted_as_one_event_envelope() {
     assert_eq!(request.header("content-type"), Some("application/x-sentry-envelope"));
     let auth = request.header("x-sentry-auth").unwrap();
     assert!(auth.starts_with("Sentry "), "{auth}");
-    assert!(auth.contains(&format!("sentry_key={LOOPBACK_PUBLIC_KEY}")), "{auth}");
+    assert!(auth.contains(&format!("sentry_key={SENTRY_PUBLIC_KEY}")), "{auth}");
     assert!(auth.contains("sentry_version=7"), "{auth}");
 
     let (header, types) = raw_envelope(request);
@@ -99,7 +105,7 @@ fn a_warning_at_log_level_warning_is_posted_as_one_event_envelope() {
 
 #[test]
 fn a_warning_at_log_level_error_sends_nothing() {
-    let server = LoopbackSentry::start(Reply::Accept).unwrap();
+    let server = SentryReceiver::start().unwrap();
     let drained = run_bridge(options(&server, "ERROR"), |_| {
         tracing::warn!(target: "dlt", "schema changed");
         tracing::info!(target: "dlt", "only a breadcrumb");
@@ -110,7 +116,7 @@ fn a_warning_at_log_level_error_sends_nothing() {
 
 #[test]
 fn an_error_at_log_level_error_sends_one_event() {
-    let server = LoopbackSentry::start(Reply::Accept).unwrap();
+    let server = SentryReceiver::start().unwrap();
     run_bridge(options(&server, "ERROR"), |guard| {
         tracing::info!(target: "dlt", "extract started");
         tracing::error!(target: "dlt", "load failed");
@@ -128,7 +134,7 @@ fn an_error_at_log_level_error_sends_one_event() {
 
 #[test]
 fn a_pipeline_run_is_one_transaction_with_tagged_step_spans() {
-    let server = LoopbackSentry::start(Reply::Accept).unwrap();
+    let server = SentryReceiver::start().unwrap();
     let tags = PipelineTags {
         pipeline_name: "chess_pipeline".into(),
         destination: Some("duckdb".into()),
@@ -145,7 +151,7 @@ fn a_pipeline_run_is_one_transaction_with_tagged_step_spans() {
     assert_eq!(requests.len(), 1);
     let (header, types) = raw_envelope(&requests[0]);
     assert_eq!(types, ["transaction"]);
-    assert_eq!(header["trace"]["public_key"], LOOPBACK_PUBLIC_KEY);
+    assert_eq!(header["trace"]["public_key"], SENTRY_PUBLIC_KEY);
 
     let transaction = &transactions(&requests)[0];
     assert_eq!(transaction.name.as_deref(), Some("run"));
@@ -171,10 +177,10 @@ fn a_pipeline_run_is_one_transaction_with_tagged_step_spans() {
 
 #[test]
 fn planted_secrets_never_reach_the_server() {
-    let server = LoopbackSentry::start(Reply::Accept).unwrap();
+    let server = SentryReceiver::start().unwrap();
     let mut options = options(&server, "WARNING");
     options.extra_secrets = vec![dlt_sentry_bridge::Secret::new("segment-write-key-123")];
-    let dsn = server.dsn_string();
+    let dsn = server.dsn();
     run_bridge(options, |guard| {
         tracing::info!(target: "dlt", "connecting to postgresql://loader:hunter2@db:5432/dlt");
         tracing::error!(
@@ -208,7 +214,7 @@ fn planted_secrets_never_reach_the_server() {
 
 #[test]
 fn a_server_that_never_answers_does_not_hold_shutdown() {
-    let server = LoopbackSentry::start(Reply::Never).unwrap();
+    let server = never_answering();
     let mut options = options(&server, "WARNING");
     options.request_timeout = Duration::from_secs(60);
     let deadline = Duration::from_millis(500);
@@ -217,7 +223,7 @@ fn a_server_that_never_answers_does_not_hold_shutdown() {
         let guard = init(options);
         let subscriber = tracing_subscriber::registry().with(guard.tracing_layer());
         tracing::subscriber::with_default(subscriber, || tracing::error!(target: "dlt", "boom"));
-        assert_eq!(server.wait_for_requests(1, WAIT).len(), 1, "the post is in flight");
+        assert!(server.wait_for(1, WAIT), "the post is in flight");
 
         let started = Instant::now();
         assert!(!guard.flush(deadline));
@@ -228,7 +234,7 @@ fn a_server_that_never_answers_does_not_hold_shutdown() {
             tracing_subscriber::registry().with(guard.tracing_layer()),
             || tracing::error!(target: "dlt", "boom again"),
         );
-        assert_eq!(server.wait_for_requests(2, WAIT).len(), 2, "the second post is in flight");
+        assert!(server.wait_for(2, WAIT), "the second post is in flight");
         let started = Instant::now();
         assert!(!guard.close(deadline));
         assert!(started.elapsed() < deadline + Duration::from_secs(1));
@@ -237,14 +243,14 @@ fn a_server_that_never_answers_does_not_hold_shutdown() {
 
 #[test]
 fn dropping_the_guard_is_bounded_by_the_shutdown_timeout() {
-    let server = LoopbackSentry::start(Reply::Never).unwrap();
+    let server = never_answering();
     let mut options = options(&server, "WARNING");
     options.shutdown_timeout = Duration::from_millis(300);
     let hub = std::sync::Arc::new(Hub::new_from_top(Hub::current()));
     Hub::run(std::sync::Arc::clone(&hub), || {
         let guard = init(options);
         hub.capture_message("boom", sentry_core::Level::Error);
-        assert_eq!(server.wait_for_requests(1, WAIT).len(), 1);
+        assert!(server.wait_for(1, WAIT));
         let started = Instant::now();
         drop(guard);
         assert!(started.elapsed() < Duration::from_millis(300) + Duration::from_secs(1));
@@ -253,14 +259,14 @@ fn dropping_the_guard_is_bounded_by_the_shutdown_timeout() {
 
 #[test]
 fn a_full_queue_drops_and_counts_without_blocking() {
-    let server = LoopbackSentry::start(Reply::Never).unwrap();
+    let server = never_answering();
     let mut options = options(&server, "WARNING");
     options.queue_capacity = 1;
     let hub = std::sync::Arc::new(Hub::new_from_top(Hub::current()));
     Hub::run(std::sync::Arc::clone(&hub), || {
         let guard = init(options);
         hub.capture_message("first, in flight", sentry_core::Level::Error);
-        assert_eq!(server.wait_for_requests(1, WAIT).len(), 1);
+        assert!(server.wait_for(1, WAIT));
         let started = Instant::now();
         for _ in 0..5 {
             hub.capture_message("more", sentry_core::Level::Error);
@@ -274,7 +280,7 @@ fn a_full_queue_drops_and_counts_without_blocking() {
 
 #[test]
 fn a_rate_limited_server_makes_the_transport_drop_until_retry_after() {
-    let server = LoopbackSentry::start(Reply::TooManyRequests { retry_after_seconds: 60 }).unwrap();
+    let server = SentryReceiver::with_answer(Answer::status(429).with_header("Retry-After", "60")).unwrap();
     run_bridge(options(&server, "WARNING"), |guard| {
         tracing::error!(target: "dlt", "first");
         assert!(guard.flush(WAIT));
@@ -289,10 +295,10 @@ fn a_rate_limited_server_makes_the_transport_drop_until_retry_after() {
 
 #[test]
 fn a_panic_in_a_child_process_sends_one_unhandled_event_before_it_dies() {
-    let server = LoopbackSentry::start(Reply::Accept).unwrap();
+    let server = SentryReceiver::start().unwrap();
     let output = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "panic_child", "--ignored", "--nocapture", "--test-threads=1"])
-        .env(PANIC_CHILD_DSN, server.dsn_string())
+        .env(PANIC_CHILD_DSN, server.dsn())
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -11,6 +11,10 @@
 //! - [`ForwardProxy`] and [`ConnectProxy`]: proxies that count what passed through them.
 //! - [`TestCa`] and [`TlsRecorder`]: a CA made at test time and the recorder behind TLS.
 //! - [`FaultProxy`]: added delay, accept-and-never-read, slow drip, reset ([`Fault`]).
+//! - [`SentryReceiver`]: the recorder behind a Sentry DSN; [`RawEnvelope`] decodes envelopes by
+//!   the wire format alone.
+//! - `OtlpReceiver` (feature `otlp`): the recorder as an OTLP/HTTP collector, its requests
+//!   decoded with `opentelemetry-proto` into `ExportedSpan`s.
 //! - [`DltEnv`]: temporary dlt dirs and the environment that points dlt at them.
 //! - [`golden_dir`]: the repository's golden data, recorded from dlt (Python).
 //!
@@ -37,8 +41,11 @@ mod endpoints;
 mod env;
 mod fault;
 mod http1;
+#[cfg(feature = "otlp")]
+mod otlp;
 mod proxy;
 mod recorder;
+mod sentry;
 mod server;
 mod tls;
 
@@ -47,8 +54,14 @@ use std::path::{Path, PathBuf};
 pub use endpoints::{HangingServer, HugeBodyServer, refusing_port, refusing_url};
 pub use env::DltEnv;
 pub use fault::{Fault, FaultProxy};
+#[cfg(feature = "otlp")]
+pub use otlp::{
+    ExportedSpan, OtlpDecodeError, OtlpReceiver, STATUS_ERROR, STATUS_OK, STATUS_UNSET, attribute, decode_export,
+    spans_of,
+};
 pub use proxy::{ConnectProxy, ForwardProxy, ProxiedRequest};
 pub use recorder::{Answer, RecordedRequest, Recorder};
+pub use sentry::{EnvelopeError, RawEnvelope, RawItem, SENTRY_PROJECT_ID, SENTRY_PUBLIC_KEY, SentryReceiver};
 pub use tls::{TestCa, TlsRecorder};
 
 /// `<workspace>/testdata/golden`: payloads and files recorded from dlt (Python).

@@ -5,11 +5,14 @@
 //!   compatibility with REV.
 //! - `test`: the whole test suite (nextest when installed, then doctests).
 //! - `sentry-envelopes`: the Sentry bridge's envelopes, read by Sentry's Python SDK.
+//! - `otlp-check`: the OpenTelemetry bridge's requests, decoded by OpenTelemetry's Python
+//!   `opentelemetry-proto`.
 
 #![allow(clippy::print_stdout, reason = "a command line tool reports on stdout")]
 
 mod breaking;
 mod check_schemas;
+mod otlp_check;
 mod sentry_envelopes;
 mod validate;
 
@@ -29,7 +32,11 @@ commands:
       Run the whole test suite: cargo nextest (or cargo test) and the doctests.
   sentry-envelopes
       Capture the Sentry bridge's envelopes (an error, a panic, a pipeline transaction) and
-      parse each with Sentry's official Python SDK, installed into .venv/ (git ignores it).";
+      parse each with Sentry's official Python SDK, installed into .venv/ (git ignores it).
+  otlp-check
+      Run the OpenTelemetry bridge's example against a loopback collector (plain, gzip with
+      TRACEPARENT, a failed step), decode every request with OpenTelemetry's Python
+      opentelemetry-proto (installed into .venv/) and check the span tree.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -44,6 +51,7 @@ fn main() -> ExitCode {
         },
         "test" => run_tests(&workspace_root()),
         "sentry-envelopes" => sentry_envelopes::run(&workspace_root()),
+        "otlp-check" => otlp_check::run(&workspace_root()),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
+use dlt_http::{DEFAULT_BODY_CAP, Failure, read_body_capped};
 use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
 use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT};
 use tokio::sync::watch;
@@ -19,19 +20,17 @@ use super::retry::{self, Attempt, Next};
 use crate::headers::OtlpHeaders;
 use crate::options::OtlpCompression;
 
-/// Response bodies are read up to this size; a larger one is dropped unread.
-const MAX_RESPONSE_BODY: usize = 64 * 1024;
 /// The longest export timeout honoured, whatever `OTEL_EXPORTER_OTLP_TIMEOUT` says.
-const MAX_EXPORT_TIMEOUT: Duration = Duration::from_secs(3600);
+pub(crate) const MAX_EXPORT_TIMEOUT: Duration = Duration::from_secs(3600);
 /// The most jitter added to a backoff.
 const MAX_JITTER_MILLIS: u64 = 100;
 
 /// Why an export was given up. Carries no URL and no header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum ExportError {
-    /// The collector could not be reached: connection refused or name not resolved.
-    #[error("could not connect to the OTLP collector")]
-    Connect,
+    /// The collector could not be reached: connection refused, name not resolved, TLS failed.
+    #[error("could not reach the OTLP collector")]
+    Unreachable,
     /// The export timeout or the exit deadline passed first.
     #[error("the OTLP export timed out")]
     TimedOut,
@@ -116,8 +115,8 @@ enum Posted {
 }
 
 /// Posts one batch, retrying as [`retry::decide`] says, within the export timeout and the exit
-/// deadline. A 2xx answer comes back with its body read up to [`MAX_RESPONSE_BODY`]; any other
-/// status comes back without its body.
+/// deadline. A 2xx answer comes back with its body when that is at most [`DEFAULT_BODY_CAP`]
+/// (empty otherwise, never read past the cap); any other status comes back without its body.
 async fn export(
     config: &ClientConfig,
     body: Bytes,
@@ -138,17 +137,23 @@ async fn export(
         let posted = match within(deadline, &config.exit, request.send()).await {
             None => Posted::Failed(Attempt::TimedOut),
             Some(Ok(response)) => Posted::Answer(response),
-            Some(Err(error)) if error.is_connect() => Posted::Failed(Attempt::ConnectFailed),
-            Some(Err(error)) if error.is_timeout() => Posted::Failed(Attempt::TimedOut),
             Some(Err(error)) => {
-                tracing::debug!(error = %error.without_url(), "an OTLP request failed");
-                Posted::Failed(Attempt::Failed)
+                let failure = Failure::of(&error);
+                tracing::debug!(error = %error.without_url(), %failure, "an OTLP request failed");
+                Posted::Failed(match failure {
+                    Failure::Timeout => Attempt::TimedOut,
+                    failure if !failure.may_succeed_on_retry() => Attempt::Unreachable,
+                    _ => Attempt::Failed,
+                })
             }
         };
         let (attempt, answer) = match posted {
             Posted::Answer(response) if response.status().is_success() => {
                 let status = response.status();
-                let body = within(deadline, &config.exit, read_capped(response)).await.unwrap_or_default();
+                let body = within(deadline, &config.exit, read_body_capped(response, DEFAULT_BODY_CAP))
+                    .await
+                    .and_then(Result::ok)
+                    .unwrap_or_default();
                 return Ok(answer(status, body));
             }
             Posted::Answer(response) => {
@@ -262,21 +267,6 @@ async fn exit_deadline_passed(exit: watch::Receiver<Option<Instant>>) {
     tokio::time::sleep_until(deadline.into()).await;
 }
 
-/// Reads a body up to [`MAX_RESPONSE_BODY`]; a larger or broken one gives an empty body.
-async fn read_capped(mut response: reqwest::Response) -> Bytes {
-    if response.content_length().is_some_and(|length| length > MAX_RESPONSE_BODY as u64) {
-        return Bytes::new();
-    }
-    let mut body = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) if body.len() + chunk.len() <= MAX_RESPONSE_BODY => body.extend_from_slice(&chunk),
-            Ok(None) => return Bytes::from(body),
-            Ok(Some(_)) | Err(_) => return Bytes::new(),
-        }
-    }
-}
-
 /// The response handed back to the exporter: status and body only.
 fn answer(status: reqwest::StatusCode, body: Bytes) -> Response<Bytes> {
     let mut response = Response::new(body);
@@ -286,7 +276,7 @@ fn answer(status: reqwest::StatusCode, body: Bytes) -> Response<Bytes> {
 
 fn error_of(attempt: Attempt) -> ExportError {
     match attempt {
-        Attempt::ConnectFailed => ExportError::Connect,
+        Attempt::Unreachable => ExportError::Unreachable,
         Attempt::TimedOut => ExportError::TimedOut,
         Attempt::Status { .. } | Attempt::Failed => ExportError::Transport,
     }
@@ -307,6 +297,8 @@ fn compress(body: Bytes, compression: OtlpCompression) -> (Bytes, Option<&'stati
 }
 
 /// A runtime that never blocks when dropped (it may be dropped inside a host's async code).
+/// Not dlt-http's runtime thread: the SDK's batch processor owns the thread that exports and
+/// calls this client from it, so the client only needs a runtime to block on there.
 struct OwnedRuntime(Option<tokio::runtime::Runtime>);
 
 impl Drop for OwnedRuntime {

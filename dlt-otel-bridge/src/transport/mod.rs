@@ -1,6 +1,6 @@
-//! Delivery: an `opentelemetry_http::HttpClient` over the host's `reqwest::Client` with
-//! retries of our own, a deadline that exit can shorten, capped response bodies, and the
-//! counters the guard reports.
+//! Delivery: an `opentelemetry_http::HttpClient` over dlt-http's client (proxies and trust of
+//! the options' `NetworkEnv`, no redirects) with retries of our own, a deadline that exit can
+//! shorten, capped response bodies, and the counters the guard reports.
 
 mod client;
 mod retry;
@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use tokio::sync::watch;
 
-pub(crate) use self::client::{ClientConfig, OtlpHttpClient};
+pub(crate) use self::client::{ClientConfig, MAX_EXPORT_TIMEOUT, OtlpHttpClient};
 
 /// What the exporter did so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -68,23 +68,4 @@ impl ExitSignal {
     pub(crate) fn raise(&self, deadline: Instant) {
         self.deadline.send_replace(Some(deadline));
     }
-}
-
-/// Installs the ring crypto provider of rustls once per process; reqwest is built without
-/// one and panics at client build otherwise. A provider installed by the host is kept.
-/// The Sentry bridge has the same few lines: the bridges depend on nothing of each other.
-pub(crate) fn ensure_crypto_provider() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // An error means another provider is already installed, which is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
-
-/// The client used when the host hands in none: rustls with ring and the platform's roots,
-/// no redirects (a redirect would carry the headers to whatever host it names). Timeouts are
-/// applied per export by [`OtlpHttpClient`].
-pub(crate) fn default_http_client() -> Result<reqwest::Client, reqwest::Error> {
-    ensure_crypto_provider();
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()
 }

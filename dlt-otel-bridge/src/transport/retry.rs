@@ -22,8 +22,10 @@ pub(crate) enum Attempt {
         /// The parsed `Retry-After`.
         retry_after: Option<Duration>,
     },
-    /// The connection could not be made: refused, or the name did not resolve.
-    ConnectFailed,
+    /// The collector could not be reached in a way that will not change before exit:
+    /// connection refused, name not resolved, TLS handshake failed
+    /// ([`dlt_http::Failure::may_succeed_on_retry`] is false).
+    Unreachable,
     /// The time for this export ran out.
     TimedOut,
     /// Another transport failure (reset, broken body).
@@ -42,7 +44,7 @@ pub(crate) enum Next {
 /// Decides whether to retry. Retried: 429, 502, 503 and 504 (the OTLP/HTTP specification's
 /// list) and transport failures, up to [`MAX_RETRIES`] times, with exponential backoff plus
 /// `jitter`, honouring `Retry-After`, and only when the wait ends before `remaining` does.
-/// While exiting, a refused or unresolvable connection is not retried.
+/// While exiting, an unreachable collector (refused, unresolvable, TLS) is not retried.
 pub(crate) fn decide(
     attempt: Attempt,
     retries_done: u32,
@@ -54,8 +56,8 @@ pub(crate) fn decide(
         Attempt::TimedOut => return Next::Stop,
         Attempt::Status { code: 429 | 502 | 503 | 504, retry_after } => retry_after,
         Attempt::Status { .. } => return Next::Stop,
-        Attempt::ConnectFailed if exiting => return Next::Stop,
-        Attempt::ConnectFailed | Attempt::Failed => None,
+        Attempt::Unreachable if exiting => return Next::Stop,
+        Attempt::Unreachable | Attempt::Failed => None,
     };
     if retries_done >= MAX_RETRIES {
         return Next::Stop;
@@ -107,7 +109,7 @@ mod tests {
 
     #[test]
     fn the_specifications_statuses_and_transport_failures_back_off_exponentially() {
-        for attempt in [status(429), status(502), status(503), status(504), Attempt::ConnectFailed, Attempt::Failed] {
+        for attempt in [status(429), status(502), status(503), status(504), Attempt::Unreachable, Attempt::Failed] {
             assert_eq!(decide(attempt, 0, false, PLENTY, NO_JITTER), Next::RetryAfter(Duration::from_millis(100)));
         }
         assert_eq!(decide(status(503), 2, false, PLENTY, NO_JITTER), Next::RetryAfter(Duration::from_millis(400)));
@@ -119,7 +121,7 @@ mod tests {
 
     #[test]
     fn a_refused_connection_is_not_retried_at_exit() {
-        assert_eq!(decide(Attempt::ConnectFailed, 0, true, PLENTY, NO_JITTER), Next::Stop);
+        assert_eq!(decide(Attempt::Unreachable, 0, true, PLENTY, NO_JITTER), Next::Stop);
         assert_eq!(decide(status(503), 0, true, PLENTY, NO_JITTER), Next::RetryAfter(Duration::from_millis(100)));
     }
 

@@ -1,18 +1,21 @@
 //! The HTTP transport: a bounded queue that never blocks the caller, one background thread
-//! running a current-thread tokio runtime and an async reqwest client, and flush/shutdown
-//! that return within their timeout even when the server never answers.
+//! (dlt-http's, with its own current-thread runtime) posting through dlt-http's client, and
+//! flush/shutdown that return within their timeout even when the server never answers. At
+//! shutdown, an endpoint that has just refused a connection, failed to resolve or failed the
+//! TLS handshake is not tried again: what is queued is dropped and counted.
 
 use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 
+use dlt_http::{DEFAULT_BODY_CAP, Failure, HttpSettings, NetworkEnv, build_client, read_body_capped};
 use sentry_core::types::Dsn;
 use sentry_core::{Envelope, Transport};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::rate_limit::{Category, RateLimits};
-use super::{Counters, Outcome, TransportError, ensure_crypto_provider};
+use super::{Counters, Outcome, TransportError};
 
 /// The content type of a Sentry envelope.
 const ENVELOPE_CONTENT_TYPE: &str = "application/x-sentry-envelope";
@@ -20,6 +23,8 @@ const ENVELOPE_CONTENT_TYPE: &str = "application/x-sentry-envelope";
 /// Settings of the HTTP transport.
 #[derive(Debug, Clone)]
 pub(crate) struct HttpConfig {
+    /// Proxies and extra trusted certificates.
+    pub(crate) network: NetworkEnv,
     /// Connect timeout of each request.
     pub(crate) connect_timeout: Duration,
     /// Total timeout of each request.
@@ -45,19 +50,15 @@ pub(crate) struct HttpTransport {
 }
 
 impl HttpTransport {
-    /// Builds the client and the runtime, and starts the sender thread.
+    /// Builds the client and starts the sender thread.
     pub(crate) fn start(dsn: &Dsn, config: &HttpConfig) -> Result<Self, TransportError> {
-        ensure_crypto_provider();
-        let http = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.request_timeout)
-            .user_agent(config.user_agent.clone())
-            // A redirect would carry X-Sentry-Auth (the DSN's key) to whatever host it names.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(TransportError::HttpClient)?;
-        let runtime =
-            tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(TransportError::Runtime)?;
+        // dlt-http's client follows no redirect: one would carry X-Sentry-Auth (the DSN's key)
+        // to whatever host it names.
+        let settings = HttpSettings::new(config.network.clone())
+            .with_connect_timeout(config.connect_timeout)
+            .with_request_timeout(config.request_timeout)
+            .with_user_agent(config.user_agent.clone());
+        let http = build_client(&settings).map_err(TransportError::HttpClient)?;
         let (envelope_tx, envelope_rx) = mpsc::channel(config.queue_capacity.max(1));
         let (control_tx, control_rx) = mpsc::unbounded_channel();
         let counters = Arc::new(Counters::default());
@@ -67,10 +68,10 @@ impl HttpTransport {
             auth: dsn.to_auth(Some(&config.user_agent)).to_string(),
             limits: RateLimits::default(),
             counters: Arc::clone(&counters),
+            unreachable: None,
         };
-        std::thread::Builder::new()
-            .name("dlt-sentry-sender".into())
-            .spawn(move || runtime.block_on(run(poster, envelope_rx, control_rx)))
+        // The thread ends on its own once the transport is dropped; it is not joined.
+        dlt_http::spawn_runtime_thread("dlt-sentry-sender", run(poster, envelope_rx, control_rx))
             .map_err(TransportError::Thread)?;
         Ok(Self { envelopes: envelope_tx, control: control_tx, counters })
     }
@@ -119,19 +120,21 @@ struct Poster {
     auth: String,
     limits: RateLimits,
     counters: Arc<Counters>,
+    /// Set when the last post could not reach the endpoint in a way that another attempt
+    /// before exit will not change (refused, not resolving, TLS); cleared by any answer.
+    unreachable: Option<Failure>,
 }
 
 impl Poster {
-    /// Posts one envelope unless its category is rate-limited; counts the outcome.
-    async fn post(&mut self, envelope: Envelope) {
+    /// Posts one envelope unless its category is rate-limited, and says what became of it.
+    /// Counting is the caller's, so that a post cut short by a deadline is counted once.
+    async fn post(&mut self, envelope: Envelope) -> Outcome {
         if self.limits.is_limited(Category::of(&envelope), std::time::Instant::now()) {
-            self.counters.count(Outcome::DroppedRateLimited);
-            return;
+            return Outcome::DroppedRateLimited;
         }
         let mut body = Vec::new();
         if envelope.to_writer(&mut body).is_err() {
-            self.counters.count(Outcome::Failed);
-            return;
+            return Outcome::Failed;
         }
         let response = self
             .http
@@ -141,48 +144,81 @@ impl Poster {
             .body(body)
             .send()
             .await;
-        match response {
-            Ok(response) => {
-                let status = response.status();
-                let header = |name: &str| response.headers().get(name).and_then(|value| value.to_str().ok());
-                self.limits.update(
-                    status.as_u16(),
-                    header("retry-after"),
-                    header("x-sentry-rate-limits"),
-                    std::time::Instant::now(),
-                );
-                let outcome = if status.is_success() {
-                    Outcome::Sent
-                } else if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-                    Outcome::DroppedRateLimited
-                } else {
-                    tracing::debug!(status = status.as_u16(), "Sentry rejected an envelope");
-                    Outcome::Failed
-                };
-                self.counters.count(outcome);
-            }
+        let response = match response {
+            Ok(response) => response,
             Err(error) => {
-                tracing::debug!(%error, "could not send an envelope to Sentry");
-                self.counters.count(Outcome::Failed);
+                let failure = Failure::of(&error);
+                if !failure.may_succeed_on_retry() {
+                    self.unreachable = Some(failure);
+                }
+                tracing::debug!(error = %error.without_url(), %failure, "could not send an envelope to Sentry");
+                return Outcome::Failed;
             }
-        }
+        };
+        self.unreachable = None;
+        let status = response.status();
+        let header = |name: &str| response.headers().get(name).and_then(|value| value.to_str().ok());
+        self.limits.update(
+            status.as_u16(),
+            header("retry-after"),
+            header("x-sentry-rate-limits"),
+            std::time::Instant::now(),
+        );
+        let outcome = if status.is_success() {
+            Outcome::Sent
+        } else if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            Outcome::DroppedRateLimited
+        } else {
+            tracing::debug!(status = status.as_u16(), "Sentry rejected an envelope");
+            Outcome::Failed
+        };
+        // Nothing in the body is needed. A small one is read so that the connection can be
+        // used again; a larger one is left unread and its connection closed.
+        let _ = read_body_capped(response, DEFAULT_BODY_CAP).await;
+        outcome
+    }
+
+    /// Posts one envelope until `deadline` and counts what became of it; false when the
+    /// deadline cut it short.
+    async fn post_by(&mut self, envelope: Envelope, deadline: Instant) -> bool {
+        let counters = Arc::clone(&self.counters);
+        let outcome = tokio::time::timeout_at(deadline, self.post(envelope)).await.ok();
+        counters.count(outcome.unwrap_or(Outcome::Failed));
+        outcome.is_some()
     }
 
     /// Posts everything queued until `deadline`; true when the queue was emptied in time.
-    /// Envelopes still queued at the deadline stay queued for later.
-    async fn drain(&mut self, envelopes: &mut mpsc::Receiver<Envelope>, deadline: Instant) -> bool {
+    /// Envelopes still queued at the deadline stay queued for later. At shutdown, once the
+    /// endpoint proves unreachable, the rest is dropped (and counted) instead of tried.
+    async fn drain(&mut self, envelopes: &mut mpsc::Receiver<Envelope>, deadline: Instant, shutdown: bool) -> bool {
         loop {
+            if shutdown && let Some(failure) = self.unreachable {
+                let dropped = self.drop_queued(envelopes);
+                if dropped > 0 {
+                    tracing::debug!(%failure, dropped, "Sentry is unreachable; queued envelopes dropped at shutdown");
+                }
+                return dropped == 0;
+            }
             if Instant::now() >= deadline {
                 return envelopes.is_empty();
             }
             let Ok(envelope) = envelopes.try_recv() else {
                 return true;
             };
-            if tokio::time::timeout_at(deadline, self.post(envelope)).await.is_err() {
-                self.counters.count(Outcome::Failed);
+            if !self.post_by(envelope, deadline).await {
                 return false;
             }
         }
+    }
+
+    /// Drops every queued envelope, counting each; returns how many.
+    fn drop_queued(&self, envelopes: &mut mpsc::Receiver<Envelope>) -> usize {
+        let mut dropped = 0;
+        while envelopes.try_recv().is_ok() {
+            self.counters.count(Outcome::DroppedUnreachable);
+            dropped += 1;
+        }
+        dropped
     }
 }
 
@@ -197,7 +233,12 @@ async fn run(
         let (control, in_flight_done) = tokio::select! {
             biased;
             control = controls.recv() => match control {
-                Some(control) => (control, true),
+                Some(control) => {
+                    // Only what this drain sees proves the endpoint unreachable: an old
+                    // failure says nothing about now.
+                    poster.unreachable = None;
+                    (control, true)
+                }
                 None => return,
             },
             envelope = envelopes.recv() => match envelope {
@@ -210,7 +251,7 @@ async fn run(
                 None => return,
             },
         };
-        let drained = in_flight_done && poster.drain(&mut envelopes, control.deadline).await;
+        let drained = in_flight_done && poster.drain(&mut envelopes, control.deadline, control.shutdown).await;
         // The caller may have stopped waiting; nobody to tell then.
         let _ = control.done.try_send(drained);
         if control.shutdown {
@@ -234,12 +275,87 @@ async fn post_until_control(
     tokio::pin!(post);
     let control = tokio::select! {
         biased;
-        () = &mut post => return None,
+        outcome = &mut post => {
+            counters.count(outcome);
+            return None;
+        }
         control = controls.recv() => control?,
     };
-    let finished = tokio::time::timeout_at(control.deadline, &mut post).await.is_ok();
-    if !finished {
-        counters.count(Outcome::Failed);
+    let outcome = tokio::time::timeout_at(control.deadline, &mut post).await.ok();
+    counters.count(outcome.unwrap_or(Outcome::Failed));
+    Some((control, outcome.is_some()))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::net::{Ipv4Addr, TcpListener, TcpStream};
+    use std::time::Instant;
+
+    use sentry_core::protocol::Event;
+
+    use super::*;
+
+    fn config(request_timeout: Duration) -> HttpConfig {
+        HttpConfig {
+            network: NetworkEnv::default(),
+            connect_timeout: Duration::from_secs(5),
+            request_timeout,
+            queue_capacity: 100,
+            user_agent: "dlt-sentry-bridge-test".into(),
+        }
     }
-    Some((control, finished))
+
+    fn envelope() -> Envelope {
+        Envelope::from(Event { message: Some("load failed".into()), ..Default::default() })
+    }
+
+    /// Accepts the one connection the transport opens, then stops listening: the port refuses
+    /// from then on, while that connection stays open and unanswered.
+    fn accept_one_then_refuse(listener: TcpListener) -> TcpStream {
+        let (accepted, arrived) = std_mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = accepted.send(listener.accept().map(|(stream, _)| stream));
+        });
+        arrived.recv_timeout(Duration::from_secs(10)).unwrap().unwrap()
+    }
+
+    #[test]
+    fn at_shutdown_a_refusing_endpoint_is_tried_once_and_the_queue_dropped() {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let dsn: Dsn = format!("http://publickey@{}/42", listener.local_addr().unwrap()).parse().unwrap();
+        // The first post hangs on an open connection until its 2 s request timeout; meanwhile
+        // the port starts refusing and 20 envelopes queue up behind it.
+        let transport = HttpTransport::start(&dsn, &config(Duration::from_secs(2))).unwrap();
+        transport.send_envelope(envelope());
+        let _held = accept_one_then_refuse(listener);
+        for _ in 0..20 {
+            transport.send_envelope(envelope());
+        }
+
+        let started = Instant::now();
+        let drained = transport.shutdown(Duration::from_secs(60));
+        let took = started.elapsed();
+
+        assert!(!drained, "19 envelopes were dropped");
+        assert!(took < Duration::from_secs(10), "took {took:?}");
+        let stats = transport.counters().snapshot();
+        // The post in flight timed out (may succeed on retry: no proof), the next one was
+        // refused (proof), the other 19 were dropped without a connection attempt.
+        assert_eq!((stats.failed, stats.dropped_unreachable, stats.sent), (2, 19, 0), "{stats:?}");
+    }
+
+    #[test]
+    fn a_flush_tries_every_envelope_even_when_refused() {
+        let url = dlt_test_support::refusing_url().unwrap();
+        let dsn: Dsn = format!("{}/42", url.replace("://", "://publickey@")).parse().unwrap();
+        let transport = HttpTransport::start(&dsn, &config(Duration::from_secs(2))).unwrap();
+        for _ in 0..5 {
+            transport.send_envelope(envelope());
+        }
+        assert!(transport.flush(Duration::from_secs(10)));
+        let stats = transport.counters().snapshot();
+        assert_eq!((stats.failed, stats.dropped_unreachable), (5, 0), "{stats:?}");
+    }
 }

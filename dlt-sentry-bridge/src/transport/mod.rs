@@ -17,14 +17,12 @@ pub(crate) use self::http::{HttpConfig, HttpTransport};
 /// Why the HTTP transport could not start; the bridge then stays off.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum TransportError {
-    /// The HTTP client could not be built (TLS setup).
+    /// The HTTP client could not be built (an unusable proxy variable, a trust file that cannot
+    /// be read, TLS setup).
     #[error("could not build the HTTP client for Sentry")]
-    HttpClient(#[source] reqwest::Error),
-    /// The async runtime of the sender thread could not be built.
-    #[error("could not build the runtime of the Sentry sender thread")]
-    Runtime(#[source] std::io::Error),
-    /// The sender thread could not be spawned.
-    #[error("could not spawn the Sentry sender thread")]
+    HttpClient(#[source] dlt_http::HttpError),
+    /// The sender thread or its runtime could not be started.
+    #[error("could not start the Sentry sender thread")]
     Thread(#[source] std::io::Error),
 }
 
@@ -40,6 +38,9 @@ pub struct TransportStats {
     pub dropped_rate_limited: u64,
     /// Envelopes lost to network errors, timeouts, the exit deadline or other HTTP statuses.
     pub failed: u64,
+    /// Envelopes dropped unsent at shutdown because the endpoint had just proved unreachable
+    /// (connection refused, host name not resolving, TLS handshake failed): not tried again.
+    pub dropped_unreachable: u64,
 }
 
 /// Counters shared by the transport, its worker and the guard.
@@ -49,6 +50,7 @@ pub(crate) struct Counters {
     dropped_queue_full: AtomicU64,
     dropped_rate_limited: AtomicU64,
     failed: AtomicU64,
+    dropped_unreachable: AtomicU64,
 }
 
 /// One outcome to count.
@@ -58,6 +60,7 @@ pub(crate) enum Outcome {
     DroppedQueueFull,
     DroppedRateLimited,
     Failed,
+    DroppedUnreachable,
 }
 
 impl Counters {
@@ -68,6 +71,7 @@ impl Counters {
             Outcome::DroppedQueueFull => &self.dropped_queue_full,
             Outcome::DroppedRateLimited => &self.dropped_rate_limited,
             Outcome::Failed => &self.failed,
+            Outcome::DroppedUnreachable => &self.dropped_unreachable,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -79,6 +83,7 @@ impl Counters {
             dropped_queue_full: self.dropped_queue_full.load(Ordering::Relaxed),
             dropped_rate_limited: self.dropped_rate_limited.load(Ordering::Relaxed),
             failed: self.failed.load(Ordering::Relaxed),
+            dropped_unreachable: self.dropped_unreachable.load(Ordering::Relaxed),
         }
     }
 }
@@ -109,15 +114,4 @@ impl Transport for ScrubbingTransport {
     fn shutdown(&self, timeout: Duration) -> bool {
         self.inner.shutdown(timeout)
     }
-}
-
-/// Installs the ring crypto provider of rustls once per process; reqwest is built without
-/// one and panics at client build otherwise. A provider installed by the host is kept.
-/// dlt-segment has the same few lines: the two transports depend on nothing of each other.
-pub(crate) fn ensure_crypto_provider() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // An error means another provider is already installed, which is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
 }
