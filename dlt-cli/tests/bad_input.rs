@@ -200,10 +200,9 @@ fn a_closed_stdout_ends_the_command_quietly_and_sends_nothing_to_sentry() {
     use std::io::Read as _;
     let machine = Machine::new();
     save_trace(&machine, "tiny", &big_trace(300));
-    let sentry =
-        dlt_sentry_bridge::test_util::LoopbackSentry::start(dlt_sentry_bridge::test_util::Reply::Accept).unwrap();
+    let sentry = dlt_test_support::SentryReceiver::start().unwrap();
     let mut child = machine
-        .command(&["pipeline", "tiny", "trace", "--json"], &[("RUNTIME__SENTRY_DSN", &sentry.dsn_string())])
+        .command(&["pipeline", "tiny", "trace", "--json"], &[("RUNTIME__SENTRY_DSN", &sentry.dsn())])
         .env("RUNTIME__TELEMETRY_DETACHED_SENDER", "false")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -223,7 +222,7 @@ fn a_closed_stdout_ends_the_command_quietly_and_sends_nothing_to_sentry() {
     let envelopes: Vec<String> = sentry
         .requests()
         .iter()
-        .flat_map(|request| request.raw_envelope().unwrap().items)
+        .flat_map(|request| dlt_test_support::RawEnvelope::parse(&request.body).unwrap().items)
         .map(|item| item.item_type)
         .collect();
     assert!(!envelopes.iter().any(|kind| kind == "event"), "{envelopes:?}");

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use dlt_sentry_bridge::test_util::{LoopbackSentry, Reply};
 use dlt_telemetry_model::TrackMessage;
+use dlt_test_support::SentryReceiver;
 
 mod common;
 
@@ -166,8 +166,8 @@ fn a_bad_value_is_one_clear_line_and_exit_2() {
             "error: RUNTIME__DLTHUB_TELEMETRY=\"off\" (environment): expected one of true/false/yes/no/1/0\n"
         );
     }
-    let sentry = LoopbackSentry::start(Reply::Accept).unwrap();
-    let dsn = sentry.dsn_string();
+    let sentry = SentryReceiver::start().unwrap();
+    let dsn = sentry.dsn();
     let cases: [(&[(&str, &str)], &str); 4] = [
         (
             &[("RUNTIME__SENTRY_DSN", "not-a-dsn")],

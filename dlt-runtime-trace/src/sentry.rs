@@ -1,6 +1,7 @@
 //! Sentry, from the configuration: the bridge's options, and what makes them unusable.
 
 use dlt_config::{Config, LogLevel};
+use dlt_http::NetworkEnv;
 use dlt_sentry_bridge::{EventLevel, HostEnvironment, SentryDsn, SentryGuard, SentryOptions};
 use dlt_telemetry_model::Library;
 
@@ -28,6 +29,7 @@ pub(crate) fn start_sentry(config: &Config, library: &Library) -> Result<SentryG
     options.event_level = event_level(runtime.log_level.value);
     options.pipeline_name = runtime.pipeline_name.value.clone();
     options.host_environment = HostEnvironment::from_lookup(|name| env.get(name).map(str::to_owned));
+    options.network = NetworkEnv::from_lookup(|name| env.get(name).map(str::to_owned));
     options.extra_secrets = runtime.dlthub_telemetry_segment_write_key.value.iter().cloned().collect();
     options.shutdown_timeout = runtime.telemetry_shutdown_timeout.value;
     Ok(dlt_sentry_bridge::init(options))

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use common::{Dirs, SilentServer, golden, keys, parse_lines, schema_failures};
 use dlt_runtime_trace::load_trace;
-use dlt_sentry_bridge::test_util::{LoopbackSentry, Reply};
 use dlt_telemetry_model::TrackMessage;
 use dlt_test_support::Recorder;
+use dlt_test_support::{RawEnvelope, SentryReceiver};
 
 /// The example binary, built beside this test binary by `cargo test`.
 fn example_binary() -> PathBuf {
@@ -86,13 +86,13 @@ fn out_of_the_box_it_prints_four_events_to_stderr_and_a_summary() {
 fn configured_to_send_it_posts_to_segment_and_sentry_and_reports_the_failed_step() {
     let dirs = Dirs::new();
     let segment = Recorder::start().unwrap();
-    let sentry = LoopbackSentry::start(Reply::Accept).unwrap();
+    let sentry = SentryReceiver::start().unwrap();
     let endpoint = format!("{}/v1/track", segment.url());
     let vars = [
         ("RUNTIME__DLTHUB_TELEMETRY_DEBUG", "false"),
         ("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", endpoint.as_str()),
         ("RUNTIME__DLTHUB_TELEMETRY_SEGMENT_WRITE_KEY", "test_write_key_123"),
-        ("RUNTIME__SENTRY_DSN", &sentry.dsn_string()),
+        ("RUNTIME__SENTRY_DSN", &sentry.dsn()),
     ];
     let output =
         run_example(&dirs, &vars, &["--pipeline-name", "tiny", "--dataset-name", "tiny_data", "--fail-at", "load"]);
@@ -124,10 +124,11 @@ fn configured_to_send_it_posts_to_segment_and_sentry_and_reports_the_failed_step
     assert_eq!(messages[2].properties["pipeline_name_hash"], dlt.properties["pipeline_name_hash"]);
     assert_eq!(messages[2].properties["dataset_name_hash"], dlt.properties["dataset_name_hash"]);
 
+    assert!(sentry.wait_for(1, Duration::from_secs(5)));
     let transaction = sentry
-        .wait_for_requests(1, Duration::from_secs(5))
+        .requests()
         .iter()
-        .flat_map(|r| r.raw_envelope().unwrap().items)
+        .flat_map(|r| RawEnvelope::parse(&r.body).unwrap().items)
         .find(|item| item.item_type == "transaction")
         .expect("a transaction")
         .payload;
@@ -164,12 +165,12 @@ fn a_failed_extract_sends_extract_and_run_only_and_exits_1() {
 fn with_the_master_switch_off_nothing_is_traced_or_sent() {
     let dirs = Dirs::new();
     let tripwire = SilentServer::start();
-    let sentry = LoopbackSentry::start(Reply::Accept).unwrap();
+    let sentry = SentryReceiver::start().unwrap();
     let vars = [
         ("ENABLE_RUNTIME_TRACE", "false"),
         ("RUNTIME__DLTHUB_TELEMETRY_DEBUG", "false"),
         ("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", tripwire.url.as_str()),
-        ("RUNTIME__SENTRY_DSN", &sentry.dsn_string()),
+        ("RUNTIME__SENTRY_DSN", &sentry.dsn()),
     ];
     let output = run_example(&dirs, &vars, &[]);
     assert!(output.status.success());

@@ -10,10 +10,10 @@ use common::{Captured, Dirs, SilentServer, golden, keys, our_threads, outbox_mes
 use dlt_runtime_trace::{
     DecidedBy, InitOptions, PipelineInfo, RuntimeTrace, Step, Track, load_trace, save_trace, switch_telemetry,
 };
-use dlt_sentry_bridge::test_util::{LoopbackSentry, Reply};
 use dlt_telemetry_model::events::{Init, PipelineCommand, TelemetryStatus};
 use dlt_telemetry_model::{KnownEvent, TrackMessage};
 use dlt_test_support::Recorder;
+use dlt_test_support::{Answer, RawEnvelope, SentryReceiver};
 
 /// Options for a host named `host_under_test` reading only `env`, printing events to `captured`.
 fn debug_options(env: dlt_config::Environment, captured: &Captured) -> InitOptions {
@@ -48,12 +48,12 @@ fn run_pipeline(runtime: &RuntimeTrace, fail_at: Option<Step>) {
 fn master_switch_off_starts_nothing_and_sends_nothing() {
     let dirs = Dirs::new();
     let segment = SilentServer::start();
-    let sentry = LoopbackSentry::start(Reply::Accept).unwrap();
+    let sentry = SentryReceiver::start().unwrap();
     let env = dirs.env(&[
         ("ENABLE_RUNTIME_TRACE", "false"),
         ("RUNTIME__DLTHUB_TELEMETRY", "true"),
         ("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", &segment.url),
-        ("RUNTIME__SENTRY_DSN", &sentry.dsn_string()),
+        ("RUNTIME__SENTRY_DSN", &sentry.dsn()),
     ]);
     let runtime = RuntimeTrace::init(InitOptions::new("host_under_test", "9.9.9").with_env(env));
     assert!(!runtime.status().runtime_trace);
@@ -92,11 +92,11 @@ fn the_master_switch_of_one_pipeline_stops_only_that_pipeline() {
 fn do_not_track_stops_usage_telemetry_but_not_sentry() {
     let dirs = Dirs::new();
     let segment = SilentServer::start();
-    let sentry = LoopbackSentry::start(Reply::Accept).unwrap();
+    let sentry = SentryReceiver::start().unwrap();
     let env = dirs.env(&[
         ("DO_NOT_TRACK", "1"),
         ("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", &segment.url),
-        ("RUNTIME__SENTRY_DSN", &sentry.dsn_string()),
+        ("RUNTIME__SENTRY_DSN", &sentry.dsn()),
     ]);
     let runtime = RuntimeTrace::init(InitOptions::new("host_under_test", "9.9.9").with_env(env));
     assert_eq!(runtime.status().decided_by, DecidedBy::DoNotTrack);
@@ -106,10 +106,11 @@ fn do_not_track_stops_usage_telemetry_but_not_sentry() {
     assert_eq!(summary.usage, None);
     assert_eq!(summary.sentry_flushed, Some(true));
     assert_eq!(segment.connections(), 0);
-    let requests = sentry.wait_for_requests(1, Duration::from_secs(5));
+    assert!(sentry.wait_for(1, Duration::from_secs(5)));
+    let requests = sentry.requests();
     let types: Vec<String> = requests
         .iter()
-        .flat_map(|request| request.raw_envelope().unwrap().items.into_iter().map(|item| item.item_type))
+        .flat_map(|request| RawEnvelope::parse(&request.body).unwrap().items.into_iter().map(|item| item.item_type))
         .collect();
     assert_eq!(types, ["transaction"]);
 }
@@ -189,8 +190,8 @@ fn a_pipeline_run_sends_dlts_events_in_order_with_dlts_shape() {
 fn a_failing_step_gives_failed_events_a_failed_span_and_a_failed_trace() {
     let dirs = Dirs::new();
     let captured = Captured::default();
-    let sentry = LoopbackSentry::start(Reply::Accept).unwrap();
-    let env = dirs.env(&[("RUNTIME__SENTRY_DSN", &sentry.dsn_string())]);
+    let sentry = SentryReceiver::start().unwrap();
+    let env = dirs.env(&[("RUNTIME__SENTRY_DSN", &sentry.dsn())]);
     let runtime = RuntimeTrace::init(debug_options(env, &captured));
     run_pipeline(&runtime, Some(Step::Normalize));
     drop(runtime);
@@ -205,10 +206,11 @@ fn a_failing_step_gives_failed_events_a_failed_span_and_a_failed_trace() {
     assert_eq!(steps, [("extract", true), ("normalize", false), ("run", false)]);
     assert_eq!(trace.steps[1].step_exception.as_deref(), Some("normalize broke"));
 
-    let requests = sentry.wait_for_requests(1, Duration::from_secs(5));
+    assert!(sentry.wait_for(1, Duration::from_secs(5)));
+    let requests = sentry.requests();
     let transaction = requests
         .iter()
-        .flat_map(|r| r.raw_envelope().unwrap().items)
+        .flat_map(|r| RawEnvelope::parse(&r.body).unwrap().items)
         .find(|item| item.item_type == "transaction")
         .expect("a transaction");
     let payload = &transaction.payload;
@@ -263,10 +265,10 @@ fn commands_follow_dlts_success_rules() {
 fn shutdown_is_bounded_when_both_endpoints_hang_and_keeps_the_messages() {
     let dirs = Dirs::new();
     let segment = SilentServer::start();
-    let sentry = LoopbackSentry::start(Reply::Never).unwrap();
+    let sentry = SentryReceiver::with_answer(Answer::ok().with_delay(Duration::from_secs(3600))).unwrap();
     let env = dirs.env(&[
         ("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", &format!("{}/v1/track", segment.url)),
-        ("RUNTIME__SENTRY_DSN", &sentry.dsn_string()),
+        ("RUNTIME__SENTRY_DSN", &sentry.dsn()),
         ("RUNTIME__TELEMETRY_SHUTDOWN_TIMEOUT", "1"),
     ]);
     let runtime = RuntimeTrace::init(InitOptions::new("host_under_test", "9.9.9").with_env(env));

@@ -1,19 +1,12 @@
 //! Test helpers (feature `test-util`): a transport that captures envelopes in memory, for
 //! tests of this crate and of crates composing it. It hands out sentry-core's protocol types
 //! (`Envelope`, `Event`, `Transaction`) as they are. For envelopes over real HTTP, tests use
-//! `dlt_test_support::SentryReceiver`; [`LoopbackSentry`] stays only until the composing
-//! crates' tests have moved to it.
-
-mod loopback;
+//! `dlt_test_support::SentryReceiver`.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use sentry_core::Transport;
 use sentry_core::protocol::{Envelope, EnvelopeItem, Event, Transaction};
-
-pub use self::loopback::{
-    LOOPBACK_PUBLIC_KEY, LoopbackSentry, RawEnvelope, RawEnvelopeError, RawItem, ReceivedRequest, Reply,
-};
 
 /// A transport that keeps every envelope it is given, for assertions.
 #[derive(Debug, Default)]
