@@ -367,3 +367,26 @@ fn every_message_has_a_fresh_anonymous_id_and_no_id_file_is_written() {
     files.sort();
     assert_eq!(files, [".lock", "recipient.json", "sender.lock"], "no id file, nothing waiting");
 }
+
+#[test]
+fn opentelemetry_is_shown_without_secrets_and_each_command_is_one_span() {
+    let machine = Machine::new();
+    let collector = dlt_test_support::OtlpReceiver::start().unwrap();
+    let endpoint = collector.url().replace("http://", "http://collector:hunter2@");
+    let vars =
+        [("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()), ("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=s3cr3t-key")];
+    let output = machine.dlt(&["telemetry"], &vars);
+    let printed = stdout(&output);
+    let shown = format!("opentelemetry: {}/v1/traces", collector.url().replace("http://", "http://collector:***@"));
+    assert!(printed.contains(&shown), "{printed}");
+    assert!(!printed.contains("hunter2") && !printed.contains("s3cr3t-key"), "{printed}");
+    let spans = collector.wait_for_spans(1, Duration::from_secs(10)).unwrap();
+    assert_eq!(spans.len(), 1);
+    assert_eq!(spans[0].name(), "dlt telemetry");
+    assert_eq!(spans[0].resource_string("service.name"), Some("dlt"));
+    let request = &collector.requests()[0];
+    assert_eq!(request.header("x-api-key"), Some("s3cr3t-key"));
+
+    let off = machine.dlt(&["telemetry"], &[]);
+    assert!(stdout(&off).contains("opentelemetry: off\n"), "{}", stdout(&off));
+}
