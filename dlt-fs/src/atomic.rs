@@ -66,6 +66,18 @@ pub fn create_new_atomic(path: &Path, contents: &[u8], mode: NewFileMode, sync: 
     temp.link_to(path, sync)
 }
 
+/// Creates the file at `path` with `contents`, atomically for readers, and returns it locked
+/// (see [`crate::FileLock`]: between processes, released when the file is dropped or the
+/// process ends). The lock is taken before the file appears under its name, so nobody sees
+/// it unlocked: a claim on what it holds. Not synced (a claim guards against a kill, not a
+/// power loss).
+pub fn create_locked(path: &Path, contents: &[u8], mode: NewFileMode) -> io::Result<File> {
+    let temp = TempFile::create(parent_dir(path), mode, None)?;
+    temp.file.lock()?;
+    temp.fill(contents, Sync::Fast)?;
+    temp.into_file_at(path)
+}
+
 /// Where to write for `path`: the file a symlink points to, or `path` itself.
 fn resolve_link(path: &Path) -> io::Result<PathBuf> {
     let is_link = fs::symlink_metadata(path).is_ok_and(|metadata| metadata.file_type().is_symlink());
@@ -135,6 +147,13 @@ impl TempFile {
             self.file.sync_all()?;
         }
         Ok(())
+    }
+
+    /// Renames the file to `target` and hands it over, open.
+    fn into_file_at(mut self, target: &Path) -> io::Result<File> {
+        fs::rename(&self.path, target)?;
+        self.placed = true;
+        self.file.try_clone()
     }
 
     fn rename_to(mut self, target: &Path, sync: Sync) -> io::Result<()> {

@@ -4,7 +4,7 @@
 //! - [`write_atomic`]: replace or create a file so that a reader sees the old contents or the
 //!   new, never half; the old file's mode (applied before any byte is written) and owner are
 //!   kept; file and folder are synced when asked; a symlink is written through, a dangling one
-//!   is an error.
+//!   is an error. [`create_locked`] creates a file the same way and hands it over locked.
 //! - [`read_regular_file`]: read a file only when it is a regular file of at most a given size,
 //!   decided before reading: a FIFO, a device or a folder in its place is an error, never a hang.
 //! - [`FileLock`]: a lock between processes on a lock file, waited for until a deadline.
@@ -29,7 +29,7 @@ mod dir;
 mod lock;
 mod read;
 
-pub use atomic::{NewFileMode, Sync, create_new_atomic, write_atomic};
+pub use atomic::{NewFileMode, Sync, create_locked, create_new_atomic, write_atomic};
 pub use dir::{create_private_dir_all, is_private_dir};
 pub use lock::FileLock;
 pub use read::{NotRegular, ReadError, read_regular_file};

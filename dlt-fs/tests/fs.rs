@@ -253,3 +253,15 @@ fn private_dirs_are_owned_and_closed_to_others() {
     std::os::unix::fs::symlink(&private, &link).unwrap();
     assert!(!is_private_dir(&link).unwrap(), "a link to a private dir is not one");
 }
+
+#[test]
+fn a_file_created_locked_is_whole_and_held_until_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("claimed-1.jsonl");
+    let held = dlt_fs::create_locked(&path, b"line\n", NewFileMode::Private).unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"line\n");
+    assert!(FileLock::is_held(&path).unwrap(), "locked from the moment it has its name");
+    drop(held);
+    assert!(!FileLock::is_held(&path).unwrap());
+    assert_eq!(names(dir.path()), ["claimed-1.jsonl"], "no temporary file left");
+}

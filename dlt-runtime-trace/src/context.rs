@@ -88,14 +88,11 @@ fn logical_cpus() -> u32 {
 pub(crate) fn collect(env: &Environment, library: Library) -> Context {
     let kernel = System::kernel_version().unwrap_or_default();
     let run_context = RunContext::Info(RunContextInfo::new(library.name.clone()));
-    Context::new(
-        is_ci_run(env),
-        logical_cpus(),
-        exec_info(env, Path::new("/")),
-        OsInfo::new(os_family(), kernel),
-        library,
-        Some(run_context),
-    )
+    Context::new(OsInfo::new(os_family(), kernel), library)
+        .with_ci_run(is_ci_run(env))
+        .with_cpu(logical_cpus())
+        .with_exec_info(exec_info(env, Path::new("/")))
+        .with_run_context(run_context)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 //!   handed to a detached sender at exit ([`run_detached_sender`] is its entry point), so
 //!   that a short-lived program never waits for the network.
 //! - [`RuntimeTrace::track_command`]: a command's event, before or after it ([`Track`]).
-//! - [`RuntimeTrace::start_pipeline_run`]: a [`PipelineRun`] of [`Step`]s that sends
+//! - [`RuntimeTrace::start_pipeline_run`]: a [`TracedRun`] of [`Step`]s that sends
 //!   `pipeline_<step>` events, drives the Sentry transaction and the OpenTelemetry trace, and
 //!   saves `pipelines/<name>/trace.json` ([`save_trace`], [`load_trace`]).
 //! - [`switch_telemetry`]: the opt-out switch, which every process honours at once.
@@ -52,7 +52,7 @@ pub use command::{CommandOutcome, Track};
 pub use dlt_segment::{RecipientState, SenderOutcome, StopSignal};
 pub use issues::{Service, StartIssue};
 pub use options::{InitOptions, SenderCommand};
-pub use pipeline::{FinishedRun, PipelineInfo, PipelineRun, Step, StepInProgress, StepReport};
+pub use pipeline::{FinishedRun, PipelineInfo, Step, StepInProgress, StepReport, TracedRun};
 pub use runtime::{Keeper, RuntimeTrace};
 pub use sender::{SENDER_BOUND, SenderError, run_detached_sender};
 pub use shutdown::ShutdownSummary;

@@ -100,7 +100,7 @@ pub struct StepReport {
     pub destination_fingerprint: Option<String>,
 }
 
-/// A step that has begun; hand it back to [`PipelineRun::end_step`].
+/// A step that has begun; hand it back to [`TracedRun::end_step`].
 #[must_use = "a step that is never ended is not in the trace and its spans count as failed"]
 pub struct StepInProgress {
     step: Step,
@@ -120,11 +120,11 @@ pub struct FinishedRun {
 }
 
 /// One traced run of a pipeline. The outermost step (usually [`Step::Run`]) is named when it
-/// starts; inner steps run through [`PipelineRun::step`] or [`PipelineRun::begin_step`] /
-/// [`PipelineRun::end_step`]; [`PipelineRun::finish`] or [`PipelineRun::fail`] ends it.
+/// starts; inner steps run through [`TracedRun::step`] or [`TracedRun::begin_step`] /
+/// [`TracedRun::end_step`]; [`TracedRun::finish`] or [`TracedRun::fail`] ends it.
 /// Dropped unfinished (say, by a panic), it ends as failed.
 #[must_use = "a pipeline run ends, as failed, when dropped"]
-pub struct PipelineRun<'a> {
+pub struct TracedRun<'a> {
     recording: Option<Recording<'a>>,
 }
 
@@ -146,16 +146,16 @@ impl RuntimeTrace {
     /// Starts the trace of one pipeline run whose outermost step is `outer_step` (usually
     /// [`Step::Run`]). Nothing is recorded when the master switch is off, for all pipelines or
     /// this one (`pipelines.<name>.enable_runtime_trace = false`).
-    pub fn start_pipeline_run(&self, info: PipelineInfo, outer_step: Step) -> PipelineRun<'_> {
+    pub fn start_pipeline_run(&self, info: PipelineInfo, outer_step: Step) -> TracedRun<'_> {
         let (Some(services), Some(config)) = (self.services.as_ref(), self.config.as_ref()) else {
-            return PipelineRun { recording: None };
+            return TracedRun { recording: None };
         };
         match config.enable_runtime_trace(Some(&info.pipeline_name)) {
             Ok(switch) if switch.value => {}
-            Ok(_) => return PipelineRun { recording: None },
+            Ok(_) => return TracedRun { recording: None },
             Err(error) => {
                 tracing::warn!("tracing of pipeline {:?} is off: {error}", info.pipeline_name);
-                return PipelineRun { recording: None };
+                return TracedRun { recording: None };
             }
         }
         let mut tags = PipelineTags::new(info.pipeline_name.clone());
@@ -180,11 +180,11 @@ impl RuntimeTrace {
             otel: PipelineRunSpan::start(&services.otel, outer_step.name(), &attributes),
             info,
         };
-        PipelineRun { recording: Some(recording) }
+        TracedRun { recording: Some(recording) }
     }
 }
 
-impl PipelineRun<'_> {
+impl TracedRun<'_> {
     /// Whether this run is traced (the master switch is on for its pipeline).
     pub fn is_recording(&self) -> bool {
         self.recording.is_some()
@@ -222,7 +222,7 @@ impl PipelineRun<'_> {
         StepInProgress { step, started_at: OffsetDateTime::now_utc(), sentry, otel }
     }
 
-    /// Ends a step begun by [`PipelineRun::begin_step`]; `error` is `None` when it succeeded.
+    /// Ends a step begun by [`TracedRun::begin_step`]; `error` is `None` when it succeeded.
     pub fn end_step(&mut self, step: StepInProgress, report: StepReport, error: Option<&(dyn Error + 'static)>) {
         let StepInProgress { step, started_at, sentry, otel } = step;
         let error = error.map(describe);
@@ -263,7 +263,7 @@ impl PipelineRun<'_> {
     }
 }
 
-impl Drop for PipelineRun<'_> {
+impl Drop for TracedRun<'_> {
     /// Nobody receives the outcome of a run dropped unfinished: a trace that cannot be saved
     /// is logged instead.
     fn drop(&mut self) {

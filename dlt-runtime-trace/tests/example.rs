@@ -8,11 +8,10 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use common::{Dirs, SilentServer, golden, keys, parse_lines, schema_failures};
+use common::{Dirs, golden, keys, parse_lines, schema_failures};
 use dlt_runtime_trace::load_trace;
 use dlt_telemetry_model::TrackMessage;
-use dlt_test_support::Recorder;
-use dlt_test_support::{RawEnvelope, SentryReceiver};
+use dlt_test_support::{HangingServer, RawEnvelope, Recorder, SentryReceiver};
 
 /// The example binary, built beside this test binary by `cargo test`.
 fn example_binary() -> PathBuf {
@@ -49,8 +48,8 @@ fn expected(outcomes: &[(&str, bool)]) -> Vec<(String, bool)> {
 #[test]
 fn out_of_the_box_it_prints_four_events_to_stderr_and_a_summary() {
     let dirs = Dirs::new();
-    let tripwire = SilentServer::start();
-    let output = run_example(&dirs, &[("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", &tripwire.url)], &[]);
+    let tripwire = HangingServer::start().unwrap();
+    let output = run_example(&dirs, &[("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", &tripwire.url())], &[]);
     assert!(output.status.success(), "{}", stderr(&output));
     let messages = parse_lines(&stderr(&output));
     assert_eq!(
@@ -164,12 +163,12 @@ fn a_failed_extract_sends_extract_and_run_only_and_exits_1() {
 #[test]
 fn with_the_master_switch_off_nothing_is_traced_or_sent() {
     let dirs = Dirs::new();
-    let tripwire = SilentServer::start();
+    let tripwire = HangingServer::start().unwrap();
     let sentry = SentryReceiver::start().unwrap();
     let vars = [
         ("ENABLE_RUNTIME_TRACE", "false"),
         ("RUNTIME__DLTHUB_TELEMETRY_DEBUG", "false"),
-        ("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", tripwire.url.as_str()),
+        ("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", &tripwire.url()),
         ("RUNTIME__SENTRY_DSN", &sentry.dsn()),
     ];
     let output = run_example(&dirs, &vars, &[]);
@@ -188,8 +187,9 @@ fn with_the_master_switch_off_nothing_is_traced_or_sent() {
 #[test]
 fn a_bad_config_value_gives_one_warning_and_no_telemetry() {
     let dirs = Dirs::new();
-    let tripwire = SilentServer::start();
-    let vars = [("RUNTIME__DLTHUB_TELEMETRY", "off"), ("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", tripwire.url.as_str())];
+    let tripwire = HangingServer::start().unwrap();
+    let url = tripwire.url();
+    let vars = [("RUNTIME__DLTHUB_TELEMETRY", "off"), ("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", url.as_str())];
     let output = run_example(&dirs, &vars, &[]);
     assert!(output.status.success(), "the host goes on");
     let errors = stderr(&output);

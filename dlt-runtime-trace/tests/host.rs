@@ -6,14 +6,13 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Captured, Dirs, SilentServer, golden, keys, our_threads, outbox_messages, schema_failures};
+use common::{Captured, Dirs, golden, keys, our_threads, outbox_messages, schema_failures};
 use dlt_runtime_trace::{
     DecidedBy, InitOptions, PipelineInfo, RuntimeTrace, Step, Track, load_trace, save_trace, switch_telemetry,
 };
 use dlt_telemetry_model::events::{Init, PipelineCommand, TelemetryStatus};
 use dlt_telemetry_model::{KnownEvent, TrackMessage};
-use dlt_test_support::Recorder;
-use dlt_test_support::{Answer, RawEnvelope, SentryReceiver};
+use dlt_test_support::{Answer, HangingServer, RawEnvelope, Recorder, SentryReceiver};
 
 /// Options for a host named `host_under_test` reading only `env`, printing events to `captured`.
 fn debug_options(env: dlt_config::Environment, captured: &Captured) -> InitOptions {
@@ -47,12 +46,12 @@ fn run_pipeline(runtime: &RuntimeTrace, fail_at: Option<Step>) {
 #[test]
 fn master_switch_off_starts_nothing_and_sends_nothing() {
     let dirs = Dirs::new();
-    let segment = SilentServer::start();
+    let segment = HangingServer::start().unwrap();
     let sentry = SentryReceiver::start().unwrap();
     let env = dirs.env(&[
         ("ENABLE_RUNTIME_TRACE", "false"),
         ("RUNTIME__DLTHUB_TELEMETRY", "true"),
-        ("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", &segment.url),
+        ("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", &segment.url()),
         ("RUNTIME__SENTRY_DSN", &sentry.dsn()),
     ]);
     let runtime = RuntimeTrace::init(InitOptions::new("host_under_test", "9.9.9").with_env(env));
@@ -91,11 +90,11 @@ fn the_master_switch_of_one_pipeline_stops_only_that_pipeline() {
 #[test]
 fn do_not_track_stops_usage_telemetry_but_not_sentry() {
     let dirs = Dirs::new();
-    let segment = SilentServer::start();
+    let segment = HangingServer::start().unwrap();
     let sentry = SentryReceiver::start().unwrap();
     let env = dirs.env(&[
         ("DO_NOT_TRACK", "1"),
-        ("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", &segment.url),
+        ("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", &segment.url()),
         ("RUNTIME__SENTRY_DSN", &sentry.dsn()),
     ]);
     let runtime = RuntimeTrace::init(InitOptions::new("host_under_test", "9.9.9").with_env(env));
@@ -118,8 +117,8 @@ fn do_not_track_stops_usage_telemetry_but_not_sentry() {
 #[test]
 fn a_bad_config_value_turns_telemetry_off_with_one_warning() {
     let dirs = Dirs::new();
-    let segment = SilentServer::start();
-    let env = dirs.env(&[("RUNTIME__DLTHUB_TELEMETRY", "off"), ("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", &segment.url)]);
+    let segment = HangingServer::start().unwrap();
+    let env = dirs.env(&[("RUNTIME__DLTHUB_TELEMETRY", "off"), ("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", &segment.url())]);
     let runtime = RuntimeTrace::init(InitOptions::new("host_under_test", "9.9.9").with_env(env));
     assert!(!runtime.status().telemetry);
     assert!(matches!(runtime.status().decided_by, DecidedBy::ConfigError(_)));
@@ -264,10 +263,10 @@ fn commands_follow_dlts_success_rules() {
 #[test]
 fn shutdown_is_bounded_when_both_endpoints_hang_and_keeps_the_messages() {
     let dirs = Dirs::new();
-    let segment = SilentServer::start();
+    let segment = HangingServer::start().unwrap();
     let sentry = SentryReceiver::with_answer(Answer::ok().with_delay(Duration::from_secs(3600))).unwrap();
     let env = dirs.env(&[
-        ("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", &format!("{}/v1/track", segment.url)),
+        ("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", &format!("{}/v1/track", segment.url())),
         ("RUNTIME__SENTRY_DSN", &sentry.dsn()),
         ("RUNTIME__TELEMETRY_SHUTDOWN_TIMEOUT", "1"),
     ]);

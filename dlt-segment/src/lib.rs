@@ -38,7 +38,7 @@
 //!     .with_outbox(OutboxOptions::new("/tmp/dlt/telemetry"));
 //! let client = SegmentClient::start(options)?;
 //!
-//! let context = Context::new(false, 8, vec![], OsInfo::new("Linux", "6.1.0"), Library::new("dlt", "0.1.0"), None);
+//! let context = Context::new(OsInfo::new("Linux", "6.1.0"), Library::new("dlt", "0.1.0")).with_cpu(8);
 //! let event = CommandEvent { arguments: TelemetrySwitch { enabled: true }, elapsed: 0.01, success: true };
 //! client.track(TrackMessage::from_event(event, "933dd165453d196a58adaf49444e9b4c", context));
 //!

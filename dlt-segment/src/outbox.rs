@@ -17,7 +17,7 @@
 
 use std::collections::HashSet;
 use std::fs::{self, File, TryLockError};
-use std::io::{self, BufWriter, Write as _};
+use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
@@ -599,39 +599,14 @@ fn read_lines(path: &Path, limit: u64) -> io::Result<(Vec<Line>, usize)> {
 /// Writes a claim file holding `lines`, locked for as long as the returned claim lives.
 fn write_claim(dir: &Path, lines: &[Line]) -> io::Result<Claim> {
     let name = format!("{CLAIM_PREFIX}{}-{:016x}{CLAIM_SUFFIX}", std::process::id(), fastrand::u64(..));
-    let temp = dir.join(format!(".{name}.tmp"));
     let path = dir.join(name);
-    let mut options = File::options();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let file = options.open(&temp)?;
-    let written = file
-        .lock()
-        .and_then(|()| file.try_clone())
-        .and_then(|writer| write_lines(writer, lines))
-        .and_then(|()| fs::rename(&temp, &path));
-    match written {
-        Ok(()) => Ok(Claim { path, _lock: file }),
-        Err(error) => {
-            let _ = fs::remove_file(&temp);
-            Err(error)
-        }
-    }
-}
-
-/// Writes one line per message (not synced: a claim is a best effort against a kill, not a
-/// power loss, and is written on the way out of a command).
-fn write_lines(file: File, lines: &[Line]) -> io::Result<()> {
-    let mut writer = BufWriter::new(file);
+    let mut text = Vec::new();
     for line in lines {
-        writer.write_all(&line.bytes)?;
-        writer.write_all(b"\n")?;
+        text.extend_from_slice(&line.bytes);
+        text.push(b'\n');
     }
-    writer.flush()
+    let lock = dlt_fs::create_locked(&path, &text, NewFileMode::Private)?;
+    Ok(Claim { path, _lock: lock })
 }
 
 /// Appends to a log, first cutting it back to its newest half when it is over its bound.

@@ -138,7 +138,7 @@ mod tests {
     const SENT_AT: OffsetDateTime = datetime!(2026-11-25 14:11:27.412 UTC);
 
     fn message(padding: usize) -> TrackMessage {
-        let context = Context::new(false, 2, vec![], OsInfo::new("Linux", "6.1.0"), Library::new("dlt", "0.1.0"), None);
+        let context = Context::new(OsInfo::new("Linux", "6.1.0"), Library::new("dlt", "0.1.0")).with_cpu(2);
         let mut properties = Map::new();
         properties.insert("padding".into(), Value::String("x".repeat(padding)));
         let mut message = TrackMessage::new(

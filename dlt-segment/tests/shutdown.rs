@@ -25,7 +25,7 @@ fn a_server_that_never_answers_cannot_hold_up_shutdown() {
     for index in 0..3 {
         client.track(message(index));
     }
-    connections.recv_timeout(Duration::from_secs(10)).expect("a request in flight");
+    assert!(connections.wait_for_connections(1, Duration::from_secs(10)), "a request in flight");
 
     let started = Instant::now();
     let report = client.shutdown(started + DEADLINE);
@@ -44,7 +44,7 @@ fn dropping_the_client_is_a_bounded_shutdown() {
     options.shutdown_timeout = Duration::from_millis(300);
     let client = SegmentClient::start(options).unwrap();
     client.track(message(7));
-    connections.recv_timeout(Duration::from_secs(10)).expect("a request in flight");
+    assert!(connections.wait_for_connections(1, Duration::from_secs(10)), "a request in flight");
 
     let started = Instant::now();
     drop(client);
@@ -146,7 +146,7 @@ fn a_client_sending_the_outbox_to_a_hanging_server() -> (tempfile::TempDir, Segm
     let (url, connections) = hanging_server();
     handed_off(options(&url).with_outbox(OutboxOptions::new(dir.path())), [message(1)]);
     let second = SegmentClient::start(options(url).with_outbox(OutboxOptions::new(dir.path()))).unwrap();
-    connections.recv_timeout(Duration::from_secs(10)).expect("the outbox is being sent");
+    assert!(connections.wait_for_connections(1, Duration::from_secs(10)), "the outbox is being sent");
     (dir, second)
 }
 
@@ -225,7 +225,7 @@ fn a_shutdown_now_overtakes_a_shutdown_with_a_long_deadline() {
     let (url, connections) = hanging_server();
     let client = SegmentClient::start(options(url).with_outbox(OutboxOptions::new(dir.path()))).unwrap();
     client.track(message(1));
-    connections.recv_timeout(Duration::from_secs(10)).expect("a request in flight");
+    assert!(connections.wait_for_connections(1, Duration::from_secs(10)), "a request in flight");
     let started = Instant::now();
     let (patient, hasty) = std::thread::scope(|scope| {
         let patient = scope.spawn(|| client.shutdown(Instant::now() + Duration::from_secs(30)));

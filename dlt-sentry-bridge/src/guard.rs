@@ -125,12 +125,12 @@ fn configure_scope(hub: &Hub, options: &SentryOptions, scrubber: &Arc<Scrubber>,
 /// Keeps Sentry running; closing (or dropping) it flushes what is pending within a timeout.
 #[must_use = "Sentry is closed as soon as the guard is dropped"]
 pub struct SentryGuard {
-    active: Option<Active>,
+    active: Option<BoundClient>,
     event_level: EventLevel,
 }
 
-/// The state of a guard whose Sentry is on.
-struct Active {
+/// The client a guard whose Sentry is on keeps running: the bridge's own, or the host's.
+struct BoundClient {
     hub: Arc<Hub>,
     client: Arc<Client>,
     owns_client: bool,
@@ -139,7 +139,7 @@ struct Active {
     shutdown_timeout: Duration,
 }
 
-impl Active {
+impl BoundClient {
     /// Closes our own client (unbinding it) or flushes the host's, within `timeout`.
     fn close(self, timeout: Duration) -> bool {
         if !self.owns_client {
@@ -168,7 +168,7 @@ impl SentryGuard {
         options: &SentryOptions,
     ) -> Self {
         Self {
-            active: Some(Active {
+            active: Some(BoundClient {
                 hub,
                 client,
                 owns_client,

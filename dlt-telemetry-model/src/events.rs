@@ -184,8 +184,8 @@ pub struct PipelineStep {
 }
 
 impl PipelineStep {
-    /// The shared properties, in dlt's order; step-specific ones follow.
-    fn into_properties(self) -> Properties {
+    /// The shared properties in dlt's order, then the step's own property when it has a value.
+    fn into_properties_with(self, own: Option<(&str, Value)>) -> Properties {
         let mut properties = Properties::new();
         let Self {
             elapsed,
@@ -205,6 +205,9 @@ impl PipelineStep {
         properties.insert("dataset_name_hash".into(), dataset_name_hash.into());
         properties.insert("default_schema_name_hash".into(), default_schema_name_hash.into());
         properties.insert("transaction_id".into(), transaction_id.into());
+        if let Some((key, value)) = own {
+            properties.insert(key.into(), value);
+        }
         properties
     }
 }
@@ -242,11 +245,7 @@ impl Event for PipelineExtract {
 
     fn into_properties(self) -> Properties {
         let Self { step, extract_data } = self;
-        let mut properties = step.into_properties();
-        if let Some(items) = extract_data {
-            properties.insert("extract_data".into(), items.into());
-        }
-        properties
+        step.into_properties_with(extract_data.map(|items| ("extract_data", items.into())))
     }
 }
 
@@ -264,7 +263,7 @@ impl Event for PipelineNormalize {
 
     fn into_properties(self) -> Properties {
         let Self { step } = self;
-        step.into_properties()
+        step.into_properties_with(None)
     }
 }
 
@@ -286,11 +285,9 @@ impl Event for PipelineLoad {
 
     fn into_properties(self) -> Properties {
         let Self { step, destination_fingerprint } = self;
-        let mut properties = step.into_properties();
-        if let Some(fingerprint) = destination_fingerprint {
-            properties.insert("destination_fingerprint".into(), fingerprint.into());
-        }
-        properties
+        step.into_properties_with(
+            destination_fingerprint.map(|fingerprint| ("destination_fingerprint", fingerprint.into())),
+        )
     }
 }
 
@@ -308,7 +305,7 @@ impl Event for PipelineRun {
 
     fn into_properties(self) -> Properties {
         let Self { step } = self;
-        step.into_properties()
+        step.into_properties_with(None)
     }
 }
 

@@ -231,27 +231,46 @@ pub struct Context {
 }
 
 impl Context {
-    /// A context in this project's key order, without `python` and `dlthub`.
-    pub fn new(
-        ci_run: bool,
-        cpu: u32,
-        exec_info: Vec<String>,
-        os: OsInfo,
-        library: Library,
-        run_context: Option<RunContext>,
-    ) -> Self {
+    /// A context of `library` on `os`, in this project's key order: not a CI run, one CPU, no
+    /// execution environment, no run context, no `python`, no `dlthub`. The `with_` methods set
+    /// the rest.
+    pub fn new(os: OsInfo, library: Library) -> Self {
         Self {
-            ci_run,
+            ci_run: false,
             python: None,
-            cpu,
-            exec_info,
+            cpu: 1,
+            exec_info: Vec::new(),
             os,
             library,
-            run_context,
+            run_context: None,
             dlthub: None,
             extra: Map::new(),
             key_order: KeyOrder::default(),
         }
+    }
+
+    /// The same context, a CI run or not.
+    pub fn with_ci_run(mut self, ci_run: bool) -> Self {
+        self.ci_run = ci_run;
+        self
+    }
+
+    /// The same context with this many logical CPUs.
+    pub fn with_cpu(mut self, cpu: u32) -> Self {
+        self.cpu = cpu;
+        self
+    }
+
+    /// The same context in these execution environments (in dlt's order).
+    pub fn with_exec_info(mut self, exec_info: Vec<String>) -> Self {
+        self.exec_info = exec_info;
+        self
+    }
+
+    /// The same context with a run context.
+    pub fn with_run_context(mut self, run_context: RunContext) -> Self {
+        self.run_context = Some(run_context);
+        self
     }
 }
 

@@ -12,14 +12,10 @@ use serde_json::json;
 use time::macros::datetime;
 
 fn context() -> Context {
-    Context::new(
-        false,
-        2,
-        vec!["docker".into()],
-        OsInfo::new("Linux", "6.1.0"),
-        Library::new("dlt", "0.1.0"),
-        Some(RunContext::Info(RunContextInfo::new("dlt"))),
-    )
+    Context::new(OsInfo::new("Linux", "6.1.0"), Library::new("dlt", "0.1.0"))
+        .with_cpu(2)
+        .with_exec_info(vec!["docker".into()])
+        .with_run_context(RunContext::Info(RunContextInfo::new("dlt")))
 }
 
 fn step(success: bool) -> PipelineStep {

@@ -3,9 +3,7 @@
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{self, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use dlt_config::Environment;
@@ -94,34 +92,6 @@ impl Write for Captured {
 /// The JSON-line messages in a text, skipping lines that are not JSON objects.
 pub fn parse_lines(text: &str) -> Vec<TrackMessage> {
     text.lines().filter(|line| line.starts_with('{')).map(|line| serde_json::from_str(line).unwrap()).collect()
-}
-
-/// A server that counts connections and never answers: a tripwire for "nothing was sent", or a
-/// hanging endpoint.
-pub struct SilentServer {
-    pub url: String,
-    connections: Arc<AtomicUsize>,
-}
-
-impl SilentServer {
-    pub fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let connections = Arc::new(AtomicUsize::new(0));
-        let counted = Arc::clone(&connections);
-        std::thread::spawn(move || {
-            let mut open: Vec<TcpStream> = Vec::new();
-            for stream in listener.incoming().flatten() {
-                counted.fetch_add(1, Ordering::SeqCst);
-                open.push(stream);
-            }
-        });
-        Self { url, connections }
-    }
-
-    pub fn connections(&self) -> usize {
-        self.connections.load(Ordering::SeqCst)
-    }
 }
 
 /// Threads of this process started by our crates (their names begin with `dlt-`), from /proc.

@@ -5,14 +5,10 @@ use dlt_telemetry_model::{Context, Library, OsInfo, RunContext, RunContextInfo, 
 
 /// A `pipeline_load` message of the usual size (about 800 bytes of JSON once sent).
 pub(crate) fn message() -> TrackMessage {
-    let context = Context::new(
-        false,
-        8,
-        vec!["docker".into()],
-        OsInfo::new("Linux", "6.1.0-18-amd64"),
-        Library::new("dlt", "0.1.0"),
-        Some(RunContext::Info(RunContextInfo::new("dlt"))),
-    );
+    let context = Context::new(OsInfo::new("Linux", "6.1.0-18-amd64"), Library::new("dlt", "0.1.0"))
+        .with_cpu(8)
+        .with_exec_info(vec!["docker".into()])
+        .with_run_context(RunContext::Info(RunContextInfo::new("dlt")));
     let event = PipelineLoad {
         step: PipelineStep {
             elapsed: 0.905544,

@@ -13,7 +13,7 @@ use crate::options::WriteKey;
 use crate::wire::fill_segment_fields;
 
 fn message(index: usize, age: Duration) -> TrackMessage {
-    let context = Context::new(false, 2, vec![], OsInfo::new("Linux", "6.1.0"), Library::new("dlt", "0.1.0"), None);
+    let context = Context::new(OsInfo::new("Linux", "6.1.0"), Library::new("dlt", "0.1.0")).with_cpu(2);
     let mut properties = Map::new();
     properties.insert("index".into(), index.into());
     let mut message = TrackMessage::new(EventCategory::Command, "telemetry", properties, "00", context);

@@ -1,9 +1,6 @@
 //! Loopback servers and messages shared by the integration tests.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code, unreachable_pub)]
 
-use std::net::{TcpListener, TcpStream};
-use std::sync::mpsc::{Receiver, channel};
-use std::thread;
 use std::time::Duration;
 
 use std::path::Path;
@@ -11,6 +8,7 @@ use std::path::Path;
 use dlt_redact::HttpUrl;
 use dlt_segment::{HandoffTransport, RetryPolicy, SegmentOptions, Transport};
 use dlt_telemetry_model::{Context, EventCategory, Library, OsInfo, RunContext, RunContextInfo, TrackMessage};
+use dlt_test_support::HangingServer;
 use serde_json::{Map, Value};
 use tokio::runtime::Runtime;
 use wiremock::matchers::method;
@@ -70,28 +68,15 @@ pub fn messages_in(request: &Request) -> Vec<Value> {
     }
 }
 
-/// A server that accepts connections and never answers. Each accepted connection is reported on
-/// the returned channel (and kept open).
-pub fn hanging_server() -> (String, Receiver<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap();
-    let (accepted, connections) = channel();
-    thread::spawn(move || {
-        let mut held: Vec<TcpStream> = Vec::new();
-        for stream in listener.incoming().flatten() {
-            held.push(stream);
-            let _ = accepted.send(());
-        }
-    });
-    (format!("http://{address}/v1/batch"), connections)
+/// A server that accepts connections and never answers; its URL is a batch endpoint.
+pub fn hanging_server() -> (String, HangingServer) {
+    let server = HangingServer::start().unwrap();
+    (format!("{}/v1/batch", server.url()), server)
 }
 
-/// A URL on a loopback port nothing listens on.
+/// A batch endpoint on a loopback port nothing listens on.
 pub fn closed_port_url() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap();
-    drop(listener);
-    format!("http://{address}/v1/batch")
+    format!("{}/v1/batch", dlt_test_support::refusing_url().unwrap())
 }
 
 /// Options for tests: quick retries, generous request timeouts (the deadline is what cuts).
@@ -139,14 +124,10 @@ pub fn handed_off(mut options: SegmentOptions, messages: impl IntoIterator<Item 
 
 /// A message whose `properties.index` tells it apart.
 pub fn message(index: usize) -> TrackMessage {
-    let context = Context::new(
-        false,
-        2,
-        vec!["docker".into()],
-        OsInfo::new("Linux", "6.1.0"),
-        Library::new("dlt", "0.1.0"),
-        Some(RunContext::Info(RunContextInfo::new("dlt"))),
-    );
+    let context = Context::new(OsInfo::new("Linux", "6.1.0"), Library::new("dlt", "0.1.0"))
+        .with_cpu(2)
+        .with_exec_info(vec!["docker".into()])
+        .with_run_context(RunContext::Info(RunContextInfo::new("dlt")));
     let mut properties = Map::new();
     properties.insert("index".into(), index.into());
     properties.insert("elapsed".into(), 0.25.into());
