@@ -418,6 +418,7 @@ fn unreadable_file_names_file_and_os_reason() {
     assert_eq!(error.to_string(), format!("cannot read {}: {source}", dirs.project_config().display()));
 }
 
+// Unix only: environment values as raw bytes.
 #[cfg(unix)]
 #[test]
 fn non_utf8_environment_values_are_errors_not_panics() {

@@ -125,6 +125,8 @@ impl SilentServer {
 }
 
 /// Threads of this process started by our crates (their names begin with `dlt-`), from /proc.
+// Linux only: other systems have no /proc/self/task.
+#[cfg(target_os = "linux")]
 pub fn our_threads() -> Vec<String> {
     std::fs::read_dir("/proc/self/task")
         .unwrap()
