@@ -11,7 +11,9 @@ pub(crate) struct Machine {
     pub(crate) os: String,
     pub(crate) rustc: String,
     pub(crate) python: String,
+    /// Before and after the runs: other work on the machine skews the figures.
     pub(crate) load_average: String,
+    pub(crate) load_average_after: String,
     pub(crate) date: String,
     pub(crate) commit: String,
 }
@@ -26,17 +28,47 @@ impl Machine {
             rustc: output(Command::new("rustc").arg("--version")),
             python: output(Command::new(python).arg("--version")),
             load_average: load_average(),
+            load_average_after: String::new(),
             date: time::OffsetDateTime::now_utc().date().to_string(),
             commit: commit(root),
+        }
+    }
+
+    /// Records the load average after the runs.
+    pub(crate) fn runs_finished(&mut self) {
+        self.load_average_after = load_average();
+    }
+
+    /// Fixed facts, for tests of the report.
+    #[cfg(test)]
+    pub(crate) fn fixed(cpu: &str, os: &str) -> Self {
+        Self {
+            cpu: cpu.into(),
+            cores: 2,
+            os: os.into(),
+            rustc: "rustc 1.95.0".into(),
+            python: "Python 3.11.7".into(),
+            load_average: "0.50 0.40 0.30".into(),
+            load_average_after: "1.50 0.60 0.35".into(),
+            date: "2026-01-01".into(),
+            commit: "0123456789ab".into(),
         }
     }
 
     /// The markdown list of the facts.
     pub(crate) fn markdown(&self) -> String {
         format!(
-            "- CPU: {} ({} logical cores)\n- OS: {}\n- {}\n- {}\n- load average when the run started: {}\n- \
-             date: {} (UTC), commit {}\n",
-            self.cpu, self.cores, self.os, self.rustc, self.python, self.load_average, self.date, self.commit
+            "- CPU: {} ({} logical cores)\n- OS: {}\n- {}\n- {}\n- load average (1, 5, 15 min) before the runs: \
+             {}; after: {}\n- date: {} (UTC), commit {}\n",
+            self.cpu,
+            self.cores,
+            self.os,
+            self.rustc,
+            self.python,
+            self.load_average,
+            self.load_average_after,
+            self.date,
+            self.commit
         )
     }
 }

@@ -5,8 +5,8 @@
 //!
 //! Every figure comes from the run. A row is a [`ProcessBench`] (a command run as a fresh
 //! process per endpoint, wall time) or a [`DeliveryBench`] (a driver process tracking N
-//! messages and reporting its own timings); adding a row is adding an entry to one of the lists
-//! in [`run`].
+//! messages and reporting its own timings); adding a row is adding an entry to
+//! [`process_benches`] or [`delivery_benches`].
 
 mod child;
 mod endpoints;
@@ -205,7 +205,7 @@ pub(crate) fn run(root: &Path, options: &Options, args: &[String]) -> Result<(),
     let python = bench_python(root)?;
     let target = target_dir(root)?;
     build_ours(root)?;
-    let machine = Machine::describe(root, &python);
+    let mut machine = Machine::describe(root, &python);
     let bench = Bench {
         dlt_cli: python.with_file_name("dlt"),
         python,
@@ -218,7 +218,29 @@ pub(crate) fn run(root: &Path, options: &Options, args: &[String]) -> Result<(),
         ours_endpoints: Endpoints::start()?,
     };
 
-    let process_benches = [
+    let delivery_benches = delivery_benches();
+    let mut rows = Vec::new();
+    for process in &process_benches() {
+        rows.extend(bench.process_rows(process)?);
+    }
+    for delivery in &delivery_benches {
+        rows.extend(bench.delivery_rows(delivery)?);
+    }
+
+    machine.runs_finished();
+    let table = report::table(&rows);
+    println!("\n{table}");
+    if options.write {
+        let text = document(&machine, &table, options, &delivery_benches);
+        fs::write(root.join(DOCUMENT), text).map_err(|e| format!("cannot write {DOCUMENT}: {e}"))?;
+        println!("wrote {DOCUMENT}");
+    }
+    Ok(())
+}
+
+/// The commands measured as whole processes, a row per endpoint each.
+fn process_benches() -> [ProcessBench; 2] {
+    [
         ProcessBench {
             measurement: "`dlt telemetry`",
             messages_per_run: 1,
@@ -241,8 +263,12 @@ pub(crate) fn run(root: &Path, options: &Options, args: &[String]) -> Result<(),
                 Side::Ours => Command::new(&bench.ours_pipeline),
             },
         },
-    ];
-    let delivery_benches = [
+    ]
+}
+
+/// The delivery rows.
+fn delivery_benches() -> [DeliveryBench; 4] {
+    [
         DeliveryBench {
             measurement: "delivery, one message per request",
             scenario: Scenario::Answers,
@@ -275,24 +301,7 @@ pub(crate) fn run(root: &Path, options: &Options, args: &[String]) -> Result<(),
             ours_messages: 5000,
             report_track: false,
         },
-    ];
-
-    let mut rows = Vec::new();
-    for process in &process_benches {
-        rows.extend(bench.process_rows(process)?);
-    }
-    for delivery in &delivery_benches {
-        rows.extend(bench.delivery_rows(delivery)?);
-    }
-
-    let table = report::table(&rows);
-    println!("\n{table}");
-    if options.write {
-        let text = document(&machine, &table, options, &delivery_benches);
-        fs::write(root.join(DOCUMENT), text).map_err(|e| format!("cannot write {DOCUMENT}: {e}"))?;
-        println!("wrote {DOCUMENT}");
-    }
-    Ok(())
+    ]
 }
 
 impl Bench {
@@ -561,62 +570,88 @@ const fn minutes(minutes: u64) -> Duration {
     Duration::from_secs(minutes * 60)
 }
 
+/// The text of `docs/benchmarks.md` around the figures; `{name}` marks what the run fills in.
+const DOCUMENT_TEMPLATE: &str = "\
+# Benchmarks: this project's `dlt` and dlt {dlt_version} (Python), side by side
+
+Written by `cargo xtask bench-vs-dlt --write`: every figure comes from that run, none is typed by
+hand. Run it again to update this page (it needs PyPI once, for `.venv-bench/`).
+
+## Machine
+
+{machine}
+## Results
+
+{table}
+The advantage is dlt's time divided by this project's, or this project's rate divided by dlt's:
+above 1, this project is faster. In brackets: the difference from the same command with
+telemetry off.
+
+## How it was measured
+
+- This project: release builds of `dlt`, of the `traced_pipeline` example of `dlt-runtime-trace`
+  and of xtask's `bench_segment` example (dlt-segment). dlt: `dlt=={dlt_version}` from PyPI in a
+  virtual environment.
+- Process rows: wall time from spawn to exit, the median of {runs} runs per side and endpoint,
+  the two sides interleaved, after one uncounted warm-up run each; stdout and stderr through
+  pipes. Each run has its own temporary `HOME`, `DLT_GLOBAL_DIR`, `DLT_PROJECT_DIR` (its working
+  dir) and `DLT_DATA_DIR`, and an environment of only `PATH`, `LANG`, these and
+  `RUNTIME__DLTHUB_TELEMETRY` (`false` for telemetry off), `RUNTIME__DLTHUB_TELEMETRY_ENDPOINT`
+  and `RUNTIME__DLTHUB_TELEMETRY_DEBUG=false`: no CI variable.
+- Endpoints, on loopback, served by the command itself on plain threads, one set per side so
+  each side's messages are counted: \"answers at once\" (200 over keep-alive), \"answers after
+  100 ms\", \"accepts, never answers\" (a firewall, a captive portal), \"refuses connections\" (a
+  port nothing listens on: an offline laptop). With telemetry off the endpoint is an answering
+  one that must receive nothing; the answering ones must receive every message each run sends,
+  or the command fails.
+- Pipeline run: dlt runs a 3-row pipeline to its `dummy` destination
+  (`xtask/python/bench_dlt.py pipeline`); this project runs the `traced_pipeline` example. Each
+  sends 4 events: `pipeline_extract`, `pipeline_normalize`, `pipeline_load`, `pipeline_run`.
+- Delivery: a driver process tracks N `pipeline_load` messages with the same properties (dlt:
+  `dlt.common.runtime.anon_tracker.track`, then `disable_anon_tracker()`, which waits for its
+  worker; this project: `SegmentClient::track`, then `shutdown`) and reports messages per second
+  from the first `track` call until every message is delivered; the median of {delivery_runs}
+  runs per side. dlt posts one message per request to any URL; this project batches to a path
+  ending in `/v1/batch`. N, for dlt and for this project:
+{counts}
+- `track` call: each call timed on its own (`time.perf_counter_ns` in Python, `Instant` in
+  Rust, the clock reads included) during the first delivery row's runs.
+- dlt {dlt_version} running as root keeps its global dir in `/var/dlt` whatever `HOME` says (it
+  writes `.anonymous_id` there); this project uses `DLT_GLOBAL_DIR`.
+";
+
 /// `docs/benchmarks.md`: the table, the machine, and how it was measured.
 fn document(machine: &Machine, table: &str, options: &Options, deliveries: &[DeliveryBench]) -> String {
     let counts: Vec<String> = deliveries
         .iter()
-        .map(|d| format!("{} ({}): {} and {}", d.measurement, d.scenario.label(), d.dlt_messages, d.ours_messages))
+        .map(|d| format!("  - {} ({}): {} and {}", d.measurement, d.scenario.label(), d.dlt_messages, d.ours_messages))
         .collect();
-    format!(
-        "# Benchmarks: this project's `dlt` and dlt {DLT_VERSION} (Python), side by side\n\n\
-         Written by `cargo xtask bench-vs-dlt --write`; every figure comes from that run, none is \
-         typed by hand. Run it again to update this page (it needs PyPI once, for `.venv-bench/`).\n\n\
-         ## Machine\n\n{machine}\n## Results\n\n{table}\n\
-         The advantage is dlt's time divided by this project's, or this project's rate divided by \
-         dlt's: above 1, this project is faster. In brackets: the difference from the same \
-         command with telemetry off.\n\n\
-         ## How it was measured\n\n\
-         - This project: release builds (`cargo build --release`) of `dlt`, of the \
-         `traced_pipeline` example of `dlt-runtime-trace` and of `xtask`'s `bench_segment` \
-         example (dlt-segment). dlt: `dlt=={DLT_VERSION}` from PyPI in a virtual environment.\n\
-         - Process rows: wall time from spawn to exit, the median of {runs} runs per side and \
-         endpoint, the two sides interleaved, after one uncounted warm-up run each; stdout and \
-         stderr through pipes. Each run has its own temporary `HOME`, `DLT_GLOBAL_DIR`, \
-         `DLT_PROJECT_DIR` (its working dir) and `DLT_DATA_DIR`, and an environment with only \
-         `PATH`, `LANG` and these, so no CI variable: `RUNTIME__DLTHUB_TELEMETRY` (`false` for \
-         telemetry off), `RUNTIME__DLTHUB_TELEMETRY_ENDPOINT` and \
-         `RUNTIME__DLTHUB_TELEMETRY_DEBUG=false`.\n\
-         - Endpoints, on loopback, started by the command on plain threads, one set per side so \
-         each side's messages are counted: \"answers at once\" (200 over keep-alive), \"answers \
-         after 100 ms\", \"accepts, never answers\" (a firewall or captive portal), \"refuses \
-         connections\" (a port nothing listens on: an offline laptop). With telemetry off, the \
-         endpoint is an answering one that must receive nothing; the answering ones must receive \
-         every message each run sends, or the command fails.\n\
-         - Pipeline run: dlt runs a 3-row pipeline to its `dummy` destination \
-         (`xtask/python/bench_dlt.py pipeline`); this project runs the `traced_pipeline` example. \
-         Each sends 4 events: `pipeline_extract`, `pipeline_normalize`, `pipeline_load`, \
-         `pipeline_run`.\n\
-         - Delivery: a driver process tracks N `pipeline_load` messages with the same properties \
-         (dlt: `dlt.common.runtime.anon_tracker.track`, then `disable_anon_tracker()`, which waits \
-         for its worker; this project: `SegmentClient::track`, then `shutdown`) and reports \
-         messages per second from the first `track` call until every message is delivered; the \
-         median of {DELIVERY_RUNS} runs per side. dlt posts one message per request to any URL; \
-         this project batches to a path ending in `/v1/batch`. N (dlt and this project): {counts}.\n\
-         - `track` call: each call timed on its own (`time.perf_counter_ns` in Python, \
-         `Instant` in Rust, the clock read included) during the first delivery row's runs.\n\
-         - dlt {DLT_VERSION} running as root keeps its global dir in `/var/dlt` whatever `HOME` \
-         says (it writes `.anonymous_id` there); this project uses `DLT_GLOBAL_DIR`.\n",
-        machine = machine.markdown(),
-        runs = options.runs,
-        counts = counts.join("; "),
-    )
+    DOCUMENT_TEMPLATE
+        .replace("{dlt_version}", DLT_VERSION)
+        .replace("{machine}", &machine.markdown())
+        .replace("{table}", table)
+        .replace("{runs}", &options.runs.to_string())
+        .replace("{delivery_runs}", &DELIVERY_RUNS.to_string())
+        .replace("{counts}", &counts.join("\n"))
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-    use super::{DEFAULT_RUNS, Options};
+    use super::machine::Machine;
+    use super::{DEFAULT_RUNS, Options, delivery_benches, document};
+
+    #[test]
+    fn the_document_fills_every_placeholder() {
+        let machine = Machine::fixed("a CPU", "an OS");
+        let text = document(&machine, "| the table |\n", &Options { write: true, runs: 7 }, &delivery_benches());
+        assert!(!text.contains('{') && !text.contains('}'), "{text}");
+        assert!(text.contains("\n- CPU: a CPU (2 logical cores)\n"), "{text}");
+        assert!(text.contains("\n| the table |\n"), "{text}");
+        assert!(text.contains("the median of 7 runs per side and endpoint"), "{text}");
+        assert!(text.contains("  - delivery, one message per request (answers at once): 1000 and 5000\n"), "{text}");
+    }
 
     fn parse(args: &[&str]) -> Result<Options, String> {
         Options::parse(&args.iter().map(|arg| (*arg).to_owned()).collect::<Vec<_>>())

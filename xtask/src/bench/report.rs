@@ -43,13 +43,13 @@ pub(crate) fn show(figure: Figure) -> String {
     }
 }
 
-/// The difference of `time` from `baseline`, signed: `+1.00 s over off`, `-0.20 ms over off`.
+/// The difference of `time` from `baseline`, signed: `+1.00 s vs off`, `-200 µs vs off`.
 pub(crate) fn show_difference(time: Duration, baseline: Duration, baseline_name: &str) -> String {
     let (sign, difference) = match time.checked_sub(baseline) {
         Some(more) => ('+', more),
         None => ('-', baseline.saturating_sub(time)),
     };
-    format!("{sign}{} over {baseline_name}", show(Figure::Time(difference)))
+    format!("{sign}{} vs {baseline_name}", show(Figure::Time(difference)))
 }
 
 /// A ratio: `360×`, `2.3×`, `0.52×`.
@@ -104,7 +104,7 @@ pub(crate) struct Row {
     pub(crate) endpoint: String,
     pub(crate) dlt: Figure,
     pub(crate) ours: Figure,
-    /// Shown after each figure, e.g. `(+1.0 s over off)`.
+    /// Shown after each figure, e.g. `(+1.00 s vs off)`.
     pub(crate) dlt_note: Option<String>,
     pub(crate) ours_note: Option<String>,
 }
@@ -164,8 +164,8 @@ mod tests {
         assert_eq!(show_ratio(None), "–");
         assert_eq!(show(Figure::Rate(0.0)), "0 msg/s");
         let off = Duration::from_millis(600);
-        assert_eq!(show_difference(Duration::from_millis(1600), off, "off"), "+1.00 s over off");
-        assert_eq!(show_difference(Duration::from_micros(599_800), off, "off"), "-200 µs over off");
+        assert_eq!(show_difference(Duration::from_millis(1600), off, "off"), "+1.00 s vs off");
+        assert_eq!(show_difference(Duration::from_micros(599_800), off, "off"), "-200 µs vs off");
     }
 
     #[test]
@@ -185,10 +185,10 @@ mod tests {
             dlt: Figure::Time(Duration::from_millis(600)),
             ours: Figure::Time(Duration::from_millis(2)),
             dlt_note: None,
-            ours_note: Some("+0.1 ms over off".into()),
+            ours_note: Some("+100 µs vs off".into()),
         }];
         let text = table(&rows);
         assert_eq!(text.lines().count(), 3);
-        assert!(text.ends_with("| `dlt telemetry` | off | 600 ms | 2.00 ms (+0.1 ms over off) | 300× |\n"), "{text}");
+        assert!(text.ends_with("| `dlt telemetry` | off | 600 ms | 2.00 ms (+100 µs vs off) | 300× |\n"), "{text}");
     }
 }
