@@ -190,7 +190,7 @@ mod tests {
     }
 
     fn committed() -> String {
-        std::fs::read_to_string(root().join(WORKFLOW)).unwrap()
+        std::fs::read_to_string(root().join(WORKFLOW)).unwrap().replace("\r\n", "\n")
     }
 
     fn problems_after(from: &str, to: &str) -> Vec<String> {
@@ -260,7 +260,7 @@ mod tests {
 
     #[test]
     fn the_ci_script_must_run_every_check() {
-        let script = std::fs::read_to_string(root().join(".ci/run")).unwrap();
+        let script = std::fs::read_to_string(root().join(".ci/run")).unwrap().replace("\r\n", "\n");
         assert_eq!(check_ci_script(&script), Vec::<String>::new());
         let without = script.replace("cargo xtask check-schemas\n", "# cargo xtask check-schemas\n");
         assert_eq!(check_ci_script(&without), [".ci/run does not run `cargo xtask check-schemas`"]);

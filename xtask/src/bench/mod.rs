@@ -278,7 +278,7 @@ fn delivery_benches() -> [DeliveryBench; 4] {
             report_track: true,
         },
         DeliveryBench {
-            measurement: "delivery to `/v1/batch` (dlt: one message per request; this project: batches)",
+            measurement: "delivery to a `/v1/batch` URL",
             scenario: Scenario::Answers,
             path: "/v1/batch",
             dlt_messages: 1000,
@@ -294,7 +294,7 @@ fn delivery_benches() -> [DeliveryBench; 4] {
             report_track: false,
         },
         DeliveryBench {
-            measurement: "delivery to `/v1/batch` (dlt: one message per request; this project: batches)",
+            measurement: "delivery to a `/v1/batch` URL",
             scenario: Scenario::AnswersSlowly,
             path: "/v1/batch",
             dlt_messages: 20,
