@@ -517,6 +517,7 @@ fn opt_out_wins_over_any_true() {
     assert!(error.to_string().starts_with("runtime.dlthub_telemetry=\"off\" ("), "{error}");
 }
 
+// Unix only: environment values as raw bytes.
 #[cfg(unix)]
 #[test]
 fn non_utf8_environment_values_are_errors_not_panics() {

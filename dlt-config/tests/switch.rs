@@ -190,6 +190,7 @@ fn a_runtime_key_that_cannot_hold_a_table_is_reported() {
     assert!(!dirs.global_config().exists());
 }
 
+// Unix only: file modes.
 #[cfg(unix)]
 #[test]
 fn permissions_are_kept_and_no_temporary_file_is_left() {
@@ -204,6 +205,7 @@ fn permissions_are_kept_and_no_temporary_file_is_left() {
     assert_eq!(entries(&dirs.locations().global_dir), ["config.toml"]);
 }
 
+// Unix only: a file made read-only by its mode.
 #[cfg(unix)]
 #[test]
 fn a_read_only_file_is_reported_and_nothing_is_written() {
@@ -220,6 +222,7 @@ fn a_read_only_file_is_reported_and_nothing_is_written() {
     assert!(!dirs.global_config().exists());
 }
 
+// Unix only: a folder made read-only by its mode.
 #[cfg(unix)]
 #[test]
 fn a_read_only_dir_is_reported() {
@@ -234,6 +237,7 @@ fn a_read_only_dir_is_reported() {
     assert_eq!(read(&dirs.global_config()), "[runtime]\ndlthub_telemetry = true\n");
 }
 
+// Unix only: creating a symlink needs no privilege there.
 #[cfg(unix)]
 #[test]
 fn a_symlinked_config_is_edited_where_it_points() {

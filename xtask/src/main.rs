@@ -3,16 +3,25 @@
 //! - `check-schemas [--bless] [--against REV] [PATH...]`: the committed JSON Schemas match the
 //!   model, every golden message, docs example and given file validates, nothing breaks
 //!   compatibility with REV.
+//! - `check-workflows`: the GitHub Actions workflow parses and has the jobs and steps relied on.
+//! - `package-check [--no-verify]`: every crate meant for crates.io packages (and builds from its
+//!   tarball).
 //! - `test`: the whole test suite (nextest when installed, then doctests).
 //! - `sentry-envelopes`: the Sentry bridge's envelopes, read by Sentry's Python SDK.
 //! - `otlp-check`: the OpenTelemetry bridge's requests, decoded by OpenTelemetry's Python
 //!   `opentelemetry-proto`.
+//! - `bench-vs-dlt [--write] [--runs N]`: this project's `dlt` and dlt 1.31 (Python) measured
+//!   side by side (Linux and macOS).
 
 #![allow(clippy::print_stdout, reason = "a command line tool reports on stdout")]
 
+#[cfg(unix)]
+mod bench;
 mod breaking;
 mod check_schemas;
+mod check_workflows;
 mod otlp_check;
+mod package_check;
 mod sentry_envelopes;
 mod validate;
 
@@ -28,6 +37,13 @@ commands:
       (--bless rewrites them), if a golden message, a docs example or a JSON file under PATH
       does not validate, or if a schema change breaks compatibility with REV (default: the
       merge base with main).
+  check-workflows
+      Fail if .github/workflows/ci.yml does not parse or lacks a job or step relied on (.ci/run
+      on Linux and macOS, the tests on Windows, the MSRV toolchain, cargo caching), or if
+      .ci/run does not run every check.
+  package-check [--no-verify]
+      Fail if a crate meant for crates.io lacks the metadata it needs or does not package and
+      build from its tarball (cargo package --workspace, offline); --no-verify skips the build.
   test
       Run the whole test suite: cargo nextest (or cargo test) and the doctests.
   sentry-envelopes
@@ -36,7 +52,11 @@ commands:
   otlp-check
       Run the OpenTelemetry bridge's example against a loopback collector (plain, gzip with
       TRACEPARENT, a failed step), decode every request with OpenTelemetry's Python
-      opentelemetry-proto (installed into .venv/) and check the span tree.";
+      opentelemetry-proto (installed into .venv/) and check the span tree.
+  bench-vs-dlt [--write] [--runs N]
+      Measure the release `dlt` against dlt 1.31 (Python, installed into .venv-bench/ from
+      PyPI) against loopback endpoints, side by side, and print one markdown table (N runs per
+      row and side, default 7); --write also records it in docs/benchmarks.md.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -49,9 +69,17 @@ fn main() -> ExitCode {
             Ok(options) => check_schemas::run(&workspace_root(), &options),
             Err(message) => Err(message),
         },
+        "check-workflows" => check_workflows::run(&workspace_root()),
+        "package-check" => {
+            package_check::Options::parse(rest).and_then(|options| package_check::run(&workspace_root(), &options))
+        }
         "test" => run_tests(&workspace_root()),
         "sentry-envelopes" => sentry_envelopes::run(&workspace_root()),
         "otlp-check" => otlp_check::run(&workspace_root()),
+        #[cfg(unix)]
+        "bench-vs-dlt" => bench::Options::parse(rest).and_then(|options| bench::run(&workspace_root(), &options, rest)),
+        #[cfg(not(unix))]
+        "bench-vs-dlt" => Err("bench-vs-dlt runs on Linux and macOS".into()),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

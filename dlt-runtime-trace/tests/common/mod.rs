@@ -95,6 +95,8 @@ pub fn parse_lines(text: &str) -> Vec<TrackMessage> {
 }
 
 /// Threads of this process started by our crates (their names begin with `dlt-`), from /proc.
+// Linux only: other systems have no /proc/self/task.
+#[cfg(target_os = "linux")]
 pub fn our_threads() -> Vec<String> {
     std::fs::read_dir("/proc/self/task")
         .unwrap()

@@ -1,0 +1,105 @@
+//! The Rust side of `cargo xtask bench-vs-dlt`'s delivery rows: tracks N `pipeline_load`
+//! messages with dlt-segment, timing each `track` call, then shuts down (which waits until
+//! every message is delivered) and prints one JSON object, the same one the Python side
+//! (`xtask/python/bench_dlt.py deliver`) prints:
+//! `{"messages": N, "delivered_seconds": S, "track_ns": [...]}`.
+//!
+//! ```sh
+//! bench_segment --endpoint http://127.0.0.1:PORT/v1/batch --messages 10000
+//! ```
+#![allow(clippy::print_stdout, reason = "a command line program reports on stdout")]
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use dlt_segment::{SegmentClient, SegmentOptions, Transport};
+use dlt_telemetry_model::events::{PipelineLoad, PipelineStep};
+use dlt_telemetry_model::{Context, Library, OsInfo, RunContext, RunContextInfo, TrackMessage};
+
+const USAGE: &str = "usage: bench_segment --endpoint URL --messages N";
+/// Far beyond what delivery to a loopback endpoint takes; the harness kills a slower run.
+const DELIVERY_LIMIT: Duration = Duration::from_secs(300);
+
+fn main() -> ExitCode {
+    match parse_args().and_then(|(endpoint, messages)| measure(&endpoint, messages)) {
+        Ok(json) => {
+            println!("{json}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("bench_segment: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse_args() -> Result<(String, usize), String> {
+    let (mut endpoint, mut messages) = (None, None);
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
+        match flag.as_str() {
+            "--endpoint" => endpoint = Some(value),
+            "--messages" => messages = Some(value.parse().map_err(|_| format!("--messages takes a number\n{USAGE}"))?),
+            _ => return Err(format!("unknown argument {flag:?}\n{USAGE}")),
+        }
+    }
+    match (endpoint, messages) {
+        (Some(endpoint), Some(messages)) if messages > 0 => Ok((endpoint, messages)),
+        _ => Err(USAGE.into()),
+    }
+}
+
+/// Tracks `count` messages, shuts down, and reports as JSON; an error unless every message
+/// was delivered.
+fn measure(endpoint: &str, count: usize) -> Result<String, String> {
+    let endpoint = dlt_redact::HttpUrl::parse(endpoint).map_err(|e| format!("--endpoint: {e}"))?;
+    let mut options = SegmentOptions::new(endpoint, "dlt/0.1.0");
+    options.queue_capacity = count + 1;
+    options.shutdown_timeout = DELIVERY_LIMIT;
+    let client = SegmentClient::start(options).map_err(|e| format!("cannot start the client: {e}"))?;
+    let template = message();
+    let messages: Vec<TrackMessage> = (0..count).map(|_| template.clone()).collect();
+    let mut track_ns = Vec::with_capacity(count);
+
+    let started = Instant::now();
+    for message in messages {
+        let call = Instant::now();
+        client.track(message);
+        track_ns.push(call.elapsed().as_nanos());
+    }
+    let report = client.shutdown(Instant::now() + DELIVERY_LIMIT);
+    let delivered_seconds = started.elapsed().as_secs_f64();
+
+    let sent = report.stats.sent;
+    if !report.drained || sent != count as u64 {
+        return Err(format!("{sent} of {count} messages delivered ({:?})", report.stats));
+    }
+    let track_ns: Vec<String> = track_ns.iter().map(u128::to_string).collect();
+    Ok(format!(
+        "{{\"messages\": {count}, \"delivered_seconds\": {delivered_seconds}, \"track_ns\": [{}]}}",
+        track_ns.join(",")
+    ))
+}
+
+/// A `pipeline_load` message of the usual size; the Python side sends the same properties.
+fn message() -> TrackMessage {
+    let context = Context::new(OsInfo::new("Linux", "6.1.0-18-amd64"), Library::new("dlt", "0.1.0"))
+        .with_cpu(8)
+        .with_exec_info(vec!["docker".into()])
+        .with_run_context(RunContext::Info(RunContextInfo::new("dlt")));
+    let event = PipelineLoad {
+        step: PipelineStep {
+            elapsed: 0.905544,
+            success: true,
+            destination_name: Some("duckdb".into()),
+            destination_type: Some("dlt.destinations.duckdb".into()),
+            pipeline_name_hash: Some("HAaZnBCl4sy0jO0VDVOy".into()),
+            dataset_name_hash: Some("45i9eQF39wFD28VfKOIP".into()),
+            default_schema_name_hash: Some("HAaZnBCl4sy0jO0VDVOy".into()),
+            transaction_id: "7a2854ba5e862d2a319cfca0a5d578b1".into(),
+        },
+        destination_fingerprint: Some(String::new()),
+    };
+    TrackMessage::from_event(event, "933dd165453d196a58adaf49444e9b4c", context)
+}
