@@ -17,7 +17,7 @@ use dlt_redact::{HttpUrl, MASK, Secret};
 
 /// Where anonymous telemetry goes unless configured otherwise.
 pub const DEFAULT_TELEMETRY_ENDPOINT: &str = "https://telemetry.scalevector.ai";
-/// The default exit deadline shared by Segment and Sentry.
+/// The default exit deadline shared by usage telemetry, Sentry and OpenTelemetry.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(1);
 /// The default share of pipeline runs sent to Sentry as transactions.
 pub const DEFAULT_SENTRY_TRACES_SAMPLE_RATE: f64 = 1.0;

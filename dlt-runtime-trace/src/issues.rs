@@ -26,7 +26,7 @@ impl fmt::Display for Service {
     }
 }
 
-/// One problem met while starting. Each is also logged once, as a warning.
+/// One problem met while starting, for the host to show (nothing here is logged).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StartIssue {

@@ -10,6 +10,8 @@
 //! - `sentry-envelopes`: the Sentry bridge's envelopes, read by Sentry's Python SDK.
 //! - `otlp-check`: the OpenTelemetry bridge's requests, decoded by OpenTelemetry's Python
 //!   `opentelemetry-proto`.
+//! - `faults`: the fault matrix (refused, never answers, slow drip, 5xx, 429, 400, reset,
+//!   unresolvable) through a userspace fault proxy, as one table.
 //! - `bench-vs-dlt [--write] [--runs N]`: this project's `dlt` and dlt 1.31 (Python) measured
 //!   side by side (Linux and macOS).
 
@@ -20,6 +22,7 @@ mod bench;
 mod breaking;
 mod check_schemas;
 mod check_workflows;
+mod faults;
 mod otlp_check;
 mod package_check;
 mod sentry_envelopes;
@@ -53,6 +56,10 @@ commands:
       Run the OpenTelemetry bridge's example against a loopback collector (plain, gzip with
       TRACEPARENT, a failed step), decode every request with OpenTelemetry's Python
       opentelemetry-proto (installed into .venv/) and check the span tree.
+  faults
+      Run the fault matrix: a Segment client against each fault a network can throw (through a
+      loopback fault proxy adding 100 ms per request), one table of exit times and where every
+      message went.
   bench-vs-dlt [--write] [--runs N]
       Measure the release `dlt` against dlt 1.31 (Python, installed into .venv-bench/ from
       PyPI) against loopback endpoints, side by side, and print one markdown table (N runs per
@@ -76,6 +83,7 @@ fn main() -> ExitCode {
         "test" => run_tests(&workspace_root()),
         "sentry-envelopes" => sentry_envelopes::run(&workspace_root()),
         "otlp-check" => otlp_check::run(&workspace_root()),
+        "faults" => faults::run(&workspace_root()),
         #[cfg(unix)]
         "bench-vs-dlt" => bench::Options::parse(rest).and_then(|options| bench::run(&workspace_root(), &options, rest)),
         #[cfg(not(unix))]
