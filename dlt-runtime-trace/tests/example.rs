@@ -258,3 +258,43 @@ fn a_host_killed_while_it_shuts_down_leaves_its_messages_for_the_next_run() {
     assert_eq!(events.len(), 8, "the four kept and the four new: {events:?}");
     assert!(common::outbox_messages(&dirs.global()).is_empty());
 }
+
+/// An endpoint answering 200 with a 512 MiB body: the host reads at most a small part of it,
+/// and its memory stays small (peak RSS sampled from `/proc`, a Linux fact).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_huge_answer_is_not_read_and_the_host_stays_small() {
+    use std::process::Stdio;
+
+    let dirs = Dirs::new();
+    let huge = dlt_test_support::HugeBodyServer::start(512 * 1024 * 1024).unwrap();
+    let url = format!("{}/v1/track", huge.url());
+    let vars = [("RUNTIME__DLTHUB_TELEMETRY_DEBUG", "false"), ("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", url.as_str())];
+    let mut child = Command::new(example_binary())
+        .env_clear()
+        .envs(dirs.vars())
+        .envs(vars)
+        .current_dir(dirs.project())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_kib = 0_u64;
+    let status = loop {
+        if let Ok(status) = std::fs::read_to_string(&status_file) {
+            let hwm = status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmHWM:"))
+                .and_then(|kib| kib.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+            peak_kib = peak_kib.max(hwm.unwrap_or(0));
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    assert!(status.success());
+    assert!(peak_kib > 0 && peak_kib < 64 * 1024, "peak RSS {peak_kib} KiB");
+    assert!(huge.bytes_sent() < 64 * 1024 * 1024, "the server wrote {} bytes", huge.bytes_sent());
+}
