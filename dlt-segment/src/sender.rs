@@ -89,6 +89,7 @@ pub fn run_sender(
     };
     options.retry = RetryPolicy::for_sender();
     let client = SegmentClient::start_claiming(options, ClaimAtStart::Always)?;
+    let mut last_reclaim: Option<Instant> = None;
     let outcome = loop {
         if probe.consent() == Consent::Withdrawn {
             break SenderOutcome::OptedOut;
@@ -104,7 +105,13 @@ pub fn run_sender(
             if probe.release_sender_if_empty(&mut sender_lock, Instant::now() + FINAL_CHECK_LOCK_WAIT) {
                 break SenderOutcome::Emptied;
             }
+            // What is left may not be takeable yet (an appender holds the folder): look again
+            // at most once per poll rather than spin.
+            if let Some(next) = last_reclaim.map(|at| at + STOP_POLL) {
+                std::thread::sleep(next.min(deadline).saturating_duration_since(Instant::now()));
+            }
             client.reclaim();
+            last_reclaim = Some(Instant::now());
         }
     };
     let report = client.shutdown(Instant::now() + WRITE_BACK);

@@ -30,15 +30,16 @@ const OUTBOX_RESERVE: Duration = Duration::from_millis(50);
 const OUTBOX_LOCK_WAIT: Duration = Duration::from_millis(200);
 /// The most response body read: only the status and headers matter.
 const RESPONSE_BODY_CAP: usize = 64 * 1024;
-/// Flushes waiting at once; more are answered "not done" at once rather than piled up while
-/// the endpoint is down.
+/// Flushes waiting at once (a caller that gave up no longer counts); more are answered "not
+/// done" at once rather than piled up while the endpoint is down.
 const MAX_FLUSH_WAITERS: usize = 32;
 
 /// What the caller's side asks of the worker.
 #[derive(Debug)]
 pub(crate) enum Command {
-    /// Answer `true` once nothing is queued, in flight or waiting for a retry.
-    Flush(SyncSender<bool>),
+    /// Answer `true` once nothing is queued, in flight or waiting for a retry; the caller
+    /// waits until `until`.
+    Flush { until: Instant, reply: SyncSender<bool> },
     /// Take over what the outbox holds now (the sender does, between rounds).
     Reclaim,
     /// Deliver until `deadline`, keep the rest, stop, and answer.
@@ -100,6 +101,13 @@ struct Stopping {
     replies: Vec<SyncSender<Summary>>,
 }
 
+/// A caller of `flush` waiting for the answer until `until`.
+#[derive(Debug)]
+struct FlushWaiter {
+    until: Instant,
+    reply: SyncSender<bool>,
+}
+
 /// The worker's state while it runs.
 #[derive(Debug)]
 struct Running {
@@ -108,7 +116,7 @@ struct Running {
     /// Copies of the messages of the requests in flight, for a write-ahead meanwhile.
     in_flight: Vec<TrackMessage>,
     claims: Vec<Claim>,
-    flush_waiters: Vec<SyncSender<bool>>,
+    flush_waiters: Vec<FlushWaiter>,
     stopping: Option<Stopping>,
     control_open: bool,
     /// A retry would come after the cutoff: stop now rather than wait for it.
@@ -231,11 +239,16 @@ impl Running {
 
     fn on_command(&mut self, command: Option<Command>) {
         match command {
-            Some(Command::Flush(reply)) if self.flush_waiters.len() < MAX_FLUSH_WAITERS => {
-                self.flush_waiters.push(reply);
-            }
-            Some(Command::Flush(reply)) => {
-                let _ = reply.try_send(false);
+            Some(Command::Flush { until, reply }) => {
+                // Callers that gave up waiting are forgotten, so that a caller flushing in a
+                // loop with a short timeout is not refused at once after a while.
+                let now = Instant::now();
+                self.flush_waiters.retain(|waiter| waiter.until > now);
+                if self.flush_waiters.len() < MAX_FLUSH_WAITERS {
+                    self.flush_waiters.push(FlushWaiter { until, reply });
+                } else {
+                    let _ = reply.try_send(false);
+                }
             }
             Some(Command::Reclaim) => self.claim(),
             Some(Command::Shutdown { deadline, reply }) => {
@@ -513,7 +526,7 @@ impl Running {
     fn answer_flushes(&mut self, done: bool) {
         for waiter in self.flush_waiters.drain(..) {
             // A waiter that gave up has hung up; nothing to tell it.
-            let _ = waiter.try_send(done);
+            let _ = waiter.reply.try_send(done);
         }
     }
 

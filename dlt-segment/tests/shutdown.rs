@@ -238,3 +238,19 @@ fn a_shutdown_now_overtakes_a_shutdown_with_a_long_deadline() {
     assert_eq!(hasty.saved_to_outbox, 1);
     assert_eq!(message_indexes(&read_outbox(dir.path()).unwrap()), [1]);
 }
+
+#[test]
+fn flushing_in_a_loop_with_a_short_timeout_keeps_waiting_each_time() {
+    let (url, connections) = hanging_server();
+    let client = SegmentClient::start(options(url)).unwrap();
+    client.track(message(1));
+    assert!(connections.wait_for_connections(1, Duration::from_secs(10)), "a request in flight");
+    // Each of these gives up; none may keep a place among the waiters.
+    for _ in 0..100 {
+        assert!(!client.flush(Duration::from_millis(1)));
+    }
+    let patience = Duration::from_millis(200);
+    let started = Instant::now();
+    assert!(!client.flush(patience));
+    assert!(started.elapsed() >= patience, "answered after {:?} instead of waiting", started.elapsed());
+}
