@@ -12,8 +12,6 @@ use std::time::{Duration, Instant};
 
 use dlt_segment::{SegmentClient, SegmentOptions, Transport};
 
-mod sample;
-
 /// A `VmHWM` (peak) or `VmRSS` (current) line of `/proc/self/status`, in KiB.
 fn status_kib(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -46,7 +44,7 @@ fn offer(endpoint: &str, label: &str) {
     let options = SegmentOptions::new(dlt_redact::HttpUrl::parse(endpoint).unwrap(), "dlt/0.1.0");
     println!("{label} (queue {}, batch {}):", options.queue_capacity, options.limits.max_batch_messages);
     let client = SegmentClient::start(options).unwrap();
-    let template = sample::message();
+    let template = dlt_test_support::pipeline_load_message();
     let mut offered = 0;
     for target in [10_000, 100_000, 1_000_000] {
         let started = Instant::now();

@@ -13,12 +13,10 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use dlt_redact::HttpUrl;
 use dlt_segment::{OptOutWatch, SegmentClient, SegmentOptions, Transport};
 use dlt_telemetry_model::TrackMessage;
-use sample::message;
+use dlt_test_support::pipeline_load_message as message;
 use tokio::runtime::Runtime;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-mod sample;
 
 /// A local server that answers 200 and records nothing, and the runtime that started it.
 fn local_server() -> (Runtime, MockServer) {

@@ -17,6 +17,7 @@
 //!   decoded with `opentelemetry-proto` into `ExportedSpan`s.
 //! - [`DltEnv`]: temporary dlt dirs and the environment that points dlt at them.
 //! - [`golden_dir`]: the repository's golden data, recorded from dlt (Python).
+//! - [`pipeline_load_message`]: a message of the usual size, for benchmarks.
 //!
 //! ```
 //! use std::io::{Read, Write};
@@ -41,6 +42,7 @@ mod endpoints;
 mod env;
 mod fault;
 mod http1;
+mod messages;
 #[cfg(feature = "otlp")]
 mod otlp;
 mod proxy;
@@ -54,6 +56,7 @@ use std::path::{Path, PathBuf};
 pub use endpoints::{HangingServer, HugeBodyServer, refusing_port, refusing_url};
 pub use env::DltEnv;
 pub use fault::{Fault, FaultProxy};
+pub use messages::pipeline_load_message;
 #[cfg(feature = "otlp")]
 pub use otlp::{
     ExportedSpan, OtlpDecodeError, OtlpReceiver, STATUS_ERROR, STATUS_OK, STATUS_UNSET, attribute, decode_export,

@@ -13,8 +13,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use dlt_segment::{SegmentClient, SegmentOptions, Transport};
-use dlt_telemetry_model::events::{PipelineLoad, PipelineStep};
-use dlt_telemetry_model::{Context, Library, OsInfo, RunContext, RunContextInfo, TrackMessage};
+use dlt_telemetry_model::TrackMessage;
+use dlt_test_support::pipeline_load_message;
 
 const USAGE: &str = "usage: bench_segment --endpoint URL --messages N";
 /// Far beyond what delivery to a loopback endpoint takes; the harness kills a slower run.
@@ -58,7 +58,7 @@ fn measure(endpoint: &str, count: usize) -> Result<String, String> {
     options.queue_capacity = count + 1;
     options.shutdown_timeout = DELIVERY_LIMIT;
     let client = SegmentClient::start(options).map_err(|e| format!("cannot start the client: {e}"))?;
-    let template = message();
+    let template = pipeline_load_message();
     let messages: Vec<TrackMessage> = (0..count).map(|_| template.clone()).collect();
     let mut track_ns = Vec::with_capacity(count);
 
@@ -80,26 +80,4 @@ fn measure(endpoint: &str, count: usize) -> Result<String, String> {
         "{{\"messages\": {count}, \"delivered_seconds\": {delivered_seconds}, \"track_ns\": [{}]}}",
         track_ns.join(",")
     ))
-}
-
-/// A `pipeline_load` message of the usual size; the Python side sends the same properties.
-fn message() -> TrackMessage {
-    let context = Context::new(OsInfo::new("Linux", "6.1.0-18-amd64"), Library::new("dlt", "0.1.0"))
-        .with_cpu(8)
-        .with_exec_info(vec!["docker".into()])
-        .with_run_context(RunContext::Info(RunContextInfo::new("dlt")));
-    let event = PipelineLoad {
-        step: PipelineStep {
-            elapsed: 0.905544,
-            success: true,
-            destination_name: Some("duckdb".into()),
-            destination_type: Some("dlt.destinations.duckdb".into()),
-            pipeline_name_hash: Some("HAaZnBCl4sy0jO0VDVOy".into()),
-            dataset_name_hash: Some("45i9eQF39wFD28VfKOIP".into()),
-            default_schema_name_hash: Some("HAaZnBCl4sy0jO0VDVOy".into()),
-            transaction_id: "7a2854ba5e862d2a319cfca0a5d578b1".into(),
-        },
-        destination_fingerprint: Some(String::new()),
-    };
-    TrackMessage::from_event(event, "933dd165453d196a58adaf49444e9b4c", context)
 }

@@ -1,10 +1,11 @@
-//! The message the benchmarks send.
+//! Messages of the usual shape, for benchmarks and tests that need realistic traffic.
 
 use dlt_telemetry_model::events::{PipelineLoad, PipelineStep};
 use dlt_telemetry_model::{Context, Library, OsInfo, RunContext, RunContextInfo, TrackMessage};
 
-/// A `pipeline_load` message of the usual size (about 800 bytes of JSON once sent).
-pub(crate) fn message() -> TrackMessage {
+/// A `pipeline_load` message of the usual size (about 800 bytes of JSON once sent); the Python
+/// side of `cargo xtask bench-vs-dlt` sends the same properties.
+pub fn pipeline_load_message() -> TrackMessage {
     let context = Context::new(OsInfo::new("Linux", "6.1.0-18-amd64"), Library::new("dlt", "0.1.0"))
         .with_cpu(8)
         .with_exec_info(vec!["docker".into()])
