@@ -2,7 +2,9 @@
 //! folder per recipient, bounded in bytes (per recipient and in all) and in age.
 //!
 //! `<telemetry dir>/outbox/<recipient id>/` (folders `0700`, files `0600`) holds:
-//! - `outbox.jsonl`: the messages waiting, one per line, oldest first, only ever replaced whole;
+//! - `outbox.jsonl`: the messages waiting, one per line, oldest first: appended to in place
+//!   while it ends in a whole line and stays within its bound, otherwise replaced whole
+//!   (dropping what the bounds drop); a claim applies the bounds to what it takes;
 //! - `claimed-<pid>-<random>.jsonl`: messages a running process took over to send, locked by
 //!   it while it runs; a claim whose lock can be taken was left by a process that died, and the
 //!   next claimer takes it over;
@@ -17,7 +19,7 @@
 
 use std::collections::HashSet;
 use std::fs::{self, File, TryLockError};
-use std::io::{self, Write as _};
+use std::io::{self, Read as _, Seek as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
@@ -429,25 +431,27 @@ impl Outbox {
         let consent = self.consent();
         let messages = self.allowed(messages, consent);
         let path = self.dir.join(OUTBOX_FILE);
+        let appended = messages.len();
+        let mut new_lines = Vec::with_capacity(appended);
+        for mut message in messages {
+            message.sent_at = None;
+            new_lines.push(Line::of(message)?);
+        }
+        if append_in_place(&path, &new_lines, self.options.max_bytes)? {
+            add(&self.counters.written_to_outbox, appended);
+            self.keep_total_within_bounds();
+            return Ok(Appended { saved: true, sender_needed: !self.sender_running() });
+        }
         let mut lines = match self.read(&path) {
             Err(error) if error.kind() == io::ErrorKind::NotFound => Vec::new(),
             lines => lines?,
         };
-        let appended = messages.len();
-        for mut message in messages {
-            message.sent_at = None;
-            lines.push(Line::of(message)?);
-        }
+        lines.extend(new_lines);
         let lines = self.bound(lines, consent);
         if lines.is_empty() {
             remove_if_present(&path)?;
         } else {
-            let mut text = Vec::new();
-            for line in &lines {
-                text.extend_from_slice(&line.bytes);
-                text.push(b'\n');
-            }
-            dlt_fs::write_atomic(&path, &text, NewFileMode::Private, Sync::Fast)?;
+            dlt_fs::write_atomic(&path, &joined(&lines), NewFileMode::Private, Sync::Fast)?;
         }
         add(&self.counters.written_to_outbox, appended);
         self.keep_total_within_bounds();
@@ -600,13 +604,47 @@ fn read_lines(path: &Path, limit: u64) -> io::Result<(Vec<Line>, usize)> {
 fn write_claim(dir: &Path, lines: &[Line]) -> io::Result<Claim> {
     let name = format!("{CLAIM_PREFIX}{}-{:016x}{CLAIM_SUFFIX}", std::process::id(), fastrand::u64(..));
     let path = dir.join(name);
-    let mut text = Vec::new();
+    let lock = dlt_fs::create_locked(&path, &joined(lines), NewFileMode::Private)?;
+    Ok(Claim { path, _lock: lock })
+}
+
+/// The lines as an outbox file holds them, each ending in a newline.
+fn joined(lines: &[Line]) -> Vec<u8> {
+    let mut text = Vec::with_capacity(lines.iter().map(|line| line.bytes.len() + 1).sum());
     for line in lines {
         text.extend_from_slice(&line.bytes);
         text.push(b'\n');
     }
-    let lock = dlt_fs::create_locked(&path, &text, NewFileMode::Private)?;
-    Ok(Claim { path, _lock: lock })
+    text
+}
+
+/// Appends `lines` to an existing outbox file without reading it, when that keeps it whole
+/// and within `max_bytes`: the file is a regular file (not a link) that is empty or ends in a
+/// newline (a write cut short by a crash does not), and the lines fit. False when the file
+/// must be rewritten instead; nothing was written then.
+fn append_in_place(path: &Path, lines: &[Line], max_bytes: u64) -> io::Result<bool> {
+    match fs::symlink_metadata(path) {
+        Ok(metadata) if metadata.is_file() => {}
+        Ok(_) => return Ok(false),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(error) => return Err(error),
+    }
+    let mut file = File::options().read(true).append(true).open(path)?;
+    let size = file.metadata()?.len();
+    let text = joined(lines);
+    if size.saturating_add(u64::try_from(text.len()).unwrap_or(u64::MAX)) > max_bytes {
+        return Ok(false);
+    }
+    if size > 0 {
+        let mut last = [0];
+        file.seek(io::SeekFrom::End(-1))?;
+        file.read_exact(&mut last)?;
+        if last != *b"\n" {
+            return Ok(false);
+        }
+    }
+    file.write_all(&text)?;
+    Ok(true)
 }
 
 /// Appends to a log, first cutting it back to its newest half when it is over its bound.

@@ -188,6 +188,57 @@ fn corrupt_lines_are_skipped_and_counted() {
 }
 
 #[test]
+fn an_append_after_a_line_cut_short_keeps_the_new_message_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let (outbox, counters) = outbox(dir.path());
+    assert!(outbox.append(vec![message(1, Duration::ZERO)], soon()).saved);
+    let good = encode_message(&message(2, Duration::ZERO)).unwrap();
+    // A write cut short by a crash: half a line, no newline.
+    File::options().append(true).open(outbox.dir.join(OUTBOX_FILE)).unwrap().write_all(&good[..good.len() / 2]).unwrap();
+
+    assert!(outbox.append(vec![message(3, Duration::ZERO)], soon()).saved);
+    assert_eq!(waiting(&outbox), [1, 3]);
+    assert_eq!(counters.snapshot().outbox_corrupt_lines, 1);
+}
+
+#[test]
+fn appends_in_place_until_the_bound_then_the_oldest_are_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let size = line_size(&line(message(0, Duration::ZERO)));
+    let counters = Arc::new(Counters::default());
+    let mut options = OutboxOptions::new(dir.path());
+    options.max_bytes = 3 * size;
+    let outbox = Outbox::new(options, recipient("http://a.example/"), counters.clone(), Arc::new(SystemClock));
+    for index in 0..3 {
+        assert!(outbox.append(vec![message(index, Duration::ZERO)], soon()).saved);
+    }
+    let path = outbox.dir.join(OUTBOX_FILE);
+    assert_eq!(fs::metadata(&path).unwrap().len(), 3 * size);
+    assert_eq!(counters.snapshot().dropped_outbox_full, 0);
+
+    assert!(outbox.append(vec![message(3, Duration::ZERO)], soon()).saved);
+    assert_eq!(waiting(&outbox), [1, 2, 3]);
+    assert!(fs::metadata(&path).unwrap().len() <= 3 * size);
+    assert_eq!(counters.snapshot().dropped_outbox_full, 1);
+}
+
+#[test]
+fn an_expired_message_appended_to_is_dropped_by_the_claim() {
+    let dir = tempfile::tempdir().unwrap();
+    let (outbox, counters) = outbox(dir.path());
+    let week = Duration::from_secs(8 * 24 * 60 * 60);
+    outbox.ensure_dir().unwrap();
+    let mut old = encode_message(&message(0, week)).unwrap();
+    old.push(b'\n');
+    fs::write(outbox.dir.join(OUTBOX_FILE), old).unwrap();
+
+    assert!(outbox.append(vec![message(1, Duration::ZERO)], soon()).saved);
+    let (claimed, _claim) = outbox.claim(soon());
+    assert_eq!(indexes(&claimed), [1]);
+    assert_eq!(counters.snapshot().dropped_expired, 1);
+}
+
+#[test]
 fn concurrent_appends_neither_interleave_nor_lose_lines() {
     let dir = tempfile::tempdir().unwrap();
     let writers: Vec<_> = (0..8)
