@@ -1,5 +1,6 @@
 //! The costs that matter to a host: `track` while the worker is busy (target: under 1 µs
-//! median), the opt-out mark check each request makes, and delivery to a local server
+//! median), the opt-out mark check each request makes, a short-lived program's handoff of its
+//! message to the outbox (empty, or holding most of its bound), and delivery to a local server
 //! (batched, and one message per request a few at once). Memory with the endpoint down is measured by `examples/memory_bound.rs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use dlt_redact::HttpUrl;
-use dlt_segment::{OptOutWatch, SegmentClient, SegmentOptions, Transport};
+use dlt_segment::{HandoffTransport, OptOutWatch, OutboxOptions, SegmentClient, SegmentOptions, Transport};
 use dlt_telemetry_model::TrackMessage;
 use dlt_test_support::pipeline_load_message as message;
 use tokio::runtime::Runtime;
@@ -99,6 +100,39 @@ fn opt_out_check(c: &mut Criterion) {
     group.finish();
 }
 
+/// What a command pays at exit with the detached sender: one message appended to its
+/// recipient's outbox, with nothing waiting and with 900 KB (of the 1 MiB bound) waiting.
+fn handoff(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = HttpUrl::parse("http://127.0.0.1:9/v1/batch").unwrap();
+    let options = SegmentOptions::new(endpoint, "dlt/0.1.0").with_outbox(OutboxOptions::new(dir.path()));
+    let hand_off = |message: TrackMessage| {
+        let transport = HandoffTransport::new(options.clone()).unwrap();
+        transport.track(message);
+        assert!(transport.shutdown(Instant::now()).drained);
+    };
+    hand_off(message());
+    let folder = std::fs::read_dir(dir.path().join("outbox")).unwrap().next().unwrap().unwrap().path();
+    let outbox = folder.join("outbox.jsonl");
+    let line = std::fs::read(&outbox).unwrap();
+    let mut group = c.benchmark_group("handoff");
+    for (label, waiting) in [("one message, nothing waiting", 0), ("one message, 900 KB waiting", 900 * 1024 / line.len())] {
+        let content = line.repeat(waiting);
+        let template = message();
+        group.bench_function(label, |b| {
+            b.iter_batched(
+                || {
+                    std::fs::write(&outbox, &content).unwrap();
+                    template.clone()
+                },
+                hand_off,
+                BatchSize::PerIteration,
+            );
+        });
+    }
+    group.finish();
+}
+
 fn delivery(c: &mut Criterion) {
     const MESSAGES: usize = 10_000;
     let mut group = c.benchmark_group("delivery");
@@ -135,5 +169,5 @@ fn delivery(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, track_latency, opt_out_check, delivery);
+criterion_group!(benches, track_latency, opt_out_check, handoff, delivery);
 criterion_main!(benches);
