@@ -10,12 +10,22 @@ use dlt_runtime_trace::{Keeper, StopSignal};
 /// number, as a shell reports a killed command.
 #[cfg(unix)]
 pub(crate) fn keeping_telemetry_on_signal<T>(keeper: Option<Keeper>, work: impl FnOnce() -> T) -> T {
+    use std::sync::{Arc, Mutex, PoisonError};
+
     use signal_hook::consts::{SIGINT, SIGTERM};
     use signal_hook::iterator::Signals;
     let Ok(mut signals) = Signals::new([SIGINT, SIGTERM]) else { return work() };
     let handle = signals.handle();
-    let watcher = std::thread::Builder::new().name("dlt-signals".into()).spawn(move || {
+    // True once the work is done. The watcher holds the lock while it handles a signal, so
+    // that the process ends with the signal's code rather than the work's.
+    let finished = Arc::new(Mutex::new(false));
+    let watched = Arc::clone(&finished);
+    let _watcher = std::thread::Builder::new().name("dlt-signals".into()).spawn(move || {
         if let Some(signal) = signals.forever().next() {
+            let finished = watched.lock().unwrap_or_else(PoisonError::into_inner);
+            if *finished {
+                return;
+            }
             if let Some(keeper) = &keeper {
                 keeper.keep_now();
             }
@@ -23,10 +33,10 @@ pub(crate) fn keeping_telemetry_on_signal<T>(keeper: Option<Keeper>, work: impl 
         }
     });
     let result = work();
+    *finished.lock().unwrap_or_else(PoisonError::into_inner) = true;
+    // The watcher is not joined: the process is about to end, and waiting for a thread that
+    // may not even have been scheduled yet cost a millisecond or more.
     handle.close();
-    if let Ok(watcher) = watcher {
-        let _ = watcher.join();
-    }
     result
 }
 

@@ -103,6 +103,28 @@ fn command_substitution_returns_at_once_while_its_sender_works() {
     assert!(eventually(Duration::from_secs(5), || !alive(pid)));
 }
 
+/// The nice value of a process, from `/proc/<pid>/stat` (field 19).
+#[cfg(target_os = "linux")]
+fn nice(pid: &str) -> i64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let (_, fields) = stat.rsplit_once(") ").unwrap();
+    fields.split(' ').nth(16).unwrap().parse().unwrap()
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_sender_runs_ten_steps_nicer_than_the_command() {
+    let machine = Machine::new();
+    machine.endpoint.set_answer(Answer::ok().with_delay(Duration::from_secs(60)));
+    assert!(machine.dlt_detached(&["telemetry"], &[]).status.success());
+    assert!(machine.endpoint.wait_for(1, Duration::from_secs(10)), "a request is in flight");
+    let pid = sender_pid(&machine).expect("a sender runs");
+    // The command ran at this test's priority.
+    assert_eq!(nice(&pid.to_string()), (nice("self") + 10).min(19));
+    terminate(pid);
+    assert!(eventually(Duration::from_secs(5), || !alive(pid)));
+}
+
 #[test]
 fn on_sigterm_the_sender_writes_back_and_exits_within_a_second() {
     let machine = Machine::new();

@@ -162,5 +162,18 @@ fn spawn_detached(command: &SenderCommand, env: &Environment) -> std::io::Result
         const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
         process.creation_flags(DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP);
     }
-    process.spawn().map(drop)
+    let sender = process.spawn()?;
+    #[cfg(unix)]
+    run_nicer(&sender);
+    Ok(())
+}
+
+/// Sending is background work: the sender runs ten steps nicer than the program that started
+/// it, so that it does not take a core from that program's last instructions or from the
+/// user's next command. Best effort: without the right to, it keeps its priority.
+#[cfg(unix)]
+fn run_nicer(sender: &std::process::Child) {
+    use rustix::process::{Pid, getpriority_process, setpriority_process};
+    let own = getpriority_process(None).unwrap_or(0);
+    let _ = setpriority_process(Some(Pid::from_child(sender)), own.saturating_add(10).min(19));
 }
