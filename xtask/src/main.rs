@@ -7,11 +7,13 @@
 //! - `sentry-envelopes`: the Sentry bridge's envelopes, read by Sentry's Python SDK.
 //! - `otlp-check`: the OpenTelemetry bridge's requests, decoded by OpenTelemetry's Python
 //!   `opentelemetry-proto`.
+//! - `fuzz [--seconds N] [TARGET...]`: the cargo-fuzz targets of `fuzz/`, N seconds each.
 
 #![allow(clippy::print_stdout, reason = "a command line tool reports on stdout")]
 
 mod breaking;
 mod check_schemas;
+mod fuzz;
 mod otlp_check;
 mod sentry_envelopes;
 mod validate;
@@ -36,7 +38,10 @@ commands:
   otlp-check
       Run the OpenTelemetry bridge's example against a loopback collector (plain, gzip with
       TRACEPARENT, a failed step), decode every request with OpenTelemetry's Python
-      opentelemetry-proto (installed into .venv/) and check the span tree.";
+      opentelemetry-proto (installed into .venv/) and check the span tree.
+  fuzz [--seconds N] [TARGET...]
+      Run the cargo-fuzz targets of fuzz/ (all by default) for N seconds each (default 60)
+      with nightly and cargo-fuzz, and print executions, corpus size and crashes per target.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -52,6 +57,7 @@ fn main() -> ExitCode {
         "test" => run_tests(&workspace_root()),
         "sentry-envelopes" => sentry_envelopes::run(&workspace_root()),
         "otlp-check" => otlp_check::run(&workspace_root()),
+        "fuzz" => fuzz::Options::parse(rest).and_then(|options| fuzz::run(&workspace_root(), &options)),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
