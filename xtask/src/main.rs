@@ -14,6 +14,7 @@
 //!   unresolvable) through a userspace fault proxy, as one table.
 //! - `bench-vs-dlt [--write] [--runs N]`: this project's `dlt` and dlt 1.31 (Python) measured
 //!   side by side (Linux and macOS).
+//! - `fuzz [--seconds N] [TARGET...]`: the cargo-fuzz targets of `fuzz/`, N seconds each.
 
 #![allow(clippy::print_stdout, reason = "a command line tool reports on stdout")]
 
@@ -23,6 +24,7 @@ mod breaking;
 mod check_schemas;
 mod check_workflows;
 mod faults;
+mod fuzz;
 mod otlp_check;
 mod package_check;
 mod sentry_envelopes;
@@ -63,7 +65,10 @@ commands:
   bench-vs-dlt [--write] [--runs N]
       Measure the release `dlt` against dlt 1.31 (Python, installed into .venv-bench/ from
       PyPI) against loopback endpoints, side by side, and print one markdown table (N runs per
-      row and side, default 7); --write also records it in docs/benchmarks.md.";
+      row and side, default 7); --write also records it in docs/benchmarks.md.
+  fuzz [--seconds N] [TARGET...]
+      Run the cargo-fuzz targets of fuzz/ (all by default) for N seconds each (default 60)
+      with nightly and cargo-fuzz, and print executions, corpus size and crashes per target.";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -88,6 +93,7 @@ fn main() -> ExitCode {
         "bench-vs-dlt" => bench::Options::parse(rest).and_then(|options| bench::run(&workspace_root(), &options, rest)),
         #[cfg(not(unix))]
         "bench-vs-dlt" => Err("bench-vs-dlt runs on Linux and macOS".into()),
+        "fuzz" => fuzz::Options::parse(rest).and_then(|options| fuzz::run(&workspace_root(), &options)),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

@@ -1,0 +1,79 @@
+//! The `text_scrubber` fuzz target's property in seconds: any text with
+//! `scheme://user:PASSWORD@` put anywhere in it, the password any characters but whitespace and
+//! quotes. Neither `hide_url_credentials` nor a `Redactor` (holding a word of the text as a
+//! secret, or nothing) lets the password out.
+//!
+//! Unlike `properties.rs`, the text around the URL is anything: it may hold `://`, `@` and `:`
+//! right up to the URL, and the URL runs into the text after it. The embedding makes the
+//! property true by the rule: a whitespace or a quote before the scheme ends any URL started
+//! earlier, the user name holds no `:`, and the password holds no whitespace, quote or mask
+//! character (so it cannot be spelled across a mask). A password the text also holds apart from
+//! the URL is the text's own: such cases are not counted.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use dlt_redact::{MASK, Redactor, hide_url_credentials};
+use proptest::prelude::*;
+
+const FILTERED: &str = "[Filtered]";
+
+fn ends_url(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '"' | '\'' | '`')
+}
+
+/// Text that makes the rule work: URLs, `@`, `:`, boundaries, and any characters.
+fn text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        3 => any::<char>().prop_map(String::from),
+        1 => prop::sample::select(vec!["://", "@", ":", "s3://a:b@c", " ", "\"", "'", "`", "\u{a0}", "***", "%40"])
+            .prop_map(str::to_owned),
+    ];
+    prop::collection::vec(piece, 0..24).prop_map(|pieces| pieces.concat())
+}
+
+fn password() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop_oneof![
+            3 => any::<char>(),
+            2 => prop::sample::select(vec![':', '@', '/', ';', '#', '?', '%', ']', ')']),
+        ],
+        1..16,
+    )
+    .prop_map(|chars| chars.into_iter().filter(|&c| !ends_url(c) && !MASK.contains(c)).collect())
+    .prop_filter("a password", |password: &String| !password.is_empty())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn a_password_embedded_anywhere_never_comes_out(
+        before in text(),
+        after in text(),
+        password in password(),
+        boundary in prop::sample::select(vec![' ', '\n', '"', '\'', '`', '\u{a0}']),
+        scheme in prop::sample::select(vec!["https", "postgresql+psycopg2", "s3", "Redis"]),
+        user in "[A-Za-z0-9._~-]{0,8}",
+        first_word_is_secret in any::<bool>(),
+    ) {
+        let url_start = format!("{before}{boundary}{scheme}://{user}:");
+        let password_range = url_start.len()..url_start.len() + password.len();
+        let text = format!("{url_start}{password}@{after}");
+        let elsewhere = text
+            .match_indices(password.as_str())
+            .any(|(start, found)| start + found.len() <= password_range.start || start >= password_range.end);
+        prop_assume!(!elsewhere);
+
+        let hidden = hide_url_credentials(&text, MASK);
+        prop_assert!(!hidden.contains(&password), "{:?} leaked from {:?}: {:?}", password, text, hidden);
+
+        let secrets: Vec<&str> =
+            if first_word_is_secret { text.split_whitespace().next().into_iter().collect() } else { Vec::new() };
+        let redactor = Redactor::new(secrets);
+        let redacted = redactor.redact(&text, MASK);
+        prop_assert!(!redacted.contains(&password), "{:?} leaked from {:?}: {:?}", password, text, redacted);
+        if !password.chars().any(|c| FILTERED.contains(c)) {
+            let filtered = redactor.redact(&text, FILTERED);
+            prop_assert!(!filtered.contains(&password), "{:?} leaked from {:?}: {:?}", password, text, filtered);
+        }
+    }
+}
