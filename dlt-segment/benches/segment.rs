@@ -116,7 +116,9 @@ fn handoff(c: &mut Criterion) {
     let outbox = folder.join("outbox.jsonl");
     let line = std::fs::read(&outbox).unwrap();
     let mut group = c.benchmark_group("handoff");
-    for (label, waiting) in [("one message, nothing waiting", 0), ("one message, 900 KB waiting", 900 * 1024 / line.len())] {
+    for (label, waiting) in
+        [("one message, nothing waiting", 0), ("one message, 900 KB waiting", 900 * 1024 / line.len())]
+    {
         let content = line.repeat(waiting);
         let template = message();
         group.bench_function(label, |b| {

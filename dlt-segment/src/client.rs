@@ -104,7 +104,8 @@ impl Transport for SegmentClient {
     /// True once the queue is empty and nothing is in flight or waiting for a retry.
     fn flush(&self, timeout: Duration) -> bool {
         let (reply, answer) = sync_channel(1);
-        self.control.send(Command::Flush { until: deadline_after(timeout), reply }).is_ok() && answer.recv_timeout(timeout).unwrap_or(false)
+        self.control.send(Command::Flush { until: deadline_after(timeout), reply }).is_ok()
+            && answer.recv_timeout(timeout).unwrap_or(false)
     }
 
     /// The first shutdown's report is kept: a later call returns it. Calls may overlap (a

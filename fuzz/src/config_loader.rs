@@ -12,14 +12,7 @@ use std::sync::OnceLock;
 
 use dlt_config::{Config, Environment, Locations};
 
-use crate::toml_tree::Plain;
-
-/// The part of every planted secret that must never come out.
-pub const MARKER: &str = "Pl4nt3dS3cr3t";
-const DSN: &str = "https://f1e2d3Pl4nt3dS3cr3t@o1.ingest.example/42";
-const WRITE_KEY: &str = "wk-Pl4nt3dS3cr3t-0123";
-/// The keys whose values are secrets: a marker under them may never be shown.
-const SECRET_KEYS: [&str; 2] = ["sentry_dsn", "dlthub_telemetry_segment_write_key"];
+use crate::toml_checks::{DSN, MARKER, WRITE_KEY, check_load, marker_outside_secrets};
 
 /// The secret, as the control byte writes it: in a file (the lines to insert) or in a variable.
 enum Plant {
@@ -87,22 +80,6 @@ fn with_plant(bytes: &[u8], lines: &str, at: u8) -> Vec<u8> {
     out
 }
 
-/// Whether the planted file puts the marker anywhere but under a secret key: then showing it
-/// is not a leak (the input wrote it into, say, `runtime.log_level`).
-fn marker_outside_secrets(file: &[u8]) -> bool {
-    let Ok(text) = std::str::from_utf8(file) else { return false };
-    let Ok(document) = toml_edit::Document::parse(text.strip_prefix('\u{feff}').unwrap_or(text)) else {
-        // Not TOML: the loader must report it without quoting any of it.
-        return false;
-    };
-    let mut texts = Vec::new();
-    Plain::of_table(document.as_table()).texts(&mut Vec::new(), &mut texts);
-    texts.iter().any(|(path, text)| {
-        let under_secret = path.len() >= 2 && path[0] == "runtime" && SECRET_KEYS.contains(&path[1].as_str());
-        text.contains(MARKER) && !under_secret
-    })
-}
-
 /// Loads a configuration made of `data` (see the module's docs for the layout).
 pub fn check(data: &[u8]) {
     let Some((&control, bytes)) = data.split_first() else { return };
@@ -127,22 +104,7 @@ pub fn check(data: &[u8]) {
 
     let env =
         environment(&sandbox.project, &sandbox.global, variable.as_ref().map(|(name, value)| (*name, value.as_str())));
-    let shown = match Config::load_at(sandbox.locations.clone(), env) {
-        Ok(config) => {
-            let trace = config.enable_runtime_trace(Some("pipeline"));
-            let trace = match &trace {
-                Ok(value) => format!("{value:?}"),
-                Err(error) => format!("{error} {error:?}"),
-            };
-            format!("{config:?} {:?} {trace}", config.runtime())
-        }
-        Err(error) => {
-            let message = error.to_string();
-            assert!(!message.is_empty() && !message.contains('\n'), "not one line: {message:?}");
-            format!("{message} {error:?}")
-        }
-    };
-    if !may_show {
-        assert!(!shown.contains(MARKER), "the planted secret is shown: {shown}");
+    if let Err(failure) = check_load(Config::load_at(sandbox.locations.clone(), env), may_show) {
+        panic!("{failure}");
     }
 }

@@ -21,7 +21,11 @@ pub mod message_parsing;
 pub mod outbox_reader;
 pub mod switch_editor;
 pub mod text_scrubber;
-mod toml_tree;
+// The checks are shared with the property tests of dlt-config and dlt-redact.
+#[path = "../../dlt-redact/tests/support/embedded_password.rs"]
+mod embedded_password;
+#[path = "../../dlt-config/tests/support/toml_checks.rs"]
+mod toml_checks;
 
 use std::path::{Path, PathBuf};
 

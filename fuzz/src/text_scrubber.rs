@@ -14,24 +14,16 @@
 //! where in the rest of the text the URL goes, and (its low bit) whether the first word of the
 //! text is a listed secret.
 
-use dlt_redact::{MASK, Redactor, hide_url_credentials};
+use crate::embedded_password::{BOUNDARIES, SCHEMES, check_never_comes_out, embed, password_of};
 
-const SCHEMES: [&str; 4] = ["https", "postgresql+psycopg2", "s3", "Redis"];
 const USERS: [&str; 4] = ["", "loader", "u.ser_1~", "x"];
-const BOUNDARIES: [char; 6] = [' ', '\n', '"', '\'', '`', '\u{a0}'];
-const FILTERED: &str = "[Filtered]";
-
-/// Ends a URL in free text (the rule's boundary).
-fn ends_url(c: char) -> bool {
-    c.is_whitespace() || matches!(c, '"' | '\'' | '`')
-}
 
 /// Builds the text and checks that the password never comes out.
 pub fn check(data: &[u8]) {
     let [first, second, rest @ ..] = data else { return };
     let text = String::from_utf8_lossy(rest);
     let length = usize::from(first & 0b1_1111) + 1;
-    let password: String = text.chars().take(length).filter(|&c| !ends_url(c) && !MASK.contains(c)).collect();
+    let password = password_of(text.chars().take(length));
     if password.is_empty() {
         return;
     }
@@ -41,28 +33,8 @@ pub fn check(data: &[u8]) {
     let (before, after) = rest.split_at(at);
     let pick = usize::from(first >> 5);
     let (boundary, scheme, user) = (BOUNDARIES[pick % BOUNDARIES.len()], SCHEMES[pick % 4], USERS[pick / 2]);
-    let url_start = format!("{before}{boundary}{scheme}://{user}:");
-    let password_range = url_start.len()..url_start.len() + password.len();
-    let text = format!("{url_start}{password}@{after}");
-
-    // The password written apart from the URL, in the text around it, is the text's own.
-    let elsewhere = text
-        .match_indices(password.as_str())
-        .any(|(start, found)| start + found.len() <= password_range.start || start >= password_range.end);
-    if elsewhere {
-        return;
-    }
-
-    let hidden = hide_url_credentials(&text, MASK);
-    assert!(!hidden.contains(&password), "{password:?} leaked from {text:?}: {hidden:?}");
-
-    let secrets: Vec<&str> =
-        if second & 1 == 1 { text.split_whitespace().next().into_iter().collect() } else { Vec::new() };
-    let redactor = Redactor::new(secrets);
-    let redacted = redactor.redact(&text, MASK);
-    assert!(!redacted.contains(&password), "{password:?} leaked from {text:?}: {redacted:?}");
-    if !password.chars().any(|c| FILTERED.contains(c)) {
-        let filtered = redactor.redact(&text, FILTERED);
-        assert!(!filtered.contains(&password), "{password:?} leaked from {text:?}: {filtered:?}");
+    let Some(text) = embed(before, boundary, scheme, user, &password, after) else { return };
+    if let Err(failure) = check_never_comes_out(&text, &password, second & 1 == 1) {
+        panic!("{failure}");
     }
 }

@@ -194,7 +194,12 @@ fn an_append_after_a_line_cut_short_keeps_the_new_message_whole() {
     assert!(outbox.append(vec![message(1, Duration::ZERO)], soon()).saved);
     let good = encode_message(&message(2, Duration::ZERO)).unwrap();
     // A write cut short by a crash: half a line, no newline.
-    File::options().append(true).open(outbox.dir.join(OUTBOX_FILE)).unwrap().write_all(&good[..good.len() / 2]).unwrap();
+    File::options()
+        .append(true)
+        .open(outbox.dir.join(OUTBOX_FILE))
+        .unwrap()
+        .write_all(&good[..good.len() / 2])
+        .unwrap();
 
     assert!(outbox.append(vec![message(3, Duration::ZERO)], soon()).saved);
     assert_eq!(waiting(&outbox), [1, 3]);
