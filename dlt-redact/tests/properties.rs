@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use dlt_redact::{HttpUrl, MASK, Redactor, display_url, hide_url_credentials, parse_url};
+use dlt_test_support::strategies::url_password_char;
 use proptest::prelude::*;
 
 /// One URL with credentials, drawn in parts.
@@ -24,26 +25,9 @@ impl CredentialUrl {
     }
 }
 
-/// A printable ASCII character as it appears in a URL's password: space and quotes
-/// percent-encoded (as a real URL has them), everything else literal, with the characters that
-/// people really write in passwords (and that end URLs in naive rules) drawn often.
-fn password_char() -> impl Strategy<Value = String> {
-    prop_oneof![
-        3 => (0x20u8..=0x7e).prop_map(|byte| match byte {
-            b' ' => "%20".to_owned(),
-            b'"' => "%22".to_owned(),
-            b'\'' => "%27".to_owned(),
-            b'`' => "%60".to_owned(),
-            other => char::from(other).to_string(),
-        }),
-        2 => prop::sample::select(vec![";", ",", ")", "]", "}", "/", "#", "?", "@", "%", ":", "%2F", "%40"])
-            .prop_map(str::to_owned),
-    ]
-}
-
 /// A password of 6 to 20 characters, so that finding it in the output means it leaked.
 fn password() -> impl Strategy<Value = String> {
-    prop::collection::vec(password_char(), 6..20).prop_map(|chars| chars.concat())
+    prop::collection::vec(url_password_char(), 6..20).prop_map(|chars| chars.concat())
 }
 
 fn user() -> impl Strategy<Value = String> {

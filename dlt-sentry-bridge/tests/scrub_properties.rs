@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use dlt_sentry_bridge::test_util::CapturingTransport;
 use dlt_sentry_bridge::{HostEnvironment, PipelineTags, PipelineTransaction, Secret, SentryOptions, init};
+use dlt_test_support::strategies::url_password_char;
 use proptest::prelude::*;
 use sentry_core::protocol::{
     Breadcrumb, Context, Envelope, EnvelopeItem, Event, Exception, LogEntry, Map, Mechanism, Request, Span,
@@ -20,25 +21,13 @@ use tracing_subscriber::layer::SubscriberExt;
 /// Characters that end a URL in free text; the text around a URL is split by them.
 const BOUNDARIES: [char; 7] = [' ', '\t', '\n', '\u{a0}', '"', '\'', '`'];
 
-/// A printable ASCII character as a URL's password holds it (space and quotes
-/// percent-encoded), with the delimiters people really use drawn often.
-fn password_char() -> impl Strategy<Value = String> {
-    prop_oneof![
-        3 => (0x20u8..=0x7e).prop_map(|byte| match byte {
-            b' ' => "%20".to_owned(),
-            b'"' => "%22".to_owned(),
-            b'\'' => "%27".to_owned(),
-            b'`' => "%60".to_owned(),
-            other => char::from(other).to_string(),
-        }),
-        2 => prop::sample::select(vec![";", ",", ")", "]", "}", "/", "#", "?", "@", "%", ":"]).prop_map(str::to_owned),
-    ]
-}
-
 /// At least six characters and one of `; , ) ] } # ? @`, so that the value cannot turn up by
 /// chance in an id, a timestamp or a version of the payload.
 fn secret_text() -> impl Strategy<Value = String> {
-    (prop::collection::vec(password_char(), 5..16), prop::sample::select(vec![";", ",", ")", "]", "}", "#", "?", "@"]))
+    (
+        prop::collection::vec(url_password_char(), 5..16),
+        prop::sample::select(vec![";", ",", ")", "]", "}", "#", "?", "@"]),
+    )
         .prop_map(|(chars, special)| chars.concat() + special)
 }
 

@@ -18,6 +18,7 @@
 //! - [`DltEnv`]: temporary dlt dirs and the environment that points dlt at them.
 //! - [`golden_dir`]: the repository's golden data, recorded from dlt (Python).
 //! - [`pipeline_load_message`]: a message of the usual size, for benchmarks.
+//! - `strategies` (feature `strategies`): proptest strategies several crates draw from.
 //!
 //! ```
 //! use std::io::{Read, Write};
@@ -49,6 +50,8 @@ mod proxy;
 mod recorder;
 mod sentry;
 mod server;
+#[cfg(feature = "strategies")]
+pub mod strategies;
 mod tls;
 
 use std::path::{Path, PathBuf};
