@@ -317,14 +317,21 @@ impl Bench {
             let before =
                 [Side::Dlt, Side::Ours].map(|side| self.endpoints(side).counting(scenario).map(Endpoint::messages));
             let (mut dlt, mut ours) = (Vec::new(), Vec::new());
+            // Each run's dirs stay until its messages arrived, as a user's do: a detached
+            // sender delivers from them after the command exited.
+            let mut kept = Vec::new();
             for run in 1..=self.runs {
                 eprintln!("{}, {}: run {run} of {}", process.measurement, scenario.label(), self.runs);
-                dlt.push(self.time_process(process, Side::Dlt, scenario)?.as_secs_f64());
-                ours.push(self.time_process(process, Side::Ours, scenario)?.as_secs_f64());
+                for (side, times) in [(Side::Dlt, &mut dlt), (Side::Ours, &mut ours)] {
+                    let (wall, dirs) = self.time_process(process, side, scenario)?;
+                    times.push(wall.as_secs_f64());
+                    kept.push(dirs);
+                }
             }
             for (side, before) in [Side::Dlt, Side::Ours].into_iter().zip(before) {
                 self.check_arrivals(process, side, scenario, before)?;
             }
+            drop(kept);
             let (dlt, ours) = (seconds(median(&dlt)), seconds(median(&ours)));
             let off_times = *off.get_or_insert((dlt, ours));
             let note = |time, off_time| (scenario != Scenario::Off).then(|| show_difference(time, off_time, "off"));
@@ -340,13 +347,19 @@ impl Bench {
         Ok(rows)
     }
 
-    /// The wall time of one run in fresh dirs.
-    fn time_process(&self, process: &ProcessBench, side: Side, scenario: Scenario) -> Result<Duration, String> {
+    /// The wall time of one run in fresh dirs, and the dirs.
+    fn time_process(
+        &self,
+        process: &ProcessBench,
+        side: Side,
+        scenario: Scenario,
+    ) -> Result<(Duration, RunDirs), String> {
         let dirs = RunDirs::new()?;
         let mut command = (process.command)(self, side);
         Self::environment(&mut command, &dirs, &self.endpoints(side).url(scenario), scenario != Scenario::Off);
         let what = format!("{} ({}, {})", process.measurement, side.name(), scenario.label());
-        Ok(child::run(&mut command, &what, process.limit)?.success(&what)?.wall)
+        let wall = child::run(&mut command, &what, process.limit)?.success(&what)?.wall;
+        Ok((wall, dirs))
     }
 
     /// Nothing may arrive when telemetry is off; every message must arrive where it is answered.
