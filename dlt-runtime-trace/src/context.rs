@@ -77,11 +77,36 @@ fn os_family() -> &'static str {
 }
 
 /// Logical CPUs, all of them (as Python's `cpu_count()`), not the share a container may use.
+/// On Linux from the kernel's list of online CPUs (one small read, where counting them in
+/// `/proc/cpuinfo` reads kilobytes per CPU); elsewhere, or when that list cannot be read, from
+/// sysinfo.
 fn logical_cpus() -> u32 {
-    let refresh = RefreshKind::nothing().with_cpu(CpuRefreshKind::nothing());
-    let counted = System::new_with_specifics(refresh).map(|system| system.cpus().len()).unwrap_or(0);
+    let counted = linux_online_cpus().unwrap_or_else(|| {
+        let refresh = RefreshKind::nothing().with_cpu(CpuRefreshKind::nothing());
+        System::new_with_specifics(refresh).map_or(0, |system| system.cpus().len())
+    });
     let cpus = if counted > 0 { counted } else { std::thread::available_parallelism().map_or(1, usize::from) };
     u32::try_from(cpus).unwrap_or(u32::MAX)
+}
+
+/// The number of CPUs in `/sys/devices/system/cpu/online` (what glibc's
+/// `sysconf(_SC_NPROCESSORS_ONLN)`, and so Python's `os.cpu_count()`, reads), on Linux.
+fn linux_online_cpus() -> Option<usize> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    cpus_in_list(&fs::read_to_string("/sys/devices/system/cpu/online").ok()?)
+}
+
+/// The number of CPUs in a kernel CPU list such as `0-3,8,10-11`; `None` when it is not one.
+fn cpus_in_list(list: &str) -> Option<usize> {
+    let mut count = 0usize;
+    for part in list.trim().split(',') {
+        let (first, last) = part.split_once('-').unwrap_or((part, part));
+        let (first, last): (usize, usize) = (first.parse().ok()?, last.parse().ok()?);
+        count = count.checked_add(last.checked_sub(first)?.checked_add(1)?)?;
+    }
+    Some(count)
 }
 
 /// Collects the whole context once; the host's library gives `library` and `run_context`.
@@ -104,7 +129,7 @@ mod tests {
 
     use dlt_config::Environment;
 
-    use super::{CI_VARIABLES, exec_info, is_ci_run};
+    use super::{CI_VARIABLES, cpus_in_list, exec_info, is_ci_run, logical_cpus};
 
     fn env(pairs: &[(&str, &str)]) -> Environment {
         Environment::from_pairs(pairs.iter().copied())
@@ -113,6 +138,22 @@ mod tests {
     fn detected(pairs: &[(&str, &str)]) -> Vec<String> {
         let empty_root = tempfile::tempdir().unwrap();
         exec_info(&env(pairs), empty_root.path())
+    }
+
+    #[test]
+    fn cpu_lists_are_counted() {
+        assert_eq!(cpus_in_list("0\n"), Some(1));
+        assert_eq!(cpus_in_list("0-1\n"), Some(2));
+        assert_eq!(cpus_in_list("0-3,8,10-11"), Some(7));
+        for odd in ["", "a", "3-1", "0-", "-1", "0,,1"] {
+            assert_eq!(cpus_in_list(odd), None, "{odd:?}");
+        }
+    }
+
+    #[test]
+    fn logical_cpus_counts_every_cpu_the_machine_has_online() {
+        let all = std::thread::available_parallelism().map_or(1, usize::from);
+        assert!(logical_cpus() as usize >= all, "{} < {all}", logical_cpus());
     }
 
     #[test]
