@@ -102,7 +102,12 @@ impl Machine {
                 let path = file.unwrap().path();
                 let name = path.file_name().unwrap().to_string_lossy().into_owned();
                 if name == "outbox.jsonl" || name.starts_with("claimed-") {
-                    messages += fs::read_to_string(&path).unwrap().lines().filter(|l| !l.is_empty()).count();
+                    // A sender may take or release the file between the listing and the read.
+                    match fs::read_to_string(&path) {
+                        Ok(text) => messages += text.lines().filter(|l| !l.is_empty()).count(),
+                        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(error) => panic!("cannot read {}: {error}", path.display()),
+                    }
                 }
                 if name == "sender.lock" {
                     let file = fs::File::open(&path).unwrap();
