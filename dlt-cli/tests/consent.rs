@@ -119,3 +119,35 @@ fn the_opt_out_mark_is_shown_and_nothing_recorded_before_it_waits() {
         .collect();
     assert_eq!(after, ["command_telemetry.switch"], "nothing from before the opt-out");
 }
+
+/// 24 switches at once, as separate `dlt` processes: each takes the switch lock, so the project
+/// file stays valid TOML with every comment, no temporary file is left, and the value is the one
+/// a last switch writes.
+#[test]
+fn twenty_four_concurrent_switches_leave_a_valid_file_with_its_comments() {
+    let machine = Machine::new();
+    let dir = machine.project().join(".dlt");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.toml");
+    let original =
+        "# top\n[runtime]\nlog_level = \"INFO\" # keep\ndlthub_telemetry = true\n\n[sources.x]\n# inner\nkey = 1\n";
+    std::fs::write(&config, original).unwrap();
+    let switches: Vec<_> = (0..24)
+        .map(|index| {
+            let switch = if index % 2 == 0 { "--disable-telemetry" } else { "--enable-telemetry" };
+            machine.command(&[switch], &[]).stdout(std::process::Stdio::null()).spawn().unwrap()
+        })
+        .collect();
+    for mut switch in switches {
+        assert!(switch.wait().unwrap().success());
+    }
+    // Whichever switch came last, the file is the original with that value: nothing lost,
+    // nothing torn.
+    let text = std::fs::read_to_string(&config).unwrap();
+    let switched_off = original.replace("dlthub_telemetry = true", "dlthub_telemetry = false");
+    assert!(text == original || text == switched_off, "{text}");
+    assert!(machine.dlt(&["--disable-telemetry"], &[]).status.success());
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), switched_off);
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|entry| entry.unwrap().file_name()).collect();
+    assert_eq!(left, ["config.toml"]);
+}
