@@ -113,7 +113,7 @@ pub(crate) fn segment_options(config: &Config, library: &Library) -> SegmentOpti
         .with_connect_timeout(options.http.connect_timeout())
         .with_request_timeout(options.http.request_timeout());
     if let Some(key) = &runtime.dlthub_telemetry_segment_write_key.value {
-        options = options.with_write_key(WriteKey::new(key.expose()));
+        options = options.with_write_key(WriteKey::new(key.clone()));
     }
     options
 }

@@ -10,13 +10,10 @@ use dlt_telemetry_model::TrackMessage;
 use crate::clock::Clock;
 use crate::error::SegmentError;
 use crate::options::SegmentOptions;
-use crate::outbox::Outbox;
+use crate::outbox::{LOCK_WAIT, Outbox};
 use crate::stats::{Counters, Stats, add};
 use crate::transport::{ShutdownReport, Transport};
 use crate::wire::{fill_segment_fields, to_millis};
-
-/// How long handing off may wait for another process appending to the same outbox.
-const APPEND_LOCK_WAIT: Duration = Duration::from_millis(200);
 
 /// Keeps messages in memory (up to the queue capacity) and appends them to the outbox on
 /// [`Transport::flush`] and [`Transport::shutdown`]; it starts no thread and opens no socket.
@@ -55,7 +52,7 @@ impl HandoffTransport {
         if held.is_empty() {
             return true;
         }
-        let appended = self.outbox.append(held, Instant::now() + APPEND_LOCK_WAIT);
+        let appended = self.outbox.append(held, Instant::now() + LOCK_WAIT);
         let mut sender_needed = self.sender_needed.lock().unwrap_or_else(PoisonError::into_inner);
         *sender_needed = appended.sender_needed || (*sender_needed && !self.outbox.sender_running());
         appended.saved

@@ -7,7 +7,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use dlt_http::{HttpSettings, NetworkEnv};
-use dlt_redact::HttpUrl;
+use dlt_redact::{HttpUrl, MASK, Secret};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
 
 use crate::clock::{Clock, system_clock};
@@ -22,24 +22,25 @@ pub const SEGMENT_BATCH_ENDPOINT: &str = "https://api.segment.io/v1/batch";
 
 /// A Segment write key. Its value never appears in `Debug` output, logs or errors.
 #[derive(Clone, PartialEq, Eq)]
-pub struct WriteKey(String);
+pub struct WriteKey(Secret);
 
 impl WriteKey {
     /// Wraps a write key, e.g. from `runtime.dlthub_telemetry_segment_write_key`.
-    pub fn new(key: impl Into<String>) -> Self {
+    pub fn new(key: impl Into<Secret>) -> Self {
         Self(key.into())
     }
 
     /// The key itself, for the recipient's digest.
     pub(crate) fn expose(&self) -> &str {
-        &self.0
+        self.0.expose()
     }
 
     /// `Basic base64(key + ":")`: the key as HTTP Basic user name with an empty password, the
     /// way Segment (and dlt) send it. `None` for an empty key, which dlt treats as no key.
     fn authorization(&self) -> Option<Result<HeaderValue, SegmentError>> {
         (!self.0.is_empty()).then(|| {
-            let mut value = HeaderValue::try_from(format!("Basic {}", STANDARD.encode(format!("{}:", self.0))))
+            let key = self.0.expose();
+            let mut value = HeaderValue::try_from(format!("Basic {}", STANDARD.encode(format!("{key}:"))))
                 .map_err(|_| SegmentError::InvalidWriteKey)?;
             value.set_sensitive(true);
             Ok(value)
@@ -49,7 +50,7 @@ impl WriteKey {
 
 impl fmt::Debug for WriteKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("WriteKey(***)")
+        write!(f, "WriteKey({MASK})")
     }
 }
 

@@ -21,6 +21,7 @@ use std::collections::HashSet;
 use std::fs::{self, File, TryLockError};
 use std::io::{self, Read as _, Seek as _, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -54,6 +55,8 @@ const CLAIM_SUFFIX: &str = ".jsonl";
 const READ_LIMIT_FACTOR: u64 = 4;
 /// The failure log is cut back to its newest half once it grows past this.
 const FAILURE_LOG_MAX_BYTES: u64 = 16 * 1024;
+/// How long an append or a claim waits for another process holding the recipient's folder.
+pub(crate) const LOCK_WAIT: Duration = Duration::from_millis(200);
 /// How long purging waits for a process holding a recipient's folder.
 const PURGE_LOCK_WAIT: Duration = Duration::from_secs(1);
 
@@ -113,12 +116,7 @@ pub fn purge_outboxes(telemetry_dir: &Path) -> io::Result<()> {
 
 fn purge_recipient(dir: &Path) -> io::Result<()> {
     let _lock = FileLock::acquire(&dir.join(APPEND_LOCK), Instant::now() + PURGE_LOCK_WAIT)?;
-    for entry in fs::read_dir(dir)?.flatten() {
-        if entry.file_name().to_str().is_some_and(holds_messages) {
-            remove_if_present(&entry.path())?;
-        }
-    }
-    Ok(())
+    purge_messages(dir)
 }
 
 /// One recipient's outbox as `dlt telemetry` shows it.
@@ -228,6 +226,17 @@ impl Consent {
             Self::Withdrawn => false,
         }
     }
+
+    /// `allows`, counting each message it refuses in `dropped`: a filter for `retain`.
+    pub(crate) fn counting(self, dropped: &AtomicU64) -> impl Fn(&TrackMessage) -> bool + '_ {
+        move |message| {
+            let allowed = self.allows(message);
+            if !allowed {
+                add(dropped, 1);
+            }
+            allowed
+        }
+    }
 }
 
 impl Outbox {
@@ -250,14 +259,6 @@ impl Outbox {
             Some(at) if at >= self.started_at => Consent::Withdrawn,
             opted_out_at => Consent::Given { opted_out_at },
         }
-    }
-
-    /// Keeps the messages the mark allows; counts the others.
-    pub(crate) fn allowed(&self, messages: Vec<TrackMessage>, consent: Consent) -> Vec<TrackMessage> {
-        let before = messages.len();
-        let kept: Vec<TrackMessage> = messages.into_iter().filter(|message| consent.allows(message)).collect();
-        add(&self.counters.dropped_opted_out, before - kept.len());
-        kept
     }
 
     /// Whether this recipient has a folder: without one, nothing waits.
@@ -345,7 +346,7 @@ impl Outbox {
                     entry.metadata().is_ok_and(|metadata| metadata.len() == 0)
                 } else if is_claim(&name) {
                     // A claim held by a live process is that process's to deliver.
-                    File::open(entry.path()).is_ok_and(|file| matches!(file.try_lock(), Err(TryLockError::WouldBlock)))
+                    FileLock::is_held(&entry.path()).unwrap_or(false)
                 } else {
                     true
                 }
@@ -374,12 +375,14 @@ impl Outbox {
         if !self.dir.is_dir() {
             dlt_fs::create_private_dir_all(&self.dir)?;
         }
-        let description = self.dir.join(RECIPIENT_FILE);
-        if fs::symlink_metadata(&description).is_err() {
-            let text = self.recipient.description().to_string();
-            dlt_fs::create_new_atomic(&description, text.as_bytes(), NewFileMode::Private, Sync::Fast)?;
-        }
-        Ok(())
+        let description = self.recipient.description().to_string();
+        dlt_fs::create_new_atomic(
+            &self.dir.join(RECIPIENT_FILE),
+            description.as_bytes(),
+            NewFileMode::Private,
+            Sync::Fast,
+        )
+        .map(drop)
     }
 
     fn try_claim(&self, lock_deadline: Instant) -> io::Result<(Vec<TrackMessage>, Option<Claim>)> {
@@ -421,7 +424,7 @@ impl Outbox {
         Ok((lines.into_iter().map(|line| line.message).collect(), claim))
     }
 
-    fn try_append(&self, messages: Vec<TrackMessage>, lock_deadline: Instant) -> io::Result<Appended> {
+    fn try_append(&self, mut messages: Vec<TrackMessage>, lock_deadline: Instant) -> io::Result<Appended> {
         if messages.is_empty() {
             return Ok(Appended { saved: true, sender_needed: false });
         }
@@ -429,7 +432,7 @@ impl Outbox {
         let _lock = FileLock::acquire(&self.dir.join(APPEND_LOCK), lock_deadline)?;
         // Checked under the lock that purging takes too: after an opt-out nothing is kept.
         let consent = self.consent();
-        let messages = self.allowed(messages, consent);
+        messages.retain(consent.counting(&self.counters.dropped_opted_out));
         let path = self.dir.join(OUTBOX_FILE);
         let appended = messages.len();
         let mut new_lines = Vec::with_capacity(appended);
@@ -471,10 +474,9 @@ impl Outbox {
     }
 
     /// Applies the opt-out mark and the bounds, and counts what they drop.
-    fn bound(&self, lines: Vec<Line>, consent: Consent) -> Vec<Line> {
-        let before = lines.len();
-        let lines: Vec<Line> = lines.into_iter().filter(|line| consent.allows(&line.message)).collect();
-        add(&self.counters.dropped_opted_out, before - lines.len());
+    fn bound(&self, mut lines: Vec<Line>, consent: Consent) -> Vec<Line> {
+        let allowed = consent.counting(&self.counters.dropped_opted_out);
+        lines.retain(|line| allowed(&line.message));
         let bounded = retain_within(lines, self.clock.now(), self.options.max_age, self.options.max_bytes);
         add(&self.counters.dropped_expired, bounded.expired);
         add(&self.counters.dropped_outbox_full, bounded.overflow);

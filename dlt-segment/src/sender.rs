@@ -13,7 +13,7 @@ use crate::outbox::{Consent, Outbox};
 use crate::retry::RetryPolicy;
 use crate::stats::{Counters, Stats};
 use crate::transport::Transport;
-use crate::worker::ClaimAtStart;
+use crate::worker::{ClaimAtStart, deadline_after};
 
 /// How often the sender looks at its stop signal while delivering.
 const STOP_POLL: Duration = Duration::from_millis(100);
@@ -79,7 +79,7 @@ pub fn run_sender(
     bound: Duration,
     stop: &StopSignal,
 ) -> Result<SenderReport, SegmentError> {
-    let deadline = Instant::now().checked_add(bound).unwrap_or_else(Instant::now);
+    let deadline = deadline_after(bound);
     let outbox_options = options.outbox.clone().ok_or(SegmentError::NoOutbox)?;
     let probe = Outbox::new(outbox_options, options.recipient(), Arc::new(Counters::default()), options.clock.clone());
     let mut sender_lock = match probe.try_lock_sender() {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
 use std::time::{Duration, Instant, SystemTime};
 
-use dlt_http::{Failure, read_body_capped};
+use dlt_http::{DEFAULT_BODY_CAP, Failure, read_body_capped};
 use dlt_telemetry_model::TrackMessage;
 use reqwest::Url;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
@@ -19,17 +19,13 @@ use tokio::sync::mpsc;
 
 use crate::clock::Clock;
 use crate::options::Api;
-use crate::outbox::{Appended, Claim, Consent, Outbox};
+use crate::outbox::{Appended, Claim, Consent, LOCK_WAIT, Outbox};
 use crate::retry::{Decision, GiveUp, Outcome, RetryPolicy, parse_retry_after};
 use crate::stats::{Counters, add};
 use crate::wire::{BatchBody, BatchLimits, Push, encode_message, fill_segment_fields, to_millis};
 
 /// Sending stops this long before the shutdown deadline, to leave time for the outbox.
 const OUTBOX_RESERVE: Duration = Duration::from_millis(50);
-/// How long an outbox write may wait for another process holding the folder.
-const OUTBOX_LOCK_WAIT: Duration = Duration::from_millis(200);
-/// The most response body read: only the status and headers matter.
-const RESPONSE_BODY_CAP: usize = 64 * 1024;
 /// Flushes waiting at once (a caller that gave up no longer counts); more are answered "not
 /// done" at once rather than piled up while the endpoint is down.
 const MAX_FLUSH_WAITERS: usize = 32;
@@ -113,8 +109,9 @@ struct FlushWaiter {
 struct Running {
     worker: Worker,
     pending: VecDeque<Pending>,
-    /// Copies of the messages of the requests in flight, for a write-ahead meanwhile.
-    in_flight: Vec<TrackMessage>,
+    /// The messages of the requests in flight, one list per request (for a write-ahead
+    /// meanwhile); back in the worker's hands once the requests ended.
+    in_flight: Vec<Vec<Pending>>,
     claims: Vec<Claim>,
     flush_waiters: Vec<FlushWaiter>,
     stopping: Option<Stopping>,
@@ -177,7 +174,7 @@ impl Running {
 
     fn claim(&mut self) {
         let Some(outbox) = &self.worker.outbox else { return };
-        let (messages, claim) = outbox.claim(Instant::now() + OUTBOX_LOCK_WAIT);
+        let (messages, claim) = outbox.claim(Instant::now() + LOCK_WAIT);
         self.claims.extend(claim);
         for message in messages {
             self.accept(message);
@@ -291,7 +288,7 @@ impl Running {
             self.accept(message);
         }
         let messages: Vec<TrackMessage> =
-            self.in_flight.iter().cloned().chain(self.pending.iter().map(|pending| pending.message.clone())).collect();
+            self.in_flight.iter().flatten().chain(&self.pending).map(|pending| pending.message.clone()).collect();
         if let Some(claim) = self.worker.outbox.as_ref().and_then(|outbox| outbox.write_ahead(&messages)) {
             self.claims.push(claim);
         }
@@ -323,32 +320,31 @@ impl Running {
             self.withdraw();
             return;
         }
-        let before = self.pending.len();
-        self.pending.retain(|pending| consent.allows(&pending.message));
-        add(&self.worker.counters.dropped_opted_out, before - self.pending.len());
+        let allowed = consent.counting(&self.worker.counters.dropped_opted_out);
+        self.pending.retain(|pending| allowed(&pending.message));
+        drop(allowed);
 
         let sent_at = to_millis(self.worker.clock.now());
         let requests = self.next_requests(sent_at);
         if requests.is_empty() {
             return;
         }
-        self.in_flight = requests.iter().flat_map(|(_, messages)| messages.iter().map(|p| p.message.clone())).collect();
-        let exchanges = requests.iter().map(|(body, _)| {
-            let request =
-                self.worker.http.post(self.worker.url.clone()).headers(self.worker.headers.clone()).body(body.clone());
-            exchange(request)
+        let (bodies, batches): (Vec<Vec<u8>>, Vec<Vec<Pending>>) = requests.into_iter().unzip();
+        self.in_flight = batches;
+        let exchanges = bodies.into_iter().map(|body| {
+            exchange(self.worker.http.post(self.worker.url.clone()).headers(self.worker.headers.clone()).body(body))
         });
         let results = self.until_cutoff(futures_util::future::join_all(exchanges)).await;
-        self.in_flight.clear();
+        let batches = std::mem::take(&mut self.in_flight);
         let Some(results) = results else {
             // The deadline came first: the requests are abandoned and their messages kept.
-            for (_, in_flight) in requests.into_iter().rev() {
+            for in_flight in batches.into_iter().rev() {
                 self.requeue(in_flight);
             }
             return;
         };
         let mut longest_wait = None;
-        for ((_, in_flight), (outcome, retry_after)) in requests.into_iter().zip(results) {
+        for (in_flight, (outcome, retry_after)) in batches.into_iter().zip(results) {
             if let Some(wait) = self.settle(in_flight, outcome, retry_after) {
                 longest_wait = longest_wait.max(Some(wait));
             }
@@ -500,7 +496,7 @@ impl Running {
     fn set_aside(&mut self, messages: Vec<TrackMessage>) -> Appended {
         let count = messages.len();
         let appended = match &self.worker.outbox {
-            Some(outbox) => outbox.append(messages, Instant::now() + OUTBOX_LOCK_WAIT),
+            Some(outbox) => outbox.append(messages, Instant::now() + LOCK_WAIT),
             None => {
                 add(&self.worker.counters.dropped_undelivered, count);
                 Appended { saved: count == 0, sender_needed: false }
@@ -577,7 +573,7 @@ async fn exchange(request: reqwest::RequestBuilder) -> (Outcome, Option<String>)
             let status = response.status().as_u16();
             let retry_after =
                 response.headers().get(RETRY_AFTER).and_then(|value| value.to_str().ok()).map(str::to_owned);
-            let _ = read_body_capped(response, RESPONSE_BODY_CAP).await;
+            let _ = read_body_capped(response, DEFAULT_BODY_CAP).await;
             (Outcome::Status(status), retry_after)
         }
         Err(error) => {
