@@ -109,10 +109,7 @@ fn run(cli: Cli) -> Outcome {
         Ok(config) => config,
         Err(error) => return Outcome::Usage(error.to_string()),
     };
-    if let Err(error) = config.enable_runtime_trace(None) {
-        return Outcome::Usage(error.to_string());
-    }
-    let mut options = InitOptions::new("dlt", VERSION).with_env(config.env().clone());
+    let mut options = InitOptions::new("dlt", VERSION);
     if let Ok(program) = std::env::current_exe() {
         options = options.with_detached_sender(SenderCommand::new(program, ["telemetry", "flush"]));
     }
@@ -134,14 +131,18 @@ fn run(cli: Cli) -> Outcome {
         if let Some(enabled) = cli.switch() {
             report_switch(&runtime, enabled, switch_started);
         }
-        let outcome = dispatch(&runtime, cli);
+        let outcome = match runtime.config() {
+            Some(config) => dispatch(&runtime, config, cli),
+            // Without a configuration `start` reported a config issue, handled above.
+            None => Outcome::Failed("the configuration could not be read".into()),
+        };
         drop(runtime);
         outcome
     })
 }
 
 /// Runs the command of the command line.
-fn dispatch(runtime: &RuntimeTrace, cli: Cli) -> Outcome {
+fn dispatch(runtime: &RuntimeTrace, config: &Config, cli: Cli) -> Outcome {
     match cli.command {
         None if cli.switch().is_some() => Outcome::Done,
         None => {
@@ -149,16 +150,16 @@ fn dispatch(runtime: &RuntimeTrace, cli: Cli) -> Outcome {
             Outcome::Usage("a command or a switch is required".into())
         }
         Some(Command::Telemetry { json, .. }) => {
-            runtime.track_command(TelemetryStatus {}, Track::After, || telemetry(runtime, json))
+            runtime.track_command(TelemetryStatus {}, Track::After, || telemetry(runtime, config, json))
         }
         Some(Command::Init { source, destination }) => {
             runtime.track_command(Init::new(source.as_str(), destination.as_str()), Track::After, || {
-                init(runtime, &source, &destination)
+                init(config, &source, &destination)
             })
         }
         Some(Command::Pipeline { name, operation }) => {
             let arguments = PipelineCommand { operation: operation.name().into() };
-            runtime.track_command(arguments, Track::Before, || pipeline(runtime, &name, &operation))
+            runtime.track_command(arguments, Track::Before, || pipeline(config, &name, &operation))
         }
     }
 }
@@ -181,10 +182,9 @@ fn report_switch(runtime: &RuntimeTrace, enabled: bool, started: Instant) {
 }
 
 /// `dlt telemetry`: the status, and what waits to be sent.
-fn telemetry(runtime: &RuntimeTrace, json: bool) -> Outcome {
-    let waiting = runtime.config().map(waiting_telemetry).transpose();
-    let waiting = match waiting {
-        Ok(waiting) => waiting,
+fn telemetry(runtime: &RuntimeTrace, config: &Config, json: bool) -> Outcome {
+    let waiting = match waiting_telemetry(config) {
+        Ok(waiting) => Some(waiting),
         Err(error) => return Outcome::Failed(format!("cannot look at the telemetry outbox: {error}")),
     };
     let text = if json {
@@ -199,10 +199,7 @@ fn telemetry(runtime: &RuntimeTrace, json: bool) -> Outcome {
 }
 
 /// `dlt init`: the project's config files, with telemetry as it is configured now.
-fn init(runtime: &RuntimeTrace, source: &str, destination: &str) -> Outcome {
-    let Some(config) = runtime.config() else {
-        return Outcome::Failed("the configuration could not be read".into());
-    };
+fn init(config: &Config, source: &str, destination: &str) -> Outcome {
     let telemetry = config.runtime().dlthub_telemetry.value;
     let report = match init_project(config.locations(), telemetry) {
         Ok(report) => report,
@@ -223,11 +220,8 @@ fn init(runtime: &RuntimeTrace, source: &str, destination: &str) -> Outcome {
 }
 
 /// `dlt pipeline <name> <operation>`.
-fn pipeline(runtime: &RuntimeTrace, name: &str, operation: &PipelineOperation) -> Outcome {
+fn pipeline(config: &Config, name: &str, operation: &PipelineOperation) -> Outcome {
     let PipelineOperation::Trace { json } = operation;
-    let Some(config) = runtime.config() else {
-        return Outcome::Failed("the configuration could not be read".into());
-    };
     let pipelines = config.locations().pipelines_dir();
     let trace = match load_trace(&pipelines, name) {
         Ok(Some(trace)) => trace,

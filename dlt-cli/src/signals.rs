@@ -14,6 +14,8 @@ pub(crate) fn keeping_telemetry_on_signal<T>(keeper: Option<Keeper>, work: impl 
 
     use signal_hook::consts::{SIGINT, SIGTERM};
     use signal_hook::iterator::Signals;
+    // Nothing to keep (usage telemetry is off): a signal ends the process as it would anyway.
+    let Some(keeper) = keeper else { return work() };
     let Ok(mut signals) = Signals::new([SIGINT, SIGTERM]) else { return work() };
     let handle = signals.handle();
     // True once the work is done. The watcher holds the lock while it handles a signal, so
@@ -26,9 +28,7 @@ pub(crate) fn keeping_telemetry_on_signal<T>(keeper: Option<Keeper>, work: impl 
             if *finished {
                 return;
             }
-            if let Some(keeper) = &keeper {
-                keeper.keep_now();
-            }
+            keeper.keep_now();
             std::process::exit(128 + signal);
         }
     });

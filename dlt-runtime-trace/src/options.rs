@@ -13,9 +13,11 @@ pub struct InitOptions {
     /// The host's library name and version: `context.library`, the `User-Agent`, the Sentry
     /// release and `dlt_version` tag, the OpenTelemetry `service.name`.
     pub library: Library,
-    /// The environment to read (`RUNTIME__*`, `DLT_*`, `DO_NOT_TRACK`, `OTEL_*`, proxies, CI
-    /// and host markers). A detached sender gets exactly this environment.
-    pub env: Environment,
+    /// The environment [`crate::RuntimeTrace::init`] loads the configuration with
+    /// (`RUNTIME__*`, `DLT_*`, `DO_NOT_TRACK`, `OTEL_*`, proxies, CI and host markers); the
+    /// process environment when `None`. [`crate::RuntimeTrace::start`] uses its
+    /// configuration's environment instead. A detached sender gets exactly that environment.
+    pub env: Option<Environment>,
     /// Print events to stderr instead of sending them, unless `runtime.dlthub_telemetry_debug`
     /// is configured explicitly. Off by default.
     pub print_events_by_default: bool,
@@ -34,7 +36,7 @@ impl InitOptions {
     pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
         Self {
             library: Library::new(name, version),
-            env: Environment::from_process(),
+            env: None,
             print_events_by_default: false,
             debug_writer: None,
             detached_sender: None,
@@ -43,7 +45,7 @@ impl InitOptions {
 
     /// The same options reading `env` instead of the process environment.
     pub fn with_env(mut self, env: Environment) -> Self {
-        self.env = env;
+        self.env = Some(env);
         self
     }
 

@@ -60,15 +60,16 @@ impl RuntimeTrace {
     /// Reads the configuration of the process (files and the options' environment) and starts
     /// what it enables. Never fails: what went wrong is in [`RuntimeTrace::issues`] (for the
     /// host to show); a configuration that cannot be read turns everything off.
-    pub fn init(options: InitOptions) -> Self {
-        match Config::load(options.env.clone()) {
+    pub fn init(mut options: InitOptions) -> Self {
+        let env = options.env.take().unwrap_or_else(Environment::from_process);
+        match Config::load(env) {
             Ok(config) => Self::start(options, config),
             Err(error) => Self::unreadable(error.to_string()),
         }
     }
 
     /// Starts from a configuration the host has already loaded (and perhaps reported on), so it
-    /// is read once; its environment and locations are the ones used (`options.env` is not).
+    /// is read once; its environment and locations are the ones used (`options.env` is not read).
     pub fn start(options: InitOptions, config: Config) -> Self {
         let master_switch = match config.enable_runtime_trace(None) {
             Ok(master_switch) => master_switch,

@@ -1,6 +1,6 @@
 //! Sentry, from the configuration: the bridge's options, and what makes them unusable.
 
-use dlt_config::{Config, LogLevel};
+use dlt_config::Config;
 use dlt_http::NetworkEnv;
 use dlt_sentry_bridge::{EventLevel, HostEnvironment, SentryDsn, SentryGuard, SentryOptions};
 use dlt_telemetry_model::Library;
@@ -26,20 +26,13 @@ pub(crate) fn start_sentry(config: &Config, library: &Library) -> Result<SentryG
     #[allow(clippy::cast_possible_truncation)]
     let rate = runtime.sentry_traces_sample_rate.value as f32;
     options.traces_sample_rate = rate;
-    options.event_level = event_level(runtime.log_level.value);
+    // The bridge's rule, max(WARNING, log level); a checked level always has a name it knows.
+    options.event_level = EventLevel::from_log_level(runtime.log_level.value.name())
+        .map_err(|error| StartIssue::Config { message: error.to_string() })?;
     options.pipeline_name = runtime.pipeline_name.value.clone();
     options.host_environment = HostEnvironment::from_lookup(|name| env.get(name).map(str::to_owned));
     options.network = NetworkEnv::from_lookup(|name| env.get(name).map(str::to_owned));
     options.extra_secrets = runtime.dlthub_telemetry_segment_write_key.value.iter().cloned().collect();
     options.shutdown_timeout = runtime.telemetry_shutdown_timeout.value;
     Ok(dlt_sentry_bridge::init(options))
-}
-
-/// max(WARNING, log level): the lowest `tracing` level that becomes a Sentry event.
-fn event_level(level: LogLevel) -> EventLevel {
-    match level {
-        LogLevel::Debug | LogLevel::Info | LogLevel::Warning => EventLevel::Warning,
-        LogLevel::Error => EventLevel::Error,
-        LogLevel::Critical => EventLevel::Critical,
-    }
 }

@@ -78,8 +78,7 @@ impl UsageTelemetry {
     /// Keeps what is held in the outbox now and starts a sender for it: for a program that is
     /// about to be killed.
     pub(crate) fn keep_now(&self) {
-        let report = self.transport.shutdown(Instant::now());
-        self.start_sender_if_needed(&report);
+        self.shutdown(Instant::now());
     }
 
     fn start_sender_if_needed(&self, report: &ShutdownReport) {
