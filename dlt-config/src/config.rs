@@ -104,9 +104,11 @@ pub struct RuntimeConfig {
 
 impl RuntimeConfig {
     fn resolve(layers: &Layers) -> Result<Self, ConfigError> {
+        let (dlthub_telemetry, dlthub_telemetry_opt_outs) =
+            layers.opt_out_wins(&[RUNTIME_SECTION, "dlthub_telemetry"])?;
         Ok(Self {
-            dlthub_telemetry: layers.opt_out_wins(&[RUNTIME_SECTION, "dlthub_telemetry"])?,
-            dlthub_telemetry_opt_outs: layers.all_false(&[RUNTIME_SECTION, "dlthub_telemetry"])?,
+            dlthub_telemetry,
+            dlthub_telemetry_opt_outs,
             dlthub_telemetry_endpoint: layers.setting(
                 &[&[RUNTIME_SECTION, "dlthub_telemetry_endpoint"]],
                 Visibility::Hidden,
@@ -291,17 +293,15 @@ struct Layers {
 impl Layers {
     /// A boolean where any `false` wins: the environment and every file are asked, in
     /// precedence order; the first `false` decides, else the first `true`, else the default
-    /// (true). A value that is not a boolean is an error wherever it is.
-    fn opt_out_wins(&self, path: &[&str]) -> Result<Sourced<bool>, ConfigError> {
+    /// (true). Also every source that says `false`, in that order. A value that is not a
+    /// boolean is an error wherever it is.
+    fn opt_out_wins(&self, path: &[&str]) -> Result<(Sourced<bool>, Vec<Source>), ConfigError> {
         let values = self.every_bool(path)?;
         let first_false = values.iter().find(|value| !value.value);
         let first_true = values.iter().find(|value| value.value);
-        Ok(first_false.or(first_true).cloned().unwrap_or_else(|| Sourced::default_value(true)))
-    }
-
-    /// Every source that sets the boolean at `path` to false, in precedence order.
-    fn all_false(&self, path: &[&str]) -> Result<Vec<Source>, ConfigError> {
-        Ok(self.every_bool(path)?.into_iter().filter(|value| !value.value).map(|value| value.source).collect())
+        let decided = first_false.or(first_true).cloned().unwrap_or_else(|| Sourced::default_value(true));
+        let opt_outs = values.into_iter().filter(|value| !value.value).map(|value| value.source).collect();
+        Ok((decided, opt_outs))
     }
 
     /// The boolean at `path` in the environment and in each file, in precedence order; a value
