@@ -68,7 +68,7 @@ fn envelopes_go_through_the_forward_proxy_of_the_network_settings() {
     assert_eq!(passed.len(), 1);
     assert!(passed[0].passed);
     assert_eq!(passed[0].method, "POST");
-    assert_eq!(passed[0].target, format!("{}/api/42/envelope/", sentry.recorder().url()));
+    assert_eq!(passed[0].target, format!("{}/api/42/envelope/", sentry.url()));
     // base64("loader:pr0xy-pa55")
     assert_eq!(passed[0].proxy_authorization.as_deref(), Some("Basic bG9hZGVyOnByMHh5LXBhNTU="));
     let requests = sentry.requests();

@@ -8,12 +8,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::http1;
-use crate::server::{Counter, Server};
+use crate::server::Server;
 
 /// Accepts connections and reads whatever comes, but never answers (a firewall that drops
 /// replies, a captive portal). Shut down on drop.
 pub struct HangingServer {
-    connections: Arc<Counter>,
     received: Arc<AtomicU64>,
     server: Server,
 }
@@ -21,22 +20,20 @@ pub struct HangingServer {
 impl HangingServer {
     /// Starts it.
     pub fn start() -> io::Result<Self> {
-        let connections = Arc::new(Counter::default());
         let received = Arc::new(AtomicU64::new(0));
-        let (counted, bytes) = (connections.clone(), received.clone());
+        let bytes = received.clone();
         let server = Server::start("hanging", move |mut stream: TcpStream, _ctx| {
-            counted.add(1);
             let mut buffer = [0; 16 * 1024];
             while let Ok(read @ 1..) = stream.read(&mut buffer) {
                 bytes.fetch_add(read as u64, Ordering::Relaxed);
             }
         })?;
-        Ok(Self { connections, received, server })
+        Ok(Self { received, server })
     }
 
     /// `http://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.server.addr())
+        self.server.url()
     }
 
     /// The address it listens on.
@@ -46,12 +43,12 @@ impl HangingServer {
 
     /// Connections accepted so far.
     pub fn connections(&self) -> usize {
-        self.connections.get()
+        self.server.connections()
     }
 
     /// True once `count` connections were accepted; false when `timeout` passed first.
     pub fn wait_for_connections(&self, count: usize, timeout: Duration) -> bool {
-        self.connections.wait_for(count, timeout)
+        self.server.wait_for_connections(count, timeout)
     }
 
     /// Bytes read from all connections so far.
@@ -113,7 +110,7 @@ impl HugeBodyServer {
 
     /// `http://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.server.addr())
+        self.server.url()
     }
 
     /// Body bytes written so far (to the socket: some may still sit in kernel buffers).

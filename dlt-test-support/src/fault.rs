@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::proxy::{Shape, relay};
-use crate::server::{Counter, Ctx, Server, lock};
+use crate::server::{Ctx, Server, lock};
 
 /// What the fault proxy does to a new connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -31,7 +31,6 @@ pub enum Fault {
 /// connection; the fault can be changed while it runs. Shut down on drop.
 pub struct FaultProxy {
     fault: Arc<Mutex<Fault>>,
-    connections: Arc<Counter>,
     server: Server,
 }
 
@@ -43,14 +42,12 @@ impl FaultProxy {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "the fault proxy only fronts loopback addresses"));
         }
         let fault = Arc::new(Mutex::new(fault));
-        let connections = Arc::new(Counter::default());
-        let (current, counted) = (fault.clone(), connections.clone());
+        let current = fault.clone();
         let server = Server::start("fault-proxy", move |client: TcpStream, ctx: &Ctx| {
-            counted.add(1);
             let fault = *lock(&current);
             apply(fault, client, upstream, ctx);
         })?;
-        Ok(Self { fault, connections, server })
+        Ok(Self { fault, server })
     }
 
     /// Applies `fault` to connections accepted from now on.
@@ -60,7 +57,7 @@ impl FaultProxy {
 
     /// `http://127.0.0.1:<port>`: the upstream's URL, through the faults.
     pub fn url(&self) -> String {
-        format!("http://{}", self.server.addr())
+        self.server.url()
     }
 
     /// The address it listens on.
@@ -70,12 +67,12 @@ impl FaultProxy {
 
     /// Connections accepted so far.
     pub fn connections(&self) -> usize {
-        self.connections.get()
+        self.server.connections()
     }
 
     /// True once `count` connections were accepted; false when `timeout` passed first.
     pub fn wait_for_connections(&self, count: usize, timeout: Duration) -> bool {
-        self.connections.wait_for(count, timeout)
+        self.server.wait_for_connections(count, timeout)
     }
 }
 

@@ -2,6 +2,7 @@
 //! requests decoded with the `opentelemetry-proto` crate's types (prost only, no gRPC stack).
 
 use std::io::{self, Read as _};
+use std::ops::Deref;
 use std::time::{Duration, Instant};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -13,7 +14,9 @@ use prost::Message as _;
 use crate::recorder::{Answer, RecordedRequest, Recorder};
 
 /// A loopback OTLP/HTTP collector: a [`Recorder`] that accepts every export (`200 OK`, an empty
-/// `ExportTraceServiceResponse`) unless told otherwise. Shut down on drop.
+/// `ExportTraceServiceResponse`) unless told otherwise. Derefs to the recorder for its address,
+/// answers, requests and counts; its `url()` is a value for `OTEL_EXPORTER_OTLP_ENDPOINT`. Shut
+/// down on drop.
 ///
 /// ```
 /// use dlt_test_support::OtlpReceiver;
@@ -40,29 +43,9 @@ impl OtlpReceiver {
         Ok(Self { recorder: Recorder::with_answer(answer)? })
     }
 
-    /// The base URL `http://127.0.0.1:<port>`: a value for `OTEL_EXPORTER_OTLP_ENDPOINT`.
-    pub fn url(&self) -> String {
-        self.recorder.url()
-    }
-
     /// `<url>/v1/traces`: a value for `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`.
     pub fn traces_url(&self) -> String {
         format!("{}/v1/traces", self.recorder.url())
-    }
-
-    /// The recorder underneath: its address, its answers, its requests.
-    pub fn recorder(&self) -> &Recorder {
-        &self.recorder
-    }
-
-    /// Every request received so far, in arrival order.
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.recorder.requests()
-    }
-
-    /// True once `count` requests have arrived; false when `timeout` passed first.
-    pub fn wait_for(&self, count: usize, timeout: Duration) -> bool {
-        self.recorder.wait_for(count, timeout)
     }
 
     /// Every span of every request received so far, each with its resource.
@@ -85,6 +68,14 @@ impl OtlpReceiver {
                 return spans_of(&self.requests());
             }
         }
+    }
+}
+
+impl Deref for OtlpReceiver {
+    type Target = Recorder;
+
+    fn deref(&self) -> &Recorder {
+        &self.recorder
     }
 }
 

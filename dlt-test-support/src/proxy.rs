@@ -53,7 +53,7 @@ macro_rules! proxy_api {
         impl $name {
             /// `http://127.0.0.1:<port>`: a value for the proxy variables.
             pub fn url(&self) -> String {
-                format!("http://{}", self.server.addr())
+                self.server.url()
             }
 
             /// The proxy URL with credentials in it.

@@ -3,7 +3,6 @@
 use std::collections::VecDeque;
 use std::io::{self, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -24,8 +23,9 @@ pub struct RecordedRequest {
     pub headers: Vec<(String, String)>,
     /// The body, decoded from chunked transfer encoding when it was sent so.
     pub body: Vec<u8>,
-    /// Which connection it came on, counting from 0 in accept order: requests that share a
-    /// number shared a kept-alive connection.
+    /// Which connection it came on, counting from 0 in accept order (behind TLS, connections
+    /// whose handshake failed take a number too): requests that share a number shared a
+    /// kept-alive connection.
     pub connection: usize,
 }
 
@@ -114,7 +114,6 @@ pub(crate) struct RecorderState {
     requests: Mutex<Vec<RecordedRequest>>,
     arrived: Condvar,
     answers: Mutex<Answers>,
-    connections: AtomicUsize,
     pub(crate) handshake_failures: Counter,
 }
 
@@ -137,7 +136,7 @@ impl RecorderState {
 
     /// Serves requests on one connection until it closes, fails or asks to close.
     pub(crate) fn serve<S: Read + Write>(&self, stream: &mut S, ctx: &Ctx) {
-        let connection = self.connections.fetch_add(1, Ordering::Relaxed);
+        let connection = ctx.connection();
         let mut reader = BufReader::new(stream);
         while let Ok(Some(head)) = http1::read_head(&mut reader) {
             if head.has_token("expect", "100-continue") {
@@ -250,9 +249,15 @@ impl Recorder {
         lock(&self.state.answers).queued.extend(answers);
     }
 
-    /// How many connections were served (behind TLS: those whose handshake succeeded).
+    /// Connections accepted so far (behind TLS, those whose handshake failed too: see
+    /// [`TlsRecorder::handshake_failures`](crate::TlsRecorder::handshake_failures)).
     pub fn connections(&self) -> usize {
-        self.state.connections.load(Ordering::Relaxed)
+        self.server.connections()
+    }
+
+    /// True once `count` connections were accepted; false when `timeout` passed first.
+    pub fn wait_for_connections(&self, count: usize, timeout: Duration) -> bool {
+        self.server.wait_for_connections(count, timeout)
     }
 }
 

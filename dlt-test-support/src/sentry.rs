@@ -2,9 +2,9 @@
 //! alone (not by the Sentry SDK under test).
 
 use std::io;
-use std::time::Duration;
+use std::ops::Deref;
 
-use crate::recorder::{Answer, RecordedRequest, Recorder};
+use crate::recorder::{Answer, Recorder};
 
 /// The public key in the DSN of every [`SentryReceiver`].
 pub const SENTRY_PUBLIC_KEY: &str = "loopbackpublickey";
@@ -12,7 +12,8 @@ pub const SENTRY_PUBLIC_KEY: &str = "loopbackpublickey";
 pub const SENTRY_PROJECT_ID: u32 = 42;
 
 /// A loopback Sentry: a [`Recorder`] that answers `200 {}` unless told otherwise, with the DSN
-/// that points at it. Shut down on drop.
+/// that points at it. Derefs to the recorder for its address, answers, requests and counts.
+/// Shut down on drop.
 ///
 /// ```
 /// use dlt_test_support::{RawEnvelope, SentryReceiver};
@@ -47,24 +48,17 @@ impl SentryReceiver {
         format!("http://{SENTRY_PUBLIC_KEY}@{}/{SENTRY_PROJECT_ID}", self.recorder.addr())
     }
 
-    /// The recorder underneath: its address, its answers, its requests.
-    pub fn recorder(&self) -> &Recorder {
-        &self.recorder
-    }
-
-    /// Every request received so far, in arrival order.
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.recorder.requests()
-    }
-
-    /// True once `count` requests have arrived; false when `timeout` passed first.
-    pub fn wait_for(&self, count: usize, timeout: Duration) -> bool {
-        self.recorder.wait_for(count, timeout)
-    }
-
     /// Every request body decoded as an envelope, in arrival order.
     pub fn envelopes(&self) -> Result<Vec<RawEnvelope>, EnvelopeError> {
         self.requests().iter().map(|request| RawEnvelope::parse(&request.body)).collect()
+    }
+}
+
+impl Deref for SentryReceiver {
+    type Target = Recorder;
+
+    fn deref(&self) -> &Recorder {
+        &self.recorder
     }
 }
 

@@ -1,5 +1,6 @@
 //! The loopback server every test server here is made of: a listener on 127.0.0.1:0, a thread
-//! per connection, and a shutdown on drop that closes every socket and joins every thread.
+//! per connection, a count of the connections it accepted, and a shutdown on drop that closes
+//! every socket and joins every thread.
 
 use std::collections::HashMap;
 use std::io;
@@ -22,8 +23,17 @@ pub(crate) struct Counter {
 
 impl Counter {
     pub(crate) fn add(&self, n: usize) {
-        *lock(&self.count) += n;
+        self.fetch_add(n);
+    }
+
+    /// Adds `n`; the count before.
+    fn fetch_add(&self, n: usize) -> usize {
+        let mut count = lock(&self.count);
+        let before = *count;
+        *count += n;
+        drop(count);
         self.changed.notify_all();
+        before
     }
 
     pub(crate) fn get(&self) -> usize {
@@ -39,11 +49,12 @@ impl Counter {
     }
 }
 
-/// What connection handlers see of their server: whether it stopped, interruptible sleeps, and
-/// the registry of sockets it closes when it stops.
+/// What connection handlers see of their server: whether it stopped, interruptible sleeps, the
+/// registry of sockets it closes when it stops, and which connection they were handed.
 #[derive(Clone)]
 pub(crate) struct Ctx {
     shared: Arc<Shared>,
+    connection: usize,
 }
 
 #[derive(Default)]
@@ -51,6 +62,7 @@ struct Shared {
     stopped: Mutex<bool>,
     wake: Condvar,
     live: Mutex<Live>,
+    accepted: Counter,
 }
 
 #[derive(Default)]
@@ -73,6 +85,11 @@ impl Drop for Tracked {
 }
 
 impl Ctx {
+    /// Which connection the handler was handed, counting from 0 in accept order.
+    pub(crate) fn connection(&self) -> usize {
+        self.connection
+    }
+
     pub(crate) fn is_stopped(&self) -> bool {
         *lock(&self.shared.stopped)
     }
@@ -119,6 +136,11 @@ impl Ctx {
         Some(Tracked { shared: self.shared.clone(), id })
     }
 
+    /// Counts a connection accepted (and tracked); the context its handler gets.
+    fn accepted(&self) -> Self {
+        Self { shared: self.shared.clone(), connection: self.shared.accepted.fetch_add(1) }
+    }
+
     fn add_worker(&self, worker: JoinHandle<()>) {
         let mut live = lock(&self.shared.live);
         live.workers.retain(|worker| !worker.is_finished());
@@ -126,7 +148,8 @@ impl Ctx {
     }
 }
 
-/// A listener on 127.0.0.1:0 handing each connection to `handler` on its own thread.
+/// A listener on 127.0.0.1:0 handing each connection to `handler` on its own thread, counting
+/// the connections it accepts.
 pub(crate) struct Server {
     addr: SocketAddr,
     ctx: Ctx,
@@ -140,7 +163,7 @@ impl Server {
     {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
         let addr = listener.local_addr()?;
-        let ctx = Ctx { shared: Arc::default() };
+        let ctx = Ctx { shared: Arc::default(), connection: 0 };
         let handler = Arc::new(handler);
         let worker_name = format!("{name}-conn");
         let acceptor = {
@@ -156,7 +179,7 @@ impl Server {
                         continue;
                     };
                     let Some(tracked) = ctx.track(&stream) else { break };
-                    let (handler, worker_ctx) = (handler.clone(), ctx.clone());
+                    let (handler, worker_ctx) = (handler.clone(), ctx.accepted());
                     let worker = thread::Builder::new().name(worker_name.clone()).spawn(move || {
                         let _tracked = tracked;
                         handler(stream, &worker_ctx);
@@ -170,8 +193,24 @@ impl Server {
         Ok(Self { addr, ctx, acceptor: Some(acceptor) })
     }
 
+    /// The address it listens on.
     pub(crate) fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// `http://127.0.0.1:<port>`, without a trailing slash.
+    pub(crate) fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Connections accepted so far (the one that wakes the acceptor on drop is not counted).
+    pub(crate) fn connections(&self) -> usize {
+        self.ctx.shared.accepted.get()
+    }
+
+    /// True once `count` connections were accepted; false when `timeout` passed first.
+    pub(crate) fn wait_for_connections(&self, count: usize, timeout: Duration) -> bool {
+        self.ctx.shared.accepted.wait_for(count, timeout)
     }
 }
 

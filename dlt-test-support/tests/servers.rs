@@ -6,7 +6,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use dlt_test_support::{
-    Answer, ConnectProxy, Fault, FaultProxy, ForwardProxy, HangingServer, HugeBodyServer, Recorder, refusing_port,
+    Answer, ConnectProxy, Fault, FaultProxy, ForwardProxy, HangingServer, HugeBodyServer, Recorder, TestCa,
+    TlsRecorder, refusing_port,
 };
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -73,6 +74,36 @@ fn the_recorder_keeps_connections_alive_and_decodes_chunked_bodies() {
     assert_eq!(names, ["Host", "X-B", "X-A", "Transfer-Encoding"], "headers in arrival order");
     assert_eq!(requests[0].connection, requests[1].connection, "one kept-alive connection");
     assert_eq!(recorder.connections(), 1);
+}
+
+#[test]
+fn the_recorder_numbers_requests_by_connection_in_accept_order_and_counts_connections() {
+    let recorder = Recorder::start().unwrap();
+    let request = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    let mut first = connect(recorder.addr());
+    assert!(recorder.wait_for_connections(1, WAIT));
+    let mut second = connect(recorder.addr());
+    assert!(recorder.wait_for_connections(2, WAIT));
+
+    assert_eq!(exchange(&mut second, request).unwrap().0, 200);
+    assert_eq!(exchange(&mut first, request).unwrap().0, 200);
+
+    let connections: Vec<usize> = recorder.requests().iter().map(|request| request.connection).collect();
+    assert_eq!(connections, [1, 0]);
+    assert_eq!(recorder.connections(), 2);
+    assert!(!recorder.wait_for_connections(3, Duration::from_millis(50)));
+}
+
+#[test]
+fn the_tls_recorder_counts_a_failed_handshake_as_a_connection_and_records_nothing() {
+    let ca = TestCa::new().unwrap();
+    let recorder = TlsRecorder::start(&ca).unwrap();
+    let mut client = connect(recorder.addr());
+    client.get_mut().write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+
+    assert!(recorder.wait_for_handshake_failures(1, WAIT));
+    assert_eq!(recorder.connections(), 1);
+    assert!(recorder.requests().is_empty());
 }
 
 #[test]

@@ -27,6 +27,7 @@ mod faults;
 mod fuzz;
 mod otlp_check;
 mod package_check;
+mod python;
 mod sentry_envelopes;
 mod validate;
 

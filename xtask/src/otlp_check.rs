@@ -9,8 +9,12 @@ use std::process::Command;
 
 use dlt_test_support::Recorder;
 
+use crate::python::{clear_dir, run_step, venv};
+
 /// The checker script, run with the package installed.
 const CHECKER: &str = "xtask/python/check_otlp.py";
+/// The module of `opentelemetry-proto` the checker imports.
+const OTLP_MODULE: &str = "opentelemetry.proto.collector.trace.v1.trace_service_pb2";
 /// The caller's span of the run that joins a trace (`TRACEPARENT`).
 const CALLER_TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN_ID: &str = "00f067aa0ba902b7";
@@ -52,11 +56,9 @@ fn runs() -> Vec<Run> {
 /// Runs the example against a loopback collector for each run and has Python decode and check
 /// every request body.
 pub(crate) fn run(root: &Path) -> Result<(), String> {
-    let python = python_with_opentelemetry_proto(root)?;
+    let python = venv(root, ".venv", OTLP_MODULE, "opentelemetry-proto")?;
     let dir = root.join("target/otlp-check");
-    if dir.exists() {
-        fs::remove_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    }
+    clear_dir(&dir)?;
     run_step(
         Command::new("cargo")
             .args(["build", "--quiet", "-p", "dlt-otel-bridge", "--example", "otlp_run"])
@@ -127,28 +129,4 @@ fn capture(root: &Path, dir: &Path, run: &Run) -> Result<(String, Vec<PathBuf>),
         files.push(path);
     }
     Ok((trace_id, files))
-}
-
-/// The virtual environment's Python, created and given `opentelemetry-proto` from PyPI when
-/// missing.
-fn python_with_opentelemetry_proto(root: &Path) -> Result<PathBuf, String> {
-    let venv = root.join(".venv");
-    let python = venv.join("bin/python");
-    if !python.exists() {
-        run_step(Command::new("python3").arg("-m").arg("venv").arg(&venv), "creating .venv")?;
-    }
-    let module = "import opentelemetry.proto.collector.trace.v1.trace_service_pb2";
-    let installed = Command::new(&python).args(["-c", module]).output().is_ok_and(|o| o.status.success());
-    if !installed {
-        run_step(
-            Command::new(&python).args(["-m", "pip", "install", "--quiet", "opentelemetry-proto"]),
-            "installing opentelemetry-proto",
-        )?;
-    }
-    Ok(python)
-}
-
-fn run_step(command: &mut Command, what: &str) -> Result<(), String> {
-    let status = command.status().map_err(|e| format!("{what}: {e}"))?;
-    if status.success() { Ok(()) } else { Err(format!("{what} failed ({status})")) }
 }

@@ -1,6 +1,7 @@
-//! Loopback telemetry endpoints on plain std threads: one that answers 200 (at once or after a
-//! delay) and counts the messages it received, one that accepts connections and never answers,
-//! and a port nothing listens on.
+//! The loopback telemetry endpoint that answers 200 (at once or after a delay) and counts the
+//! messages it received, on plain std threads. It keeps counts, not bodies: a delivery run sends
+//! it tens of thousands of messages. (The endpoint that never answers and the port nothing
+//! listens on are dlt-test-support's `HangingServer` and `refusing_url`.)
 
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -31,36 +32,16 @@ impl Endpoint {
     /// Answers every POST with 200 and `{"success": true}` after `delay`, over keep-alive
     /// connections, and counts the messages: one per body, or the length of a `batch`.
     pub(crate) fn answering(delay: Duration) -> io::Result<Self> {
-        Self::start(move |stream, counts| serve(stream, counts, delay))
-    }
-
-    /// Accepts connections and never reads or answers: a firewall or captive portal.
-    pub(crate) fn never_answering() -> io::Result<Self> {
-        let (held_tx, held_rx) = std::sync::mpsc::channel::<TcpStream>();
-        thread::Builder::new().name("bench-endpoint-holder".into()).spawn(move || {
-            let held: Vec<TcpStream> = held_rx.into_iter().collect();
-            drop(held);
-        })?;
-        Self::start(move |stream, _| {
-            let _ = held_tx.send(stream);
-        })
-    }
-
-    fn start<F>(handle: F) -> io::Result<Self>
-    where
-        F: Fn(TcpStream, &Counts) + Send + Sync + 'static,
-    {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let address = listener.local_addr()?;
         let counts = Arc::new(Counts::default());
-        let handle = Arc::new(handle);
         let shared = Arc::clone(&counts);
         thread::Builder::new().name("bench-endpoint".into()).spawn(move || {
             for stream in listener.incoming().flatten() {
                 shared.connections.fetch_add(1, Ordering::SeqCst);
-                let (handle, counts) = (Arc::clone(&handle), Arc::clone(&shared));
+                let counts = Arc::clone(&shared);
                 let spawned =
-                    thread::Builder::new().name("bench-connection".into()).spawn(move || handle(stream, &counts));
+                    thread::Builder::new().name("bench-connection".into()).spawn(move || serve(stream, &counts, delay));
                 if spawned.is_err() {
                     break;
                 }
@@ -90,14 +71,6 @@ impl Endpoint {
             thread::sleep(Duration::from_millis(20));
         }
     }
-}
-
-/// A URL on a loopback port that refuses connections: bound to find a free port, then closed.
-pub(crate) fn refusing_url() -> io::Result<String> {
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let address = listener.local_addr()?;
-    drop(listener);
-    Ok(format!("http://{address}/"))
 }
 
 /// Serves requests on one connection until the client closes it or asks to.
@@ -185,7 +158,7 @@ mod tests {
     use std::net::TcpStream;
     use std::time::{Duration, Instant};
 
-    use super::{Endpoint, count_messages, refusing_url};
+    use super::{Endpoint, count_messages};
 
     fn post(stream: &mut TcpStream, body: &str) {
         write!(stream, "POST /v1/batch HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}", body.len()).unwrap();
@@ -235,24 +208,6 @@ mod tests {
         post(&mut stream, r#"{"anonymousId": "a"}"#);
         assert_eq!(response(&mut reader), "HTTP/1.1 200 OK");
         assert!(started.elapsed() >= Duration::from_millis(100));
-    }
-
-    #[test]
-    fn the_silent_endpoint_accepts_and_never_answers() {
-        let endpoint = Endpoint::never_answering().unwrap();
-        let mut stream = TcpStream::connect(endpoint.url("").trim_start_matches("http://")).unwrap();
-        post(&mut stream, "{}");
-        stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
-        let error = stream.read(&mut [0; 16]).unwrap_err();
-        assert!(matches!(error.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut), "{error}");
-        assert_eq!(endpoint.messages(), 0);
-    }
-
-    #[test]
-    fn the_refusing_url_refuses() {
-        let url = refusing_url().unwrap();
-        let error = TcpStream::connect(url.trim_start_matches("http://").trim_end_matches('/')).unwrap_err();
-        assert_eq!(error.kind(), std::io::ErrorKind::ConnectionRefused);
     }
 
     #[test]

@@ -19,9 +19,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use dlt_test_support::{HangingServer, refusing_url};
 use serde_json::Value;
 
-use self::endpoints::{Endpoint, refusing_url};
+use self::endpoints::Endpoint;
 use self::machine::Machine;
 use self::report::{Figure, Row, median, percentile, show_difference};
 
@@ -99,7 +100,7 @@ struct Endpoints {
     off: Endpoint,
     answers: Endpoint,
     refuses: String,
-    never_answers: Endpoint,
+    never_answers: HangingServer,
     answers_slowly: Endpoint,
 }
 
@@ -109,8 +110,8 @@ impl Endpoints {
         Ok(Self {
             off: Endpoint::answering(Duration::ZERO).map_err(failed)?,
             answers: Endpoint::answering(Duration::ZERO).map_err(failed)?,
-            refuses: refusing_url().map_err(failed)?,
-            never_answers: Endpoint::never_answering().map_err(failed)?,
+            refuses: format!("{}/", refusing_url().map_err(failed)?),
+            never_answers: HangingServer::start().map_err(failed)?,
             answers_slowly: Endpoint::answering(SLOW_ANSWER).map_err(failed)?,
         })
     }
@@ -120,7 +121,7 @@ impl Endpoints {
             Scenario::Off => self.off.url("/"),
             Scenario::Answers => self.answers.url("/"),
             Scenario::Refuses => self.refuses.clone(),
-            Scenario::NeverAnswers => self.never_answers.url("/"),
+            Scenario::NeverAnswers => format!("{}/", self.never_answers.url()),
             Scenario::AnswersSlowly => self.answers_slowly.url("/"),
         }
     }
@@ -652,8 +653,43 @@ fn document(machine: &Machine, table: &str, options: &Options, deliveries: &[Del
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::Duration;
+
     use super::machine::Machine;
-    use super::{DEFAULT_RUNS, Options, delivery_benches, document};
+    use super::{DEFAULT_RUNS, Endpoints, Options, SCENARIOS, Scenario, delivery_benches, document};
+
+    /// `host:port` of an endpoint URL (`http://127.0.0.1:<port>/`).
+    fn host(url: &str) -> &str {
+        url.trim_start_matches("http://").trim_end_matches('/')
+    }
+
+    #[test]
+    fn the_silent_endpoint_accepts_and_never_answers() {
+        let endpoints = Endpoints::start().unwrap();
+        let url = endpoints.url(Scenario::NeverAnswers);
+        assert!(url.starts_with("http://127.0.0.1:") && url.ends_with('/'), "{url}");
+        let mut stream = TcpStream::connect(host(&url)).unwrap();
+        write!(stream, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{{}}").unwrap();
+        stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        let error = stream.read(&mut [0; 16]).unwrap_err();
+        assert!(matches!(error.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut), "{error}");
+        // Nothing counts it as a delivery, and no counting endpoint received it.
+        assert!(endpoints.counting(Scenario::NeverAnswers).is_none());
+        for scenario in SCENARIOS {
+            assert_eq!(endpoints.counting(scenario).map_or(0, |endpoint| endpoint.messages()), 0);
+        }
+    }
+
+    #[test]
+    fn the_refusing_url_refuses() {
+        let endpoints = Endpoints::start().unwrap();
+        let url = endpoints.url(Scenario::Refuses);
+        assert!(url.starts_with("http://127.0.0.1:") && url.ends_with('/'), "{url}");
+        let error = TcpStream::connect(host(&url)).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::ConnectionRefused);
+    }
 
     #[test]
     fn the_document_fills_every_placeholder() {
