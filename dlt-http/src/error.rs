@@ -40,15 +40,14 @@ pub enum HttpError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProxyUrlProblem {
-    /// It does not parse as a URL.
-    #[error("not a URL")]
-    NotAUrl,
+    /// It is not a URL by dlt-redact's one rule for URLs: it does not parse, has no host, holds
+    /// whitespace, or looks like `user:password@` where the parser reads no password (a `/`,
+    /// `?` or `#` in the password not percent-encoded).
+    #[error(transparent)]
+    Url(#[from] dlt_redact::UrlError),
     /// A scheme other than `http` or `https` (SOCKS is not built in).
     #[error("scheme {0} is not supported (http and https are)")]
     UnsupportedScheme(String),
-    /// It has no host.
-    #[error("no host")]
-    NoHost,
 }
 
 /// What is wrong with a trust file or folder.

@@ -2,7 +2,8 @@
 //!
 //! - [`NetworkEnv`]: proxies (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, lower case
 //!   first, as curl reads them) and extra trust (`SSL_CERT_FILE`, `SSL_CERT_DIR`), read through a
-//!   lookup the caller hands over, never behind its back. Passwords never show.
+//!   lookup the caller hands over, never behind its back. Proxy URLs are parsed and shown by
+//!   dlt-redact's one rule for URLs: passwords never show, and an ambiguous value is refused.
 //! - [`HttpSettings`] and [`build_client`]: a `reqwest::Client` with redirects off, the proxies
 //!   of the [`NetworkEnv`] and no other, timeouts, and certificates always checked against the
 //!   bundled roots, the OS store and the configured files ([`HttpError`] when it cannot be built).
