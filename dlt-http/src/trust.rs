@@ -1,11 +1,12 @@
 //! What clients trust: the bundled roots, the OS store (loaded once per process) and the
 //! certificates `SSL_CERT_FILE` and `SSL_CERT_DIR` name.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read};
+use std::fs;
+use std::io;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
+use dlt_fs::{ReadError, read_regular_file};
 use rustls::RootCertStore;
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
@@ -116,7 +117,7 @@ fn os_certificates() -> Vec<CertificateDer<'static>> {
 fn add_configured(roots: &mut RootCertStore, network: &NetworkEnv) -> Result<(), HttpError> {
     if let Some(path) = network.cert_file() {
         let failed = |problem| HttpError::TrustFile { variable: SSL_CERT_FILE, path: path.to_owned(), problem };
-        let bytes = read_capped_regular_file(path).map_err(failed)?;
+        let bytes = read_trust_file(path).map_err(failed)?;
         let (added, _) = roots.add_parsable_certificates(pem_certificates(&bytes));
         if added == 0 {
             return Err(failed(TrustFileProblem::NoCertificate));
@@ -126,15 +127,15 @@ fn add_configured(roots: &mut RootCertStore, network: &NetworkEnv) -> Result<(),
         let failed = |problem| HttpError::TrustFile { variable: SSL_CERT_DIR, path: dir.clone(), problem };
         match fs::metadata(dir) {
             Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
-            Err(error) => return Err(failed(TrustFileProblem::Unreadable(error))),
+            Err(error) => return Err(failed(TrustFileProblem::Read(ReadError::Io(error)))),
             Ok(metadata) if !metadata.is_dir() => return Err(failed(TrustFileProblem::NotAFolder)),
             Ok(_) => {}
         }
-        let entries = fs::read_dir(dir).map_err(|error| failed(TrustFileProblem::Unreadable(error)))?;
+        let entries = fs::read_dir(dir).map_err(|error| failed(TrustFileProblem::Read(ReadError::Io(error))))?;
         for entry in entries.flatten() {
             // Anything that is not a readable regular file within the cap is skipped, as
             // OpenSSL skips what it cannot use in a `capath` folder.
-            if let Ok(bytes) = read_capped_regular_file(&entry.path()) {
+            if let Ok(bytes) = read_trust_file(&entry.path()) {
                 roots.add_parsable_certificates(pem_certificates(&bytes));
             }
         }
@@ -146,45 +147,11 @@ fn pem_certificates(bytes: &[u8]) -> Vec<CertificateDer<'static>> {
     CertificateDer::pem_slice_iter(bytes).filter_map(Result::ok).collect()
 }
 
-/// Reads a regular file (after following links) of at most [`TRUST_FILE_CAP`] bytes; a FIFO or
-/// a device is refused before it is opened, and opening never blocks.
-fn read_capped_regular_file(path: &Path) -> Result<Vec<u8>, TrustFileProblem> {
-    let metadata = fs::metadata(path).map_err(|error| match error.kind() {
-        io::ErrorKind::NotFound => TrustFileProblem::NotFound,
-        _ => TrustFileProblem::Unreadable(error),
-    })?;
-    check_regular(&metadata)?;
-    let file = open_nonblocking(path).map_err(TrustFileProblem::Unreadable)?;
-    // The path may have changed between the two looks: decide on what was opened.
-    let metadata = file.metadata().map_err(TrustFileProblem::Unreadable)?;
-    check_regular(&metadata)?;
-    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
-    file.take(TRUST_FILE_CAP + 1).read_to_end(&mut bytes).map_err(TrustFileProblem::Unreadable)?;
-    if bytes.len() as u64 > TRUST_FILE_CAP {
-        return Err(TrustFileProblem::TooLarge { cap: TRUST_FILE_CAP });
-    }
-    Ok(bytes)
-}
-
-fn check_regular(metadata: &fs::Metadata) -> Result<(), TrustFileProblem> {
-    if !metadata.is_file() {
-        return Err(TrustFileProblem::NotARegularFile);
-    }
-    if metadata.len() > TRUST_FILE_CAP {
-        return Err(TrustFileProblem::TooLarge { cap: TRUST_FILE_CAP });
-    }
-    Ok(())
-}
-
-fn open_nonblocking(path: &Path) -> io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(i32::try_from(rustix::fs::OFlags::NONBLOCK.bits()).unwrap_or(0));
-    }
-    options.open(path)
+/// Reads a regular file (after following links) of at most [`TRUST_FILE_CAP`] bytes, by
+/// [`dlt_fs::read_regular_file`]: a FIFO or a device is refused before a byte is read, and
+/// opening never blocks.
+fn read_trust_file(path: &Path) -> Result<Vec<u8>, TrustFileProblem> {
+    read_regular_file(path, TRUST_FILE_CAP).map_err(TrustFileProblem::Read)?.ok_or(TrustFileProblem::NotFound)
 }
 
 #[cfg(test)]
@@ -213,17 +180,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("ca.pem");
         rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::from_bits_truncate(0o600)).unwrap();
-        assert!(matches!(read_capped_regular_file(&fifo), Err(TrustFileProblem::NotARegularFile)));
-        assert!(matches!(read_capped_regular_file(dir.path()), Err(TrustFileProblem::NotARegularFile)));
-        assert!(matches!(read_capped_regular_file(&dir.path().join("none")), Err(TrustFileProblem::NotFound)));
+        let not_regular = |path: &Path| match read_trust_file(path) {
+            Err(TrustFileProblem::Read(ReadError::NotRegular(kind))) => Some(kind),
+            _ => None,
+        };
+        assert_eq!(not_regular(&fifo), Some(dlt_fs::NotRegular::Fifo));
+        assert_eq!(not_regular(dir.path()), Some(dlt_fs::NotRegular::Directory));
+        assert!(matches!(read_trust_file(&dir.path().join("none")), Err(TrustFileProblem::NotFound)));
+        // The message names the file and what is there.
+        let network = NetworkEnv::from_lookup(|name| (name == "SSL_CERT_FILE").then(|| fifo.display().to_string()));
+        let error = client_config(&network).unwrap_err().to_string();
+        assert_eq!(error, format!("SSL_CERT_FILE={}: is a named pipe (FIFO), not a regular file", fifo.display()));
     }
 
     #[test]
     fn a_file_over_the_cap_is_not_read() {
         let dir = tempfile::tempdir().unwrap();
         let big = dir.path().join("big.pem");
-        File::create(&big).unwrap().set_len(TRUST_FILE_CAP + 1).unwrap();
-        assert!(matches!(read_capped_regular_file(&big), Err(TrustFileProblem::TooLarge { .. })));
+        fs::File::create(&big).unwrap().set_len(TRUST_FILE_CAP + 1).unwrap();
+        assert!(matches!(
+            read_trust_file(&big),
+            Err(TrustFileProblem::Read(ReadError::TooLarge { limit: TRUST_FILE_CAP }))
+        ));
+        let network = NetworkEnv::from_lookup(|name| (name == "SSL_CERT_FILE").then(|| big.display().to_string()));
+        let error = client_config(&network).unwrap_err().to_string();
+        assert_eq!(error, format!("SSL_CERT_FILE={}: is larger than 8 MiB", big.display()));
     }
 
     #[test]
