@@ -23,9 +23,10 @@
 //! and has no bundled roots. Here one webpki verifier checks every certificate against a root
 //! store made of Mozilla's roots (webpki-roots, so a machine without a CA bundle still works),
 //! the OS store (read once per process from the distribution's bundle and certificate folders,
-//! as curl and Python find them) and the files the [`NetworkEnv`] names. The price: on macOS
-//! and Windows the keychain's and the system store's certificates are trusted, but their trust
-//! settings (a root distrusted by policy) are not consulted.
+//! as curl and Python find them) and the files the [`NetworkEnv`] names (read the first time a
+//! client is built with those paths; later clients with the same paths share the verifier).
+//! The price: on macOS and Windows the keychain's and the system store's certificates are
+//! trusted, but their trust settings (a root distrusted by policy) are not consulted.
 //!
 //! ```
 //! use std::time::Duration;

@@ -3,8 +3,8 @@
 
 use std::fs;
 use std::io;
-use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use dlt_fs::{ReadError, read_regular_file};
 use rustls::RootCertStore;
@@ -41,6 +41,10 @@ const OS_BUNDLE_FILES: [&str; 12] = [
 #[cfg(all(unix, not(target_os = "macos")))]
 const OS_CERT_DIRS: [&str; 2] = ["/etc/ssl/certs", "/etc/pki/tls/certs"];
 
+/// How many sets of configured certificate paths keep their verifier (a process uses one or
+/// two); beyond that the oldest is dropped.
+const CONFIGURED_VERIFIERS: usize = 8;
+
 /// The TLS client configuration for `network`: certificates are always checked, against the
 /// bundled roots, the OS store and the configured files.
 pub(crate) fn client_config(network: &NetworkEnv) -> Result<rustls::ClientConfig, HttpError> {
@@ -48,9 +52,7 @@ pub(crate) fn client_config(network: &NetworkEnv) -> Result<rustls::ClientConfig
     let verifier = if network.cert_file().is_none() && network.cert_dirs().is_empty() {
         default_verifier(&provider)?
     } else {
-        let mut roots = RootCertStore::clone(&base_roots());
-        add_configured(&mut roots, network)?;
-        verifier(roots, &provider)?
+        configured_verifier(network, &provider)?
     };
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -67,12 +69,48 @@ fn default_verifier(provider: &Arc<CryptoProvider>) -> Result<Arc<WebPkiServerVe
     if let Some(verifier) = DEFAULT.get() {
         return Ok(verifier.clone());
     }
-    let built = verifier(RootCertStore::clone(&base_roots()), provider)?;
+    // The shared store itself, not a copy of it.
+    let built = verifier(base_roots(), provider)?;
     Ok(DEFAULT.get_or_init(|| built).clone())
 }
 
-fn verifier(roots: RootCertStore, provider: &Arc<CryptoProvider>) -> Result<Arc<WebPkiServerVerifier>, HttpError> {
-    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+/// The paths a configured verifier was built from: `SSL_CERT_FILE` and the `SSL_CERT_DIR` folders.
+type TrustPaths = (Option<PathBuf>, Vec<PathBuf>);
+
+/// The verifier over the bundled roots, the OS store and the certificates `network` names,
+/// built once per process for each set of paths: the files are read the first time those paths
+/// are used. A file that cannot be used is reported, and nothing is kept, so it is read (and
+/// reported) again the next time.
+fn configured_verifier(
+    network: &NetworkEnv,
+    provider: &Arc<CryptoProvider>,
+) -> Result<Arc<WebPkiServerVerifier>, HttpError> {
+    static CONFIGURED: Mutex<Vec<(TrustPaths, Arc<WebPkiServerVerifier>)>> = Mutex::new(Vec::new());
+    let cache = || CONFIGURED.lock().unwrap_or_else(PoisonError::into_inner);
+    let find = |cached: &[(TrustPaths, Arc<WebPkiServerVerifier>)], key: &TrustPaths| {
+        cached.iter().find(|(paths, _)| paths == key).map(|(_, verifier)| verifier.clone())
+    };
+    let key = (network.cert_file().map(Path::to_path_buf), network.cert_dirs().to_vec());
+    if let Some(verifier) = find(&cache(), &key) {
+        return Ok(verifier);
+    }
+    // Read and parse without holding the lock.
+    let mut roots = RootCertStore::clone(&base_roots());
+    add_configured(&mut roots, network)?;
+    let built = verifier(Arc::new(roots), provider)?;
+    let mut cached = cache();
+    if let Some(verifier) = find(&cached, &key) {
+        return Ok(verifier);
+    }
+    if cached.len() >= CONFIGURED_VERIFIERS {
+        cached.remove(0);
+    }
+    cached.push((key, built.clone()));
+    Ok(built)
+}
+
+fn verifier(roots: Arc<RootCertStore>, provider: &Arc<CryptoProvider>) -> Result<Arc<WebPkiServerVerifier>, HttpError> {
+    WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
         .build()
         .map_err(|error| HttpError::Tls(Box::new(error)))
 }
@@ -191,6 +229,39 @@ mod tests {
         let network = NetworkEnv::from_lookup(|name| (name == "SSL_CERT_FILE").then(|| fifo.display().to_string()));
         let error = client_config(&network).unwrap_err().to_string();
         assert_eq!(error, format!("SSL_CERT_FILE={}: is a named pipe (FIFO), not a regular file", fifo.display()));
+    }
+
+    #[test]
+    fn the_default_verifier_is_built_once() {
+        let provider = crate::crypto::provider();
+        assert!(Arc::ptr_eq(&default_verifier(&provider).unwrap(), &default_verifier(&provider).unwrap()));
+    }
+
+    #[test]
+    fn a_configured_verifier_is_built_once_per_set_of_paths_and_a_bad_file_is_reported_each_time() {
+        let ca = dlt_test_support::TestCa::new().unwrap();
+        let provider = crate::crypto::provider();
+        let with = |pairs: Vec<(&'static str, String)>| {
+            NetworkEnv::from_lookup(move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()))
+        };
+        let file = ca.ca_file().display().to_string();
+        let first = configured_verifier(&with(vec![("SSL_CERT_FILE", file.clone())]), &provider).unwrap();
+        let again = configured_verifier(&with(vec![("SSL_CERT_FILE", file.clone())]), &provider).unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "the same paths read and built again");
+        let dir = ca.path().display().to_string();
+        let other = configured_verifier(&with(vec![("SSL_CERT_FILE", file), ("SSL_CERT_DIR", dir)]), &provider);
+        assert!(!Arc::ptr_eq(&first, &other.unwrap()), "other paths share a verifier");
+
+        let bad = ca.path().join("bad.pem");
+        fs::write(&bad, "not a certificate\n").unwrap();
+        let network = with(vec![("SSL_CERT_FILE", bad.display().to_string())]);
+        for _ in 0..2 {
+            let error = client_config(&network).unwrap_err().to_string();
+            assert_eq!(error, format!("SSL_CERT_FILE={}: holds no usable PEM certificate", bad.display()));
+        }
+        // A failure is not kept: once the file is fixed, it is used.
+        fs::copy(ca.ca_file(), &bad).unwrap();
+        assert!(client_config(&network).is_ok());
     }
 
     #[test]
