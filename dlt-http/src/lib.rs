@@ -8,7 +8,8 @@
 //!   of the [`NetworkEnv`] and no other, timeouts, and certificates always checked against the
 //!   bundled roots, the OS store and the configured files ([`HttpError`] when it cannot be built).
 //! - [`read_body_capped`]: a response body, never read past a cap ([`DEFAULT_BODY_CAP`]).
-//! - [`Failure`]: refused, unresolvable, timeout, TLS or other, to decide what not to retry.
+//! - [`Failure`]: refused, unresolvable, timeout, TLS or other, to decide what not to retry;
+//!   [`parse_retry_after`]: a `Retry-After` (seconds or an HTTP date) as a wait.
 //! - [`spawn_runtime_thread`]: the named background thread with its own current-thread runtime.
 //! - [`ensure_crypto_provider`]: rustls with ring, installed once unless the host installed one.
 //! - `test_util` (feature `test-util`): resolvers for tests that must never send a DNS query.
@@ -71,7 +72,7 @@ pub use body::{BodyError, DEFAULT_BODY_CAP, read_body_capped};
 pub use client::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, HttpSettings, build_client};
 pub use crypto::ensure_crypto_provider;
 pub use error::{HttpError, ProxyUrlProblem, TrustFileProblem};
-pub use failure::Failure;
+pub use failure::{Failure, parse_retry_after};
 pub use network::NetworkEnv;
 pub use runtime::spawn_runtime_thread;
 pub use trust::TRUST_FILE_CAP;

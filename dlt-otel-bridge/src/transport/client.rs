@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
-use dlt_http::{DEFAULT_BODY_CAP, Failure, read_body_capped};
+use dlt_http::{DEFAULT_BODY_CAP, Failure, parse_retry_after, read_body_capped};
 use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
 use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT};
 use tokio::sync::watch;
@@ -161,7 +161,7 @@ async fn export(
                     .headers()
                     .get(RETRY_AFTER)
                     .and_then(|value| value.to_str().ok())
-                    .and_then(|value| retry::parse_retry_after(value, SystemTime::now()));
+                    .and_then(|value| parse_retry_after(value, SystemTime::now()));
                 let status = response.status();
                 (Attempt::Status { code: status.as_u16(), retry_after }, Ok(answer(status, Bytes::new())))
             }
