@@ -10,7 +10,8 @@
 //! - [`read_body_capped`]: a response body, never read past a cap ([`DEFAULT_BODY_CAP`]).
 //! - [`Failure`]: refused, unresolvable, timeout, TLS or other, to decide what not to retry;
 //!   [`parse_retry_after`]: a `Retry-After` (seconds or an HTTP date) as a wait.
-//! - [`spawn_runtime_thread`]: the named background thread with its own current-thread runtime.
+//! - [`spawn_runtime_thread`]: the named background thread with its own current-thread runtime
+//!   ([`CurrentThreadRuntime`], which never blocks when dropped, for a thread someone else owns).
 //! - [`ensure_crypto_provider`]: rustls with ring, installed once unless the host installed one.
 //! - `test_util` (feature `test-util`): resolvers for tests that must never send a DNS query.
 //!
@@ -74,5 +75,5 @@ pub use crypto::ensure_crypto_provider;
 pub use error::{HttpError, ProxyUrlProblem, TrustFileProblem};
 pub use failure::{Failure, parse_retry_after};
 pub use network::NetworkEnv;
-pub use runtime::spawn_runtime_thread;
+pub use runtime::{CurrentThreadRuntime, spawn_runtime_thread};
 pub use trust::TRUST_FILE_CAP;
