@@ -53,6 +53,23 @@ impl HttpSettings {
         self
     }
 
+    /// Replaces the proxies and trust with `network`'s, keeping the timeouts and the user agent
+    /// (for a transport whose options carry its [`NetworkEnv`] apart from the rest).
+    ///
+    /// ```
+    /// use dlt_http::{HttpSettings, NetworkEnv};
+    ///
+    /// let network = NetworkEnv::from_lookup(|name| (name == "HTTPS_PROXY").then(|| "http://proxy:3128".into()));
+    /// let settings = HttpSettings::default().with_user_agent("dlt/0.1.0").with_network(network.clone());
+    /// assert_eq!(settings.network(), &network);
+    /// assert_eq!(settings.user_agent(), Some("dlt/0.1.0"));
+    /// ```
+    #[must_use]
+    pub fn with_network(mut self, network: NetworkEnv) -> Self {
+        self.network = network;
+        self
+    }
+
     /// Sets the `User-Agent` header of every request.
     #[must_use]
     pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
@@ -117,7 +134,8 @@ impl fmt::Debug for HttpSettings {
 /// - Proxies come only from the [`NetworkEnv`] (reqwest's own discovery of environment and
 ///   system proxies is off), `NO_PROXY` included.
 /// - Certificates are always checked, against the bundled roots (webpki-roots), the OS store
-///   (loaded once per process) and `SSL_CERT_FILE` / `SSL_CERT_DIR` when set.
+///   (loaded once per process) and `SSL_CERT_FILE` / `SSL_CERT_DIR` when set (read once per
+///   process for each set of paths; a file that cannot be used is an error each time).
 /// - TLS is rustls with ring ([`ensure_crypto_provider`](crate::ensure_crypto_provider) runs first).
 pub fn build_client(settings: &HttpSettings) -> Result<reqwest::Client, HttpError> {
     let tls = crate::trust::client_config(&settings.network)?;
@@ -139,4 +157,30 @@ pub fn build_client(settings: &HttpSettings) -> Result<reqwest::Client, HttpErro
         builder = builder.dns_resolver(resolver.clone());
     }
     builder.build().map_err(HttpError::Client)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    #[test]
+    fn with_network_replaces_only_the_network() {
+        let proxied = NetworkEnv::from_lookup(|name| (name == "ALL_PROXY").then(|| "http://proxy:3128".into()));
+        let settings = HttpSettings::new(NetworkEnv::default())
+            .with_connect_timeout(Duration::from_millis(250))
+            .with_request_timeout(Duration::from_secs(3))
+            .with_user_agent("dlt/0.1.0")
+            .with_network(proxied.clone());
+        assert_eq!(settings.network(), &proxied);
+        assert!(settings.network().has_proxy());
+        assert_eq!(settings.connect_timeout(), Duration::from_millis(250));
+        assert_eq!(settings.request_timeout(), Duration::from_secs(3));
+        assert_eq!(settings.user_agent(), Some("dlt/0.1.0"));
+        // The client it builds uses the new network: an unusable proxy is now an error.
+        let unusable = NetworkEnv::from_lookup(|name| (name == "ALL_PROXY").then(|| "socks5://proxy:1080".into()));
+        assert!(build_client(&settings).is_ok());
+        assert!(matches!(build_client(&settings.with_network(unusable)), Err(HttpError::InvalidProxy { .. })));
+    }
 }

@@ -40,15 +40,14 @@ pub enum HttpError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProxyUrlProblem {
-    /// It does not parse as a URL.
-    #[error("not a URL")]
-    NotAUrl,
+    /// It is not a URL by dlt-redact's one rule for URLs: it does not parse, has no host, holds
+    /// whitespace, or looks like `user:password@` where the parser reads no password (a `/`,
+    /// `?` or `#` in the password not percent-encoded).
+    #[error(transparent)]
+    Url(#[from] dlt_redact::UrlError),
     /// A scheme other than `http` or `https` (SOCKS is not built in).
     #[error("scheme {0} is not supported (http and https are)")]
     UnsupportedScheme(String),
-    /// It has no host.
-    #[error("no host")]
-    NoHost,
 }
 
 /// What is wrong with a trust file or folder.
@@ -58,22 +57,23 @@ pub enum TrustFileProblem {
     /// Nothing is there.
     #[error("not found")]
     NotFound,
-    /// A FIFO, a device, a folder where a file is expected, ...: never read.
-    #[error("not a regular file")]
-    NotARegularFile,
     /// A file where a folder is expected.
     #[error("not a folder")]
     NotAFolder,
-    /// Larger than [`TRUST_FILE_CAP`](crate::TRUST_FILE_CAP): never read.
-    #[error("larger than {cap} bytes")]
-    TooLarge {
-        /// The cap, in bytes.
-        cap: u64,
-    },
-    /// It could not be read.
-    #[error("cannot be read: {0}")]
-    Unreadable(#[source] std::io::Error),
+    /// It is not read: not a regular file (a FIFO, a device, a folder where a file is
+    /// expected, ...), larger than [`TRUST_FILE_CAP`](crate::TRUST_FILE_CAP), or the OS refused.
+    #[error("{}", describe(.0))]
+    Read(#[source] dlt_fs::ReadError),
     /// It holds no PEM certificate that rustls accepts.
     #[error("holds no usable PEM certificate")]
     NoCertificate,
+}
+
+/// `is a named pipe (FIFO), not a regular file`, `is larger than 8 MiB`, or `cannot be read:`
+/// and what the OS said.
+fn describe(error: &dlt_fs::ReadError) -> String {
+    match error {
+        dlt_fs::ReadError::Io(error) => format!("cannot be read: {error}"),
+        other => other.to_string(),
+    }
 }

@@ -1,8 +1,10 @@
-//! What kind of failure a request met, for deciding what is worth retrying.
+//! What kind of failure a request met, and when the server asked to be tried again, for
+//! deciding what is worth retrying.
 
 use std::error::Error;
 use std::fmt;
 use std::io;
+use std::time::{Duration, SystemTime};
 
 /// What kind of failure a request met. Transports use it to decide what not to retry at exit:
 /// an endpoint that refuses connections, a name that does not resolve and a certificate that is
@@ -59,6 +61,25 @@ impl fmt::Display for Failure {
     }
 }
 
+/// Parses a `Retry-After` value, in seconds (`120`) or as an HTTP date
+/// (`Wed, 25 Nov 2026 14:11:27 GMT`), into a wait counted from `now`. Surrounding whitespace is
+/// ignored. A date in the past means no wait; anything else is not understood and gives `None`.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+///
+/// assert_eq!(dlt_http::parse_retry_after("120", SystemTime::now()), Some(Duration::from_secs(120)));
+/// assert_eq!(dlt_http::parse_retry_after("soon", SystemTime::now()), None);
+/// ```
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
 #[derive(Default)]
 struct Found {
     tls: bool,
@@ -94,5 +115,35 @@ fn visit(error: &(dyn Error + 'static), found: &mut Found) {
             }
         }
         current = error.source();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_http_dates() {
+        let now = httpdate::parse_http_date("Wed, 25 Nov 2026 14:11:27 GMT").unwrap();
+        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(parse_retry_after(" 3 ", now), Some(Duration::from_secs(3)));
+        assert_eq!(parse_retry_after("Wed, 25 Nov 2026 14:12:00 GMT", now), Some(Duration::from_secs(33)));
+        assert_eq!(parse_retry_after("Wed, 25 Nov 2026 14:00:00 GMT", now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("-1", now), None);
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("1.5", now), None);
+    }
+
+    #[test]
+    fn retry_after_is_seconds_or_an_http_date() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        assert_eq!(parse_retry_after(" 3 ", now), Some(Duration::from_secs(3)));
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(5));
+        assert_eq!(parse_retry_after(&later, now), Some(Duration::from_secs(5)));
+        let earlier = httpdate::fmt_http_date(now - Duration::from_secs(5));
+        assert_eq!(parse_retry_after(&earlier, now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
     }
 }

@@ -2,13 +2,16 @@
 //!
 //! - [`NetworkEnv`]: proxies (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, lower case
 //!   first, as curl reads them) and extra trust (`SSL_CERT_FILE`, `SSL_CERT_DIR`), read through a
-//!   lookup the caller hands over, never behind its back. Passwords never show.
+//!   lookup the caller hands over, never behind its back. Proxy URLs are parsed and shown by
+//!   dlt-redact's one rule for URLs: passwords never show, and an ambiguous value is refused.
 //! - [`HttpSettings`] and [`build_client`]: a `reqwest::Client` with redirects off, the proxies
 //!   of the [`NetworkEnv`] and no other, timeouts, and certificates always checked against the
 //!   bundled roots, the OS store and the configured files ([`HttpError`] when it cannot be built).
 //! - [`read_body_capped`]: a response body, never read past a cap ([`DEFAULT_BODY_CAP`]).
-//! - [`Failure`]: refused, unresolvable, timeout, TLS or other, to decide what not to retry.
-//! - [`spawn_runtime_thread`]: the named background thread with its own current-thread runtime.
+//! - [`Failure`]: refused, unresolvable, timeout, TLS or other, to decide what not to retry;
+//!   [`parse_retry_after`]: a `Retry-After` (seconds or an HTTP date) as a wait.
+//! - [`spawn_runtime_thread`]: the named background thread with its own current-thread runtime
+//!   ([`CurrentThreadRuntime`], which never blocks when dropped, for a thread someone else owns).
 //! - [`ensure_crypto_provider`]: rustls with ring, installed once unless the host installed one.
 //! - `test_util` (feature `test-util`): resolvers for tests that must never send a DNS query.
 //!
@@ -22,9 +25,10 @@
 //! and has no bundled roots. Here one webpki verifier checks every certificate against a root
 //! store made of Mozilla's roots (webpki-roots, so a machine without a CA bundle still works),
 //! the OS store (read once per process from the distribution's bundle and certificate folders,
-//! as curl and Python find them) and the files the [`NetworkEnv`] names. The price: on macOS
-//! and Windows the keychain's and the system store's certificates are trusted, but their trust
-//! settings (a root distrusted by policy) are not consulted.
+//! as curl and Python find them) and the files the [`NetworkEnv`] names (read the first time a
+//! client is built with those paths; later clients with the same paths share the verifier).
+//! The price: on macOS and Windows the keychain's and the system store's certificates are
+//! trusted, but their trust settings (a root distrusted by policy) are not consulted.
 //!
 //! ```
 //! use std::time::Duration;
@@ -69,7 +73,7 @@ pub use body::{BodyError, DEFAULT_BODY_CAP, read_body_capped};
 pub use client::{DEFAULT_CONNECT_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, HttpSettings, build_client};
 pub use crypto::ensure_crypto_provider;
 pub use error::{HttpError, ProxyUrlProblem, TrustFileProblem};
-pub use failure::Failure;
+pub use failure::{Failure, parse_retry_after};
 pub use network::NetworkEnv;
-pub use runtime::spawn_runtime_thread;
+pub use runtime::{CurrentThreadRuntime, spawn_runtime_thread};
 pub use trust::TRUST_FILE_CAP;

@@ -4,6 +4,7 @@ use std::ffi::OsStr;
 use std::fmt;
 use std::path::PathBuf;
 
+use dlt_redact::{display_url, parse_url};
 use url::Url;
 
 use crate::error::{HttpError, ProxyUrlProblem};
@@ -32,8 +33,11 @@ const CGI_MARKER: &str = "REQUEST_METHOD";
 /// can set it through a request header. A proxy URL without a scheme is `http://`. `SSL_CERT_FILE`
 /// and `SSL_CERT_DIR` (upper case, as OpenSSL reads them) add to the trusted roots.
 ///
-/// `Debug` and `Display` show a proxy's password as `***`; a value that does not parse is never
-/// kept, only which variable held it.
+/// Proxy URLs are parsed and shown by dlt-redact's one rule for URLs ([`dlt_redact::parse_url`],
+/// [`dlt_redact::display_url`]). `Debug` and `Display` show a proxy's password as `***`; a value
+/// that does not parse is never kept, only which variable held it. A value whose password the
+/// URL parser would read as a port and a path (`http://user:123/secret@proxy:3128`: a `/`, `?`
+/// or `#` in the password not percent-encoded) is refused, not taken for a proxy named `user`.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct NetworkEnv {
     http_proxy: Option<ProxySetting>,
@@ -145,34 +149,21 @@ impl NetworkEnv {
 }
 
 /// Parses a proxy variable as curl does: no scheme means `http://`; `http` and `https` proxies
-/// only (SOCKS is not built in).
+/// only (SOCKS is not built in). The rest is dlt-redact's rule for URLs ([`parse_url`]), which
+/// refuses a value whose password the parser would read as a port and a path.
 fn parse_proxy_url(raw: &str) -> Result<Url, ProxyUrlProblem> {
     let raw = raw.trim();
-    let parsed = if raw.contains("://") { Url::parse(raw) } else { Url::parse(&format!("http://{raw}")) };
-    let url = parsed.map_err(|_| ProxyUrlProblem::NotAUrl)?;
+    let url = if raw.contains("://") { parse_url(raw) } else { parse_url(&format!("http://{raw}")) }?;
     match url.scheme() {
-        "http" | "https" => {}
-        other => return Err(ProxyUrlProblem::UnsupportedScheme(other.to_owned())),
+        "http" | "https" => Ok(url),
+        other => Err(ProxyUrlProblem::UnsupportedScheme(other.to_owned())),
     }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(ProxyUrlProblem::NoHost);
-    }
-    Ok(url)
-}
-
-/// The URL as it may be shown: the password replaced by `***`.
-fn redacted(url: &Url) -> Url {
-    let mut shown = url.clone();
-    if shown.password().is_some() {
-        let _ = shown.set_password(Some("***"));
-    }
-    shown
 }
 
 impl fmt::Display for ProxySetting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.url {
-            Ok(url) => write!(f, "{} ({})", redacted(url), self.variable),
+            Ok(url) => write!(f, "{} ({})", display_url(url), self.variable),
             Err(problem) => write!(f, "unusable: {problem} ({})", self.variable),
         }
     }
@@ -273,9 +264,11 @@ mod tests {
     #[test]
     fn unusable_proxies_name_the_variable_and_never_echo_the_value() {
         for (raw, problem) in [
-            ("http://user:hunter2@[::1", "not a URL"),
+            ("http://user:hunter2@[::1", "not a valid URL: invalid IPv6 address"),
             ("socks5://user:hunter2@proxy:1080", "scheme socks5 is not supported"),
-            ("http://user:hunter2@:8080", "not a URL"),
+            ("http://user:hunter2@:8080", "the URL has no host"),
+            ("http://user:hunter2 x@proxy:8080", "whitespace"),
+            ("user:123/hunter2@proxy:3128", "percent-encode"),
         ] {
             let env = env(&[("ALL_PROXY", raw)]);
             let error = env.proxies().unwrap_err().to_string();
@@ -284,6 +277,31 @@ mod tests {
             for text in [error, format!("{env:?}"), env.to_string()] {
                 assert!(!text.contains("hunter2"), "{text}");
             }
+        }
+    }
+
+    #[test]
+    fn a_password_the_parser_would_read_as_port_and_path_is_refused_and_never_shown() {
+        let env = env(&[("HTTPS_PROXY", "http://user:123/secret@proxy:3128")]);
+        assert!(env.has_proxy());
+        let error = env.proxies().unwrap_err();
+        assert!(matches!(
+            &error,
+            HttpError::InvalidProxy {
+                variable: "HTTPS_PROXY",
+                problem: ProxyUrlProblem::Url(dlt_redact::UrlError::AmbiguousCredentials)
+            }
+        ));
+        let mut shown = vec![format!("{env:?}"), env.to_string(), format!("{error:?}")];
+        let mut source: Option<&dyn std::error::Error> = Some(&error);
+        while let Some(error) = source {
+            shown.push(error.to_string());
+            source = error.source();
+        }
+        assert!(shown[1].contains("https=unusable: the URL has a `:` before an `@`"), "{}", shown[1]);
+        for text in shown {
+            assert!(!text.contains("secret"), "{text}");
+            assert!(!text.contains("123"), "{text}");
         }
     }
 

@@ -1,11 +1,12 @@
 //! What clients trust: the bundled roots, the OS store (loaded once per process) and the
 //! certificates `SSL_CERT_FILE` and `SSL_CERT_DIR` name.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read};
-use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+use dlt_fs::{ReadError, read_regular_file};
 use rustls::RootCertStore;
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
@@ -40,6 +41,10 @@ const OS_BUNDLE_FILES: [&str; 12] = [
 #[cfg(all(unix, not(target_os = "macos")))]
 const OS_CERT_DIRS: [&str; 2] = ["/etc/ssl/certs", "/etc/pki/tls/certs"];
 
+/// How many sets of configured certificate paths keep their verifier (a process uses one or
+/// two); beyond that the oldest is dropped.
+const CONFIGURED_VERIFIERS: usize = 8;
+
 /// The TLS client configuration for `network`: certificates are always checked, against the
 /// bundled roots, the OS store and the configured files.
 pub(crate) fn client_config(network: &NetworkEnv) -> Result<rustls::ClientConfig, HttpError> {
@@ -47,9 +52,7 @@ pub(crate) fn client_config(network: &NetworkEnv) -> Result<rustls::ClientConfig
     let verifier = if network.cert_file().is_none() && network.cert_dirs().is_empty() {
         default_verifier(&provider)?
     } else {
-        let mut roots = RootCertStore::clone(&base_roots());
-        add_configured(&mut roots, network)?;
-        verifier(roots, &provider)?
+        configured_verifier(network, &provider)?
     };
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -66,12 +69,48 @@ fn default_verifier(provider: &Arc<CryptoProvider>) -> Result<Arc<WebPkiServerVe
     if let Some(verifier) = DEFAULT.get() {
         return Ok(verifier.clone());
     }
-    let built = verifier(RootCertStore::clone(&base_roots()), provider)?;
+    // The shared store itself, not a copy of it.
+    let built = verifier(base_roots(), provider)?;
     Ok(DEFAULT.get_or_init(|| built).clone())
 }
 
-fn verifier(roots: RootCertStore, provider: &Arc<CryptoProvider>) -> Result<Arc<WebPkiServerVerifier>, HttpError> {
-    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+/// The paths a configured verifier was built from: `SSL_CERT_FILE` and the `SSL_CERT_DIR` folders.
+type TrustPaths = (Option<PathBuf>, Vec<PathBuf>);
+
+/// The verifier over the bundled roots, the OS store and the certificates `network` names,
+/// built once per process for each set of paths: the files are read the first time those paths
+/// are used. A file that cannot be used is reported, and nothing is kept, so it is read (and
+/// reported) again the next time.
+fn configured_verifier(
+    network: &NetworkEnv,
+    provider: &Arc<CryptoProvider>,
+) -> Result<Arc<WebPkiServerVerifier>, HttpError> {
+    static CONFIGURED: Mutex<Vec<(TrustPaths, Arc<WebPkiServerVerifier>)>> = Mutex::new(Vec::new());
+    let cache = || CONFIGURED.lock().unwrap_or_else(PoisonError::into_inner);
+    let find = |cached: &[(TrustPaths, Arc<WebPkiServerVerifier>)], key: &TrustPaths| {
+        cached.iter().find(|(paths, _)| paths == key).map(|(_, verifier)| verifier.clone())
+    };
+    let key = (network.cert_file().map(Path::to_path_buf), network.cert_dirs().to_vec());
+    if let Some(verifier) = find(&cache(), &key) {
+        return Ok(verifier);
+    }
+    // Read and parse without holding the lock.
+    let mut roots = RootCertStore::clone(&base_roots());
+    add_configured(&mut roots, network)?;
+    let built = verifier(Arc::new(roots), provider)?;
+    let mut cached = cache();
+    if let Some(verifier) = find(&cached, &key) {
+        return Ok(verifier);
+    }
+    if cached.len() >= CONFIGURED_VERIFIERS {
+        cached.remove(0);
+    }
+    cached.push((key, built.clone()));
+    Ok(built)
+}
+
+fn verifier(roots: Arc<RootCertStore>, provider: &Arc<CryptoProvider>) -> Result<Arc<WebPkiServerVerifier>, HttpError> {
+    WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
         .build()
         .map_err(|error| HttpError::Tls(Box::new(error)))
 }
@@ -116,7 +155,7 @@ fn os_certificates() -> Vec<CertificateDer<'static>> {
 fn add_configured(roots: &mut RootCertStore, network: &NetworkEnv) -> Result<(), HttpError> {
     if let Some(path) = network.cert_file() {
         let failed = |problem| HttpError::TrustFile { variable: SSL_CERT_FILE, path: path.to_owned(), problem };
-        let bytes = read_capped_regular_file(path).map_err(failed)?;
+        let bytes = read_trust_file(path).map_err(failed)?;
         let (added, _) = roots.add_parsable_certificates(pem_certificates(&bytes));
         if added == 0 {
             return Err(failed(TrustFileProblem::NoCertificate));
@@ -126,15 +165,15 @@ fn add_configured(roots: &mut RootCertStore, network: &NetworkEnv) -> Result<(),
         let failed = |problem| HttpError::TrustFile { variable: SSL_CERT_DIR, path: dir.clone(), problem };
         match fs::metadata(dir) {
             Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
-            Err(error) => return Err(failed(TrustFileProblem::Unreadable(error))),
+            Err(error) => return Err(failed(TrustFileProblem::Read(ReadError::Io(error)))),
             Ok(metadata) if !metadata.is_dir() => return Err(failed(TrustFileProblem::NotAFolder)),
             Ok(_) => {}
         }
-        let entries = fs::read_dir(dir).map_err(|error| failed(TrustFileProblem::Unreadable(error)))?;
+        let entries = fs::read_dir(dir).map_err(|error| failed(TrustFileProblem::Read(ReadError::Io(error))))?;
         for entry in entries.flatten() {
             // Anything that is not a readable regular file within the cap is skipped, as
             // OpenSSL skips what it cannot use in a `capath` folder.
-            if let Ok(bytes) = read_capped_regular_file(&entry.path()) {
+            if let Ok(bytes) = read_trust_file(&entry.path()) {
                 roots.add_parsable_certificates(pem_certificates(&bytes));
             }
         }
@@ -146,45 +185,11 @@ fn pem_certificates(bytes: &[u8]) -> Vec<CertificateDer<'static>> {
     CertificateDer::pem_slice_iter(bytes).filter_map(Result::ok).collect()
 }
 
-/// Reads a regular file (after following links) of at most [`TRUST_FILE_CAP`] bytes; a FIFO or
-/// a device is refused before it is opened, and opening never blocks.
-fn read_capped_regular_file(path: &Path) -> Result<Vec<u8>, TrustFileProblem> {
-    let metadata = fs::metadata(path).map_err(|error| match error.kind() {
-        io::ErrorKind::NotFound => TrustFileProblem::NotFound,
-        _ => TrustFileProblem::Unreadable(error),
-    })?;
-    check_regular(&metadata)?;
-    let file = open_nonblocking(path).map_err(TrustFileProblem::Unreadable)?;
-    // The path may have changed between the two looks: decide on what was opened.
-    let metadata = file.metadata().map_err(TrustFileProblem::Unreadable)?;
-    check_regular(&metadata)?;
-    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
-    file.take(TRUST_FILE_CAP + 1).read_to_end(&mut bytes).map_err(TrustFileProblem::Unreadable)?;
-    if bytes.len() as u64 > TRUST_FILE_CAP {
-        return Err(TrustFileProblem::TooLarge { cap: TRUST_FILE_CAP });
-    }
-    Ok(bytes)
-}
-
-fn check_regular(metadata: &fs::Metadata) -> Result<(), TrustFileProblem> {
-    if !metadata.is_file() {
-        return Err(TrustFileProblem::NotARegularFile);
-    }
-    if metadata.len() > TRUST_FILE_CAP {
-        return Err(TrustFileProblem::TooLarge { cap: TRUST_FILE_CAP });
-    }
-    Ok(())
-}
-
-fn open_nonblocking(path: &Path) -> io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(i32::try_from(rustix::fs::OFlags::NONBLOCK.bits()).unwrap_or(0));
-    }
-    options.open(path)
+/// Reads a regular file (after following links) of at most [`TRUST_FILE_CAP`] bytes, by
+/// [`dlt_fs::read_regular_file`]: a FIFO or a device is refused before a byte is read, and
+/// opening never blocks.
+fn read_trust_file(path: &Path) -> Result<Vec<u8>, TrustFileProblem> {
+    read_regular_file(path, TRUST_FILE_CAP).map_err(TrustFileProblem::Read)?.ok_or(TrustFileProblem::NotFound)
 }
 
 #[cfg(test)]
@@ -213,17 +218,64 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("ca.pem");
         rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::from_bits_truncate(0o600)).unwrap();
-        assert!(matches!(read_capped_regular_file(&fifo), Err(TrustFileProblem::NotARegularFile)));
-        assert!(matches!(read_capped_regular_file(dir.path()), Err(TrustFileProblem::NotARegularFile)));
-        assert!(matches!(read_capped_regular_file(&dir.path().join("none")), Err(TrustFileProblem::NotFound)));
+        let not_regular = |path: &Path| match read_trust_file(path) {
+            Err(TrustFileProblem::Read(ReadError::NotRegular(kind))) => Some(kind),
+            _ => None,
+        };
+        assert_eq!(not_regular(&fifo), Some(dlt_fs::NotRegular::Fifo));
+        assert_eq!(not_regular(dir.path()), Some(dlt_fs::NotRegular::Directory));
+        assert!(matches!(read_trust_file(&dir.path().join("none")), Err(TrustFileProblem::NotFound)));
+        // The message names the file and what is there.
+        let network = NetworkEnv::from_lookup(|name| (name == "SSL_CERT_FILE").then(|| fifo.display().to_string()));
+        let error = client_config(&network).unwrap_err().to_string();
+        assert_eq!(error, format!("SSL_CERT_FILE={}: is a named pipe (FIFO), not a regular file", fifo.display()));
+    }
+
+    #[test]
+    fn the_default_verifier_is_built_once() {
+        let provider = crate::crypto::provider();
+        assert!(Arc::ptr_eq(&default_verifier(&provider).unwrap(), &default_verifier(&provider).unwrap()));
+    }
+
+    #[test]
+    fn a_configured_verifier_is_built_once_per_set_of_paths_and_a_bad_file_is_reported_each_time() {
+        let ca = dlt_test_support::TestCa::new().unwrap();
+        let provider = crate::crypto::provider();
+        let with = |pairs: Vec<(&'static str, String)>| {
+            NetworkEnv::from_lookup(move |name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()))
+        };
+        let file = ca.ca_file().display().to_string();
+        let first = configured_verifier(&with(vec![("SSL_CERT_FILE", file.clone())]), &provider).unwrap();
+        let again = configured_verifier(&with(vec![("SSL_CERT_FILE", file.clone())]), &provider).unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "the same paths read and built again");
+        let dir = ca.path().display().to_string();
+        let other = configured_verifier(&with(vec![("SSL_CERT_FILE", file), ("SSL_CERT_DIR", dir)]), &provider);
+        assert!(!Arc::ptr_eq(&first, &other.unwrap()), "other paths share a verifier");
+
+        let bad = ca.path().join("bad.pem");
+        fs::write(&bad, "not a certificate\n").unwrap();
+        let network = with(vec![("SSL_CERT_FILE", bad.display().to_string())]);
+        for _ in 0..2 {
+            let error = client_config(&network).unwrap_err().to_string();
+            assert_eq!(error, format!("SSL_CERT_FILE={}: holds no usable PEM certificate", bad.display()));
+        }
+        // A failure is not kept: once the file is fixed, it is used.
+        fs::copy(ca.ca_file(), &bad).unwrap();
+        assert!(client_config(&network).is_ok());
     }
 
     #[test]
     fn a_file_over_the_cap_is_not_read() {
         let dir = tempfile::tempdir().unwrap();
         let big = dir.path().join("big.pem");
-        File::create(&big).unwrap().set_len(TRUST_FILE_CAP + 1).unwrap();
-        assert!(matches!(read_capped_regular_file(&big), Err(TrustFileProblem::TooLarge { .. })));
+        fs::File::create(&big).unwrap().set_len(TRUST_FILE_CAP + 1).unwrap();
+        assert!(matches!(
+            read_trust_file(&big),
+            Err(TrustFileProblem::Read(ReadError::TooLarge { limit: TRUST_FILE_CAP }))
+        ));
+        let network = NetworkEnv::from_lookup(|name| (name == "SSL_CERT_FILE").then(|| big.display().to_string()));
+        let error = client_config(&network).unwrap_err().to_string();
+        assert_eq!(error, format!("SSL_CERT_FILE={}: is larger than 8 MiB", big.display()));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use dlt_http::spawn_runtime_thread;
+use dlt_http::{CurrentThreadRuntime, spawn_runtime_thread};
 
 #[test]
 fn the_thread_is_named_and_runs_the_future_with_time_and_io() {
@@ -27,4 +27,23 @@ async fn it_starts_from_inside_a_host_runtime() {
 async fn it_starts_from_inside_a_multi_thread_host_runtime() {
     let handle = spawn_runtime_thread("dlt-inside-mt", async { tokio::task::yield_now().await }).unwrap();
     tokio::task::spawn_blocking(move || handle.join().unwrap()).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_runtime_is_dropped_inside_a_host_runtime_without_blocking_or_panicking() {
+    // Built and used on a thread that is not a tokio worker, dropped inside the host's runtime
+    // with a blocking task still running.
+    let runtime = tokio::task::spawn_blocking(|| {
+        let runtime = CurrentThreadRuntime::new().unwrap();
+        assert_eq!(runtime.block_on(async { tokio::task::spawn_blocking(|| 7).await.unwrap() }), 7);
+        runtime.block_on(async {
+            drop(tokio::task::spawn_blocking(|| std::thread::sleep(Duration::from_secs(5))));
+        });
+        runtime
+    })
+    .await
+    .unwrap();
+    let started = std::time::Instant::now();
+    drop(runtime);
+    assert!(started.elapsed() < Duration::from_secs(1), "the drop waited for the blocking task");
 }

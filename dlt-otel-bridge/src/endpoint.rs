@@ -101,9 +101,10 @@ mod tests {
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("https://user:***@collector:4318/v1/traces"), "{shown}");
         assert_eq!(endpoint.password(), Some("hunter2"));
-        // A password the URL parser reads as port and path is hidden all the same.
-        let endpoint = OtlpEndpoint::traces_url("https://user:443/hunter2@collector/v1/traces").unwrap();
-        let shown = format!("{endpoint} {endpoint:?}");
+        // A password the URL parser would read as port and path is refused, never shown.
+        let error = OtlpEndpoint::traces_url("https://user:443/hunter2@collector/v1/traces").unwrap_err();
+        assert_eq!(error, UrlError::AmbiguousCredentials);
+        let shown = format!("{error} {error:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
     }
 }

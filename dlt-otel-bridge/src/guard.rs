@@ -76,14 +76,15 @@ impl fmt::Display for OtelStatus {
 /// Never fails: when export is off by configuration, or cannot start, the guard is a no-op
 /// (no thread, no socket) and [`OtelGuard::status`] says why.
 pub fn init(options: OtelOptions) -> OtelGuard {
-    if let Some(reason) = options.off_reason() {
-        return OtelGuard { exporting: None, status: OtelStatus::Off(reason) };
-    }
-    let Some(endpoint) = options.endpoint.clone() else {
-        return OtelGuard { exporting: None, status: OtelStatus::Off(OffReason::NoEndpoint) };
+    let endpoint = match options.export_endpoint() {
+        Ok(endpoint) => endpoint,
+        Err(reason) => return OtelGuard { exporting: None, status: OtelStatus::Off(reason) },
     };
-    match Exporting::start(&options, &endpoint) {
-        Ok(exporting) => OtelGuard { exporting: Some(Arc::new(exporting)), status: OtelStatus::Exporting { endpoint } },
+    match Exporting::start(&options, endpoint) {
+        Ok(exporting) => OtelGuard {
+            exporting: Some(Arc::new(exporting)),
+            status: OtelStatus::Exporting { endpoint: endpoint.clone() },
+        },
         Err(error) => OtelGuard { exporting: None, status: OtelStatus::StartFailed(error) },
     }
 }

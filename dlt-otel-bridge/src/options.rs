@@ -288,14 +288,17 @@ impl OtelOptions {
 
     /// Why nothing will be exported, or `None` when spans go to [`endpoint`](Self::endpoint).
     pub fn off_reason(&self) -> Option<OffReason> {
+        self.export_endpoint().err()
+    }
+
+    /// The endpoint spans go to, or why nothing will be exported.
+    pub(crate) fn export_endpoint(&self) -> Result<&OtlpEndpoint, OffReason> {
         if self.sdk_disabled {
-            Some(OffReason::SdkDisabled)
+            Err(OffReason::SdkDisabled)
         } else if self.unsupported_protocol {
-            Some(OffReason::UnsupportedProtocol)
-        } else if self.endpoint.is_none() {
-            Some(OffReason::NoEndpoint)
+            Err(OffReason::UnsupportedProtocol)
         } else {
-            None
+            self.endpoint.as_ref().ok_or(OffReason::NoEndpoint)
         }
     }
 

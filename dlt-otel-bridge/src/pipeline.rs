@@ -1,7 +1,7 @@
 //! A pipeline run as one trace: a root span for the run, a child span per step, ERROR with
 //! the error message on what failed. Everything is a no-op when export is off.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use opentelemetry::trace::{SpanKind, SpanRef, Status, TraceContextExt as _, Tracer as _};
@@ -76,8 +76,8 @@ struct RunState {
     root: Context,
     started: Instant,
     attributes: Vec<KeyValue>,
-    /// The first step that failed.
-    failed_step: Mutex<Option<String>>,
+    /// The first step that failed (set once, read when the run ends).
+    failed_step: OnceLock<String>,
 }
 
 impl PipelineRunSpan {
@@ -99,7 +99,7 @@ impl PipelineRunSpan {
             .start_with_context(&exporting.tracer, &exporting.parent);
         let root = exporting.parent.with_span(span);
         let id = exporting.runs.register(root.clone());
-        let run = RunState { id, root, started: Instant::now(), attributes, failed_step: Mutex::new(None) };
+        let run = RunState { id, root, started: Instant::now(), attributes, failed_step: OnceLock::new() };
         Self { active: Some(ActiveRun { exporting: Arc::clone(exporting), run: Arc::new(run) }) }
     }
 
@@ -167,8 +167,7 @@ impl PipelineRunSpan {
 impl ActiveRun {
     fn end(self, failure: Option<&str>) {
         let span = self.run.root.span();
-        let failed_step = self.run.failed_step.lock().unwrap_or_else(PoisonError::into_inner).clone();
-        match (failure, failed_step) {
+        match (failure, self.run.failed_step.get()) {
             (Some(message), _) => record_failure(&span, &self.exporting.redactor, message),
             (None, Some(step)) => span.set_status(Status::error(format!("step {step} failed"))),
             (None, None) => {}
@@ -230,7 +229,8 @@ impl ActiveStep {
         span.set_attribute(KeyValue::new(STEP_ELAPSED, self.run.started.elapsed().as_secs_f64()));
         if let Some(message) = failure {
             record_failure(&span, &self.exporting.redactor, message);
-            self.run.failed_step.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert(self.step);
+            // The first failed step wins: a later one leaves it as it is.
+            let _ = self.run.failed_step.set(self.step);
         }
         let ended = span.span_context().span_id();
         self.exporting.runs.restore(self.run.id, ended, self.run.root.clone());

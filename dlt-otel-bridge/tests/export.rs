@@ -184,6 +184,24 @@ fn a_failed_normalize_is_an_error_span_under_an_error_root() {
 }
 
 #[test]
+fn the_root_names_the_first_step_that_failed() {
+    let receiver = OtlpReceiver::start().unwrap();
+    let guard = init(options(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.url())]));
+    let run = PipelineRunSpan::start(&guard, "run", &chess());
+    run.start_step("extract").fail("source unreachable");
+    run.start_step("normalize").finish();
+    // Dropped unfinished: fails too, after extract.
+    drop(run.start_step("load"));
+    run.finish();
+    let spans = spans(&shut_down(&guard, &receiver));
+
+    assert_eq!(named(&spans, "load").status_code(), STATUS_ERROR);
+    let root = named(&spans, "run chess");
+    assert_eq!(root.status_code(), STATUS_ERROR);
+    assert_eq!(root.status_message(), "step extract failed");
+}
+
+#[test]
 fn sdk_disabled_or_no_endpoint_sends_nothing() {
     let receiver = OtlpReceiver::start().unwrap();
     let url = receiver.url();

@@ -31,8 +31,10 @@ pub enum UrlError {
     #[error("the URL has no host")]
     NoHost,
     /// The text looks like `user:password@host` but the parser reads no password there, which
-    /// happens when `/`, `?`, `#` or `@` in a password are not percent-encoded (only
-    /// [`parse_url`] refuses this; see there).
+    /// happens when `/`, `?`, `#` or `@` in a password are not percent-encoded
+    /// (`https://user:123/secret@host` parses as host `user`, port `123`). Both
+    /// [`HttpUrl::parse`] and [`parse_url`] refuse it: a [`Url`] does not keep its text, so
+    /// nothing shown from it could tell which part was meant as a password.
     #[error(
         "the URL has a `:` before an `@` that is not a user:password part; percent-encode `/ ? # @` in a user name or password (and `@` elsewhere as %40)"
     )]
@@ -46,12 +48,11 @@ pub enum UrlError {
 /// An absolute `http` or `https` URL, parsed once.
 ///
 /// [`as_str`](Self::as_str) is the text exactly as given, for sending; [`url`](Self::url) is
-/// the parsed form. `Display` and `Debug` show the parsed URL with its password replaced by
-/// `***` (the user name is kept): `https://u:***@h/x`. When the text looks like
-/// `user:password@` but the parser read no password there (an unescaped `/` or `#` in a
-/// password turns `user:123/pw@host` into a host `user` with port `123`), they show the text
-/// with the URL rule of [`crate::hide_url_credentials`] applied instead, so that no reading of
-/// the value shows a password.
+/// the parsed form. `Display` and `Debug` show the parsed URL as [`display_url`] does, with its
+/// password replaced by `***` (the user name is kept): `https://u:***@h/x`. Text that looks
+/// like `user:password@` where the parser reads no password (an unescaped `/` or `#` in a
+/// password turns `user:123/pw@host` into a host `user` with port `123`) is refused
+/// ([`UrlError::AmbiguousCredentials`]), so what is shown is never a misreading of the value.
 ///
 /// ```
 /// use dlt_redact::HttpUrl;
@@ -63,6 +64,9 @@ pub enum UrlError {
 ///
 /// let error = HttpUrl::parse("ftp://u:secret@example.com").unwrap_err();
 /// assert_eq!(error.to_string(), "the scheme must be http or https");
+///
+/// let error = HttpUrl::parse("https://u:123/secret@telemetry.example.com/v1/batch").unwrap_err();
+/// assert_eq!(error, dlt_redact::UrlError::AmbiguousCredentials);
 /// # Ok::<(), dlt_redact::UrlError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq)]
@@ -72,8 +76,9 @@ pub struct HttpUrl {
 }
 
 impl HttpUrl {
-    /// Parses an absolute `http` or `https` URL with a host. Whitespace and control
-    /// characters anywhere in the value are refused, not trimmed.
+    /// Parses an absolute `http` or `https` URL with a host, by the rule of [`parse_url`]:
+    /// whitespace and control characters anywhere in the value are refused, not trimmed, and so
+    /// is text that looks like `user:password@` where the parser reads no password.
     pub fn parse(raw: &str) -> Result<Self, UrlError> {
         let url = parse_checked(raw)?;
         if !matches!(url.scheme(), "http" | "https") {
@@ -108,9 +113,6 @@ impl FromStr for HttpUrl {
 
 impl fmt::Display for HttpUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.url.password().is_none() && looks_like_credentials(&self.raw) {
-            return f.write_str(&hide_credentials(&self.raw, MASK, |_| false));
-        }
         f.write_str(&display_url(&self.url))
     }
 }
@@ -127,11 +129,7 @@ impl fmt::Debug for HttpUrl {
 /// ([`UrlError::AmbiguousCredentials`]): a [`Url`] does not keep its text, so
 /// [`display_url`] could not tell which part of it was meant as a password.
 pub fn parse_url(raw: &str) -> Result<Url, UrlError> {
-    let url = parse_checked(raw)?;
-    if url.password().is_none() && looks_like_credentials(raw) {
-        return Err(UrlError::AmbiguousCredentials);
-    }
-    Ok(url)
+    parse_checked(raw)
 }
 
 /// A URL for showing: its password replaced by `***`, the user name kept; when it has no
@@ -152,7 +150,8 @@ pub fn display_url(url: &Url) -> String {
     hide_credentials(url.as_str(), MASK, |_| false).into_owned()
 }
 
-/// Checks the text, then parses it into an absolute URL with a host.
+/// Checks the text, then parses it into an absolute URL with a host whose password, if the text
+/// looks like it has one, is the one the parser read.
 fn parse_checked(raw: &str) -> Result<Url, UrlError> {
     if raw.is_empty() {
         return Err(UrlError::Empty);
@@ -170,6 +169,9 @@ fn parse_checked(raw: &str) -> Result<Url, UrlError> {
     }
     if url.host().is_none() {
         return Err(UrlError::NoHost);
+    }
+    if url.password().is_none() && looks_like_credentials(raw) {
+        return Err(UrlError::AmbiguousCredentials);
     }
     Ok(url)
 }
@@ -201,15 +203,19 @@ mod tests {
     }
 
     #[test]
-    fn a_password_the_parser_reads_as_port_and_path_is_still_hidden() {
+    fn a_password_the_parser_would_read_as_port_and_path_is_refused() {
         for raw in ["https://user:123/secret@host/x", "https://user:/secret1@host", "https://user:443/secret@host"] {
-            let url = HttpUrl::parse(raw).unwrap();
-            assert!(!url.has_password(), "{raw}");
-            let shown = format!("{url} {url:?}");
+            let error = HttpUrl::parse(raw).unwrap_err();
+            assert_eq!(error, UrlError::AmbiguousCredentials, "{raw}");
+            let shown = format!("{error} {error:?}");
             assert!(!shown.contains("secret"), "{shown}");
-            assert!(shown.contains("user:***@host"), "{shown}");
+            assert_eq!(parse_url(raw), Err(UrlError::AmbiguousCredentials), "{raw}");
         }
         assert_eq!(parse_url("http://user:123/secret@proxy"), Err(UrlError::AmbiguousCredentials));
+        // Percent-encoded, the same password is read as one.
+        let url = HttpUrl::parse("https://user:123%2Fsecret@host/x").unwrap();
+        assert_eq!(url.url().password(), Some("123%2Fsecret"));
+        assert_eq!(url.to_string(), "https://user:***@host/x");
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! - [`HttpUrl`]: an absolute `http`/`https` URL, parsed once, sent as given, shown only parsed
 //!   and with its password replaced by [`MASK`]. [`parse_url`] and [`display_url`] do the same
 //!   for a URL of any scheme (a proxy). A value that does not parse is never echoed: the
-//!   [`UrlError`] says what is wrong with it, not what it is.
+//!   [`UrlError`] says what is wrong with it, not what it is. A value whose password the parser
+//!   would misread (`https://user:123/secret@host`, an unescaped `/` in the password) is refused.
 //! - [`hide_url_credentials`]: in free text, the password of every `scheme://user:password@`
 //!   is replaced, up to the last `@` before whitespace or a quote, so that passwords holding
 //!   `; , ) ] } / # ? @` are hidden whole.

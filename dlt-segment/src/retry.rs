@@ -1,9 +1,11 @@
 //! When to try a request again: a pure function of what happened, how many attempts were made
 //! and what the server asked for, so it is tested without any I/O or clock.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use dlt_http::Failure;
+// One parser of `Retry-After` for every transport, in dlt-http; re-exported as before.
+pub use dlt_http::parse_retry_after;
 
 /// What one attempt to send a request ended with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,18 +113,6 @@ fn is_retryable(outcome: Outcome) -> bool {
     }
 }
 
-/// Parses a `Retry-After` value, in seconds (`120`) or as an HTTP date
-/// (`Wed, 25 Nov 2026 14:11:27 GMT`), into a wait counted from `now`. A date in the past means
-/// no wait; anything else is not understood and gives `None`.
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let date = httpdate::parse_http_date(value).ok()?;
-    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -223,17 +213,5 @@ mod tests {
         assert_eq!(decide(2), Decision::Backoff(Duration::from_secs(2)));
         assert_eq!(decide(0), Decision::Backoff(Duration::ZERO));
         assert_eq!(decide(3_600), Decision::Backoff(Duration::from_secs(5)));
-    }
-
-    #[test]
-    fn retry_after_reads_seconds_and_http_dates() {
-        let now = httpdate::parse_http_date("Wed, 25 Nov 2026 14:11:27 GMT").unwrap();
-        assert_eq!(parse_retry_after("120", now), Some(Duration::from_secs(120)));
-        assert_eq!(parse_retry_after(" 3 ", now), Some(Duration::from_secs(3)));
-        assert_eq!(parse_retry_after("Wed, 25 Nov 2026 14:12:00 GMT", now), Some(Duration::from_secs(33)));
-        assert_eq!(parse_retry_after("Wed, 25 Nov 2026 14:00:00 GMT", now), Some(Duration::ZERO));
-        assert_eq!(parse_retry_after("-1", now), None);
-        assert_eq!(parse_retry_after("soon", now), None);
-        assert_eq!(parse_retry_after("1.5", now), None);
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
-use dlt_http::{DEFAULT_BODY_CAP, Failure, read_body_capped};
+use dlt_http::{CurrentThreadRuntime, DEFAULT_BODY_CAP, Failure, parse_retry_after, read_body_capped};
 use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
 use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT};
 use tokio::sync::watch;
@@ -66,14 +66,16 @@ pub(crate) struct ClientConfig {
 /// The `opentelemetry_http::HttpClient` handed to the OTLP exporter.
 pub(crate) struct OtlpHttpClient {
     config: ClientConfig,
-    runtime: OwnedRuntime,
+    /// Never blocks when dropped (the client may be dropped inside a host's async code). Not
+    /// dlt-http's runtime thread: the SDK's batch processor owns the thread that exports and
+    /// calls this client from it, so the client only needs a runtime to block on there.
+    runtime: CurrentThreadRuntime,
 }
 
 impl OtlpHttpClient {
     /// A client with its own current-thread runtime (no thread is started here).
     pub(crate) fn new(config: ClientConfig) -> std::io::Result<Self> {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        Ok(Self { config, runtime: OwnedRuntime(Some(runtime)) })
+        Ok(Self { config, runtime: CurrentThreadRuntime::new()? })
     }
 }
 
@@ -90,10 +92,10 @@ impl fmt::Debug for OtlpHttpClient {
 #[async_trait]
 impl HttpClient for OtlpHttpClient {
     async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
-        let Some(runtime) = self.runtime.0.as_ref().filter(|_| tokio::runtime::Handle::try_current().is_err()) else {
+        if tokio::runtime::Handle::try_current().is_ok() {
             self.config.counters.count_batch(false);
             return Err(Box::new(ExportError::InsideRuntime));
-        };
+        }
         let content_type = request.headers().get(CONTENT_TYPE).cloned();
         let exporter_agent = request.headers().get(USER_AGENT).and_then(|agent| agent.to_str().ok());
         let user_agent = exporter_agent
@@ -101,7 +103,7 @@ impl HttpClient for OtlpHttpClient {
             .or_else(|| HeaderValue::from_str(&self.config.user_agent).ok())
             .unwrap_or_else(|| HeaderValue::from_static(env!("CARGO_PKG_NAME")));
         let body = request.into_body();
-        let result = runtime.block_on(export(&self.config, body, content_type, user_agent));
+        let result = self.runtime.block_on(export(&self.config, body, content_type, user_agent));
         let sent = matches!(&result, Ok(response) if response.status().is_success());
         self.config.counters.count_batch(sent);
         result.map_err(|error| Box::new(error) as HttpError)
@@ -161,7 +163,7 @@ async fn export(
                     .headers()
                     .get(RETRY_AFTER)
                     .and_then(|value| value.to_str().ok())
-                    .and_then(|value| retry::parse_retry_after(value, SystemTime::now()));
+                    .and_then(|value| parse_retry_after(value, SystemTime::now()));
                 let status = response.status();
                 (Attempt::Status { code: status.as_u16(), retry_after }, Ok(answer(status, Bytes::new())))
             }
@@ -292,19 +294,6 @@ fn compress(body: Bytes, compression: OtlpCompression) -> (Bytes, Option<&'stati
                 Ok(compressed) => (Bytes::from(compressed), Some("gzip")),
                 Err(_) => (body, None),
             }
-        }
-    }
-}
-
-/// A runtime that never blocks when dropped (it may be dropped inside a host's async code).
-/// Not dlt-http's runtime thread: the SDK's batch processor owns the thread that exports and
-/// calls this client from it, so the client only needs a runtime to block on there.
-struct OwnedRuntime(Option<tokio::runtime::Runtime>);
-
-impl Drop for OwnedRuntime {
-    fn drop(&mut self) {
-        if let Some(runtime) = self.0.take() {
-            runtime.shutdown_background();
         }
     }
 }

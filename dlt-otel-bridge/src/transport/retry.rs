@@ -75,21 +75,9 @@ fn backoff(retries_done: u32) -> Duration {
     INITIAL_BACKOFF.saturating_mul(2u32.saturating_pow(retries_done)).min(MAX_BACKOFF)
 }
 
-/// Parses `Retry-After`: delay seconds or an HTTP date.
-pub(crate) fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
-
-    use std::time::SystemTime;
 
     use super::*;
 
@@ -133,16 +121,5 @@ mod tests {
         assert_eq!(decide(throttled, 0, false, Duration::from_secs(1), NO_JITTER), Next::Stop);
         let far = Attempt::Status { code: 429, retry_after: Some(Duration::from_secs(31)) };
         assert_eq!(decide(far, 0, false, Duration::from_secs(3600), NO_JITTER), Next::Stop);
-    }
-
-    #[test]
-    fn retry_after_is_seconds_or_an_http_date() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
-        assert_eq!(parse_retry_after(" 3 ", now), Some(Duration::from_secs(3)));
-        let later = httpdate::fmt_http_date(now + Duration::from_secs(5));
-        assert_eq!(parse_retry_after(&later, now), Some(Duration::from_secs(5)));
-        let earlier = httpdate::fmt_http_date(now - Duration::from_secs(5));
-        assert_eq!(parse_retry_after(&earlier, now), Some(Duration::ZERO));
-        assert_eq!(parse_retry_after("soon", now), None);
     }
 }
