@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use dlt_config::{Config, Environment, HttpUrl, RuntimeConfig};
-use dlt_http::{HttpSettings, NetworkEnv};
+use dlt_http::NetworkEnv;
 use dlt_segment::{
     DebugTransport, HandoffTransport, OutboxOptions, SegmentClient, SegmentError, SegmentOptions, ShutdownReport,
     Transport, WriteKey,
@@ -104,13 +104,10 @@ fn detaches(config: &Config) -> bool {
 /// that both speak to the same recipient with the same credentials and network settings.
 pub(crate) fn segment_options(config: &Config, library: &Library) -> SegmentOptions {
     let runtime = config.runtime();
-    let env = config.env();
     let mut options = SegmentOptions::new(effective_endpoint(runtime), format!("{}/{}", library.name, library.version))
         .with_outbox(OutboxOptions::new(config.locations().telemetry_dir()));
     options.shutdown_timeout = runtime.telemetry_shutdown_timeout.value;
-    options.http = HttpSettings::new(NetworkEnv::from_lookup(|name| env.get(name).map(str::to_owned)))
-        .with_connect_timeout(options.http.connect_timeout())
-        .with_request_timeout(options.http.request_timeout());
+    options.http = options.http.with_network(network(config));
     if let Some(key) = &runtime.dlthub_telemetry_segment_write_key.value {
         options = options.with_write_key(WriteKey::new(key.clone()));
     }
@@ -124,6 +121,11 @@ fn start_issue(error: SegmentError) -> StartIssue {
         }
         other => StartIssue::Unavailable { service: Service::UsageTelemetry, message: other.to_string() },
     }
+}
+
+/// The proxies and extra trust the configuration's environment names, for every transport.
+pub(crate) fn network(config: &Config) -> NetworkEnv {
+    NetworkEnv::from_lookup(|name| config.env().get(name).map(str::to_owned))
 }
 
 /// Where usage events go: the configured endpoint, except that a write key with no explicit

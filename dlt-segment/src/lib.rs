@@ -76,7 +76,7 @@ pub use outbox::{
     inspect_outboxes, purge_outboxes,
 };
 pub use recipient::Recipient;
-pub use retry::{Decision, GiveUp, Outcome, RetryPolicy, parse_retry_after};
+pub use retry::{Decision, GiveUp, Outcome, RetryPolicy};
 pub use sender::{SenderOutcome, SenderReport, StopSignal, run_sender};
 pub use stats::Stats;
 #[cfg(feature = "test-util")]

@@ -4,8 +4,6 @@
 use std::time::Duration;
 
 use dlt_http::Failure;
-// One parser of `Retry-After` for every transport, in dlt-http; re-exported as before.
-pub use dlt_http::parse_retry_after;
 
 /// What one attempt to send a request ended with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,7 +71,7 @@ impl RetryPolicy {
     /// Decides what follows an attempt.
     ///
     /// `attempt` counts the attempts made so far, this one included (1 after the first).
-    /// `retry_after` is the server's `Retry-After`, already parsed by [`parse_retry_after`].
+    /// `retry_after` is the server's `Retry-After`, already parsed by [`dlt_http::parse_retry_after`].
     /// `jitter` is a random number in `[0, 1)` drawn by the caller.
     pub fn decide(&self, outcome: Outcome, attempt: u32, retry_after: Option<Duration>, jitter: f64) -> Decision {
         if let Outcome::Status(200..=299) = outcome {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
 use std::time::{Duration, Instant, SystemTime};
 
-use dlt_http::{DEFAULT_BODY_CAP, Failure, read_body_capped};
+use dlt_http::{DEFAULT_BODY_CAP, Failure, parse_retry_after, read_body_capped};
 use dlt_telemetry_model::TrackMessage;
 use reqwest::Url;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use crate::clock::Clock;
 use crate::options::Api;
 use crate::outbox::{Appended, Claim, Consent, LOCK_WAIT, Outbox};
-use crate::retry::{Decision, GiveUp, Outcome, RetryPolicy, parse_retry_after};
+use crate::retry::{Decision, GiveUp, Outcome, RetryPolicy};
 use crate::stats::{Counters, add};
 use crate::wire::{BatchBody, BatchLimits, Push, encode_message, fill_segment_fields, to_millis};
 
