@@ -250,7 +250,7 @@ impl Recorder {
     }
 
     /// Connections accepted so far (behind TLS, those whose handshake failed too: see
-    /// [`TlsRecorder::handshake_failures`](crate::TlsRecorder::handshake_failures)).
+    /// [`TlsRecorder::wait_for_handshake_failures`](crate::TlsRecorder::wait_for_handshake_failures)).
     pub fn connections(&self) -> usize {
         self.server.connections()
     }

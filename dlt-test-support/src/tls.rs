@@ -124,12 +124,9 @@ impl TlsRecorder {
         Ok(Self { recorder: Recorder::around(state, "https", server) })
     }
 
-    /// How many TLS handshakes failed (the client did not trust the certificate, ...).
-    pub fn handshake_failures(&self) -> usize {
-        self.recorder.state.handshake_failures.get()
-    }
-
-    /// True once `count` handshakes failed; false when `timeout` passed first.
+    /// True once `count` handshakes failed (the client did not trust the certificate, ...);
+    /// false when `timeout` passed first. The count is taken on the server's thread, maybe after
+    /// the client has gone, so there is no getter to race with.
     pub fn wait_for_handshake_failures(&self, count: usize, timeout: Duration) -> bool {
         self.recorder.state.handshake_failures.wait_for(count, timeout)
     }
