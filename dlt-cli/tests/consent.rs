@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::SystemTime;
 
 use common::{Machine, stderr, stdout};
 use dlt_test_support::{Answer, Recorder};
@@ -30,9 +30,9 @@ fn a_kept_message_goes_only_to_its_own_recipient_with_its_own_key() {
 
     // A is back: a run for A with K delivers the kept message, with K's header.
     machine.endpoint.set_answer(Answer::ok());
-    let before = machine.endpoint.requests().len();
+    let since = SystemTime::now();
     assert!(machine.dlt(&["telemetry"], &key).status.success());
-    let delivered: Vec<_> = machine.endpoint.requests().split_off(before);
+    let delivered = machine.endpoint.requests_sent_since(since);
     assert_eq!(delivered.len(), 2, "the kept message and the new one");
     for request in &delivered {
         assert_eq!(request.path, "/v1/track");
@@ -109,10 +109,11 @@ fn the_opt_out_mark_is_shown_and_nothing_recorded_before_it_waits() {
     assert_eq!(status["telemetry"]["enabled"], false);
 
     machine.endpoint.set_answer(Answer::ok());
-    let before = machine.endpoint.requests().len();
+    let since = SystemTime::now();
     assert!(machine.dlt(&["--enable-telemetry"], &[]).status.success());
-    assert!(machine.endpoint.wait_for(before + 1, Duration::from_secs(5)));
-    let after: Vec<String> = machine.endpoint.requests()[before..]
+    let after: Vec<String> = machine
+        .endpoint
+        .requests_sent_since(since)
         .iter()
         .flat_map(|request| request.track_messages().unwrap())
         .map(|message| message.event)

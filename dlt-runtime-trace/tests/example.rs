@@ -247,10 +247,11 @@ fn a_host_killed_while_it_shuts_down_leaves_its_messages_for_the_next_run() {
 
     // The next run for this endpoint, which answers now, delivers them with its own.
     endpoint.set_answer(Answer::ok());
-    let before = endpoint.requests().len();
+    let since = std::time::SystemTime::now();
     let output = run_example(&dirs, &vars, &[]);
     assert!(output.status.success(), "{}", stderr(&output));
-    let events: Vec<String> = endpoint.requests()[before..]
+    let events: Vec<String> = endpoint
+        .requests_sent_since(since)
         .iter()
         .flat_map(|request| request.track_messages().unwrap())
         .map(|message| message.event)

@@ -4,9 +4,11 @@ use std::collections::VecDeque;
 use std::io::{self, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dlt_telemetry_model::TrackMessage;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use crate::http1::{self, Head};
 use crate::server::{Counter, Ctx, Server, lock};
@@ -52,6 +54,14 @@ impl RecordedRequest {
             Some(batch) => serde_json::from_value(batch),
             None => Ok(vec![serde_json::from_value(value)?]),
         }
+    }
+
+    /// When the sender made this attempt, in Unix milliseconds: Segment's `sentAt`, of the batch
+    /// or of the one message. `None` for a body without one.
+    pub fn sent_at_millis(&self) -> Option<i128> {
+        let json = self.json().ok()?;
+        let sent_at = OffsetDateTime::parse(json.get("sentAt")?.as_str()?, &Rfc3339).ok()?;
+        Some(sent_at.unix_timestamp_nanos() / 1_000_000)
     }
 }
 
@@ -225,6 +235,16 @@ impl Recorder {
     /// Every request received so far, in arrival order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.state.requests).clone()
+    }
+
+    /// The Segment requests made at or after `since` (by their `sentAt`), in arrival order. The
+    /// server may read a request that a process wrote just before it exited only after a next
+    /// process started: counting from `requests().len()` would take it for the next one's.
+    pub fn requests_sent_since(&self, since: SystemTime) -> Vec<RecordedRequest> {
+        let since =
+            since.duration_since(UNIX_EPOCH).map_or(0, |since| i128::try_from(since.as_millis()).unwrap_or(i128::MAX));
+        let requests = lock(&self.state.requests);
+        requests.iter().filter(|request| request.sent_at_millis().is_some_and(|sent| sent >= since)).cloned().collect()
     }
 
     /// True once `count` requests have arrived; false when `timeout` passed first.

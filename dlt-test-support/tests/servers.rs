@@ -76,6 +76,26 @@ fn the_recorder_keeps_connections_alive_and_decodes_chunked_bodies() {
     assert_eq!(recorder.connections(), 1);
 }
 
+/// A late request (an exited process's last attempt) is told from a new one by its `sentAt`.
+#[test]
+fn requests_sent_since_leaves_out_what_was_sent_before() {
+    let recorder = Recorder::start().unwrap();
+    let post = |body: &str| {
+        let request = format!("POST /v1/track HTTP/1.1\r\nHost: a\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+        assert_eq!(exchange(&mut connect(recorder.addr()), &request).unwrap().0, 200);
+    };
+    post(r#"{"event":"late","sentAt":"2001-01-01T00:00:00.000Z"}"#);
+    post(r#"{"batch":[{"event":"new"}],"sentAt":"2999-01-01T00:00:00.000Z"}"#);
+    post(r#"{"event":"no sentAt"}"#);
+    post("not json");
+
+    let since = recorder.requests_sent_since(std::time::SystemTime::now());
+    assert_eq!(since.len(), 1);
+    assert_eq!(since[0].json().unwrap()["batch"][0]["event"], "new");
+    assert_eq!(since[0].sent_at_millis(), Some(32_472_144_000_000));
+    assert_eq!(recorder.requests_sent_since(std::time::UNIX_EPOCH).len(), 2);
+}
+
 #[test]
 fn the_recorder_numbers_requests_by_connection_in_accept_order_and_counts_connections() {
     let recorder = Recorder::start().unwrap();
