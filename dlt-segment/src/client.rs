@@ -2,7 +2,7 @@
 //! commands that flush it and shut it down within a deadline.
 
 use std::sync::mpsc::{RecvTimeoutError, sync_channel};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use dlt_telemetry_model::TrackMessage;
@@ -15,7 +15,7 @@ use crate::outbox::Outbox;
 use crate::stats::{Counters, Stats, add};
 use crate::transport::{ShutdownReport, Transport};
 use crate::wire::{BatchLimits, to_millis};
-use crate::worker::{ClaimAtStart, Command, Worker, deadline_after};
+use crate::worker::{ClaimAtStart, Command, Summary, Worker, deadline_after};
 
 /// How long past its deadline `shutdown` waits for the worker's report: time for the worker to
 /// append what is left to the outbox.
@@ -35,6 +35,7 @@ pub struct SegmentClient {
     clock: Arc<dyn Clock>,
     shutdown_timeout: Duration,
     report: Mutex<Option<ShutdownReport>>,
+    summary: Arc<OnceLock<Summary>>,
 }
 
 impl SegmentClient {
@@ -52,6 +53,7 @@ impl SegmentClient {
         let (messages, messages_rx) =
             mpsc::channel(options.queue_capacity.clamp(1, tokio::sync::Semaphore::MAX_PERMITS));
         let (control, control_rx) = mpsc::unbounded_channel();
+        let summary = Arc::new(OnceLock::new());
         let recipient = options.recipient();
         let api = options.api();
         let outbox =
@@ -70,6 +72,7 @@ impl SegmentClient {
             clock: options.clock.clone(),
             messages: messages_rx,
             control: control_rx,
+            summary: summary.clone(),
         };
         dlt_http::spawn_runtime_thread("dlt-segment", worker.run()).map_err(SegmentError::Spawn)?;
         Ok(Self {
@@ -79,6 +82,7 @@ impl SegmentClient {
             clock: options.clock,
             shutdown_timeout: options.shutdown_timeout,
             report: Mutex::default(),
+            summary,
         })
     }
 
@@ -120,6 +124,9 @@ impl Transport for SegmentClient {
             Ok(()) => answer.recv_timeout(deadline.saturating_duration_since(Instant::now()) + REPORT_GRACE),
             Err(_) => Err(RecvTimeoutError::Disconnected),
         };
+        // Overlapping calls: the worker may have finished on another's command before it read
+        // this one; its summary is the same for every caller.
+        let summary = summary.or_else(|error| self.summary.get().copied().ok_or(error));
         let stats = self.counters.snapshot();
         let finished = match summary {
             Ok(summary) => ShutdownReport {
@@ -151,5 +158,28 @@ impl Drop for SegmentClient {
     /// Shuts down with the configured timeout, unless that was done already.
     fn drop(&mut self) {
         self.shutdown(deadline_after(self.shutdown_timeout));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use dlt_redact::HttpUrl;
+
+    use super::*;
+
+    /// Overlapping shutdowns: the worker may finish on one caller's command before it reads
+    /// another's. That other caller still gets the worker's report, not an unconfirmed one.
+    #[test]
+    fn a_shutdown_the_worker_never_read_gets_the_workers_report() {
+        let endpoint = HttpUrl::parse("http://127.0.0.1:9/v1/batch").unwrap();
+        let client = SegmentClient::start(SegmentOptions::new(endpoint, "dlt/0.1.0")).unwrap();
+        let first = client.shutdown(Instant::now() + Duration::from_secs(5));
+        assert!(first.confirmed);
+        // As if the second call had passed the cache before the first stored its report.
+        *client.report.lock().unwrap() = None;
+        let second = client.shutdown(Instant::now() + Duration::from_secs(5));
+        assert_eq!(second, first);
     }
 }

@@ -6,8 +6,8 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use dlt_http::{DEFAULT_BODY_CAP, Failure, parse_retry_after, read_body_capped};
@@ -78,6 +78,9 @@ pub(crate) struct Worker {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) messages: mpsc::Receiver<TrackMessage>,
     pub(crate) control: mpsc::UnboundedReceiver<Command>,
+    /// The summary of the shutdown, set before the worker answers anyone or drops the control
+    /// channel: a shutdown whose command came too late to be read takes it from here.
+    pub(crate) summary: Arc<OnceLock<Summary>>,
 }
 
 /// A message taken from the queue (or the outbox) and not yet delivered.
@@ -559,6 +562,7 @@ impl Running {
             saved: to_u64(kept.saved),
             sender_needed: kept.sender_needed || appended.sender_needed,
         };
+        let _ = self.worker.summary.set(summary);
         for reply in self.stopping.map(|stopping| stopping.replies).unwrap_or_default() {
             let _ = reply.try_send(summary);
         }
