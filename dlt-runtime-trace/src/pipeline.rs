@@ -350,7 +350,7 @@ impl Recording<'_> {
             destination_name: self.info.destination_name,
             destination_type: self.info.destination_type,
             dataset_name: self.info.dataset_name,
-            execution_context: self.services.context().clone(),
+            execution_context: self.services.context().context().clone(),
             started_at: self.started_at,
             steps: self.steps,
             finished_at: Some(OffsetDateTime::now_utc()),

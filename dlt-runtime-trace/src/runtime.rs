@@ -7,7 +7,7 @@ use std::time::Duration;
 use dlt_config::{Config, Environment};
 use dlt_otel_bridge::{OtelGuard, OtelLayer, OtelStatus};
 use dlt_sentry_bridge::{SentryGuard, SentryLayer};
-use dlt_telemetry_model::{Context, Event, Library, TrackMessage};
+use dlt_telemetry_model::{AnonymousId, AnonymousMessage, Event, Library, SafeContext};
 
 use crate::context;
 use crate::issues::{Service, StartIssue};
@@ -36,7 +36,7 @@ pub struct RuntimeTrace {
 pub(crate) struct Services {
     env: Environment,
     library: Library,
-    context: OnceLock<Context>,
+    context: OnceLock<SafeContext>,
     pub(crate) usage: Option<UsageTelemetry>,
     pub(crate) sentry: SentryGuard,
     pub(crate) otel: OtelGuard,
@@ -44,15 +44,17 @@ pub(crate) struct Services {
 }
 
 impl Services {
-    /// The execution context, collected once.
-    pub(crate) fn context(&self) -> &Context {
-        self.context.get_or_init(|| context::collect(&self.env, self.library.clone()))
+    /// The execution context, collected and screened by the privacy gate once.
+    pub(crate) fn context(&self) -> &SafeContext {
+        self.context.get_or_init(|| SafeContext::screen(context::collect(&self.env, self.library.clone())))
     }
 
-    /// Sends one event with a fresh anonymous id, when usage telemetry is on.
+    /// Sends one event with a fresh anonymous id, when usage telemetry is on. The message is
+    /// built by the privacy gate: only names, hashes, ids, numbers and booleans leave.
     pub(crate) fn track<E: Event>(&self, event: E) {
         let Some(usage) = &self.usage else { return };
-        usage.transport.track(TrackMessage::from_event(event, random_hex_id(), self.context().clone()));
+        let anonymous_id = AnonymousId::from_random_bytes(uuid::Uuid::new_v4().into_bytes());
+        usage.transport.track(AnonymousMessage::from_event(event, anonymous_id, self.context()));
     }
 }
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use dlt_redact::HttpUrl;
 use dlt_segment::{HandoffTransport, OptOutWatch, OutboxOptions, SegmentClient, SegmentOptions, Transport};
-use dlt_telemetry_model::TrackMessage;
+use dlt_telemetry_model::AnonymousMessage;
 use dlt_test_support::pipeline_load_message as message;
 use tokio::runtime::Runtime;
 use wiremock::matchers::method;
@@ -49,7 +49,7 @@ fn track_latency(c: &mut Criterion) {
             options.shutdown_timeout = Duration::ZERO;
             let client = SegmentClient::start(options).unwrap();
             client.track(template.clone());
-            let messages: Vec<TrackMessage> = (0..iterations).map(|_| template.clone()).collect();
+            let messages: Vec<AnonymousMessage> = (0..iterations).map(|_| template.clone()).collect();
             let started = Instant::now();
             for message in messages {
                 client.track(message);
@@ -106,7 +106,7 @@ fn handoff(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let endpoint = HttpUrl::parse("http://127.0.0.1:9/v1/batch").unwrap();
     let options = SegmentOptions::new(endpoint, "dlt/0.1.0").with_outbox(OutboxOptions::new(dir.path()));
-    let hand_off = |message: TrackMessage| {
+    let hand_off = |message: AnonymousMessage| {
         let transport = HandoffTransport::new(options.clone()).unwrap();
         transport.track(message);
         assert!(transport.shutdown(Instant::now()).drained);
@@ -153,7 +153,7 @@ fn delivery(c: &mut Criterion) {
             b.iter_custom(|iterations| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iterations {
-                    let messages: Vec<TrackMessage> = (0..MESSAGES).map(|_| template.clone()).collect();
+                    let messages: Vec<AnonymousMessage> = (0..MESSAGES).map(|_| template.clone()).collect();
                     let started = Instant::now();
                     for message in messages {
                         client.track(message);

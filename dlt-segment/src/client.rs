@@ -5,7 +5,7 @@ use std::sync::mpsc::{RecvTimeoutError, sync_channel};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use dlt_telemetry_model::TrackMessage;
+use dlt_telemetry_model::AnonymousMessage;
 use tokio::sync::mpsc::{self, error::TrySendError};
 
 use crate::clock::Clock;
@@ -29,7 +29,7 @@ const REPORT_GRACE: Duration = Duration::from_millis(500);
 /// runtime on its own thread, and nothing here blocks on the host's runtime.
 #[derive(Debug)]
 pub struct SegmentClient {
-    messages: mpsc::Sender<TrackMessage>,
+    messages: mpsc::Sender<AnonymousMessage>,
     control: mpsc::UnboundedSender<Command>,
     counters: Arc<Counters>,
     clock: Arc<dyn Clock>,
@@ -96,8 +96,8 @@ impl Transport for SegmentClient {
     /// Stamps `timestamp` (when missing) and queues the message; when the queue is full the
     /// message is dropped and counted. Never blocks. `type` and `messageId` are filled by the
     /// worker.
-    fn track(&self, mut message: TrackMessage) {
-        message.timestamp.get_or_insert_with(|| to_millis(self.clock.now()));
+    fn track(&self, mut message: AnonymousMessage) {
+        message.record_time(to_millis(self.clock.now()));
         match self.messages.try_send(message) {
             Ok(()) => add(&self.counters.queued, 1),
             Err(TrySendError::Full(_)) => add(&self.counters.dropped_queue_full, 1),

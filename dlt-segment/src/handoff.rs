@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use dlt_telemetry_model::TrackMessage;
+use dlt_telemetry_model::AnonymousMessage;
 
 use crate::clock::Clock;
 use crate::error::SegmentError;
@@ -20,7 +20,7 @@ use crate::wire::{fill_segment_fields, to_millis};
 /// The shutdown report says whether a sender must be started for them.
 #[derive(Debug)]
 pub struct HandoffTransport {
-    held: Mutex<Vec<TrackMessage>>,
+    held: Mutex<Vec<AnonymousMessage>>,
     capacity: usize,
     outbox: Outbox,
     counters: Arc<Counters>,
@@ -52,6 +52,7 @@ impl HandoffTransport {
         if held.is_empty() {
             return true;
         }
+        let held = held.into_iter().map(AnonymousMessage::into_message).collect();
         let appended = self.outbox.append(held, Instant::now() + LOCK_WAIT);
         let mut sender_needed = self.sender_needed.lock().unwrap_or_else(PoisonError::into_inner);
         *sender_needed = appended.sender_needed || (*sender_needed && !self.outbox.sender_running());
@@ -61,7 +62,7 @@ impl HandoffTransport {
 
 impl Transport for HandoffTransport {
     /// Fills Segment's fields and keeps the message; a full hold drops it and counts it.
-    fn track(&self, mut message: TrackMessage) {
+    fn track(&self, mut message: AnonymousMessage) {
         fill_segment_fields(&mut message, to_millis(self.clock.now()));
         let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
         if held.len() < self.capacity {

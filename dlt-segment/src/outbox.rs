@@ -33,7 +33,6 @@ use crate::clock::Clock;
 use crate::opt_out::OptOutWatch;
 use crate::recipient::Recipient;
 use crate::stats::{Counters, add};
-use crate::wire::encode_message;
 
 /// The default size bound of one recipient's outbox: 1 MiB.
 pub const DEFAULT_OUTBOX_MAX_BYTES: u64 = 1024 * 1024;
@@ -538,7 +537,7 @@ pub(crate) struct Appended {
 
 impl Line {
     fn of(message: TrackMessage) -> io::Result<Self> {
-        Ok(Self { bytes: encode_message(&message).map_err(io::Error::other)?, message })
+        Ok(Self { bytes: serde_json::to_vec(&message).map_err(io::Error::other)?, message })
     }
 }
 

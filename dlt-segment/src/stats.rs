@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// A snapshot of a transport's counters, all counted in messages since it started.
 ///
 /// Every message taken in (`queued` plus `read_from_outbox`) ends up in exactly one of `sent`,
-/// `dropped_too_large`, `dropped_rejected`, `dropped_opted_out`, `written_to_outbox` or
-/// `dropped_undelivered`, or is still on its way.
+/// `dropped_too_large`, `dropped_rejected`, `dropped_opted_out`, `dropped_invalid`,
+/// `written_to_outbox` or `dropped_undelivered`, or is still on its way.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
@@ -39,6 +39,9 @@ pub struct Stats {
     pub dropped_opted_out: u64,
     /// Outbox lines that were not a message; skipped.
     pub outbox_corrupt_lines: u64,
+    /// Outbox messages the privacy gate refused (an id or event name that is not one); never
+    /// sent.
+    pub dropped_invalid: u64,
     /// Outbox reads or writes that failed (each is also logged at debug level).
     pub outbox_errors: u64,
 }
@@ -60,6 +63,7 @@ pub(crate) struct Counters {
     pub(crate) dropped_outbox_full: AtomicU64,
     pub(crate) dropped_opted_out: AtomicU64,
     pub(crate) outbox_corrupt_lines: AtomicU64,
+    pub(crate) dropped_invalid: AtomicU64,
     pub(crate) outbox_errors: AtomicU64,
 }
 
@@ -86,6 +90,7 @@ impl Counters {
             dropped_outbox_full,
             dropped_opted_out,
             outbox_corrupt_lines,
+            dropped_invalid,
             outbox_errors,
         } = self;
         let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
@@ -104,6 +109,7 @@ impl Counters {
             dropped_outbox_full: read(dropped_outbox_full),
             dropped_opted_out: read(dropped_opted_out),
             outbox_corrupt_lines: read(outbox_corrupt_lines),
+            dropped_invalid: read(dropped_invalid),
             outbox_errors: read(outbox_errors),
         }
     }

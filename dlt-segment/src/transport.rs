@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use dlt_telemetry_model::TrackMessage;
+use dlt_telemetry_model::AnonymousMessage;
 use time::OffsetDateTime;
 
 use crate::stats::{Counters, Stats, add};
@@ -15,9 +15,9 @@ use crate::wire::{encode_message, fill_segment_fields, to_millis};
 /// Where `track`ed messages go. No method panics, and failures are counted in [`Stats`], never
 /// reported to the host. Each transport says how long its methods may take.
 pub trait Transport: Send + Sync {
-    /// Takes one message. The transports that send fill what Segment needs and dlt leaves out
-    /// (`type`, `messageId`, `timestamp`) when missing.
-    fn track(&self, message: TrackMessage);
+    /// Takes one message, which passed the privacy gate. The transports that send fill what
+    /// Segment needs and dlt leaves out (`type`, `messageId`, `timestamp`) when missing.
+    fn track(&self, message: AnonymousMessage);
 
     /// Waits up to `timeout` for the messages tracked so far to be dealt with; true if they
     /// were.
@@ -70,7 +70,7 @@ impl ShutdownReport {
 pub struct NoopTransport;
 
 impl Transport for NoopTransport {
-    fn track(&self, message: TrackMessage) {
+    fn track(&self, message: AnonymousMessage) {
         drop(message);
     }
 
@@ -111,11 +111,11 @@ impl std::fmt::Debug for DebugTransport {
 }
 
 impl Transport for DebugTransport {
-    fn track(&self, mut message: TrackMessage) {
+    fn track(&self, mut message: AnonymousMessage) {
         add(&self.counters.queued, 1);
         let now = to_millis(OffsetDateTime::now_utc());
         fill_segment_fields(&mut message, now);
-        message.sent_at = Some(now);
+        message.set_sent_at(Some(now));
         let written = encode_message(&message).map_err(io::Error::other).and_then(|mut line| {
             line.push(b'\n');
             self.writer().write_all(&line)
@@ -147,7 +147,7 @@ impl Transport for DebugTransport {
 #[cfg(feature = "test-util")]
 #[derive(Debug, Default)]
 pub struct CapturingTransport {
-    messages: Mutex<Vec<TrackMessage>>,
+    messages: Mutex<Vec<dlt_telemetry_model::TrackMessage>>,
     counters: Counters,
 }
 
@@ -159,18 +159,18 @@ impl CapturingTransport {
     }
 
     /// The messages tracked so far, oldest first.
-    pub fn messages(&self) -> Vec<TrackMessage> {
+    pub fn messages(&self) -> Vec<dlt_telemetry_model::TrackMessage> {
         self.messages.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 }
 
 #[cfg(feature = "test-util")]
 impl Transport for CapturingTransport {
-    fn track(&self, mut message: TrackMessage) {
+    fn track(&self, mut message: AnonymousMessage) {
         let now = to_millis(OffsetDateTime::now_utc());
         fill_segment_fields(&mut message, now);
-        message.sent_at = Some(now);
-        self.messages.lock().unwrap_or_else(PoisonError::into_inner).push(message);
+        message.set_sent_at(Some(now));
+        self.messages.lock().unwrap_or_else(PoisonError::into_inner).push(message.into_message());
         add(&self.counters.queued, 1);
         add(&self.counters.sent, 1);
     }

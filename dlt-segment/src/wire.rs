@@ -1,7 +1,7 @@
 //! How messages go on the wire: Segment's own fields, one message's JSON, and batch bodies that
 //! stay within Segment's limits, counted in bytes exactly as sent.
 
-use dlt_telemetry_model::{TRACK_TYPE, TrackMessage};
+use dlt_telemetry_model::AnonymousMessage;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -37,16 +37,15 @@ pub(crate) fn to_millis(time: OffsetDateTime) -> OffsetDateTime {
 }
 
 /// Fills what Segment needs and dlt (Python) leaves out, keeping whatever is already set:
-/// `type` = `track`, `messageId` (a UUID v4, kept across retries) and `timestamp` (`now`).
-pub(crate) fn fill_segment_fields(message: &mut TrackMessage, now: OffsetDateTime) {
-    message.message_type.get_or_insert_with(|| TRACK_TYPE.to_owned());
-    message.message_id.get_or_insert_with(|| uuid::Uuid::new_v4().to_string());
-    message.timestamp.get_or_insert(now);
+/// `type` = `track`, `messageId` (a random UUID v4, kept across retries) and `timestamp`
+/// (`now`).
+pub(crate) fn fill_segment_fields(message: &mut AnonymousMessage, now: OffsetDateTime) {
+    message.fill_segment_fields(uuid::Uuid::new_v4().into_bytes(), now);
 }
 
 /// One message as its JSON bytes: compact, keys in the model's order, no trailing newline.
-pub(crate) fn encode_message(message: &TrackMessage) -> Result<Vec<u8>, serde_json::Error> {
-    serde_json::to_vec(message)
+pub(crate) fn encode_message(message: &AnonymousMessage) -> Result<Vec<u8>, serde_json::Error> {
+    serde_json::to_vec(message.message())
 }
 
 /// What happened to a message offered to a [`BatchBody`].
@@ -129,7 +128,8 @@ impl BatchBody {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-    use dlt_telemetry_model::{Context, EventCategory, Library, OsInfo, SegmentBatch};
+    use dlt_telemetry_model::{AnonymousId, EventCategory, SegmentBatch};
+    use dlt_test_support::{padding, test_context};
     use serde_json::{Map, Value, json};
     use time::macros::datetime;
 
@@ -137,19 +137,19 @@ mod tests {
 
     const SENT_AT: OffsetDateTime = datetime!(2026-11-25 14:11:27.412 UTC);
 
-    fn message(padding: usize) -> TrackMessage {
-        let context = Context::new(OsInfo::new("Linux", "6.1.0"), Library::new("dlt", "0.1.0")).with_cpu(2);
+    /// A message without Segment's fields, whose `padding` property is `bytes` longer than
+    /// an empty list.
+    fn bare_message(bytes: usize) -> AnonymousMessage {
         let mut properties = Map::new();
-        properties.insert("padding".into(), Value::String("x".repeat(padding)));
-        let mut message = TrackMessage::new(
-            EventCategory::Command,
-            "telemetry",
-            properties,
-            "933dd165453d196a58adaf49444e9b4c",
-            context,
-        );
+        properties.insert("padding".into(), padding(bytes));
+        let id = AnonymousId::from_random_bytes([0x93; 16]);
+        AnonymousMessage::from_properties(EventCategory::Command, "telemetry", properties, id, &test_context()).unwrap()
+    }
+
+    fn message(bytes: usize) -> AnonymousMessage {
+        let mut message = bare_message(bytes);
         fill_segment_fields(&mut message, datetime!(2026-11-25 14:11:27.305 UTC));
-        message.sent_at = Some(SENT_AT);
+        message.set_sent_at(Some(SENT_AT));
         message
     }
 
@@ -164,20 +164,18 @@ mod tests {
     #[test]
     fn fills_segment_fields_only_when_missing() {
         let mut message = message(0);
-        let id = message.message_id.clone();
+        let id = message.message_id().map(str::to_owned);
         fill_segment_fields(&mut message, datetime!(2030-01-01 0:00 UTC));
-        assert_eq!(message.message_id, id);
-        assert_eq!(message.timestamp, Some(datetime!(2026-11-25 14:11:27.305 UTC)));
+        assert_eq!(message.message_id().map(str::to_owned), id);
+        assert_eq!(message.timestamp(), Some(datetime!(2026-11-25 14:11:27.305 UTC)));
 
-        let mut bare = message.clone();
-        bare.message_type = None;
-        bare.message_id = None;
-        bare.timestamp = None;
+        let mut bare = bare_message(0);
+        assert_eq!(bare.message_id(), None);
         fill_segment_fields(&mut bare, datetime!(2030-01-01 0:00 UTC));
-        assert_eq!(bare.message_type.as_deref(), Some("track"));
-        let id = uuid::Uuid::parse_str(bare.message_id.as_deref().unwrap()).unwrap();
+        assert_eq!(bare.message().message_type.as_deref(), Some("track"));
+        let id = uuid::Uuid::parse_str(bare.message_id().unwrap()).unwrap();
         assert_eq!(id.get_version_num(), 4);
-        assert_eq!(bare.timestamp, Some(datetime!(2030-01-01 0:00 UTC)));
+        assert_eq!(bare.timestamp(), Some(datetime!(2030-01-01 0:00 UTC)));
     }
 
     #[test]
@@ -191,7 +189,7 @@ mod tests {
 
     #[test]
     fn batch_body_is_the_models_segment_batch() {
-        let messages = [message(1), message(2)];
+        let messages = [message(4), message(5)];
         let mut body = BatchBody::new(SENT_AT, BatchLimits::SEGMENT);
         for message in &messages {
             assert_eq!(body.push(&encode_message(message).unwrap()), Push::Added);
@@ -199,7 +197,8 @@ mod tests {
         let size = body.size();
         let bytes = body.finish();
         assert_eq!(bytes.len(), size);
-        let expected = SegmentBatch { batch: messages.to_vec(), sent_at: Some(SENT_AT), extra: Map::new() };
+        let batch = messages.iter().map(|message| message.message().clone()).collect();
+        let expected = SegmentBatch { batch, sent_at: Some(SENT_AT), extra: Map::new() };
         assert_eq!(bytes, serde_json::to_vec(&expected).unwrap());
         let parsed: SegmentBatch = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(parsed, expected);

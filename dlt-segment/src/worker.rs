@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use dlt_http::{DEFAULT_BODY_CAP, Failure, parse_retry_after, read_body_capped};
-use dlt_telemetry_model::TrackMessage;
+use dlt_telemetry_model::{AnonymousMessage, TrackMessage};
 use reqwest::Url;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use time::OffsetDateTime;
@@ -76,7 +76,7 @@ pub(crate) struct Worker {
     pub(crate) claim_at_start: ClaimAtStart,
     pub(crate) counters: Arc<Counters>,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) messages: mpsc::Receiver<TrackMessage>,
+    pub(crate) messages: mpsc::Receiver<AnonymousMessage>,
     pub(crate) control: mpsc::UnboundedReceiver<Command>,
     /// The summary of the shutdown, set before the worker answers anyone or drops the control
     /// channel: a shutdown whose command came too late to be read takes it from here.
@@ -86,7 +86,7 @@ pub(crate) struct Worker {
 /// A message taken from the queue (or the outbox) and not yet delivered.
 #[derive(Debug)]
 struct Pending {
-    message: TrackMessage,
+    message: AnonymousMessage,
     /// Attempts made to send it so far.
     attempts: u32,
 }
@@ -180,7 +180,15 @@ impl Running {
         let (messages, claim) = outbox.claim(Instant::now() + LOCK_WAIT);
         self.claims.extend(claim);
         for message in messages {
-            self.accept(message);
+            // Read back from disk, where anyone who can write the folder could have put it:
+            // it passes the privacy gate again.
+            match AnonymousMessage::screen(message) {
+                Ok(message) => self.accept(message),
+                Err(refused) => {
+                    add(&self.worker.counters.dropped_invalid, 1);
+                    tracing::debug!(%refused, "telemetry outbox: a message the privacy gate refuses; dropped");
+                }
+            }
         }
     }
 
@@ -217,7 +225,7 @@ impl Running {
         }
     }
 
-    fn accept(&mut self, mut message: TrackMessage) {
+    fn accept(&mut self, mut message: AnonymousMessage) {
         if self.withdrawn {
             add(&self.worker.counters.dropped_opted_out, 1);
             return;
@@ -290,8 +298,13 @@ impl Running {
         while let Ok(message) = self.worker.messages.try_recv() {
             self.accept(message);
         }
-        let messages: Vec<TrackMessage> =
-            self.in_flight.iter().flatten().chain(&self.pending).map(|pending| pending.message.clone()).collect();
+        let messages: Vec<TrackMessage> = self
+            .in_flight
+            .iter()
+            .flatten()
+            .chain(&self.pending)
+            .map(|pending| pending.message.message().clone())
+            .collect();
         if let Some(claim) = self.worker.outbox.as_ref().and_then(|outbox| outbox.write_ahead(&messages)) {
             self.claims.push(claim);
         }
@@ -324,7 +337,7 @@ impl Running {
             return;
         }
         let allowed = consent.counting(&self.worker.counters.dropped_opted_out);
-        self.pending.retain(|pending| allowed(&pending.message));
+        self.pending.retain(|pending| allowed(pending.message.message()));
         drop(allowed);
 
         let sent_at = to_millis(self.worker.clock.now());
@@ -384,7 +397,7 @@ impl Running {
             }
             Decision::GiveUp(GiveUp::Exhausted) => {
                 tracing::debug!(?outcome, messages = count, attempt, "telemetry request out of attempts");
-                self.set_aside(in_flight.into_iter().map(|pending| pending.message).collect());
+                self.set_aside(in_flight.into_iter().map(|pending| pending.message.into_message()).collect());
                 None
             }
             Decision::Backoff(wait) => {
@@ -414,12 +427,12 @@ impl Running {
         let mut batch = (self.worker.api == Api::Batch).then(|| BatchBody::new(sent_at, limits));
         let mut in_batch = Vec::new();
         while let Some(mut pending) = self.pending.pop_front() {
-            pending.message.sent_at = Some(sent_at);
+            pending.message.set_sent_at(Some(sent_at));
             let encoded = match encode_message(&pending.message) {
                 Ok(encoded) => encoded,
                 Err(error) => {
                     add(&self.worker.counters.dropped_rejected, 1);
-                    tracing::debug!(%error, event = pending.message.event, "telemetry message cannot be serialised");
+                    tracing::debug!(%error, event = pending.message.event(), "telemetry message cannot be serialised");
                     continue;
                 }
             };
@@ -445,7 +458,7 @@ impl Running {
                     tracing::debug!(
                         bytes = encoded.len(),
                         limit = limits.max_message_bytes,
-                        event = pending.message.event,
+                        event = pending.message.event(),
                         "telemetry message too large; dropped"
                     );
                 }
@@ -539,7 +552,8 @@ impl Running {
         if self.consent() == Consent::Withdrawn && !self.withdrawn {
             self.withdraw();
         }
-        let leftover: Vec<TrackMessage> = self.pending.drain(..).map(|pending| pending.message).collect();
+        let leftover: Vec<TrackMessage> =
+            self.pending.drain(..).map(|pending| pending.message.into_message()).collect();
         let count = leftover.len();
         let appended = self.set_aside(leftover);
         // When the leftovers could not be set aside, the claims stay: unlocked once this

@@ -13,7 +13,7 @@ use dlt_redact::HttpUrl;
 use dlt_segment::{
     HandoffTransport, ManualClock, OutboxOptions, Recipient, SegmentOptions, Transport, inspect_outboxes,
 };
-use dlt_telemetry_model::{Context, EventCategory, Library, OsInfo, TrackMessage};
+use dlt_telemetry_model::{AnonymousId, AnonymousMessage, EventCategory, TrackMessage};
 use proptest::prelude::*;
 use serde_json::json;
 use time::OffsetDateTime;
@@ -21,8 +21,8 @@ use time::macros::datetime;
 
 /// The outbox's "now"; lines are recorded around it.
 const NOW: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
-/// The `anonymousId` of the message appended in each case.
-const APPENDED: &str = "appended-by-the-test";
+/// The `anonymousId` of the message appended in each case: `a5` 16 times.
+const APPENDED: [u8; 16] = [0xa5; 16];
 
 /// One outbox line: a message recorded within the age bound or not, with a `messageId` from a
 /// small set (so that some repeat), or something else.
@@ -82,9 +82,10 @@ fn outbox_file() -> impl Strategy<Value = Vec<u8>> {
     )
 }
 
-fn message() -> TrackMessage {
-    let context = Context::new(OsInfo::new("Linux", "6.1"), Library::new("dlt", "0.1.0")).with_cpu(2);
-    TrackMessage::new(EventCategory::Command, "test", serde_json::Map::new(), APPENDED, context)
+fn message() -> AnonymousMessage {
+    let id = AnonymousId::from_random_bytes(APPENDED);
+    let context = dlt_test_support::test_context();
+    AnonymousMessage::from_properties(EventCategory::Command, "test", serde_json::Map::new(), id, &context).unwrap()
 }
 
 fn check(telemetry: &Path, endpoint: &HttpUrl, data: &[u8]) -> Result<(), TestCaseError> {
@@ -112,7 +113,9 @@ fn check(telemetry: &Path, endpoint: &HttpUrl, data: &[u8]) -> Result<(), TestCa
     let input_lines: HashSet<&[u8]> = data.split(|&byte| byte == b'\n').collect();
     let mut appended = 0;
     for line in after[..after.len() - 1].split(|&byte| byte == b'\n') {
-        if serde_json::from_slice::<TrackMessage>(line).is_ok_and(|parsed| parsed.anonymous_id == APPENDED) {
+        if serde_json::from_slice::<TrackMessage>(line)
+            .is_ok_and(|parsed| parsed.anonymous_id == AnonymousId::from_random_bytes(APPENDED).to_string())
+        {
             appended += 1;
         } else {
             prop_assert!(input_lines.contains(line), "not from the input: {:?}", String::from_utf8_lossy(line));

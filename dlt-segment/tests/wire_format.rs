@@ -10,9 +10,9 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use dlt_segment::{BatchLimits, OutboxOptions, SegmentClient, Transport, WriteKey};
-use dlt_telemetry_model::TrackMessage;
+use dlt_telemetry_model::{AnonymousMessage, TrackMessage};
 use serde_json::{Map, Value};
-use support::{Server, indexes, message, options};
+use support::{Server, indexes, message, message_with, options};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -93,7 +93,7 @@ fn single_endpoint_posts_each_golden_message_as_dlt_does_plus_segment_fields() {
         options.write_key = golden.write_key();
         let client = SegmentClient::start(options).unwrap();
         let sent: TrackMessage = serde_json::from_str(&golden.body_raw).unwrap();
-        client.track(sent);
+        client.track(AnonymousMessage::screen(sent).unwrap());
         assert!(client.flush(Duration::from_secs(10)), "{}", golden.name);
 
         let requests = server.requests();
@@ -126,7 +126,7 @@ fn batch_endpoint_carries_the_same_messages_in_an_envelope() {
     let server = Server::accepting();
     let client = SegmentClient::start(options(server.url("/v1/batch"))).unwrap();
     for golden in &goldens {
-        client.track(serde_json::from_str(&golden.body_raw).unwrap());
+        client.track(AnonymousMessage::screen(serde_json::from_str(&golden.body_raw).unwrap()).unwrap());
     }
     assert!(client.flush(Duration::from_secs(10)));
 
@@ -153,13 +153,13 @@ fn batch_endpoint_carries_the_same_messages_in_an_envelope() {
 fn a_message_keeps_its_message_id_and_timestamp() {
     let server = Server::accepting();
     let client = SegmentClient::start(options(server.url("/track"))).unwrap();
-    let mut given = message(1);
-    given.message_id = Some("my-id".into());
+    let mut given = message(1).into_message();
+    given.message_id = Some("5f6d3c4e-2b1a-4c8d-9e7f-0a1b2c3d4e5f".into());
     given.timestamp = Some(time::macros::datetime!(2026-11-25 14:11:27.305 UTC));
-    client.track(given);
+    client.track(AnonymousMessage::screen(given).unwrap());
     assert!(client.flush(Duration::from_secs(10)));
     let received = server.messages();
-    assert_eq!(received[0]["messageId"], "my-id");
+    assert_eq!(received[0]["messageId"], "5f6d3c4e-2b1a-4c8d-9e7f-0a1b2c3d4e5f");
     assert_eq!(received[0]["timestamp"], "2026-11-25T14:11:27.305Z");
 }
 
@@ -240,9 +240,7 @@ fn batches_fill_up_to_the_byte_limit_and_never_past_it() {
 fn a_message_over_the_size_limit_is_dropped_and_counted_never_sent() {
     let server = Server::accepting();
     let client = SegmentClient::start(options(server.url("/v1/batch"))).unwrap();
-    let mut huge = message(1);
-    huge.properties.insert("padding".into(), Value::String("x".repeat(BatchLimits::SEGMENT.max_message_bytes)));
-    client.track(huge);
+    client.track(huge_message(1));
     client.track(message(2));
     assert!(client.flush(Duration::from_secs(10)));
     assert_eq!(indexes(&server.messages()), [2]);
@@ -254,21 +252,27 @@ fn a_message_over_the_size_limit_is_dropped_and_counted_never_sent() {
 fn a_message_over_the_size_limit_is_not_sent_to_a_plain_endpoint_either() {
     let server = Server::accepting();
     let client = SegmentClient::start(options(server.url("/"))).unwrap();
-    let mut huge = message(1);
-    huge.properties.insert("padding".into(), Value::String("x".repeat(BatchLimits::SEGMENT.max_message_bytes)));
-    client.track(huge);
+    client.track(huge_message(1));
     assert!(client.flush(Duration::from_secs(10)));
     assert!(server.requests().is_empty());
     assert_eq!(client.stats().dropped_too_large, 1);
 }
 
 #[test]
-fn extra_fields_of_a_message_survive() {
+fn fields_the_model_does_not_know_never_leave() {
     let server = Server::accepting();
     let client = SegmentClient::start(options(server.url("/v1/batch"))).unwrap();
-    let mut given = message(1);
+    let mut given = message(1).into_message();
     given.extra = Map::from_iter([("integrations".to_owned(), serde_json::json!({"All": true}))]);
-    client.track(given);
+    given.user_id = Some("alice".into());
+    client.track(AnonymousMessage::screen(given).unwrap());
     assert!(client.flush(Duration::from_secs(10)));
-    assert_eq!(server.messages()[0]["integrations"], serde_json::json!({"All": true}));
+    let received = &server.messages()[0];
+    assert_eq!((received.get("integrations"), received.get("userId")), (None, None), "{received}");
+}
+
+/// A message larger than Segment accepts, though every value in it passes the privacy gate.
+fn huge_message(index: usize) -> AnonymousMessage {
+    let padding = dlt_test_support::padding(BatchLimits::SEGMENT.max_message_bytes);
+    message_with(index, Map::from_iter([("padding".to_owned(), padding)]))
 }

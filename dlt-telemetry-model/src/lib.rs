@@ -5,6 +5,10 @@
 //!
 //! - [`TrackMessage`] and [`Context`]: one Segment `track` message as dlt sends it, plus
 //!   Segment's own fields; unknown fields and key order survive a round trip.
+//! - [`anonymous`]: the privacy gate. An [`AnonymousMessage`] is the only kind of message a
+//!   transport to the anonymous endpoint accepts, and every way to make one screens every
+//!   value: names pass an identifier rule, hashes are `digest128`s, anything else is
+//!   [`anonymous::WITHHELD`].
 //! - [`events`]: every event this project sends, each its own type ([`Event`]), and
 //!   [`KnownEvent`] to read typed properties back from a message.
 //! - [`SegmentBatch`]: the envelope of Segment's batch API.
@@ -14,16 +18,18 @@
 //!
 //! ```
 //! use dlt_telemetry_model::events::{CommandEvent, TelemetrySwitch};
-//! use dlt_telemetry_model::{Context, Library, OsInfo, TrackMessage};
+//! use dlt_telemetry_model::{AnonymousId, AnonymousMessage, Context, Library, OsInfo, SafeContext};
 //!
 //! let context = Context::new(OsInfo::new("Linux", "6.1.0"), Library::new("dlt", "0.1.0")).with_cpu(8);
+//! let context = SafeContext::screen(context);
 //! let event = CommandEvent { arguments: TelemetrySwitch { enabled: true }, elapsed: 0.01, success: true };
-//! let message = TrackMessage::from_event(event, "933dd165453d196a58adaf49444e9b4c", context);
-//! assert_eq!(message.event, "command_telemetry.switch");
-//! let json = serde_json::to_value(&message).unwrap();
+//! let message = AnonymousMessage::from_event(event, AnonymousId::from_random_bytes([7; 16]), &context);
+//! assert_eq!(message.event(), "command_telemetry.switch");
+//! let json = serde_json::to_value(message.message()).unwrap();
 //! assert_eq!(json["properties"]["event_name"], "telemetry.switch");
 //! ```
 
+pub mod anonymous;
 mod batch;
 mod digest;
 pub mod events;
@@ -31,6 +37,7 @@ mod message;
 mod schema;
 mod trace;
 
+pub use anonymous::{AnonymousId, AnonymousMessage, SafeContext};
 pub use batch::SegmentBatch;
 pub use digest::digest128;
 pub use events::{Event, KnownEvent};

@@ -9,8 +9,6 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::events::Event;
-
 /// Event properties: an ordered JSON object. The event's own fields come first, then
 /// `event_category` and `event_name`, the order dlt uses.
 pub type Properties = Map<String, Value>;
@@ -149,13 +147,9 @@ pub struct TrackMessage {
 }
 
 impl TrackMessage {
-    /// A message for a typed event: its properties, then `event_category` and `event_name`.
-    pub fn from_event<E: Event>(event: E, anonymous_id: impl Into<String>, context: Context) -> Self {
-        Self::new(E::CATEGORY, E::NAME, event.into_properties(), anonymous_id, context)
-    }
-
     /// A message for any event of a known category, e.g. a command this model has no type for.
-    /// `event_category` and `event_name` are appended to `properties`.
+    /// `event_category` and `event_name` are appended to `properties`. Nothing is checked: to
+    /// send a message, build it with [`crate::AnonymousMessage`], the privacy gate.
     pub fn new(
         category: EventCategory,
         name: &str,

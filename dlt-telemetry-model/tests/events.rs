@@ -6,7 +6,8 @@ use dlt_telemetry_model::events::{
     PipelineNormalize, PipelineRun, PipelineStep, TelemetryStatus, TelemetrySwitch,
 };
 use dlt_telemetry_model::{
-    Context, Event, EventCategory, KnownEvent, Library, OsInfo, RunContext, RunContextInfo, TrackMessage, digest128,
+    AnonymousId, AnonymousMessage, Context, Event, EventCategory, KnownEvent, Library, OsInfo, RunContext,
+    RunContextInfo, SafeContext, TrackMessage, digest128,
 };
 use serde_json::json;
 use time::macros::datetime;
@@ -31,9 +32,15 @@ fn step(success: bool) -> PipelineStep {
     }
 }
 
+/// The message of `event`, built through the privacy gate.
+fn message_of<E: Event>(event: E) -> TrackMessage {
+    let context = SafeContext::screen(context());
+    AnonymousMessage::from_event(event, AnonymousId::from_random_bytes([0; 16]), &context).into_message()
+}
+
 /// Builds the message of `event` and reads it back as a typed event.
 fn round_trip<E: Event + Clone>(event: E) -> (TrackMessage, KnownEvent) {
-    let message = TrackMessage::from_event(event, "0".repeat(32), context());
+    let message = message_of(event);
     let text = serde_json::to_string(&message).unwrap();
     let parsed: TrackMessage = serde_json::from_str(&text).unwrap();
     assert_eq!(parsed, message);
@@ -102,7 +109,7 @@ fn every_known_event_reads_back_equal() {
 #[test]
 fn properties_follow_dlt_order_then_category_and_name() {
     let load = PipelineLoad { step: step(true), destination_fingerprint: Some(String::new()) };
-    let message = TrackMessage::from_event(load, "0".repeat(32), context());
+    let message = message_of(load);
     let keys: Vec<&str> = message.properties.keys().map(String::as_str).collect();
     assert_eq!(
         keys,
@@ -127,7 +134,8 @@ fn properties_follow_dlt_order_then_category_and_name() {
 
 #[test]
 fn a_message_with_segment_fields_serialises_them_after_dlts() {
-    let mut message = TrackMessage::from_event(PipelineRun { step: step(true) }, "ab".repeat(16), context());
+    let mut message = message_of(PipelineRun { step: step(true) });
+    message.anonymous_id = "ab".repeat(16);
     message.message_type = Some(dlt_telemetry_model::TRACK_TYPE.into());
     message.message_id = Some("5f6d3c4e-2b1a-4c8d-9e7f-0a1b2c3d4e5f".into());
     message.timestamp = Some(datetime!(2026-11-25 14:11:27.305463 UTC));
@@ -149,7 +157,8 @@ fn unknown_events_of_known_categories_are_messages_without_a_type() {
 
 #[test]
 fn a_known_event_with_wrongly_typed_properties_is_an_error() {
-    let mut message = TrackMessage::from_event(PipelineRun { step: step(true) }, "x", context());
+    let mut message = message_of(PipelineRun { step: step(true) });
+    message.anonymous_id = "ab".repeat(16);
     message.properties.insert("success".into(), json!("yes"));
     let error = KnownEvent::parse(&message).unwrap_err();
     assert!(error.to_string().contains("invalid type"), "{error}");
@@ -158,8 +167,7 @@ fn a_known_event_with_wrongly_typed_properties_is_an_error() {
 #[test]
 fn a_message_missing_a_required_field_does_not_parse() {
     for missing in ["anonymousId", "event", "properties", "context"] {
-        let mut json =
-            serde_json::to_value(TrackMessage::from_event(PipelineRun { step: step(true) }, "x", context())).unwrap();
+        let mut json = serde_json::to_value(message_of(PipelineRun { step: step(true) })).unwrap();
         json.as_object_mut().unwrap().remove(missing);
         let error = serde_json::from_value::<TrackMessage>(json).unwrap_err();
         assert!(error.to_string().contains(missing), "{missing}: {error}");

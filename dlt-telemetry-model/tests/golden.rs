@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use dlt_telemetry_model::{KnownEvent, PipelineTrace, RunContext, TrackMessage};
+use dlt_telemetry_model::{AnonymousMessage, KnownEvent, PipelineTrace, RunContext, TrackMessage};
 use serde_json::Value;
 
 fn golden_dir() -> PathBuf {
@@ -105,5 +105,15 @@ fn segment_fields_added_to_a_parsed_message_follow_dlts_fields_in_order() {
         let mut expected = dlt_keys.clone();
         expected.extend(["type", "messageId", "timestamp", "sentAt"]);
         assert_eq!(keys, expected, "{}", path.display());
+    }
+}
+
+#[test]
+fn every_golden_message_passes_the_privacy_gate_unchanged() {
+    for (path, body) in golden_messages() {
+        let message: TrackMessage = serde_json::from_value(body).unwrap();
+        let screened = AnonymousMessage::screen(message.clone()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(screened.message().properties, message.properties, "{}", path.display());
+        assert_eq!(screened.message().context, message.context, "{}", path.display());
     }
 }

@@ -59,7 +59,7 @@ use std::path::{Path, PathBuf};
 pub use endpoints::{HangingServer, HugeBodyServer, refusing_port, refusing_url};
 pub use env::DltEnv;
 pub use fault::{Fault, FaultProxy};
-pub use messages::pipeline_load_message;
+pub use messages::{message_of, padding, pipeline_load_message, test_context};
 #[cfg(feature = "otlp")]
 pub use otlp::{
     ExportedSpan, OtlpDecodeError, OtlpReceiver, STATUS_ERROR, STATUS_OK, STATUS_UNSET, attribute, decode_export,

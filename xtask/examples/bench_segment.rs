@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use dlt_segment::{SegmentClient, SegmentOptions, Transport};
-use dlt_telemetry_model::TrackMessage;
+use dlt_telemetry_model::AnonymousMessage;
 use dlt_test_support::pipeline_load_message;
 
 const USAGE: &str = "usage: bench_segment --endpoint URL --messages N";
@@ -59,7 +59,7 @@ fn measure(endpoint: &str, count: usize) -> Result<String, String> {
     options.shutdown_timeout = DELIVERY_LIMIT;
     let client = SegmentClient::start(options).map_err(|e| format!("cannot start the client: {e}"))?;
     let template = pipeline_load_message();
-    let messages: Vec<TrackMessage> = (0..count).map(|_| template.clone()).collect();
+    let messages: Vec<AnonymousMessage> = (0..count).map(|_| template.clone()).collect();
     let mut track_ns = Vec::with_capacity(count);
 
     let started = Instant::now();

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use dlt_http::test_util::FailingResolver;
 use dlt_redact::HttpUrl;
 use dlt_segment::{OutboxOptions, SegmentClient, SegmentOptions, ShutdownReport, Transport};
+use dlt_telemetry_model::AnonymousMessage;
 use dlt_telemetry_model::events::{CommandEvent, TelemetryStatus};
-use dlt_telemetry_model::{Context, Library, OsInfo, TrackMessage};
 use dlt_test_support::{Answer, Fault, FaultProxy, Recorder, refusing_url};
 
 const MESSAGES: usize = 10;
@@ -54,10 +54,8 @@ fn rows() -> Vec<Row> {
     ]
 }
 
-fn message() -> TrackMessage {
-    let context = Context::new(OsInfo::new("Linux", "6.1.0"), Library::new("dlt", "0.1.0"));
-    let event = CommandEvent { arguments: TelemetryStatus {}, elapsed: 0.01, success: true };
-    TrackMessage::from_event(event, "933dd165453d196a58adaf49444e9b4c", context)
+fn message() -> AnonymousMessage {
+    dlt_test_support::message_of(CommandEvent { arguments: TelemetryStatus {}, elapsed: 0.01, success: true })
 }
 
 /// Runs one row: the report, how long the shutdown took, and what the endpoint got.

@@ -3,7 +3,8 @@
 use std::thread;
 
 use dlt_redact::HttpUrl;
-use dlt_telemetry_model::{Context, EventCategory, Library, OsInfo};
+use dlt_telemetry_model::{AnonymousId, AnonymousMessage, EventCategory};
+use dlt_test_support::test_context;
 use serde_json::Map;
 
 use super::*;
@@ -13,12 +14,19 @@ use crate::options::WriteKey;
 use crate::wire::fill_segment_fields;
 
 fn message(index: usize, age: Duration) -> TrackMessage {
-    let context = Context::new(OsInfo::new("Linux", "6.1.0"), Library::new("dlt", "0.1.0")).with_cpu(2);
     let mut properties = Map::new();
     properties.insert("index".into(), index.into());
-    let mut message = TrackMessage::new(EventCategory::Command, "telemetry", properties, "00", context);
+    let id = AnonymousId::from_random_bytes([0; 16]);
+    let mut message =
+        AnonymousMessage::from_properties(EventCategory::Command, "telemetry", properties, id, &test_context())
+            .unwrap();
     fill_segment_fields(&mut message, OffsetDateTime::now_utc() - age);
-    message
+    message.into_message()
+}
+
+/// A message as an outbox line holds it.
+fn encode_message(message: &TrackMessage) -> serde_json::Result<Vec<u8>> {
+    serde_json::to_vec(message)
 }
 
 fn recipient(endpoint: &str) -> Recipient {

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use dlt_redact::HttpUrl;
 use dlt_segment::{HandoffTransport, RetryPolicy, SegmentOptions, Transport};
-use dlt_telemetry_model::{Context, EventCategory, Library, OsInfo, RunContext, RunContextInfo, TrackMessage};
-use dlt_test_support::HangingServer;
+use dlt_telemetry_model::{AnonymousId, AnonymousMessage, EventCategory, TrackMessage};
+use dlt_test_support::{HangingServer, test_context};
 use serde_json::{Map, Value};
 use tokio::runtime::Runtime;
 use wiremock::matchers::method;
@@ -112,7 +112,7 @@ pub fn read_outbox(telemetry_dir: &Path) -> std::io::Result<Vec<TrackMessage>> {
 }
 
 /// Leaves `messages` in the outbox of the options' recipient, without any network.
-pub fn handed_off(mut options: SegmentOptions, messages: impl IntoIterator<Item = TrackMessage>) {
+pub fn handed_off(mut options: SegmentOptions, messages: impl IntoIterator<Item = AnonymousMessage>) {
     options.queue_capacity = usize::MAX;
     let handoff = HandoffTransport::new(options).unwrap();
     for message in messages {
@@ -123,16 +123,19 @@ pub fn handed_off(mut options: SegmentOptions, messages: impl IntoIterator<Item 
 }
 
 /// A message whose `properties.index` tells it apart.
-pub fn message(index: usize) -> TrackMessage {
-    let context = Context::new(OsInfo::new("Linux", "6.1.0"), Library::new("dlt", "0.1.0"))
-        .with_cpu(2)
-        .with_exec_info(vec!["docker".into()])
-        .with_run_context(RunContext::Info(RunContextInfo::new("dlt")));
+pub fn message(index: usize) -> AnonymousMessage {
+    message_with(index, Map::new())
+}
+
+/// A message whose `properties.index` tells it apart, with `extra` properties after it.
+pub fn message_with(index: usize, extra: Map<String, Value>) -> AnonymousMessage {
     let mut properties = Map::new();
     properties.insert("index".into(), index.into());
     properties.insert("elapsed".into(), 0.25.into());
     properties.insert("success".into(), true.into());
-    TrackMessage::new(EventCategory::Command, "telemetry", properties, "933dd165453d196a58adaf49444e9b4c", context)
+    properties.extend(extra);
+    let id = AnonymousId::from_random_bytes([0x93; 16]);
+    AnonymousMessage::from_properties(EventCategory::Command, "telemetry", properties, id, &test_context()).unwrap()
 }
 
 /// The `properties.index` of each message, sorted.
