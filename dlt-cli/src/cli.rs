@@ -1,25 +1,32 @@
 //! The command line's grammar.
 
+#![allow(missing_docs, reason = "clap's doc comments document the commands for --help")]
+
 use clap::{Parser, Subcommand};
 
 /// dlt: telemetry status, the opt-out switches, project init and trace viewing.
 #[derive(Debug, Parser)]
 #[command(name = "dlt", version, about, long_about = None)]
-pub(crate) struct Cli {
+pub struct Cli {
     /// Turn anonymous telemetry off, globally and in this project, before the command runs.
     /// Nothing is sent, by any route, from then on.
     #[arg(long, conflicts_with = "enable_telemetry")]
-    pub(crate) disable_telemetry: bool,
+    pub disable_telemetry: bool,
     /// Turn anonymous telemetry on, globally and in this project, before the command runs.
     #[arg(long)]
-    pub(crate) enable_telemetry: bool,
+    pub enable_telemetry: bool,
     #[command(subcommand)]
-    pub(crate) command: Option<Command>,
+    pub command: Option<Command>,
 }
 
 impl Cli {
+    /// Whether this is the hidden `dlt telemetry flush`, the detached sender.
+    pub fn is_sender(&self) -> bool {
+        matches!(&self.command, Some(Command::Telemetry { action: Some(TelemetryAction::Flush), .. }))
+    }
+
     /// The switch asked for: `Some(true)` to enable, `Some(false)` to disable.
-    pub(crate) fn switch(&self) -> Option<bool> {
+    pub fn switch(&self) -> Option<bool> {
         match (self.enable_telemetry, self.disable_telemetry) {
             (true, _) => Some(true),
             (_, true) => Some(false),
@@ -29,7 +36,7 @@ impl Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub(crate) enum Command {
+pub enum Command {
     /// Show whether anonymous telemetry is on, which setting decided it, and what waits to be
     /// sent.
     Telemetry {
@@ -56,14 +63,14 @@ pub(crate) enum Command {
 }
 
 #[derive(Debug, Subcommand)]
-pub(crate) enum TelemetryAction {
+pub enum TelemetryAction {
     /// Deliver what waits in this configuration's outbox, then exit (run detached by dlt itself).
     #[command(hide = true)]
     Flush,
 }
 
 #[derive(Debug, Subcommand)]
-pub(crate) enum PipelineOperation {
+pub enum PipelineOperation {
     /// Show the trace of the pipeline's last run: steps, times, success and errors.
     Trace {
         /// Print the trace as JSON instead.
@@ -74,7 +81,7 @@ pub(crate) enum PipelineOperation {
 
 impl PipelineOperation {
     /// The `operation` sent with `command_pipeline`.
-    pub(crate) fn name(&self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             Self::Trace { .. } => "trace",
         }

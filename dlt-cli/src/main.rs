@@ -6,7 +6,7 @@
 //! never changes a command's outcome and never makes it wait: what is undelivered at exit goes
 //! to a detached `dlt telemetry flush` (inline, within the exit deadline, in CI and as PID 1).
 
-mod cli;
+mod names;
 mod output;
 mod signals;
 
@@ -16,14 +16,16 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{CommandFactory as _, Parser as _};
-use cli::{Cli, Command, PipelineOperation, TelemetryAction};
+use dlt_cli::cli::{Cli, Command, PipelineOperation};
 use dlt_config::{Config, Environment, Locations, init_project};
 use dlt_runtime_trace::{
     InitOptions, RuntimeTrace, SenderCommand, StopSignal, TraceFileError, Track, load_trace, run_detached_sender,
     switch_telemetry, trace_path, waiting_telemetry,
 };
 use dlt_telemetry_model::Library;
+use dlt_telemetry_model::anonymous::WITHHELD;
 use dlt_telemetry_model::events::{CommandEvent, Init, PipelineCommand, TelemetryStatus, TelemetrySwitch};
+use names::{check_destination, check_source};
 use output::Closed;
 use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -73,11 +75,7 @@ impl dlt_runtime_trace::CommandOutcome for Outcome {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    if let Some(Command::Telemetry { action: Some(TelemetryAction::Flush), .. }) = &cli.command {
-        return ExitCode::from(flush());
-    }
-    ExitCode::from(run(cli).exit_code())
+    ExitCode::from(run(Cli::parse()).exit_code())
 }
 
 /// Writes one error line to stderr (quietly nothing if stderr is closed) and gives the code.
@@ -104,6 +102,11 @@ fn run(cli: Cli) -> Outcome {
         {
             return Outcome::OutputClosed;
         }
+    }
+    // The switch comes first for every command, the hidden sender too: after an opt-out it
+    // finds telemetry off and sends nothing.
+    if cli.is_sender() {
+        return flush(env);
     }
     let config = match Config::load_at(locations, env) {
         Ok(config) => config,
@@ -153,8 +156,12 @@ fn dispatch(runtime: &RuntimeTrace, config: &Config, cli: Cli) -> Outcome {
             runtime.track_command(TelemetryStatus {}, Track::After, || telemetry(runtime, config, json))
         }
         Some(Command::Init { source, destination }) => {
-            runtime.track_command(Init::new(source.as_str(), destination.as_str()), Track::After, || {
-                init(config, &source, &destination)
+            let names = check_source(&source).and_then(|source| Ok((source, check_destination(&destination)?)));
+            // Only names that pass dlt's rules go into the event; otherwise neither does.
+            let (event_source, event_destination) = names.as_ref().map_or((WITHHELD, WITHHELD), |names| *names);
+            runtime.track_command(Init::new(event_source, event_destination), Track::After, || match names {
+                Ok((source, destination)) => init(config, source, destination),
+                Err(error) => Outcome::Usage(error.to_string()),
             })
         }
         Some(Command::Pipeline { name, operation }) => {
@@ -250,12 +257,12 @@ fn pipeline(config: &Config, name: &str, operation: &PipelineOperation) -> Outco
 
 /// The hidden `dlt telemetry flush`: the detached sender. Its standard streams are the null
 /// device; it stops, writing back what is undelivered, on `SIGTERM`, `SIGINT` or `SIGHUP`.
-fn flush() -> u8 {
+fn flush(env: Environment) -> Outcome {
     let stop = StopSignal::new();
     let _watch = signals::stop_on_signal(&stop);
     let library = Library::new("dlt", VERSION);
-    match run_detached_sender(&library, Environment::from_process(), &stop) {
-        Ok(_) => 0,
-        Err(error) => report_error(1, error),
+    match run_detached_sender(&library, env, &stop) {
+        Ok(_) => Outcome::Done,
+        Err(error) => Outcome::Failed(error.to_string()),
     }
 }
