@@ -69,6 +69,9 @@ pub(crate) fn status(status: &Status, waiting: Option<&WaitingTelemetry>) -> Str
         let _ = writeln!(text, "  endpoint: {endpoint}");
     }
     let _ = writeln!(text, "  segment write key: {}", set_or_not(status.write_key_set));
+    for withheld in &status.credentials_withheld {
+        let _ = writeln!(text, "  not sent: {withheld}");
+    }
     if status.telemetry {
         let _ = writeln!(text, "  delivery: {}", delivery(status));
     }
@@ -122,6 +125,18 @@ pub(crate) fn status_json(status: &Status, waiting: Option<&WaitingTelemetry>) -
         }).collect()
         })
         .unwrap_or_default();
+    let withheld: Vec<serde_json::Value> = status
+        .credentials_withheld
+        .iter()
+        .map(|withheld| {
+            json!({
+                "credential": withheld.credential,
+                "credential_source": withheld.credential_source.to_string(),
+                "endpoint": withheld.endpoint,
+                "endpoint_source": withheld.endpoint_source.to_string(),
+            })
+        })
+        .collect();
     let value = json!({
         "telemetry": {
             "enabled": status.telemetry,
@@ -134,6 +149,7 @@ pub(crate) fn status_json(status: &Status, waiting: Option<&WaitingTelemetry>) -
         "runtime_trace": status.runtime_trace,
         "sentry": { "dsn": status.sentry_dsn_set },
         "opentelemetry": { "endpoint": status.otlp_endpoint },
+        "credentials_withheld": withheld,
         "opted_out_at": waiting.and_then(|waiting| waiting.opted_out_at).and_then(|at| at.format(&Rfc3339).ok()),
         "waiting": recipients,
     });

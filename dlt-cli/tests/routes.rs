@@ -126,3 +126,67 @@ fn the_switches_come_first_for_every_command_clap_knows() {
         );
     }
 }
+
+/// A cloned repository's `.dlt/config.toml` names an endpoint; the write key is the user's own.
+#[test]
+fn a_project_cannot_redirect_a_write_key_from_the_users_own_files_or_environment() {
+    for place in ["global secrets.toml", "environment"] {
+        let machine = Machine::new();
+        let endpoint = machine.endpoint_url();
+        fs::create_dir_all(machine.project().join(".dlt")).unwrap();
+        fs::write(
+            machine.project().join(".dlt/config.toml"),
+            format!("[runtime]\ndlthub_telemetry_endpoint = \"{endpoint}\"\n"),
+        )
+        .unwrap();
+        let mut vars = vec![];
+        if place == "environment" {
+            vars.push(("RUNTIME__DLTHUB_TELEMETRY_SEGMENT_WRITE_KEY", "wk_users_own"));
+        } else {
+            fs::write(
+                machine.global().join("secrets.toml"),
+                "[runtime]\ndlthub_telemetry_segment_write_key = \"wk_users_own\"\n",
+            )
+            .unwrap();
+        }
+        let output = machine.dlt_endpoint_from_files(&["telemetry"], &vars);
+        assert_eq!(output.status.code(), Some(0), "{place}: {}", stderr(&output));
+        let warning = stderr(&output);
+        assert_eq!(warning.matches("warning: ").count(), 1, "{place}: one warning: {warning}");
+        assert!(warning.contains("runtime.dlthub_telemetry_segment_write_key"), "{warning}");
+        assert!(warning.contains(&machine.project().join(".dlt/config.toml").display().to_string()), "{warning}");
+        assert!(!warning.contains("wk_users_own"), "{warning}");
+        assert!(stdout(&output).contains("not sent: runtime.dlthub_telemetry_segment_write_key"), "{place}");
+
+        let requests = machine.endpoint.requests();
+        assert_eq!(requests.len(), 1, "{place}: the event goes, without the key");
+        assert_eq!(requests[0].header("authorization"), None, "{place}: the key stays home");
+
+        let json: serde_json::Value =
+            serde_json::from_str(&stdout(&machine.dlt_endpoint_from_files(&["telemetry", "--json"], &vars))).unwrap();
+        let withheld = &json["credentials_withheld"][0];
+        assert_eq!(withheld["credential"], "runtime.dlthub_telemetry_segment_write_key", "{json}");
+        assert_eq!(withheld["endpoint_source"], machine.project().join(".dlt/config.toml").display().to_string());
+    }
+}
+
+#[test]
+fn a_write_key_goes_with_an_endpoint_set_as_trusted_or_more() {
+    let machine = Machine::new();
+    fs::write(
+        machine.global().join("config.toml"),
+        format!("[runtime]\ndlthub_telemetry_endpoint = \"{}\"\n", machine.endpoint_url()),
+    )
+    .unwrap();
+    fs::create_dir_all(machine.project().join(".dlt")).unwrap();
+    fs::write(
+        machine.project().join(".dlt/secrets.toml"),
+        "[runtime]\ndlthub_telemetry_segment_write_key = \"wk_project\"\n",
+    )
+    .unwrap();
+    let output = machine.dlt_endpoint_from_files(&["telemetry"], &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("warning"), "{}", stderr(&output));
+    let requests = machine.endpoint.requests();
+    assert!(requests[0].header("authorization").is_some_and(|value| value.starts_with("Basic ")));
+}

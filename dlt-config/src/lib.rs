@@ -68,6 +68,6 @@ pub use locations::{
     PROJECT_DIR_VARIABLE, ROOT_GLOBAL_DIR,
 };
 pub use log_level::LogLevel;
-pub use source::{FileKind, Scope, Source, Sourced};
+pub use source::{FileKind, Scope, Source, Sourced, Trust};
 pub use switch::{SwitchError, SwitchLock, SwitchReport, set_telemetry};
 pub use toml_file::{FileError, MAX_CONFIG_FILE_BYTES};

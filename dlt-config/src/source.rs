@@ -58,7 +58,32 @@ impl fmt::Display for Source {
     }
 }
 
+/// How far a source is trusted to say where the user's credentials go, least first: a project
+/// file (it may come with a cloned repository), a file of the user's own global dir, the
+/// environment the user started the program in, and the built-in default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Trust {
+    /// `<project>/.dlt/config.toml` or `secrets.toml`.
+    ProjectFile,
+    /// The global dir's `config.toml` or `secrets.toml`.
+    GlobalFile,
+    /// An environment variable.
+    Environment,
+    /// Nobody set it: the built-in default.
+    BuiltIn,
+}
+
 impl Source {
+    /// How far this source is trusted (see [`Trust`]).
+    pub fn trust(&self) -> Trust {
+        match self {
+            Self::Default => Trust::BuiltIn,
+            Self::Environment { .. } => Trust::Environment,
+            Self::File { scope: Scope::Global, .. } => Trust::GlobalFile,
+            Self::File { scope: Scope::Project, .. } => Trust::ProjectFile,
+        }
+    }
+
     /// A setting as a user would look for it: `RUNTIME__X=value (environment)` for a variable,
     /// `key=value (<file>)` or `key=value (default)` otherwise.
     pub fn describe(&self, key: &str, value: &dyn fmt::Display) -> String {
@@ -102,5 +127,15 @@ mod tests {
         assert_eq!(file.to_string(), "/home/me/.dlt/config.toml");
         let variable = Source::Environment { variable: "RUNTIME__DLTHUB_TELEMETRY".to_owned() };
         assert_eq!(variable.to_string(), "RUNTIME__DLTHUB_TELEMETRY (environment)");
+    }
+
+    #[test]
+    fn project_files_are_trusted_least_the_built_in_default_most() {
+        let file = |scope| Source::File { path: PathBuf::from("config.toml"), scope, kind: FileKind::Secrets };
+        let variable = Source::Environment { variable: "X".to_owned() };
+        let trust =
+            [file(Scope::Project).trust(), file(Scope::Global).trust(), variable.trust(), Source::Default.trust()];
+        assert_eq!(trust, [Trust::ProjectFile, Trust::GlobalFile, Trust::Environment, Trust::BuiltIn]);
+        assert!(trust.is_sorted());
     }
 }

@@ -43,6 +43,10 @@ pub enum StartIssue {
         /// What was ignored and why.
         message: String,
     },
+    /// A credential is not sent: its endpoint was set in a less trusted place than the
+    /// credential itself (a project file naming the endpoint of a key from the user's own
+    /// files or environment). The service goes on without it.
+    CredentialWithheld(crate::WithheldCredential),
     /// A service could not start (a thread, a runtime): it stays off and the program goes on.
     Unavailable {
         /// Which one.
@@ -63,6 +67,7 @@ impl fmt::Display for StartIssue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Config { message } | Self::Ignored { message } => f.write_str(message),
+            Self::CredentialWithheld(withheld) => withheld.fmt(f),
             Self::Unavailable { service, message } => write!(f, "{service} is off: {message}"),
         }
     }

@@ -35,6 +35,7 @@
 
 mod command;
 mod context;
+mod credentials;
 mod issues;
 mod options;
 mod otel;
@@ -49,6 +50,7 @@ mod trace_file;
 mod usage;
 
 pub use command::{CommandOutcome, Track};
+pub use credentials::WithheldCredential;
 pub use dlt_segment::{RecipientState, SenderOutcome, StopSignal};
 pub use issues::{Service, StartIssue};
 pub use options::{InitOptions, SenderCommand};

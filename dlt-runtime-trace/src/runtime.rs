@@ -88,6 +88,9 @@ impl RuntimeTrace {
             return Self { status, issues: Vec::new(), config: Some(config), services: None };
         }
         let mut issues = Vec::new();
+        if status.telemetry {
+            issues.extend(status.credentials_withheld.iter().cloned().map(StartIssue::CredentialWithheld));
+        }
         let usage = if status.telemetry {
             UsageTelemetry::start(
                 &config,

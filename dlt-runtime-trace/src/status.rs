@@ -9,6 +9,7 @@ use dlt_config::{Config, DO_NOT_TRACK_VARIABLE, Source, Sourced};
 use dlt_segment::RecipientState;
 use time::OffsetDateTime;
 
+use crate::credentials::{WithheldCredential, segment_write_key};
 use crate::usage::effective_endpoint;
 
 /// The setting that decided whether usage telemetry is on.
@@ -60,6 +61,9 @@ pub struct Status {
     pub endpoint: Option<String>,
     /// Whether a Segment write key is configured (its value is never shown).
     pub write_key_set: bool,
+    /// Credentials configured but not sent, because their endpoint was set in a less trusted
+    /// place (see [`WithheldCredential`]).
+    pub credentials_withheld: Vec<WithheldCredential>,
     /// Whether a Sentry DSN is configured (its value is never shown).
     pub sentry_dsn_set: bool,
     /// Where OpenTelemetry traces go, when export is on (password hidden).
@@ -91,6 +95,7 @@ impl Status {
             decided_by,
             endpoint: Some(effective_endpoint(runtime).to_string()),
             write_key_set: runtime.dlthub_telemetry_segment_write_key.value.is_some(),
+            credentials_withheld: segment_write_key(runtime).err().into_iter().collect(),
             sentry_dsn_set: runtime.sentry_dsn.value.is_some(),
             otlp_endpoint: None,
             debug,
@@ -106,6 +111,7 @@ impl Status {
             decided_by: DecidedBy::ConfigError(error),
             endpoint: None,
             write_key_set: false,
+            credentials_withheld: Vec::new(),
             sentry_dsn_set: false,
             otlp_endpoint: None,
             debug: false,

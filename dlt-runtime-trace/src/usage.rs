@@ -15,6 +15,7 @@ use dlt_segment::{
 use dlt_telemetry_model::Library;
 
 use crate::context::is_ci_run;
+use crate::credentials::segment_write_key;
 use crate::issues::{Service, StartIssue};
 use crate::options::SenderCommand;
 
@@ -101,14 +102,15 @@ fn detaches(config: &Config) -> bool {
 }
 
 /// The Segment options a configuration asks for: shared by a host and its detached sender, so
-/// that both speak to the same recipient with the same credentials and network settings.
+/// that both speak to the same recipient with the same credentials and network settings. The
+/// write key goes along only when the endpoint may have it (see [`crate::credentials`]).
 pub(crate) fn segment_options(config: &Config, library: &Library) -> SegmentOptions {
     let runtime = config.runtime();
     let mut options = SegmentOptions::new(effective_endpoint(runtime), format!("{}/{}", library.name, library.version))
         .with_outbox(OutboxOptions::new(config.locations().telemetry_dir()));
     options.shutdown_timeout = runtime.telemetry_shutdown_timeout.value;
     options.http = options.http.with_network(network(config));
-    if let Some(key) = &runtime.dlthub_telemetry_segment_write_key.value {
+    if let Ok(Some(key)) = segment_write_key(runtime) {
         options = options.with_write_key(WriteKey::new(key.clone()));
     }
     options

@@ -43,6 +43,14 @@ impl Machine {
         self.command(args, vars).env("RUNTIME__TELEMETRY_DETACHED_SENDER", "false").output().unwrap()
     }
 
+    /// Like [`Machine::dlt`], but with no endpoint variable: the endpoint comes from the
+    /// config files (or the built-in default, which tests never reach: set it in a file).
+    pub fn dlt_endpoint_from_files(&self, args: &[&str], vars: &[(&str, &str)]) -> Output {
+        let mut command = self.command(args, vars);
+        command.env_remove("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT").env("RUNTIME__TELEMETRY_DETACHED_SENDER", "false");
+        command.output().unwrap()
+    }
+
     /// `dlt` as a user runs it: no CI variable, so what it does not deliver goes to a detached
     /// sender.
     pub fn dlt_detached(&self, args: &[&str], vars: &[(&str, &str)]) -> Output {
