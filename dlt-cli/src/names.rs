@@ -63,6 +63,8 @@ pub(crate) fn check_destination(name: &str) -> Result<&str, InitNameError> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     #[test]
