@@ -10,6 +10,9 @@
 //! - [`read_body_capped`]: a response body, never read past a cap ([`DEFAULT_BODY_CAP`]).
 //! - [`Failure`]: refused, unresolvable, timeout, TLS or other, to decide what not to retry;
 //!   [`parse_retry_after`]: a `Retry-After` (seconds or an HTTP date) as a wait.
+//! - [`RetryPolicy::decide`]: the one retry decision of every transport that retries, a pure
+//!   function of the [`Attempt`], with each protocol's retryable statuses as data
+//!   ([`RetryPolicy::segment`], [`RetryPolicy::otlp`]).
 //! - [`spawn_runtime_thread`]: the named background thread with its own current-thread runtime
 //!   ([`CurrentThreadRuntime`], which never blocks when dropped, for a thread someone else owns).
 //! - [`ensure_crypto_provider`]: rustls with ring, installed once unless the host installed one.
@@ -64,6 +67,7 @@ mod crypto;
 mod error;
 mod failure;
 mod network;
+mod retry;
 mod runtime;
 #[cfg(feature = "test-util")]
 pub mod test_util;
@@ -75,5 +79,6 @@ pub use crypto::ensure_crypto_provider;
 pub use error::{HttpError, ProxyUrlProblem, TrustFileProblem};
 pub use failure::{Failure, parse_retry_after};
 pub use network::NetworkEnv;
+pub use retry::{Attempt, Decision, GiveUp, OTLP_RETRYABLE, Outcome, RetryPolicy, SEGMENT_RETRYABLE};
 pub use runtime::{CurrentThreadRuntime, spawn_runtime_thread};
 pub use trust::TRUST_FILE_CAP;

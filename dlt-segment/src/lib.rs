@@ -10,8 +10,9 @@
 //!   does not resolve.
 //! - [`HandoffTransport`]: for a short-lived program: no thread, no socket; what it is given
 //!   goes to the outbox at exit, and [`run_sender`] (started detached) delivers it.
-//! - [`RetryPolicy`]: what is retried (408, 429, 5xx but 501 and 505, failures to get an
-//!   answer), with exponential backoff, jitter and a capped `Retry-After`; a pure function.
+//! - [`RetryPolicy`]: `dlt-http`'s one retry decision with Segment's rules
+//!   ([`RetryPolicy::segment`]: 408, 429, 5xx but 501 and 505, and failures to get an answer),
+//!   exponential backoff, jitter and a capped `Retry-After`; a pure function.
 //! - The outbox ([`OutboxOptions`]): what is not delivered is kept as JSON lines on disk, one
 //!   folder per [`Recipient`] (endpoint and write key), bounded in bytes and age, and sent
 //!   only to that recipient; [`inspect_outboxes`] shows what waits.
@@ -56,7 +57,6 @@ mod opt_out;
 mod options;
 mod outbox;
 mod recipient;
-mod retry;
 mod sender;
 mod stats;
 mod transport;
@@ -67,6 +67,7 @@ pub use client::SegmentClient;
 #[cfg(feature = "test-util")]
 pub use clock::ManualClock;
 pub use clock::{Clock, SystemClock};
+pub use dlt_http::RetryPolicy;
 pub use error::SegmentError;
 pub use handoff::HandoffTransport;
 pub use opt_out::{OptOutWatch, latest_opt_out, record_opt_out};
@@ -76,7 +77,6 @@ pub use outbox::{
     inspect_outboxes, purge_outboxes,
 };
 pub use recipient::Recipient;
-pub use retry::{Decision, GiveUp, Outcome, RetryPolicy};
 pub use sender::{SenderOutcome, SenderReport, StopSignal, run_sender};
 pub use stats::Stats;
 #[cfg(feature = "test-util")]

@@ -14,8 +14,8 @@ use crate::clock::{Clock, system_clock};
 use crate::error::SegmentError;
 use crate::outbox::OutboxOptions;
 use crate::recipient::Recipient;
-use crate::retry::RetryPolicy;
 use crate::wire::BatchLimits;
+use dlt_http::RetryPolicy;
 
 /// Segment's batch API. A host that has a write key but no endpoint of its own sends here.
 pub const SEGMENT_BATCH_ENDPOINT: &str = "https://api.segment.io/v1/batch";
@@ -89,7 +89,7 @@ pub struct SegmentOptions {
 
 impl SegmentOptions {
     /// Options with the defaults: no write key, a queue of 1,000 messages, a 1 s shutdown,
-    /// 2 s to connect, 10 s per request, no proxy, [`RetryPolicy::default`], Segment's limits,
+    /// 2 s to connect, 10 s per request, no proxy, [`RetryPolicy::segment`], Segment's limits,
     /// 4 requests at once, no outbox, the system clock.
     pub fn new(endpoint: HttpUrl, user_agent: impl Into<String>) -> Self {
         let user_agent = user_agent.into();
@@ -103,7 +103,7 @@ impl SegmentOptions {
             queue_capacity: 1_000,
             shutdown_timeout: Duration::from_secs(1),
             http,
-            retry: RetryPolicy::default(),
+            retry: RetryPolicy::segment(),
             limits: BatchLimits::SEGMENT,
             concurrency: 4,
             outbox: None,

@@ -10,10 +10,10 @@ use crate::client::SegmentClient;
 use crate::error::SegmentError;
 use crate::options::SegmentOptions;
 use crate::outbox::{Consent, Outbox};
-use crate::retry::RetryPolicy;
 use crate::stats::{Counters, Stats};
 use crate::transport::Transport;
 use crate::worker::{ClaimAtStart, deadline_after};
+use dlt_http::RetryPolicy;
 
 /// How often the sender looks at its stop signal while delivering.
 const STOP_POLL: Duration = Duration::from_millis(100);
@@ -70,6 +70,12 @@ pub struct SenderReport {
     pub stats: Stats,
 }
 
+/// The detached sender's retries: it keeps trying until its own time bound, never waiting more
+/// than 2 s between attempts (a laptop back online is noticed quickly).
+fn sender_retry_policy() -> RetryPolicy {
+    RetryPolicy::segment().with_max_attempts(u32::MAX).with_backoff(Duration::from_millis(100), Duration::from_secs(2))
+}
+
 /// Delivers the outbox of the options' recipient until it is empty, `bound` is spent or `stop`
 /// is given. Retries (a refused connection too) wait at most 2 s; the outbox is looked at again
 /// before the sender's lock is let go, so that no message appended meanwhile waits for another
@@ -87,7 +93,7 @@ pub fn run_sender(
         Ok(None) => return Ok(SenderReport { outcome: SenderOutcome::AlreadyRunning, stats: Stats::default() }),
         Err(error) => return Err(SegmentError::Outbox(error)),
     };
-    options.retry = RetryPolicy::for_sender();
+    options.retry = sender_retry_policy();
     let client = SegmentClient::start_claiming(options, ClaimAtStart::Always)?;
     let mut last_reclaim: Option<Instant> = None;
     let outcome = loop {
@@ -117,4 +123,18 @@ pub fn run_sender(
     let report = client.shutdown(Instant::now() + WRITE_BACK);
     drop(sender_lock);
     Ok(SenderReport { outcome, stats: report.stats })
+}
+
+#[cfg(test)]
+mod tests {
+    use dlt_http::{Attempt, Decision, Failure, Outcome};
+
+    use super::*;
+
+    #[test]
+    fn the_sender_keeps_trying_with_waits_of_at_most_two_seconds() {
+        let attempt = Attempt { number: 10_000, jitter: 0.99, ..Attempt::first(Outcome::Failed(Failure::Refused)) };
+        let decision = sender_retry_policy().decide(&attempt);
+        assert!(matches!(decision, Decision::Backoff(wait) if wait <= Duration::from_secs(2)), "{decision:?}");
+    }
 }

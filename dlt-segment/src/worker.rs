@@ -10,7 +10,9 @@ use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use dlt_http::{DEFAULT_BODY_CAP, Failure, parse_retry_after, read_body_capped};
+use dlt_http::{
+    Attempt, DEFAULT_BODY_CAP, Decision, Failure, GiveUp, Outcome, RetryPolicy, parse_retry_after, read_body_capped,
+};
 use dlt_telemetry_model::{AnonymousMessage, TrackMessage};
 use reqwest::Url;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
@@ -20,7 +22,6 @@ use tokio::sync::mpsc;
 use crate::clock::Clock;
 use crate::options::Api;
 use crate::outbox::{Appended, Claim, Consent, LOCK_WAIT, Outbox};
-use crate::retry::{Decision, GiveUp, Outcome, RetryPolicy};
 use crate::stats::{Counters, add};
 use crate::wire::{BatchBody, BatchLimits, Push, encode_message, fill_segment_fields, to_millis};
 
@@ -379,13 +380,16 @@ impl Running {
         if !matches!(outcome, Outcome::Status(200..=299)) {
             self.log_failure(outcome, attempt);
         }
-        if self.stopping.is_some() && self.unreachable {
-            // Exit is no time to wait for an endpoint that is not there: kept with the rest.
-            self.requeue(in_flight);
-            return None;
-        }
-        let retry_after = retry_after.and_then(|value| parse_retry_after(&value, SystemTime::now()));
-        match self.worker.policy.decide(outcome, attempt, retry_after, fastrand::f64()) {
+        let now = Instant::now();
+        let decision = self.worker.policy.decide(&Attempt {
+            outcome,
+            number: attempt,
+            retry_after: retry_after.and_then(|value| parse_retry_after(&value, SystemTime::now())),
+            time_left: self.cutoff().map(|cutoff| cutoff.saturating_duration_since(now)),
+            exiting: self.stopping.is_some(),
+            jitter: fastrand::f64(),
+        });
+        match decision {
             Decision::Done => {
                 add(&self.worker.counters.sent, count);
                 None
@@ -395,7 +399,18 @@ impl Running {
                 tracing::debug!(?outcome, messages = count, "telemetry request rejected; its messages are dropped");
                 None
             }
-            Decision::GiveUp(GiveUp::Exhausted) => {
+            Decision::GiveUp(GiveUp::Unreachable) => {
+                // Exit is no time to wait for an endpoint that is not there: kept with the rest.
+                self.requeue(in_flight);
+                None
+            }
+            Decision::GiveUp(GiveUp::OutOfTime) => {
+                // The retry would come after the cutoff: kept with the rest, and the worker stops.
+                self.given_up = true;
+                self.requeue(in_flight);
+                None
+            }
+            Decision::GiveUp(_) => {
                 tracing::debug!(?outcome, messages = count, attempt, "telemetry request out of attempts");
                 self.set_aside(in_flight.into_iter().map(|pending| pending.message.into_message()).collect());
                 None

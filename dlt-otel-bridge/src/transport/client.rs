@@ -9,21 +9,21 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
-use dlt_http::{CurrentThreadRuntime, DEFAULT_BODY_CAP, Failure, parse_retry_after, read_body_capped};
+use dlt_http::{
+    Attempt, CurrentThreadRuntime, DEFAULT_BODY_CAP, Decision, Failure, Outcome, RetryPolicy, parse_retry_after,
+    read_body_capped,
+};
 use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
 use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER, USER_AGENT};
 use tokio::sync::watch;
 use url::Url;
 
 use super::Counters;
-use super::retry::{self, Attempt, Next};
 use crate::headers::OtlpHeaders;
 use crate::options::OtlpCompression;
 
 /// The longest export timeout honoured, whatever `OTEL_EXPORTER_OTLP_TIMEOUT` says.
 pub(crate) const MAX_EXPORT_TIMEOUT: Duration = Duration::from_secs(3600);
-/// The most jitter added to a backoff.
-const MAX_JITTER_MILLIS: u64 = 100;
 
 /// Why an export was given up. Carries no URL and no header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -113,11 +113,12 @@ impl HttpClient for OtlpHttpClient {
 /// An answer, or how the attempt failed.
 enum Posted {
     Answer(reqwest::Response),
-    Failed(Attempt),
+    Failed(Failure),
 }
 
-/// Posts one batch, retrying as [`retry::decide`] says, within the export timeout and the exit
-/// deadline. A 2xx answer comes back with its body when that is at most [`DEFAULT_BODY_CAP`]
+/// Posts one batch, retrying as [`RetryPolicy::otlp`] says (429, 502, 503, 504 and failures to
+/// get an answer; an unreachable collector not once the host is exiting), within the export
+/// timeout and the exit deadline. A 2xx answer comes back with its body when that is at most [`DEFAULT_BODY_CAP`]
 /// (empty otherwise, never read past the cap); any other status comes back without its body.
 async fn export(
     config: &ClientConfig,
@@ -129,27 +130,25 @@ async fn export(
     let headers = request_headers(config, user_agent, content_type, encoding);
     let started = Instant::now();
     let export_deadline = started.checked_add(config.export_timeout.min(MAX_EXPORT_TIMEOUT)).unwrap_or(started);
-    let mut retries_done = 0;
+    let policy = RetryPolicy::otlp();
+    let mut attempts = 0;
     loop {
         let Some(deadline) = deadline(export_deadline, &config.exit) else {
             return Err(ExportError::TimedOut);
         };
         config.counters.count_request();
+        attempts += 1;
         let request = config.http.post(config.url.clone()).headers(headers.clone()).body(body.clone());
         let posted = match within(deadline, &config.exit, request.send()).await {
-            None => Posted::Failed(Attempt::TimedOut),
+            None => Posted::Failed(Failure::Timeout),
             Some(Ok(response)) => Posted::Answer(response),
             Some(Err(error)) => {
                 let failure = Failure::of(&error);
                 tracing::debug!(error = %error.without_url(), %failure, "an OTLP request failed");
-                Posted::Failed(match failure {
-                    Failure::Timeout => Attempt::TimedOut,
-                    failure if !failure.may_succeed_on_retry() => Attempt::Unreachable,
-                    _ => Attempt::Failed,
-                })
+                Posted::Failed(failure)
             }
         };
-        let (attempt, answer) = match posted {
+        let (outcome, retry_after, answer) = match posted {
             Posted::Answer(response) if response.status().is_success() => {
                 let status = response.status();
                 let body = within(deadline, &config.exit, read_body_capped(response, DEFAULT_BODY_CAP))
@@ -165,21 +164,21 @@ async fn export(
                     .and_then(|value| value.to_str().ok())
                     .and_then(|value| parse_retry_after(value, SystemTime::now()));
                 let status = response.status();
-                (Attempt::Status { code: status.as_u16(), retry_after }, Ok(answer(status, Bytes::new())))
+                (Outcome::Status(status.as_u16()), retry_after, Ok(answer(status, Bytes::new())))
             }
-            Posted::Failed(attempt) => (attempt, Err(error_of(attempt))),
+            Posted::Failed(failure) => (Outcome::Failed(failure), None, Err(error_of(failure))),
         };
-        let jitter = Duration::from_millis(fastrand::u64(0..=MAX_JITTER_MILLIS));
-        let exiting = config.exit.borrow().is_some();
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        match retry::decide(attempt, retries_done, exiting, remaining, jitter) {
-            Next::Stop => return answer,
-            Next::RetryAfter(wait) => {
-                if !back_off(wait, attempt, retries_done, export_deadline, &config.exit).await {
-                    return answer;
-                }
-                retries_done += 1;
-            }
+        let attempt = Attempt {
+            outcome,
+            number: attempts,
+            retry_after,
+            time_left: Some(deadline.saturating_duration_since(Instant::now())),
+            exiting: config.exit.borrow().is_some(),
+            jitter: fastrand::f64(),
+        };
+        match policy.decide(&attempt) {
+            Decision::Backoff(wait) if back_off(&policy, wait, attempt, export_deadline, &config.exit).await => {}
+            _ => return answer,
         }
     }
 }
@@ -206,13 +205,13 @@ fn request_headers(
     headers
 }
 
-/// Waits `wait` before a retry. If the host starts exiting meanwhile, decides again as exiting
-/// (a refused connection then stops) and waits no longer than the exit deadline allows.
-/// Returns whether to retry.
+/// Waits `wait` before a retry. If the host starts exiting meanwhile, decides again as exiting,
+/// with the rest of the wait and the time the exit deadline leaves (a refused connection then
+/// stops, a wait that outlasts the deadline too). Returns whether to retry.
 async fn back_off(
+    policy: &RetryPolicy,
     wait: Duration,
     attempt: Attempt,
-    retries_done: u32,
     export_deadline: Instant,
     exit: &watch::Receiver<Option<Instant>>,
 ) -> bool {
@@ -222,9 +221,14 @@ async fn back_off(
         _ = exit_started(exit.clone()) => {}
     }
     let Some(deadline) = deadline(export_deadline, exit) else { return false };
-    let left = wake.saturating_duration_since(Instant::now());
-    let remaining = deadline.saturating_duration_since(Instant::now());
-    if retry::decide(attempt, retries_done, true, remaining, Duration::ZERO) == Next::Stop || left >= remaining {
+    let now = Instant::now();
+    let exiting = Attempt {
+        retry_after: Some(wake.saturating_duration_since(now)),
+        time_left: Some(deadline.saturating_duration_since(now)),
+        exiting: true,
+        ..attempt
+    };
+    if !matches!(policy.decide(&exiting), Decision::Backoff(_)) {
         return false;
     }
     tokio::time::sleep_until(wake.into()).await;
@@ -276,11 +280,11 @@ fn answer(status: reqwest::StatusCode, body: Bytes) -> Response<Bytes> {
     response
 }
 
-fn error_of(attempt: Attempt) -> ExportError {
-    match attempt {
-        Attempt::Unreachable => ExportError::Unreachable,
-        Attempt::TimedOut => ExportError::TimedOut,
-        Attempt::Status { .. } | Attempt::Failed => ExportError::Transport,
+fn error_of(failure: Failure) -> ExportError {
+    match failure {
+        Failure::Timeout => ExportError::TimedOut,
+        failure if !failure.may_succeed_on_retry() => ExportError::Unreachable,
+        _ => ExportError::Transport,
     }
 }
 

@@ -3,7 +3,6 @@
 //! shorten, capped response bodies, and the counters the guard reports.
 
 mod client;
-mod retry;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;

@@ -82,12 +82,10 @@ pub fn closed_port_url() -> String {
 /// Options for tests: quick retries, generous request timeouts (the deadline is what cuts).
 pub fn options(endpoint: impl AsRef<str>) -> SegmentOptions {
     let mut options = SegmentOptions::new(HttpUrl::parse(endpoint.as_ref()).unwrap(), "dlt/0.1.0");
-    options.retry = RetryPolicy {
-        max_attempts: 5,
-        backoff_base: Duration::from_millis(10),
-        backoff_cap: Duration::from_millis(100),
-        max_retry_after: Duration::from_secs(5),
-    };
+    options.retry = RetryPolicy::segment()
+        .with_max_attempts(5)
+        .with_backoff(Duration::from_millis(10), Duration::from_millis(100))
+        .with_max_retry_after(Duration::from_secs(5));
     options.http = options.http.with_request_timeout(Duration::from_secs(30));
     options
 }
