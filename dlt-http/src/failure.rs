@@ -61,20 +61,25 @@ impl fmt::Display for Failure {
     }
 }
 
-/// Parses a `Retry-After` value, in seconds (`120`) or as an HTTP date
-/// (`Wed, 25 Nov 2026 14:11:27 GMT`), into a wait counted from `now`. Surrounding whitespace is
-/// ignored. A date in the past means no wait; anything else is not understood and gives `None`.
+/// Parses a `Retry-After` value, in seconds (`120`, or `2.5` as Sentry's servers may send) or
+/// as an HTTP date (`Wed, 25 Nov 2026 14:11:27 GMT`), into a wait counted from `now`.
+/// Surrounding whitespace is ignored. A date in the past means no wait; anything else (a
+/// negative number, text) is not understood and gives `None`. Shared by every transport.
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
 ///
 /// assert_eq!(dlt_http::parse_retry_after("120", SystemTime::now()), Some(Duration::from_secs(120)));
+/// assert_eq!(dlt_http::parse_retry_after("2.5", SystemTime::now()), Some(Duration::from_millis(2_500)));
 /// assert_eq!(dlt_http::parse_retry_after("soon", SystemTime::now()), None);
 /// ```
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
+    }
+    if let Ok(seconds) = value.parse::<f64>() {
+        return Duration::try_from_secs_f64(seconds).ok();
     }
     let date = httpdate::parse_http_date(value).ok()?;
     Some(date.duration_since(now).unwrap_or(Duration::ZERO))
@@ -133,7 +138,10 @@ mod tests {
         assert_eq!(parse_retry_after("Wed, 25 Nov 2026 14:00:00 GMT", now), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("-1", now), None);
         assert_eq!(parse_retry_after("soon", now), None);
-        assert_eq!(parse_retry_after("1.5", now), None);
+        assert_eq!(parse_retry_after("1.5", now), Some(Duration::from_millis(1_500)), "as Sentry's servers may send");
+        for not_a_wait in ["NaN", "inf", "-0.5", "1e400"] {
+            assert_eq!(parse_retry_after(not_a_wait, now), None, "{not_a_wait}");
+        }
     }
 
     #[test]

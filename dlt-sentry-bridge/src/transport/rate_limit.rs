@@ -1,7 +1,7 @@
 //! Sentry rate limits as pure decisions: what a response says (429, `Retry-After`,
 //! `X-Sentry-Rate-Limits`) and whether an envelope may be sent now.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use sentry_core::protocol::{Envelope, EnvelopeItem};
 
@@ -49,8 +49,9 @@ impl RateLimits {
         [self.all, specific].into_iter().flatten().any(|until| now < until)
     }
 
-    /// Records what a response said. `X-Sentry-Rate-Limits` wins over `Retry-After`; a 429
-    /// without either backs off for a minute.
+    /// Records what a response said. `X-Sentry-Rate-Limits` wins over `Retry-After` (parsed by
+    /// `dlt-http`, as every transport does); a 429 without either, or with no wait in it, backs
+    /// off for a minute.
     pub(crate) fn update(
         &mut self,
         status: u16,
@@ -61,7 +62,10 @@ impl RateLimits {
         if let Some(header) = sentry_rate_limits {
             self.apply_sentry_header(header, now);
         } else if status == 429 {
-            let delay = retry_after.and_then(parse_seconds).unwrap_or(DEFAULT_RETRY_AFTER);
+            let delay = retry_after
+                .and_then(|value| dlt_http::parse_retry_after(value, SystemTime::now()))
+                .filter(|delay| !delay.is_zero())
+                .unwrap_or(DEFAULT_RETRY_AFTER);
             extend(&mut self.all, until(now, delay));
         }
     }
