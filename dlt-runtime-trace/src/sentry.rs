@@ -1,6 +1,6 @@
 //! Sentry, from the configuration: the bridge's options, and what makes them unusable.
 
-use dlt_config::Config;
+use dlt_config::{Config, LogLevel};
 use dlt_sentry_bridge::{EventLevel, HostEnvironment, SentryDsn, SentryGuard, SentryOptions};
 use dlt_telemetry_model::Library;
 
@@ -26,13 +26,39 @@ pub(crate) fn start_sentry(config: &Config, library: &Library) -> Result<SentryG
     #[allow(clippy::cast_possible_truncation)]
     let rate = runtime.sentry_traces_sample_rate.value as f32;
     options.traces_sample_rate = rate;
-    // The bridge's rule, max(WARNING, log level); a checked level always has a name it knows.
-    options.event_level = EventLevel::from_log_level(runtime.log_level.value.name())
-        .map_err(|error| StartIssue::Config { message: error.to_string() })?;
+    options.event_level = event_level(runtime.log_level.value);
     options.pipeline_name = runtime.pipeline_name.value.clone();
     options.host_environment = HostEnvironment::from_lookup(|name| env.get(name).map(str::to_owned));
     options.network = network(config);
     options.extra_secrets = runtime.dlthub_telemetry_segment_write_key.value.iter().cloned().collect();
     options.shutdown_timeout = runtime.telemetry_shutdown_timeout.value;
     Ok(dlt_sentry_bridge::init(options))
+}
+
+/// dlt's rule for Sentry events: max(WARNING, the log level).
+fn event_level(log_level: LogLevel) -> EventLevel {
+    match log_level {
+        LogLevel::Debug | LogLevel::Info | LogLevel::Warning => EventLevel::Warning,
+        LogLevel::Error => EventLevel::Error,
+        LogLevel::Critical => EventLevel::Critical,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sentry_events_start_at_warning_or_the_log_level_if_higher() {
+        let cases = [
+            (LogLevel::Debug, EventLevel::Warning),
+            (LogLevel::Info, EventLevel::Warning),
+            (LogLevel::Warning, EventLevel::Warning),
+            (LogLevel::Error, EventLevel::Error),
+            (LogLevel::Critical, EventLevel::Critical),
+        ];
+        for (log_level, expected) in cases {
+            assert_eq!(event_level(log_level), expected, "{log_level}");
+        }
+    }
 }

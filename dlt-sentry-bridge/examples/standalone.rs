@@ -20,7 +20,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         Ok(dsn) if !dsn.trim().is_empty() => Some(SentryDsn::parse(&dsn)?),
         _ => None,
     };
-    options.event_level = EventLevel::from_log_level("WARNING")?;
+    options.event_level = EventLevel::Warning;
     options.pipeline_name = Some("standalone".into());
     options.host_environment = HostEnvironment::from_process();
     options.shutdown_timeout = Duration::from_secs(2);

@@ -157,11 +157,11 @@ mod tests {
     use crate::{SentryDsn, SentryOptions, init};
 
     /// Runs `emit` with a bridge on a capturing transport at `log_level`; returns the transport.
-    fn capture(log_level: &str, emit: impl FnOnce()) -> Arc<CapturingTransport> {
+    fn capture(event_level: EventLevel, emit: impl FnOnce()) -> Arc<CapturingTransport> {
         let transport = CapturingTransport::new();
         let mut options = SentryOptions::new("1.31.0");
         options.dsn = Some(SentryDsn::parse("https://public@sentry.invalid/42").unwrap());
-        options.event_level = EventLevel::from_log_level(log_level).unwrap();
+        options.event_level = event_level;
         options.capture_panics = false;
         options.transport = Some(transport.clone());
         let hub = Arc::new(Hub::new_from_top(Hub::current()));
@@ -176,20 +176,21 @@ mod tests {
 
     #[test]
     fn a_warning_is_an_event_at_log_level_warning_only() {
-        let at_warning = capture("WARNING", || tracing::warn!(target: "dlt", "disk is slow"));
+        let at_warning = capture(EventLevel::Warning, || tracing::warn!(target: "dlt", "disk is slow"));
         let events = at_warning.events();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].level, Level::Warning);
         assert_eq!(events[0].logger.as_deref(), Some("dlt"));
         assert_eq!(events[0].logentry.as_ref().unwrap().message, "disk is slow");
 
-        let at_error = capture("ERROR", || tracing::warn!(target: "dlt", "disk is slow"));
+        let at_error = capture(EventLevel::Error, || tracing::warn!(target: "dlt", "disk is slow"));
         assert!(at_error.events().is_empty());
     }
 
     #[test]
     fn an_error_is_an_event_with_its_fields_as_extra() {
-        let transport = capture("ERROR", || tracing::error!(target: "dlt", table = "users", rows = 3, "load failed"));
+        let transport =
+            capture(EventLevel::Error, || tracing::error!(target: "dlt", table = "users", rows = 3, "load failed"));
         let events = transport.events();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].level, Level::Error);
@@ -199,7 +200,7 @@ mod tests {
 
     #[test]
     fn info_becomes_a_breadcrumb_and_debug_is_ignored() {
-        let transport = capture("INFO", || {
+        let transport = capture(EventLevel::Warning, || {
             tracing::debug!(target: "dlt", "too chatty");
             tracing::info!(target: "dlt", "extract started");
             tracing::error!(target: "dlt", "boom");
@@ -215,7 +216,7 @@ mod tests {
 
     #[test]
     fn the_bridges_own_logs_are_not_sent() {
-        let transport = capture("WARNING", || tracing::error!(target: OWN_TARGET, "transport trouble"));
+        let transport = capture(EventLevel::Warning, || tracing::error!(target: OWN_TARGET, "transport trouble"));
         assert!(transport.envelopes().is_empty());
     }
 

@@ -35,7 +35,7 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let mut options = SentryOptions::new("1.31.0");
 //! options.dsn = Some(SentryDsn::parse("https://public@o1.ingest.sentry.io/42")?);
-//! options.event_level = EventLevel::from_log_level("WARNING")?;
+//! options.event_level = EventLevel::Warning;
 //! options.host_environment = HostEnvironment::from_process();
 //! options.network = NetworkEnv::from_process(); // HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE, ...
 //! let guard = dlt_sentry_bridge::init(options);
@@ -68,7 +68,7 @@ mod transport;
 
 pub use guard::{SentryGuard, init};
 pub use layer::SentryLayer;
-pub use options::{EventLevel, HostEnvironment, LogLevelError, SentryOptions};
+pub use options::{EventLevel, HostEnvironment, SentryOptions};
 pub use pipeline::{PipelineTags, PipelineTransaction, StepSpan};
 pub use secret::{DsnError, SentryDsn};
 pub use transport::TransportStats;

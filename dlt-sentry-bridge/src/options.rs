@@ -10,16 +10,8 @@ use sentry_core::Transport;
 use crate::Secret;
 use crate::secret::SentryDsn;
 
-/// A log level name that is not one of dlt's (Python's) level names.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-#[error("unknown log level {value:?}; expected one of CRITICAL, FATAL, ERROR, WARNING, WARN, INFO, DEBUG, NOTSET")]
-pub struct LogLevelError {
-    /// The level name as given.
-    pub value: String,
-}
-
-/// The lowest level at which a `tracing` event becomes a Sentry event: max(WARNING, log level).
+/// The lowest level at which a `tracing` event becomes a Sentry event: dlt's rule is
+/// max(WARNING, the host's log level), which the host maps onto these three.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum EventLevel {
     /// Warnings and errors become events (log level WARNING or more verbose).
@@ -32,18 +24,6 @@ pub enum EventLevel {
 }
 
 impl EventLevel {
-    /// Derives the event level from a dlt log level name (`runtime.log_level`), case-insensitive:
-    /// DEBUG, INFO and WARNING give [`EventLevel::Warning`], ERROR gives [`EventLevel::Error`],
-    /// CRITICAL gives [`EventLevel::Critical`].
-    pub fn from_log_level(name: &str) -> Result<Self, LogLevelError> {
-        match name.trim().to_ascii_uppercase().as_str() {
-            "NOTSET" | "DEBUG" | "INFO" | "WARNING" | "WARN" => Ok(Self::Warning),
-            "ERROR" => Ok(Self::Error),
-            "CRITICAL" | "FATAL" => Ok(Self::Critical),
-            _ => Err(LogLevelError { value: name.to_owned() }),
-        }
-    }
-
     /// Whether a `tracing` event at `level` becomes a Sentry event.
     pub(crate) fn captures(self, level: &tracing::Level) -> bool {
         match self {
@@ -250,24 +230,6 @@ mod tests {
     fn environment(pairs: &[(&str, &str)]) -> HostEnvironment {
         let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         HostEnvironment::from_lookup(|name| map.get(name).cloned())
-    }
-
-    #[test]
-    fn event_level_is_max_of_warning_and_log_level() {
-        let cases = [
-            ("CRITICAL", EventLevel::Critical),
-            ("fatal", EventLevel::Critical),
-            ("ERROR", EventLevel::Error),
-            ("Warning", EventLevel::Warning),
-            ("warn", EventLevel::Warning),
-            ("INFO", EventLevel::Warning),
-            ("debug", EventLevel::Warning),
-        ];
-        for (name, expected) in cases {
-            assert_eq!(EventLevel::from_log_level(name), Ok(expected), "{name}");
-        }
-        let error = EventLevel::from_log_level("LOUD").unwrap_err();
-        assert!(error.to_string().contains("\"LOUD\""), "{error}");
     }
 
     #[test]

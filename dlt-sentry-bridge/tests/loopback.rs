@@ -20,10 +20,10 @@ fn never_answering() -> SentryReceiver {
     SentryReceiver::with_answer(Answer::ok().with_delay(Duration::from_secs(3600))).unwrap()
 }
 
-fn options(server: &SentryReceiver, log_level: &str) -> SentryOptions {
+fn options(server: &SentryReceiver, event_level: EventLevel) -> SentryOptions {
     let mut options = SentryOptions::new("1.31.0");
     options.dsn = Some(SentryDsn::parse(&server.dsn()).unwrap());
-    options.event_level = EventLevel::from_log_level(log_level).unwrap();
+    options.event_level = event_level;
     options.capture_panics = false;
     options.shutdown_timeout = Duration::from_secs(5);
     options
@@ -76,7 +76,7 @@ fn items(requests: &[RecordedRequest]) -> Vec<EnvelopeItem> {
 #[test]
 fn a_warning_at_log_level_warning_is_posted_as_one_event_envelope() {
     let server = SentryReceiver::start().unwrap();
-    let drained = run_bridge(options(&server, "WARNING"), |_| {
+    let drained = run_bridge(options(&server, EventLevel::Warning), |_| {
         tracing::warn!(target: "dlt", rows = 3, "schema changed");
     });
     assert!(drained);
@@ -106,7 +106,7 @@ fn a_warning_at_log_level_warning_is_posted_as_one_event_envelope() {
 #[test]
 fn a_warning_at_log_level_error_sends_nothing() {
     let server = SentryReceiver::start().unwrap();
-    let drained = run_bridge(options(&server, "ERROR"), |_| {
+    let drained = run_bridge(options(&server, EventLevel::Error), |_| {
         tracing::warn!(target: "dlt", "schema changed");
         tracing::info!(target: "dlt", "only a breadcrumb");
     });
@@ -117,7 +117,7 @@ fn a_warning_at_log_level_error_sends_nothing() {
 #[test]
 fn an_error_at_log_level_error_sends_one_event() {
     let server = SentryReceiver::start().unwrap();
-    run_bridge(options(&server, "ERROR"), |guard| {
+    run_bridge(options(&server, EventLevel::Error), |guard| {
         tracing::info!(target: "dlt", "extract started");
         tracing::error!(target: "dlt", "load failed");
         assert!(guard.flush(WAIT));
@@ -140,7 +140,7 @@ fn a_pipeline_run_is_one_transaction_with_tagged_step_spans() {
         destination: Some("duckdb".into()),
         dataset_name: Some("games".into()),
     };
-    run_bridge(options(&server, "WARNING"), |guard| {
+    run_bridge(options(&server, EventLevel::Warning), |guard| {
         let run = PipelineTransaction::start(guard, "run", &tags);
         run.start_step("extract").finish(true);
         run.start_step("normalize").finish(true);
@@ -178,7 +178,7 @@ fn a_pipeline_run_is_one_transaction_with_tagged_step_spans() {
 #[test]
 fn planted_secrets_never_reach_the_server() {
     let server = SentryReceiver::start().unwrap();
-    let mut options = options(&server, "WARNING");
+    let mut options = options(&server, EventLevel::Warning);
     options.extra_secrets = vec![dlt_sentry_bridge::Secret::new("segment-write-key-123")];
     let dsn = server.dsn();
     run_bridge(options, |guard| {
@@ -215,7 +215,7 @@ fn planted_secrets_never_reach_the_server() {
 #[test]
 fn a_server_that_never_answers_does_not_hold_shutdown() {
     let server = never_answering();
-    let mut options = options(&server, "WARNING");
+    let mut options = options(&server, EventLevel::Warning);
     options.request_timeout = Duration::from_secs(60);
     let deadline = Duration::from_millis(500);
     let hub = std::sync::Arc::new(Hub::new_from_top(Hub::current()));
@@ -244,7 +244,7 @@ fn a_server_that_never_answers_does_not_hold_shutdown() {
 #[test]
 fn dropping_the_guard_is_bounded_by_the_shutdown_timeout() {
     let server = never_answering();
-    let mut options = options(&server, "WARNING");
+    let mut options = options(&server, EventLevel::Warning);
     options.shutdown_timeout = Duration::from_millis(300);
     let hub = std::sync::Arc::new(Hub::new_from_top(Hub::current()));
     Hub::run(std::sync::Arc::clone(&hub), || {
@@ -260,7 +260,7 @@ fn dropping_the_guard_is_bounded_by_the_shutdown_timeout() {
 #[test]
 fn a_full_queue_drops_and_counts_without_blocking() {
     let server = never_answering();
-    let mut options = options(&server, "WARNING");
+    let mut options = options(&server, EventLevel::Warning);
     options.queue_capacity = 1;
     let hub = std::sync::Arc::new(Hub::new_from_top(Hub::current()));
     Hub::run(std::sync::Arc::clone(&hub), || {
@@ -281,7 +281,7 @@ fn a_full_queue_drops_and_counts_without_blocking() {
 #[test]
 fn a_rate_limited_server_makes_the_transport_drop_until_retry_after() {
     let server = SentryReceiver::with_answer(Answer::status(429).with_header("Retry-After", "60")).unwrap();
-    run_bridge(options(&server, "WARNING"), |guard| {
+    run_bridge(options(&server, EventLevel::Warning), |guard| {
         tracing::error!(target: "dlt", "first");
         assert!(guard.flush(WAIT));
         tracing::error!(target: "dlt", "second");
