@@ -116,7 +116,7 @@ fn run(cli: Cli) -> Outcome {
     if let Ok(program) = std::env::current_exe() {
         options = options.with_detached_sender(SenderCommand::new(program, ["telemetry", "flush"]));
     }
-    let runtime = RuntimeTrace::start(options, config);
+    let runtime = RuntimeTrace::start(options, config.clone());
     if let Some(issue) = runtime.issues().iter().find(|issue| issue.is_config_error()) {
         return Outcome::Usage(issue.to_string());
     }
@@ -132,13 +132,9 @@ fn run(cli: Cli) -> Outcome {
 
     signals::keeping_telemetry_on_signal(runtime.keeper(), move || {
         if let Some(enabled) = cli.switch() {
-            report_switch(&runtime, enabled, switch_started);
+            report_switch(&runtime, &config, enabled, switch_started);
         }
-        let outcome = match runtime.config() {
-            Some(config) => dispatch(&runtime, config, cli),
-            // Without a configuration `start` reported a config issue, handled above.
-            None => Outcome::Failed("the configuration could not be read".into()),
-        };
+        let outcome = dispatch(&runtime, &config, cli);
         drop(runtime);
         outcome
     })
@@ -173,7 +169,7 @@ fn dispatch(runtime: &RuntimeTrace, config: &Config, cli: Cli) -> Outcome {
 
 /// After a switch: the `--enable-telemetry` event, or a note naming every setting that keeps
 /// telemetry the other way.
-fn report_switch(runtime: &RuntimeTrace, enabled: bool, started: Instant) {
+fn report_switch(runtime: &RuntimeTrace, config: &Config, enabled: bool, started: Instant) {
     let status = runtime.status();
     if status.telemetry == enabled {
         if enabled {
@@ -183,7 +179,7 @@ fn report_switch(runtime: &RuntimeTrace, enabled: bool, started: Instant) {
         return;
     }
     let state = if status.telemetry { "on" } else { "off" };
-    let deciders = output::deciders(runtime);
+    let deciders = output::deciders(runtime.status(), config);
     let verb = if deciders.len() > 1 { "keep" } else { "keeps" };
     let _ = writeln!(std::io::stderr(), "note: telemetry stays {state}: {} {verb} it {state}", deciders.join(", "));
 }

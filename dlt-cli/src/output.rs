@@ -4,7 +4,8 @@
 use std::fmt::{Display, Write as _};
 use std::io::{IsTerminal as _, Write as _};
 
-use dlt_runtime_trace::{DecidedBy, RecipientState, RuntimeTrace, Status, WaitingTelemetry};
+use dlt_config::Config;
+use dlt_runtime_trace::{DecidedBy, RecipientState, Status, WaitingTelemetry};
 use dlt_telemetry_model::{PipelineStepTrace, PipelineTrace};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -32,16 +33,13 @@ fn set_or_not(set: bool) -> &'static str {
 
 /// Every setting that keeps usage telemetry the way it is: the master switch, `DO_NOT_TRACK`,
 /// and each source that says `runtime.dlthub_telemetry = false`.
-pub(crate) fn deciders(runtime: &RuntimeTrace) -> Vec<String> {
-    let status = runtime.status();
+pub(crate) fn deciders(status: &Status, config: &Config) -> Vec<String> {
     let mut deciders = Vec::new();
     if matches!(status.decided_by, DecidedBy::MasterSwitch(_) | DecidedBy::DoNotTrack | DecidedBy::ConfigError(_)) {
         deciders.push(status.decided_by.to_string());
     }
-    if let Some(config) = runtime.config() {
-        for source in &config.runtime().dlthub_telemetry_opt_outs {
-            deciders.push(source.describe("runtime.dlthub_telemetry", &false));
-        }
+    for source in &config.runtime().dlthub_telemetry_opt_outs {
+        deciders.push(source.describe("runtime.dlthub_telemetry", &false));
     }
     if deciders.is_empty() {
         deciders.push(status.decided_by.to_string());

@@ -160,6 +160,7 @@ fn do_not_track(env: &Environment) -> Sourced<bool> {
 ///
 /// The `runtime` section is read and checked by [`Config::load`]; other keys on demand.
 /// Unknown keys and sections are fine: users keep their sources' settings in the same files.
+#[derive(Clone)]
 pub struct Config {
     locations: Locations,
     runtime: RuntimeConfig,
@@ -282,6 +283,7 @@ struct Found {
 }
 
 /// The three sources of dlt's lookup, highest precedence first, and each file on its own.
+#[derive(Clone)]
 struct Layers {
     env: Environment,
     secrets: Figment,
