@@ -241,7 +241,7 @@ fn endpoint_credentials_are_used_but_never_shown() {
     let config = load(&dirs, &[("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", with_password)]).unwrap();
     let endpoint = &config.runtime().dlthub_telemetry_endpoint.value;
     assert_eq!(endpoint.as_str(), with_password, "sent verbatim");
-    assert_eq!(endpoint.to_string(), "http://collector:***@127.0.0.1:9/v1/batch");
+    assert_eq!(endpoint.to_string(), "http://***@127.0.0.1:9/v1/batch");
     assert!(!format!("{config:?}").contains("hunter2"));
 }
 

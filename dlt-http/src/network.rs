@@ -66,7 +66,7 @@ impl NetworkEnv {
     ///     "no_proxy" => Some("localhost,127.0.0.1".into()),
     ///     _ => None,
     /// });
-    /// assert!(env.to_string().contains("http://user:***@proxy.internal:3128/ (HTTPS_PROXY)"));
+    /// assert!(env.to_string().contains("http://***@proxy.internal:3128/ (HTTPS_PROXY)"));
     /// assert!(!format!("{env:?}").contains("secret"));
     /// ```
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
@@ -258,7 +258,7 @@ mod tests {
     #[test]
     fn a_proxy_without_scheme_is_http() {
         let env = env(&[("HTTPS_PROXY", "user:pw@proxy.internal:3128")]);
-        assert_eq!(shown(&env.https_proxy), "http://user:***@proxy.internal:3128/ (HTTPS_PROXY)");
+        assert_eq!(shown(&env.https_proxy), "http://***@proxy.internal:3128/ (HTTPS_PROXY)");
     }
 
     #[test]

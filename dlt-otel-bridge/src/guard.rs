@@ -367,7 +367,7 @@ mod tests {
         assert!(guard.is_enabled());
         let shown = format!("{} {guard:?}", guard.status());
         assert!(!shown.contains("pa55word"), "{shown}");
-        assert!(shown.contains("exporting to http://user:***@127.0.0.1:9/v1/traces"), "{shown}");
+        assert!(shown.contains("exporting to http://***@127.0.0.1:9/v1/traces"), "{shown}");
         assert!(guard.shutdown_by(Instant::now() + Duration::from_secs(1)));
     }
 

@@ -47,7 +47,7 @@
 //! let run = PipelineTransaction::start(&guard, "run", &tags);
 //! run.start_step("extract").finish(true);
 //! tracing::warn!("this becomes a Sentry event");
-//! // The message is scrubbed: `postgresql://loader:[Filtered]@db/dlt`.
+//! // The message is scrubbed: `postgresql://[Filtered]@db/dlt`.
 //! run.start_step("load").fail("could not connect to postgresql://loader:Xy;9@db/dlt");
 //! run.finish(false);
 //! guard.close(Duration::from_secs(1));

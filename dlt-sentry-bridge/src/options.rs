@@ -334,6 +334,7 @@ mod tests {
         assert!(!shown.contains("topsecretkey"), "{shown}");
         assert!(!shown.contains("write-key-value"), "{shown}");
         assert!(!shown.contains("proxypa55"), "{shown}");
-        assert!(shown.contains("proxyuser:***@proxy.internal"), "{shown}");
+        assert!(!shown.contains("proxyuser"), "{shown}");
+        assert!(shown.contains("http://***@proxy.internal"), "{shown}");
     }
 }

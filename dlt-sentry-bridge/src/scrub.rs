@@ -172,28 +172,31 @@ mod tests {
     }
 
     #[test]
-    fn url_passwords_are_replaced_and_users_kept() {
+    fn url_user_info_and_query_values_are_replaced() {
         assert_eq!(
             scrubbed("connect postgresql://loader:s3cr3t@db.local:5432/dlt failed"),
-            "connect postgresql://loader:[Filtered]@db.local:5432/dlt failed"
+            "connect postgresql://[Filtered]@db.local:5432/dlt failed"
         );
         assert_eq!(
             scrubbed("a https://u:p@h/x and \"s3://k:v@bucket\""),
-            "a https://u:[Filtered]@h/x and \"s3://k:[Filtered]@bucket\""
+            "a https://[Filtered]@h/x and \"s3://[Filtered]@bucket\""
         );
-        // The shared rule over-hides a `:` before an `@` in a path rather than risk a password.
-        assert_eq!(scrubbed("https://example.com/a:b@c"), "https://example.com/a:[Filtered]@c");
+        // The shared rule over-hides a path before an `@` rather than risk a password.
+        assert_eq!(scrubbed("https://example.com/a:b@c"), "https://[Filtered]@c");
+        assert_eq!(
+            scrubbed("token https://tok_SECRET@h/x?api_key=k3y"),
+            "token https://[Filtered]@h/x?api_key=[Filtered]"
+        );
         assert_eq!(scrubbed("no url here"), "no url here");
     }
 
     #[test]
     fn passwords_with_delimiters_are_replaced_whole() {
-        assert_eq!(
-            scrubbed("warning: postgresql://loader:Xy;9@db/dlt"),
-            "warning: postgresql://loader:[Filtered]@db/dlt"
-        );
-        assert_eq!(scrubbed("(https://u:pa/ss@h/x)"), "(https://u:[Filtered]@h/x)");
-        assert_eq!(scrubbed("s3://k:a,b)c]d}e#f?g@bucket"), "s3://k:[Filtered]@bucket");
+        assert_eq!(scrubbed("warning: postgresql://loader:Xy;9@db/dlt"), "warning: postgresql://[Filtered]@db/dlt");
+        assert_eq!(scrubbed("(https://u:pa/ss@h/x)"), "(https://[Filtered]@h/x)");
+        assert_eq!(scrubbed("s3://k:a,b)c]d}e@bucket"), "s3://[Filtered]@bucket");
+        // A `#` or `?` in the user info may have started a fragment or query: what follows hides too.
+        assert_eq!(scrubbed("s3://k:a#f?g@bucket"), "s3://[Filtered]@[Filtered]");
     }
 
     #[test]
@@ -247,7 +250,7 @@ mod tests {
         let json = serde_json::to_string(&scrubber().scrub_transaction(transaction)).unwrap();
         assert!(!json.contains("segment-write-key"), "{json}");
         assert!(!json.contains("abcdef0123456789"), "{json}");
-        assert!(json.contains("postgres://a:[Filtered]@c"), "{json}");
+        assert!(json.contains("postgres://[Filtered]@c"), "{json}");
     }
 
     #[test]
