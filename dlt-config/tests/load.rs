@@ -288,6 +288,32 @@ fn secrets_never_show_in_debug_or_errors() {
 }
 
 #[test]
+fn the_string_values_of_both_secrets_files_are_listed_and_never_shown() {
+    let dirs = Dirs::new();
+    write(
+        &dirs.locations().global_secrets_toml(),
+        "[destination.postgres.credentials]\npassword = \"global-pw\"\nport = 5432\n",
+    );
+    write(
+        &dirs.locations().project_secrets_toml(),
+        concat!(
+            "[destination.postgres.credentials]\npassword = \"project-pw\"\n",
+            "[sources.api]\ntokens = [\"tok-1\", { inner = \"tok-2\" }]\nenabled = true\n",
+            "[[sources.api.keys]]\nkey = \"tok-3\"\n",
+        ),
+    );
+    write(&dirs.global_config(), "[runtime]\npipeline_name = \"not-a-secret\"\n");
+    let config = load(&dirs, &[("SOURCES__API__TOKEN", "from-env")]).unwrap();
+    let mut values: Vec<&str> = config.secrets_file_values().iter().map(|secret| secret.expose()).collect();
+    values.sort_unstable();
+    // Both files, also the value the project's file overrides; strings only, from any depth.
+    assert_eq!(values, ["global-pw", "project-pw", "tok-1", "tok-2", "tok-3"]);
+    let shown = format!("{:?} {config:?}", config.secrets_file_values());
+    assert!(!shown.contains("pw") && !shown.contains("tok-"), "{shown}");
+    assert!(load(&Dirs::new(), &[]).unwrap().secrets_file_values().is_empty());
+}
+
+#[test]
 fn empty_optional_strings_are_unset_but_remember_who_said_so() {
     let dirs = Dirs::new();
     let runtime =
