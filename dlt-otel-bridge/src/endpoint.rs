@@ -40,9 +40,10 @@ impl OtlpEndpoint {
         self.url.url()
     }
 
-    /// The password of the URL, when it has one (to hide it wherever text is exported).
-    pub(crate) fn password(&self) -> Option<&str> {
-        self.url.url().password()
+    /// The credentials of the URL as dlt-redact reads them (to hide them wherever text is
+    /// exported).
+    pub(crate) fn credentials(&self) -> Vec<String> {
+        dlt_redact::url_credentials(self.url.as_str())
     }
 }
 
@@ -100,7 +101,7 @@ mod tests {
         let shown = format!("{endpoint} {endpoint:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("https://***@collector:4318/v1/traces"), "{shown}");
-        assert_eq!(endpoint.password(), Some("hunter2"));
+        assert_eq!(endpoint.credentials(), ["user:hunter2", "hunter2"]);
         // A password the URL parser would read as port and path is refused, never shown.
         let error = OtlpEndpoint::traces_url("https://user:443/hunter2@collector/v1/traces").unwrap_err();
         assert_eq!(error, UrlError::AmbiguousCredentials);

@@ -18,7 +18,8 @@
 //! - [`Redactor`]: a set of secret values plus that URL rule, the one shape in which secrets
 //!   travel from the configuration to every place that shows or sends text (log lines, error
 //!   reports, Sentry, OpenTelemetry, trace files); the caller picks the mask (Sentry's
-//!   convention is `[Filtered]`).
+//!   convention is `[Filtered]`). [`url_credentials`] gives the user name and password of a
+//!   URL as secrets for it, so that they are hidden also where they appear alone.
 //!
 //! ```
 //! use dlt_redact::{HttpUrl, MASK, Redactor, Secret};
@@ -42,7 +43,7 @@ mod text;
 
 pub use http_url::{HttpUrl, UrlError, display_url, parse_url};
 pub use secret::Secret;
-pub use text::{Redactor, hide_url_credentials};
+pub use text::{Redactor, hide_url_credentials, url_credentials};
 
 /// What replaces a secret when it is shown.
 pub const MASK: &str = "***";

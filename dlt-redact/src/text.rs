@@ -76,7 +76,7 @@ fn url_ranges(text: &str) -> Vec<Range<usize>> {
 /// the latter clipped to after the user info.
 fn push_url_ranges(text: &str, stretch: Range<usize>, ranges: &mut Vec<Range<usize>>) {
     let part = &text[stretch.clone()];
-    let after_user_info = match part.rfind('@') {
+    let after_user_info = match user_info_end(part) {
         Some(at) => {
             push_non_empty(ranges, stretch.start..stretch.start + at);
             stretch.start + at + 1
@@ -99,6 +99,42 @@ fn push_url_ranges(text: &str, stretch: Range<usize>, ranges: &mut Vec<Range<usi
     if let Some(fragment_start) = fragment {
         clipped(fragment_start..stretch.end);
     }
+}
+
+/// Where the user info of a URL's stretch ends: at its last `@`.
+fn user_info_end(stretch: &str) -> Option<usize> {
+    stretch.rfind('@')
+}
+
+/// The credentials of a URL written as text, whether or not it parses: its user info as the
+/// URL rule reads it (before the last `@` after `scheme://`, or from the start of the text when
+/// it has no `://`, as a proxy may be written), its password (after the first `:`), or its user
+/// name when it has no password (a user name alone is a token, as in a Sentry DSN). Each as
+/// written and percent-decoded, without empty or repeated values; nothing when there is no
+/// `@`. For adding to a [`Redactor`], so that a credential is hidden also where it appears
+/// apart from its URL.
+///
+/// ```
+/// assert_eq!(dlt_redact::url_credentials("http://loader:p%40ss@proxy:3128"), ["loader:p%40ss", "p%40ss", "loader:p@ss", "p@ss"]);
+/// assert_eq!(dlt_redact::url_credentials("https://tok_SECRET@host/v1/track"), ["tok_SECRET"]);
+/// assert!(dlt_redact::url_credentials("https://host/x?a=b").is_empty());
+/// ```
+pub fn url_credentials(raw: &str) -> Vec<String> {
+    let start = raw.find("://").map_or(0, |separator| separator + 3);
+    let stretch = &raw[start..];
+    let stretch = &stretch[..stretch.find(char::is_whitespace).unwrap_or(stretch.len())];
+    let Some(at) = user_info_end(stretch) else { return Vec::new() };
+    let user_info = &stretch[..at];
+    let secret = user_info.split_once(':').map_or(user_info, |(_, password)| password);
+    let mut credentials: Vec<String> = Vec::new();
+    let written = [user_info, secret];
+    let decoded = written.map(|text| percent_encoding::percent_decode_str(text).decode_utf8_lossy().into_owned());
+    for credential in written.into_iter().map(str::to_owned).chain(decoded) {
+        if !credential.is_empty() && !credentials.contains(&credential) {
+            credentials.push(credential);
+        }
+    }
+    credentials
 }
 
 /// The ranges of the values in the query `text[query]`: after the first `=` of each part split
@@ -373,6 +409,19 @@ mod tests {
         let redactor = Redactor::new(["9a@db"]);
         assert_eq!(redactor.redact("postgresql://loader:Xy;9a@db/dlt", MASK), "postgresql://***/dlt");
         assert_eq!(Redactor::default().redact("https://u@h", MASK), "https://***@h");
+    }
+
+    #[test]
+    fn url_credentials_are_read_by_the_url_rule() {
+        assert_eq!(url_credentials("user:pw@proxy:3128"), ["user:pw", "pw"]);
+        assert_eq!(url_credentials("https://u:123/secret@h/x and more@x"), ["u:123/secret", "123/secret"]);
+        assert_eq!(url_credentials("socks5h://:only-pw@proxy"), [":only-pw", "only-pw"]);
+        assert_eq!(url_credentials("https://u:@h"), ["u:"]);
+        assert_eq!(url_credentials("https://tok%2Fen@h"), ["tok%2Fen", "tok/en"]);
+        assert!(url_credentials("").is_empty());
+        assert!(url_credentials("https://@h").is_empty());
+        let redactor = Redactor::new(url_credentials("http://loader:pr0xy-pa55@proxy:3128"));
+        assert_eq!(redactor.redact("auth failed for pr0xy-pa55", MASK), "auth failed for ***");
     }
 
     #[test]
