@@ -179,7 +179,7 @@ fn a_pipeline_run_is_one_transaction_with_tagged_step_spans() {
 fn planted_secrets_never_reach_the_server() {
     let server = SentryReceiver::start().unwrap();
     let mut options = options(&server, "WARNING");
-    options.extra_secrets = vec![dlt_sentry_bridge::Secret::new("segment-write-key-123")];
+    options.extra_secrets = dlt_sentry_bridge::Redactor::new(["segment-write-key-123"]);
     let dsn = server.dsn();
     run_bridge(options, |guard| {
         tracing::info!(target: "dlt", "connecting to postgresql://loader:hunter2@db:5432/dlt");
