@@ -173,7 +173,8 @@ impl Exporting {
     /// Builds the HTTP client, the OTLP exporter, the batch processor and the tracer.
     fn start(options: &OtelOptions, endpoint: &OtlpEndpoint) -> Result<Self, StartError> {
         let mut secrets = options.extra_secrets.clone();
-        secrets.extend(options.headers.secret_values().chain(endpoint.credentials()));
+        secrets.extend(options.headers.secret_values().map(|secret| secret.expose().to_owned()));
+        secrets.extend(endpoint.credentials());
         let redactor = ExportRedactor::new(secrets);
         // Each request is bounded by the export timeout and the exit deadline (the client's
         // own per-request deadline); reqwest's timeout only backs that up.

@@ -318,14 +318,15 @@ fn headers_are_sent_but_never_shown_or_exported() {
     let shown = format!("{guard:?} {}", guard.status());
     assert!(!shown.contains("s3cr3t-t0ken"), "{shown}");
     let command = CommandSpan::start(&guard, "init");
-    command.fail("the collector said: Bearer s3cr3t-t0ken is invalid for postgres://loader:hunter2@db/x");
+    command
+        .fail("the collector said: Bearer s3cr3t-t0ken is invalid for postgres://loader:hunter2@db/x (s3cr3t-t0ken)");
     let requests = shut_down(&guard, &receiver);
 
     assert_eq!(requests[0].header("authorization"), Some("Bearer s3cr3t-t0ken"));
     assert_eq!(requests[0].header("x-team"), Some("data"));
     let spans = spans(&requests);
     let message = spans[0].status_message();
-    assert_eq!(message, "the collector said: *** is invalid for postgres://***@db/x");
+    assert_eq!(message, "the collector said: *** is invalid for postgres://***@db/x (***)");
 }
 
 #[test]
