@@ -6,6 +6,7 @@ use std::fmt;
 use std::io;
 
 use dlt_config::{Config, DO_NOT_TRACK_VARIABLE, Source, Sourced};
+use dlt_redact::{MASK, Redactor};
 use dlt_segment::RecipientState;
 use time::OffsetDateTime;
 
@@ -126,11 +127,15 @@ pub struct WaitingTelemetry {
 }
 
 /// Looks at the outboxes and the opt-out mark under the configuration's global dir, taking
-/// nothing.
+/// nothing. Each recipient's endpoint and last delivery error are shown by the URL rule
+/// (credentials hidden), also when an older version kept them in clear.
 pub fn waiting_telemetry(config: &Config) -> io::Result<WaitingTelemetry> {
     let telemetry_dir = config.locations().telemetry_dir();
-    Ok(WaitingTelemetry {
-        opted_out_at: dlt_segment::latest_opt_out(&telemetry_dir)?,
-        recipients: dlt_segment::inspect_outboxes(&telemetry_dir)?,
-    })
+    let mut recipients = dlt_segment::inspect_outboxes(&telemetry_dir)?;
+    for recipient in &mut recipients {
+        for text in recipient.endpoint.iter_mut().chain(recipient.last_error.iter_mut()) {
+            Redactor::default().redact_in_place(text, MASK);
+        }
+    }
+    Ok(WaitingTelemetry { opted_out_at: dlt_segment::latest_opt_out(&telemetry_dir)?, recipients })
 }
