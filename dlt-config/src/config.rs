@@ -73,7 +73,7 @@ pub struct RuntimeConfig {
     /// keeps usage telemetry off after the global file was switched on.
     pub dlthub_telemetry_opt_outs: Vec<Source>,
     /// `runtime.dlthub_telemetry_endpoint`: an http(s) URL, sent to verbatim, shown without its
-    /// password.
+    /// user info, query values and fragment.
     pub dlthub_telemetry_endpoint: Sourced<HttpUrl>,
     /// `runtime.dlthub_telemetry_segment_write_key`: your own Segment source; an empty value is unset.
     pub dlthub_telemetry_segment_write_key: Sourced<Option<Secret>>,

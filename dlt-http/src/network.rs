@@ -34,7 +34,7 @@ const CGI_MARKER: &str = "REQUEST_METHOD";
 /// and `SSL_CERT_DIR` (upper case, as OpenSSL reads them) add to the trusted roots.
 ///
 /// Proxy URLs are parsed and shown by dlt-redact's one rule for URLs ([`dlt_redact::parse_url`],
-/// [`dlt_redact::display_url`]). `Debug` and `Display` show a proxy's password as `***`; a value
+/// [`dlt_redact::display_url`]). `Debug` and `Display` show a proxy's user info as `***`; a value
 /// that does not parse is never kept, only which variable held it. A value whose password the
 /// URL parser would read as a port and a path (`http://user:123/secret@proxy:3128`: a `/`, `?`
 /// or `#` in the password not percent-encoded) is refused, not taken for a proxy named `user`.

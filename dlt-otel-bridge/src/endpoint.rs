@@ -1,5 +1,5 @@
 //! The OTLP/HTTP traces endpoint, with the specification's path rules, checked and shown by
-//! dlt-redact's one rule for URLs (its password hidden, a value that does not parse never
+//! dlt-redact's one rule for URLs (its credentials hidden, a value that does not parse never
 //! echoed).
 
 use std::fmt;
@@ -48,7 +48,7 @@ impl OtlpEndpoint {
 }
 
 impl fmt::Display for OtlpEndpoint {
-    /// The URL with its password (if any) replaced by `***`.
+    /// The URL with its user info, query values and fragment (if any) replaced by `***`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.url, f)
     }

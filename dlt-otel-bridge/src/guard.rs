@@ -48,7 +48,7 @@ pub enum StartError {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum OtelStatus {
-    /// Spans go to this endpoint (shown with its password hidden).
+    /// Spans go to this endpoint (shown with its credentials hidden).
     Exporting {
         /// The traces URL.
         endpoint: OtlpEndpoint,

@@ -21,7 +21,7 @@ pub(crate) fn start_otel(config: &Config, library: &Library, secrets: &Redactor)
     (dlt_otel_bridge::init(options), issues)
 }
 
-/// Where traces go, shown with any password hidden, when export is on.
+/// Where traces go, shown with any credentials hidden, when export is on.
 pub(crate) fn shown_endpoint(guard: &OtelGuard) -> Option<String> {
     match guard.status() {
         OtelStatus::Exporting { endpoint } => Some(endpoint.to_string()),

@@ -56,14 +56,14 @@ pub struct Status {
     pub telemetry: bool,
     /// The setting that decided `telemetry`.
     pub decided_by: DecidedBy,
-    /// Where usage events go, when the configuration could be read; a password in the URL is
-    /// shown as `***`.
+    /// Where usage events go, when the configuration could be read; the URL's user info, query
+    /// values and fragment are shown as `***`.
     pub endpoint: Option<String>,
     /// Whether a Segment write key is configured (its value is never shown).
     pub write_key_set: bool,
     /// Whether a Sentry DSN is configured (its value is never shown).
     pub sentry_dsn_set: bool,
-    /// Where OpenTelemetry traces go, when export is on (password hidden).
+    /// Where OpenTelemetry traces go, when export is on (credentials hidden).
     pub otlp_endpoint: Option<String>,
     /// Whether events are printed to stderr instead of sent (`runtime.dlthub_telemetry_debug`).
     pub debug: bool,
