@@ -8,10 +8,10 @@
 
 mod names;
 mod output;
+mod redacted;
 mod signals;
 
 use std::fmt::Display;
-use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -78,9 +78,10 @@ fn main() -> ExitCode {
     ExitCode::from(run(Cli::parse()).exit_code())
 }
 
-/// Writes one error line to stderr (quietly nothing if stderr is closed) and gives the code.
+/// Writes one error line to stderr, secrets hidden (quietly nothing if stderr is closed), and
+/// gives the code.
 fn report_error(code: u8, message: impl Display) -> u8 {
-    let _ = writeln!(std::io::stderr(), "error: {message}");
+    redacted::eprint_line("error", message);
     code
 }
 
@@ -117,14 +118,15 @@ fn run(cli: Cli) -> Outcome {
         options = options.with_detached_sender(SenderCommand::new(program, ["telemetry", "flush"]));
     }
     let runtime = RuntimeTrace::start(options, config.clone());
+    redacted::install(&runtime);
     if let Some(issue) = runtime.issues().iter().find(|issue| issue.is_config_error()) {
         return Outcome::Usage(issue.to_string());
     }
     for issue in runtime.issues() {
-        let _ = writeln!(std::io::stderr(), "warning: {issue}");
+        redacted::eprint_line("warning", issue);
     }
     let log = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(redacted::Stderr)
         .without_time()
         .with_target(false)
         .with_filter(tracing_subscriber::filter::LevelFilter::WARN);
@@ -181,7 +183,7 @@ fn report_switch(runtime: &RuntimeTrace, config: &Config, enabled: bool, started
     let state = if status.telemetry { "on" } else { "off" };
     let deciders = output::deciders(runtime.status(), config);
     let verb = if deciders.len() > 1 { "keep" } else { "keeps" };
-    let _ = writeln!(std::io::stderr(), "note: telemetry stays {state}: {} {verb} it {state}", deciders.join(", "));
+    redacted::eprint_line("note", format_args!("telemetry stays {state}: {} {verb} it {state}", deciders.join(", ")));
 }
 
 /// `dlt telemetry`: the status, and what waits to be sent.
@@ -227,7 +229,7 @@ fn pipeline(config: &Config, name: &str, operation: &PipelineOperation) -> Outco
     let PipelineOperation::Trace { json } = operation;
     let pipelines = config.locations().pipelines_dir();
     let trace = match load_trace(&pipelines, name) {
-        Ok(Some(trace)) => trace,
+        Ok(Some(trace)) => redacted::trace(trace),
         Ok(None) => {
             let path = trace_path(&pipelines, name).map(|path| path.display().to_string()).unwrap_or_default();
             return Outcome::Failed(format!(

@@ -81,6 +81,7 @@ fn passwords_in_endpoints_are_never_printed() {
             assert!(!printed.contains(password), "{password}: {printed}");
             let secret_part = &password[1..password.len() - 1];
             assert!(!printed.contains(&format!(":{secret_part}")), "{password}: {printed}");
+            assert!(!printed.contains("collector"), "the user name is hidden too: {printed}");
         }
     }
     for unparseable in

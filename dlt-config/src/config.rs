@@ -73,7 +73,7 @@ pub struct RuntimeConfig {
     /// keeps usage telemetry off after the global file was switched on.
     pub dlthub_telemetry_opt_outs: Vec<Source>,
     /// `runtime.dlthub_telemetry_endpoint`: an http(s) URL, sent to verbatim, shown without its
-    /// password.
+    /// user info, query values and fragment.
     pub dlthub_telemetry_endpoint: Sourced<HttpUrl>,
     /// `runtime.dlthub_telemetry_segment_write_key`: your own Segment source; an empty value is unset.
     pub dlthub_telemetry_segment_write_key: Sourced<Option<Secret>>,
@@ -165,6 +165,8 @@ pub struct Config {
     locations: Locations,
     runtime: RuntimeConfig,
     layers: Layers,
+    /// Every string value of the two `secrets.toml` files.
+    secrets_file_values: Vec<Secret>,
 }
 
 /// The files may hold secrets of any key: Debug shows the typed, redacted `runtime` section only.
@@ -196,6 +198,12 @@ impl Config {
         .map(|(path, scope, kind)| LoadedFile::load(path, scope, kind));
         let (global_config, project_config) = (global_config?, project_config?);
         let (global_secrets, project_secrets) = (global_secrets?, project_secrets?);
+        let secrets_file_values = [&global_secrets, &project_secrets]
+            .into_iter()
+            .flatten()
+            .flat_map(LoadedFile::string_values)
+            .map(Secret::new)
+            .collect();
         let each_file = [&project_secrets, &global_secrets, &project_config, &global_config]
             .into_iter()
             .flatten()
@@ -208,7 +216,7 @@ impl Config {
             each_file,
         };
         let runtime = RuntimeConfig::resolve(&layers)?;
-        Ok(Self { locations, runtime, layers })
+        Ok(Self { locations, runtime, layers, secrets_file_values })
     }
 
     /// The `runtime` section.
@@ -219,6 +227,14 @@ impl Config {
     /// The environment this configuration was read with.
     pub fn env(&self) -> &Environment {
         &self.layers.env
+    }
+
+    /// Every string value in the global and the project `secrets.toml`, at any depth and
+    /// whichever file wins for its key, in no particular order: the credentials of sources and
+    /// destinations that a host may quote in an error, for hiding them wherever text is shown
+    /// or sent.
+    pub fn secrets_file_values(&self) -> &[Secret] {
+        &self.secrets_file_values
     }
 
     /// Where the files were read from, and where data and telemetry state live.

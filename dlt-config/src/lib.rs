@@ -9,6 +9,8 @@
 //!   project `config.toml` > global `config.toml` > defaults), its typed [`RuntimeConfig`] and
 //!   the `enable_runtime_trace` master switch, every value [`Sourced`]. For
 //!   `runtime.dlthub_telemetry` opt-out wins: any `false` anywhere keeps telemetry off.
+//!   [`Config::secrets_file_values`] lists every string of the two `secrets.toml` files, for
+//!   hiding them wherever text is shown or sent.
 //! - [`Secret`] and [`HttpUrl`] (from `dlt-redact`, the workspace's one rule for secrets): write
 //!   keys, DSNs and URLs, never shown with their secret parts.
 //! - [`set_telemetry`] under a [`SwitchLock`]: the switch behind `dlt --disable-telemetry` /

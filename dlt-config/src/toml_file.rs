@@ -134,6 +134,23 @@ impl LoadedFile {
     }
 }
 
+impl LoadedFile {
+    /// Every string value of the file, in tables and arrays at any depth (keys are not values).
+    pub(crate) fn string_values(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        let mut pending: Vec<&Value> = self.contents.values().collect();
+        while let Some(value) = pending.pop() {
+            match value {
+                Value::String(_, text) => found.push(text.clone()),
+                Value::Array(_, items) => pending.extend(items),
+                Value::Dict(_, table) => pending.extend(table.values()),
+                _ => {}
+            }
+        }
+        found
+    }
+}
+
 impl Provider for LoadedFile {
     fn metadata(&self) -> Metadata {
         Metadata::from(file_label(self.scope, self.kind), self.path.as_path())

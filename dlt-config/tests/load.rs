@@ -241,7 +241,7 @@ fn endpoint_credentials_are_used_but_never_shown() {
     let config = load(&dirs, &[("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", with_password)]).unwrap();
     let endpoint = &config.runtime().dlthub_telemetry_endpoint.value;
     assert_eq!(endpoint.as_str(), with_password, "sent verbatim");
-    assert_eq!(endpoint.to_string(), "http://collector:***@127.0.0.1:9/v1/batch");
+    assert_eq!(endpoint.to_string(), "http://***@127.0.0.1:9/v1/batch");
     assert!(!format!("{config:?}").contains("hunter2"));
 }
 
@@ -285,6 +285,32 @@ fn secrets_never_show_in_debug_or_errors() {
     let message = error.to_string();
     assert!(message.starts_with("runtime.sentry_dsn=*** ("), "{message}");
     assert!(!format!("{message} {error:?}").contains("supersecret"));
+}
+
+#[test]
+fn the_string_values_of_both_secrets_files_are_listed_and_never_shown() {
+    let dirs = Dirs::new();
+    write(
+        &dirs.locations().global_secrets_toml(),
+        "[destination.postgres.credentials]\npassword = \"global-pw\"\nport = 5432\n",
+    );
+    write(
+        &dirs.locations().project_secrets_toml(),
+        concat!(
+            "[destination.postgres.credentials]\npassword = \"project-pw\"\n",
+            "[sources.api]\ntokens = [\"tok-1\", { inner = \"tok-2\" }]\nenabled = true\n",
+            "[[sources.api.keys]]\nkey = \"tok-3\"\n",
+        ),
+    );
+    write(&dirs.global_config(), "[runtime]\npipeline_name = \"not-a-secret\"\n");
+    let config = load(&dirs, &[("SOURCES__API__TOKEN", "from-env")]).unwrap();
+    let mut values: Vec<&str> = config.secrets_file_values().iter().map(|secret| secret.expose()).collect();
+    values.sort_unstable();
+    // Both files, also the value the project's file overrides; strings only, from any depth.
+    assert_eq!(values, ["global-pw", "project-pw", "tok-1", "tok-2", "tok-3"]);
+    let shown = format!("{:?} {config:?}", config.secrets_file_values());
+    assert!(!shown.contains("pw") && !shown.contains("tok-"), "{shown}");
+    assert!(load(&Dirs::new(), &[]).unwrap().secrets_file_values().is_empty());
 }
 
 #[test]

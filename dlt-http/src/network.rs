@@ -34,7 +34,7 @@ const CGI_MARKER: &str = "REQUEST_METHOD";
 /// and `SSL_CERT_DIR` (upper case, as OpenSSL reads them) add to the trusted roots.
 ///
 /// Proxy URLs are parsed and shown by dlt-redact's one rule for URLs ([`dlt_redact::parse_url`],
-/// [`dlt_redact::display_url`]). `Debug` and `Display` show a proxy's password as `***`; a value
+/// [`dlt_redact::display_url`]). `Debug` and `Display` show a proxy's user info as `***`; a value
 /// that does not parse is never kept, only which variable held it. A value whose password the
 /// URL parser would read as a port and a path (`http://user:123/secret@proxy:3128`: a `/`, `?`
 /// or `#` in the password not percent-encoded) is refused, not taken for a proxy named `user`.
@@ -66,7 +66,7 @@ impl NetworkEnv {
     ///     "no_proxy" => Some("localhost,127.0.0.1".into()),
     ///     _ => None,
     /// });
-    /// assert!(env.to_string().contains("http://user:***@proxy.internal:3128/ (HTTPS_PROXY)"));
+    /// assert!(env.to_string().contains("http://***@proxy.internal:3128/ (HTTPS_PROXY)"));
     /// assert!(!format!("{env:?}").contains("secret"));
     /// ```
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
@@ -258,7 +258,7 @@ mod tests {
     #[test]
     fn a_proxy_without_scheme_is_http() {
         let env = env(&[("HTTPS_PROXY", "user:pw@proxy.internal:3128")]);
-        assert_eq!(shown(&env.https_proxy), "http://user:***@proxy.internal:3128/ (HTTPS_PROXY)");
+        assert_eq!(shown(&env.https_proxy), "http://***@proxy.internal:3128/ (HTTPS_PROXY)");
     }
 
     #[test]

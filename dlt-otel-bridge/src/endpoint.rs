@@ -1,5 +1,5 @@
 //! The OTLP/HTTP traces endpoint, with the specification's path rules, checked and shown by
-//! dlt-redact's one rule for URLs (its password hidden, a value that does not parse never
+//! dlt-redact's one rule for URLs (its credentials hidden, a value that does not parse never
 //! echoed).
 
 use std::fmt;
@@ -40,14 +40,15 @@ impl OtlpEndpoint {
         self.url.url()
     }
 
-    /// The password of the URL, when it has one (to hide it wherever text is exported).
-    pub(crate) fn password(&self) -> Option<&str> {
-        self.url.url().password()
+    /// The credentials of the URL as dlt-redact reads them (to hide them wherever text is
+    /// exported).
+    pub(crate) fn credentials(&self) -> Vec<String> {
+        dlt_redact::url_credentials(self.url.as_str())
     }
 }
 
 impl fmt::Display for OtlpEndpoint {
-    /// The URL with its password (if any) replaced by `***`.
+    /// The URL with its user info, query values and fragment (if any) replaced by `***`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.url, f)
     }
@@ -99,8 +100,8 @@ mod tests {
         let endpoint = OtlpEndpoint::from_base("https://user:hunter2@collector:4318").unwrap();
         let shown = format!("{endpoint} {endpoint:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
-        assert!(shown.contains("https://user:***@collector:4318/v1/traces"), "{shown}");
-        assert_eq!(endpoint.password(), Some("hunter2"));
+        assert!(shown.contains("https://***@collector:4318/v1/traces"), "{shown}");
+        assert_eq!(endpoint.credentials(), ["user:hunter2", "hunter2"]);
         // A password the URL parser would read as port and path is refused, never shown.
         let error = OtlpEndpoint::traces_url("https://user:443/hunter2@collector/v1/traces").unwrap_err();
         assert_eq!(error, UrlError::AmbiguousCredentials);

@@ -19,7 +19,7 @@ use crate::attributes::SERVICE_VERSION;
 use crate::endpoint::OtlpEndpoint;
 use crate::layer::OtelLayer;
 use crate::options::{OffReason, OtelOptions};
-use crate::redact::ExportRedactor;
+use crate::redact::{ExportRedactor, RedactingExporter};
 use crate::transport::{ClientConfig, Counters, ExitSignal, ExportStats, MAX_EXPORT_TIMEOUT, OtlpHttpClient};
 
 /// The instrumentation scope of every span the bridge makes.
@@ -48,7 +48,7 @@ pub enum StartError {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum OtelStatus {
-    /// Spans go to this endpoint (shown with its password hidden).
+    /// Spans go to this endpoint (shown with its credentials hidden).
     Exporting {
         /// The traces URL.
         endpoint: OtlpEndpoint,
@@ -172,6 +172,10 @@ pub(crate) struct Exporting {
 impl Exporting {
     /// Builds the HTTP client, the OTLP exporter, the batch processor and the tracer.
     fn start(options: &OtelOptions, endpoint: &OtlpEndpoint) -> Result<Self, StartError> {
+        let mut secrets = options.extra_secrets.clone();
+        secrets.extend(options.headers.secret_values().map(|secret| secret.expose().to_owned()));
+        secrets.extend(endpoint.credentials());
+        let redactor = ExportRedactor::new(secrets);
         // Each request is bounded by the export timeout and the exit deadline (the client's
         // own per-request deadline); reqwest's timeout only backs that up.
         let settings = dlt_http::HttpSettings::new(options.network.clone())
@@ -215,7 +219,9 @@ impl Exporting {
             .build();
         // The SDK panics when it cannot spawn its thread; that must not reach the host.
         let processor = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            BatchSpanProcessor::builder(exporter).with_batch_config(batch).build()
+            BatchSpanProcessor::builder(RedactingExporter::new(exporter, redactor.clone()))
+                .with_batch_config(batch)
+                .build()
         }))
         .map_err(|_| StartError::Thread)?;
         let provider = SdkTracerProvider::builder()
@@ -233,13 +239,12 @@ impl Exporting {
             Some(parent) => Context::new().with_remote_span_context(parent.span_context().clone()),
             None => Context::new(),
         };
-        let secrets = options.headers.secret_values().chain(endpoint.password().map(str::to_owned));
         Ok(Self {
             tracer,
             provider,
             parent,
             runs: ActiveRuns::default(),
-            redactor: ExportRedactor::new(secrets),
+            redactor,
             library_name: options.library_name.clone(),
             exit,
             counters,
@@ -367,7 +372,7 @@ mod tests {
         assert!(guard.is_enabled());
         let shown = format!("{} {guard:?}", guard.status());
         assert!(!shown.contains("pa55word"), "{shown}");
-        assert!(shown.contains("exporting to http://user:***@127.0.0.1:9/v1/traces"), "{shown}");
+        assert!(shown.contains("exporting to http://***@127.0.0.1:9/v1/traces"), "{shown}");
         assert!(guard.shutdown_by(Instant::now() + Duration::from_secs(1)));
     }
 

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use dlt_redact::Secret;
 use reqwest::header::{HeaderName, HeaderValue};
 
 use crate::kv_list;
@@ -65,9 +66,13 @@ impl OtlpHeaders {
         &self.entries
     }
 
-    /// Every value as text, to hide wherever text is exported.
-    pub(crate) fn secret_values(&self) -> impl Iterator<Item = String> + '_ {
-        self.entries.iter().filter_map(|(_, value)| value.to_str().ok().map(str::to_owned))
+    /// Every value, and of a value of two words (`Bearer <token>`) the second word too: the
+    /// secrets to hide wherever text is exported, here or by another service.
+    pub fn secret_values(&self) -> impl Iterator<Item = Secret> + '_ {
+        self.entries.iter().filter_map(|(_, value)| value.to_str().ok()).flat_map(|value| {
+            let credentials = value.split_once(' ').map(|(_, credentials)| credentials.trim());
+            std::iter::once(value).chain(credentials.filter(|credentials| !credentials.is_empty())).map(Secret::new)
+        })
     }
 }
 
@@ -111,6 +116,7 @@ mod tests {
         let (headers, _) = OtlpHeaders::parse("authorization=Bearer%20s3cr3t");
         let shown = format!("{headers:?}");
         assert_eq!(shown, r#"{"authorization": "***"}"#);
-        assert_eq!(headers.secret_values().collect::<Vec<_>>(), ["Bearer s3cr3t"]);
+        let values: Vec<Secret> = headers.secret_values().collect();
+        assert_eq!(values, [Secret::new("Bearer s3cr3t"), Secret::new("s3cr3t")]);
     }
 }

@@ -18,8 +18,11 @@
 //! - Delivery runs on the SDK's bounded batch processor, through dlt-http's client (the
 //!   proxies and trust of [`NetworkEnv`], no redirects) with retries that stop at the exit
 //!   deadline; a collector that refuses connections, does not resolve or fails TLS is not
-//!   retried at exit; response bodies are never read past 64 KiB. Header values and URL
-//!   passwords never reach `Debug`, errors or exported text (dlt-redact's rule).
+//!   retried at exit; response bodies are never read past 64 KiB.
+//! - Header values, the endpoint's credentials and [`OtelOptions::extra_secrets`] never reach
+//!   `Debug` or errors, and every span passes one gate on its way out, whatever built it: its
+//!   name, every string attribute, its events and its status message are redacted by
+//!   dlt-redact's rule (URL user info, query values and fragments hidden too).
 //!
 //! ```no_run
 //! use std::time::{Duration, Instant};
@@ -64,6 +67,8 @@ mod transport;
 pub use command::CommandSpan;
 /// Proxies and extra trust for the HTTP client, for [`OtelOptions::network`].
 pub use dlt_http::NetworkEnv;
+/// A set of secrets to hide in everything exported, for [`OtelOptions::extra_secrets`].
+pub use dlt_redact::Redactor;
 /// Why an endpoint URL was rejected (it never repeats the value).
 pub use dlt_redact::UrlError;
 pub use endpoint::OtlpEndpoint;

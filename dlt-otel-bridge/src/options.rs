@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use dlt_http::NetworkEnv;
+use dlt_redact::Redactor;
 
 use crate::endpoint::OtlpEndpoint;
 use crate::headers::OtlpHeaders;
@@ -122,6 +123,10 @@ pub struct OtelOptions {
     pub unsupported_protocol: bool,
     /// Headers sent with every request (secret values).
     pub headers: OtlpHeaders,
+    /// Secrets besides the header values and the endpoint's credentials to hide in
+    /// everything exported (e.g. the Segment write key, the Sentry DSN, passwords the host
+    /// keeps); the URL rule applies whatever this holds.
+    pub extra_secrets: Redactor,
     /// Request body compression.
     pub compression: OtlpCompression,
     /// How long one export (all its attempts) may take; at exit also capped by the deadline.
@@ -159,6 +164,7 @@ impl OtelOptions {
             sdk_disabled: false,
             unsupported_protocol: false,
             headers: OtlpHeaders::default(),
+            extra_secrets: Redactor::default(),
             compression: OtlpCompression::None,
             export_timeout: DEFAULT_EXPORT_TIMEOUT,
             service_name: None,
@@ -364,6 +370,7 @@ impl fmt::Debug for OtelOptions {
             sdk_disabled,
             unsupported_protocol,
             headers,
+            extra_secrets,
             compression,
             export_timeout,
             service_name,
@@ -382,6 +389,7 @@ impl fmt::Debug for OtelOptions {
             .field("sdk_disabled", sdk_disabled)
             .field("unsupported_protocol", unsupported_protocol)
             .field("headers", headers)
+            .field("extra_secrets", extra_secrets)
             .field("compression", compression)
             .field("export_timeout", export_timeout)
             .field("service_name", service_name)
@@ -567,7 +575,8 @@ mod tests {
         assert_eq!(options.network.cert_file(), Some(std::path::Path::new("/etc/corp/ca.pem")));
         let shown = format!("{options:?}");
         assert!(!shown.contains("pr0xy-pa55"), "{shown}");
-        assert!(shown.contains("loader:***@proxy.internal:3128"), "{shown}");
+        assert!(!shown.contains("loader"), "{shown}");
+        assert!(shown.contains("http://***@proxy.internal:3128"), "{shown}");
         let (options, _) = from(&[("HTTPS_PROXY", "http://proxy.internal:3128")], None);
         assert!(!options.network.has_proxy(), "export off: nothing else is read");
     }

@@ -1,9 +1,21 @@
 //! Text that leaves the process as a span name, attribute, event or status: secrets hidden by
-//! dlt-redact's one rule (the header values and the endpoint's password as known secrets, and
-//! every `scheme://user:password@` in the text), then cut to a bounded length so that one log
-//! line cannot bloat a request.
+//! dlt-redact's one rule (the header values, the endpoint's credentials and the host's extra
+//! secrets as known secrets, and every URL's user info, query values and fragment), then cut
+//! to a bounded length so that one log line cannot bloat a request.
+//!
+//! Text is redacted twice: where the bridge builds a span (before it is cut, so that no cut
+//! leaves part of a secret behind) and by [`RedactingExporter`], the one gate every span
+//! passes on its way out, whatever built it.
+
+use std::borrow::Cow;
+use std::time::Duration;
 
 use dlt_redact::{MASK, Redactor};
+use opentelemetry::trace::Status;
+use opentelemetry::{Array, KeyValue, Value};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 /// The longest text exported, in bytes; longer text is cut and ends with `...`.
 const MAX_TEXT_BYTES: usize = 4096;
@@ -15,12 +27,12 @@ pub(crate) struct ExportRedactor {
 }
 
 impl ExportRedactor {
-    /// A redactor for these secret values (empty ones are ignored); the URL rule always applies.
-    pub(crate) fn new(secrets: impl IntoIterator<Item = String>) -> Self {
-        Self { redactor: Redactor::new(secrets) }
+    /// A redactor for these secrets; the URL rule always applies.
+    pub(crate) fn new(redactor: Redactor) -> Self {
+        Self { redactor }
     }
 
-    /// `text` with every known secret and URL password replaced by [`MASK`], cut to
+    /// `text` with every known secret and URL credential replaced by [`MASK`], cut to
     /// [`MAX_TEXT_BYTES`] (after redaction, so that no cut leaves part of a secret behind).
     pub(crate) fn redact(&self, text: &str) -> String {
         let mut text = self.redactor.redact(text, MASK).into_owned();
@@ -34,6 +46,72 @@ impl ExportRedactor {
         }
         text
     }
+
+    fn redact_cow(&self, text: &mut Cow<'static, str>) {
+        *text = Cow::Owned(self.redact(text));
+    }
+
+    fn redact_attributes(&self, attributes: &mut [KeyValue]) {
+        for attribute in attributes {
+            match &mut attribute.value {
+                Value::String(text) => *text = self.redact(text.as_str()).into(),
+                Value::Array(Array::String(texts)) => {
+                    texts.iter_mut().for_each(|text| *text = self.redact(text.as_str()).into());
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Redacts every text of a span: its name, string attributes, events (names and
+    /// attributes), links' attributes and status message.
+    fn redact_span(&self, span: &mut SpanData) {
+        self.redact_cow(&mut span.name);
+        self.redact_attributes(&mut span.attributes);
+        for event in &mut span.events.events {
+            self.redact_cow(&mut event.name);
+            self.redact_attributes(&mut event.attributes);
+        }
+        for link in &mut span.links.links {
+            self.redact_attributes(&mut link.attributes);
+        }
+        if let Status::Error { description } = &mut span.status {
+            self.redact_cow(description);
+        }
+    }
+}
+
+/// The exporter every span passes through on its way out: it redacts each span's texts
+/// ([`ExportRedactor`]), then hands the batch to the OTLP exporter.
+#[derive(Debug)]
+pub(crate) struct RedactingExporter<E> {
+    inner: E,
+    redactor: ExportRedactor,
+}
+
+impl<E> RedactingExporter<E> {
+    pub(crate) fn new(inner: E, redactor: ExportRedactor) -> Self {
+        Self { inner, redactor }
+    }
+}
+
+impl<E: SpanExporter> SpanExporter for RedactingExporter<E> {
+    fn export(&self, mut batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
+        batch.iter_mut().for_each(|span| self.redactor.redact_span(span));
+        self.inner.export(batch)
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
 }
 
 #[cfg(test)]
@@ -43,11 +121,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn url_passwords_are_hidden_and_users_kept() {
+    fn url_user_info_is_hidden() {
         let redactor = ExportRedactor::default();
         assert_eq!(
             redactor.redact("connect postgresql://loader:s3;cr3t@db.local:5432/dlt failed"),
-            "connect postgresql://loader:***@db.local:5432/dlt failed"
+            "connect postgresql://***@db.local:5432/dlt failed"
         );
         assert_eq!(redactor.redact("no url"), "no url");
     }
@@ -63,7 +141,7 @@ mod tests {
 
     #[test]
     fn known_secrets_are_hidden_before_the_cut() {
-        let redactor = ExportRedactor::new(["Bearer tok3n".to_owned(), "tok3n".to_owned(), String::new()]);
+        let redactor = ExportRedactor::new(Redactor::new(["Bearer tok3n", "tok3n", ""]));
         assert_eq!(redactor.redact("sent Bearer tok3n and tok3n"), "sent *** and ***");
         // Cut first, this text would keep "tok" of the secret at its end.
         let long = format!("{}tok3nyy", "x".repeat(MAX_TEXT_BYTES - 6));

@@ -11,7 +11,8 @@ use dlt_otel_bridge::attributes::{
     STEP_ELAPSED, STEP_NAME, STEP_ROWS,
 };
 use dlt_otel_bridge::{
-    CommandSpan, OffReason, OtelGuard, OtelOptions, OtelStatus, OtelWarning, PipelineAttributes, PipelineRunSpan, init,
+    CommandSpan, OffReason, OtelGuard, OtelOptions, OtelStatus, OtelWarning, PipelineAttributes, PipelineRunSpan,
+    Redactor, init,
 };
 use dlt_test_support::{
     Answer, ExportedSpan, ForwardProxy, HugeBodyServer, OtlpReceiver, RecordedRequest, STATUS_ERROR, STATUS_UNSET,
@@ -317,14 +318,15 @@ fn headers_are_sent_but_never_shown_or_exported() {
     let shown = format!("{guard:?} {}", guard.status());
     assert!(!shown.contains("s3cr3t-t0ken"), "{shown}");
     let command = CommandSpan::start(&guard, "init");
-    command.fail("the collector said: Bearer s3cr3t-t0ken is invalid for postgres://loader:hunter2@db/x");
+    command
+        .fail("the collector said: Bearer s3cr3t-t0ken is invalid for postgres://loader:hunter2@db/x (s3cr3t-t0ken)");
     let requests = shut_down(&guard, &receiver);
 
     assert_eq!(requests[0].header("authorization"), Some("Bearer s3cr3t-t0ken"));
     assert_eq!(requests[0].header("x-team"), Some("data"));
     let spans = spans(&requests);
     let message = spans[0].status_message();
-    assert_eq!(message, "the collector said: *** is invalid for postgres://loader:***@db/x");
+    assert_eq!(message, "the collector said: *** is invalid for postgres://***@db/x (***)");
 }
 
 #[test]
@@ -333,7 +335,8 @@ fn endpoint_credentials_become_basic_auth_and_are_never_exported() {
     let endpoint = receiver.url().replace("http://", "http://loader:pa55w0rd@");
     let guard = init(options(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)]));
     let shown = guard.status().to_string();
-    assert!(!shown.contains("pa55w0rd") && shown.contains("loader:***@"), "{shown}");
+    assert!(!shown.contains("pa55w0rd") && !shown.contains("loader"), "{shown}");
+    assert!(shown.contains(&receiver.url().replace("http://", "http://***@")), "{shown}");
     let run = PipelineRunSpan::start(&guard, "run", &chess());
     run.fail("could not reach the collector with pa55w0rd");
     let requests = shut_down(&guard, &receiver);
@@ -342,6 +345,54 @@ fn endpoint_credentials_become_basic_auth_and_are_never_exported() {
     assert_eq!(requests[0].header("authorization"), Some("Basic bG9hZGVyOnBhNTV3MHJk"));
     let spans = spans(&requests);
     assert_eq!(spans[0].status_message(), "could not reach the collector with ***");
+}
+
+/// Every span passes one gate on its way out: names, attributes, events and status messages of
+/// runs, steps and commands, whatever the host passed in, lose the extra secrets and every URL's
+/// user info and query values. The request bodies (protobuf, uncompressed) are searched as bytes.
+#[test]
+fn extra_secrets_and_url_credentials_never_leave_in_any_text() {
+    const DSN_KEY: &str = "dsn-public-key-0123";
+    const WRITE_KEY: &str = "segment-write-key-4567";
+    let receiver = OtlpReceiver::start().unwrap();
+    let mut options = options(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.url())]);
+    options.extra_secrets = Redactor::new([DSN_KEY, WRITE_KEY]);
+    assert_eq!(format!("{options:?}").matches(DSN_KEY).count(), 0);
+    let guard = init(options);
+    let subscriber = tracing_subscriber::registry().with(guard.tracing_layer());
+    tracing::subscriber::with_default(subscriber, || {
+        let pipeline = PipelineAttributes::new(format!("chess {WRITE_KEY}"))
+            .destination("postgresql://loader:it's9@db")
+            .dataset(format!("https://{DSN_KEY}@o1.ingest.example/42"));
+        let run = PipelineRunSpan::start(&guard, &format!("run {DSN_KEY}"), &pipeline);
+        let extract = run.start_step(&format!("extract {WRITE_KEY}"));
+        tracing::warn!(token = WRITE_KEY, "slow: {DSN_KEY} http://tok_SECRET@host/v1/track?api_key=k3y-s3cret");
+        extract.fail(&format!("cannot load into postgresql://loader:it's9@db: {WRITE_KEY}"));
+        run.finish();
+        let command = CommandSpan::start(&guard, &format!("pipeline {DSN_KEY}"));
+        command.set_argument("name", WRITE_KEY);
+        command.finish();
+    });
+    let requests = shut_down(&guard, &receiver);
+
+    for request in &requests {
+        let body = String::from_utf8_lossy(&request.body);
+        for secret in [DSN_KEY, WRITE_KEY, "it's9", "loader", "tok_SECRET", "k3y-s3cret"] {
+            assert!(!body.contains(secret), "{secret} sent in {body:?}");
+        }
+    }
+    let spans = spans(&requests);
+    let root = named(&spans, "run *** chess ***");
+    assert_eq!(root.string(DESTINATION_NAME), Some("postgresql://***@db"));
+    assert_eq!(root.string(DATASET_NAME), Some("https://***@o1.ingest.example/42"));
+    assert_eq!(root.status_message(), "step extract *** failed");
+    let extract = named(&spans, "extract ***");
+    assert_eq!(extract.string(STEP_NAME), Some("extract ***"));
+    assert_eq!(extract.status_message(), "cannot load into postgresql://***@db: ***");
+    assert!(extract.span.events.iter().any(|event| event.name == "slow: *** http://***@host/v1/track?api_key=***"));
+    let command = named(&spans, "dlt pipeline ***");
+    assert_eq!(command.string(COMMAND_NAME), Some("pipeline ***"));
+    assert_eq!(command.string("dlt.command.argument.name"), Some("***"));
 }
 
 #[test]

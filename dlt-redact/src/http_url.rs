@@ -1,13 +1,14 @@
-//! URLs from configuration: parsed once, shown only parsed and with their password hidden,
-//! and rejected with an error that never repeats the value.
+//! URLs from configuration: parsed once, shown only parsed and with their credentials
+//! (user info, query values, fragment) hidden, and rejected with an error that never repeats
+//! the value.
 
 use std::fmt;
 use std::str::FromStr;
 
-use url::Url;
+use url::{Position, Url};
 
 use crate::MASK;
-use crate::text::hide_credentials;
+use crate::text::{hide_url_credentials, query_value_ranges, replace_ranges};
 
 /// Why a URL was rejected. The message says what is wrong, never the value or any part of it
 /// (a password may be anywhere in it).
@@ -48,10 +49,11 @@ pub enum UrlError {
 /// An absolute `http` or `https` URL, parsed once.
 ///
 /// [`as_str`](Self::as_str) is the text exactly as given, for sending; [`url`](Self::url) is
-/// the parsed form. `Display` and `Debug` show the parsed URL as [`display_url`] does, with its
-/// password replaced by `***` (the user name is kept): `https://u:***@h/x`. Text that looks
-/// like `user:password@` where the parser reads no password (an unescaped `/` or `#` in a
-/// password turns `user:123/pw@host` into a host `user` with port `123`) is refused
+/// the parsed form. `Display` and `Debug` show the parsed URL as [`display_url`] does: the
+/// whole user info (a user name alone too) as `***`, every query value as `***` (keys kept)
+/// and the fragment as `***`: `https://***@h/x?api_key=***`. Text that looks like
+/// `user:password@` where the parser reads no password (an unescaped `/` or `#` in a password
+/// turns `user:123/pw@host` into a host `user` with port `123`) is refused
 /// ([`UrlError::AmbiguousCredentials`]), so what is shown is never a misreading of the value.
 ///
 /// ```
@@ -59,8 +61,11 @@ pub enum UrlError {
 ///
 /// let url = HttpUrl::parse("https://u:pa%2Fss@telemetry.example.com/v1/batch")?;
 /// assert_eq!(url.as_str(), "https://u:pa%2Fss@telemetry.example.com/v1/batch");
-/// assert_eq!(url.to_string(), "https://u:***@telemetry.example.com/v1/batch");
+/// assert_eq!(url.to_string(), "https://***@telemetry.example.com/v1/batch");
 /// assert_eq!(url.url().host_str(), Some("telemetry.example.com"));
+///
+/// let url = HttpUrl::parse("http://tok_SECRET@host/v1/track?api_key=k3y&token=t0k#frag")?;
+/// assert_eq!(url.to_string(), "http://***@host/v1/track?api_key=***&token=***#***");
 ///
 /// let error = HttpUrl::parse("ftp://u:secret@example.com").unwrap_err();
 /// assert_eq!(error.to_string(), "the scheme must be http or https");
@@ -132,22 +137,45 @@ pub fn parse_url(raw: &str) -> Result<Url, UrlError> {
     parse_checked(raw)
 }
 
-/// A URL for showing: its password replaced by `***`, the user name kept; when it has no
-/// password, the URL rule of [`crate::hide_url_credentials`] is applied to the whole URL.
+/// A URL for showing: the whole user info (user name and password, or a user name alone) as
+/// `***`, the value of every query part as `***` (keys kept; a part without `=` is all
+/// value), and the fragment, when there is one, as `***`. Scheme, host, port and path are
+/// shown as the parser read them.
+///
+/// The result then goes through the free-text rule ([`crate::hide_url_credentials`]) as a
+/// whole, so that a [`Url`] parsed elsewhere (not by [`parse_url`]) whose path holds what was
+/// meant as user info (`https://user:123/secret@host`) is not shown either; an `@` in a path
+/// therefore hides the path before it.
 ///
 /// ```
 /// let url = dlt_redact::parse_url("socks5h://user:pw@proxy.internal:1080")?;
-/// assert_eq!(dlt_redact::display_url(&url), "socks5h://user:***@proxy.internal:1080");
+/// assert_eq!(dlt_redact::display_url(&url), "socks5h://***@proxy.internal:1080");
+/// let url = dlt_redact::parse_url("https://h/x?api_key=k3y&email=a@b.example#frag")?;
+/// assert_eq!(dlt_redact::display_url(&url), "https://h/x?api_key=***&email=***#***");
 /// # Ok::<(), dlt_redact::UrlError>(())
 /// ```
 pub fn display_url(url: &Url) -> String {
-    if url.password().is_some() {
-        let mut shown = url.clone();
-        if shown.set_password(Some(MASK)).is_ok() {
-            return shown.into();
+    let mut shown = String::from(&url[..Position::BeforeUsername]);
+    if !url.username().is_empty() || url.password().is_some() {
+        shown.push_str(MASK);
+        shown.push('@');
+    }
+    shown.push_str(&url[Position::BeforeHost..Position::AfterPath]);
+    if let Some(query) = url.query() {
+        let values: Vec<_> = query_value_ranges(query, 0..query.len()).filter(|value| !value.is_empty()).collect();
+        shown.push('?');
+        shown.push_str(&replace_ranges(query, &values, MASK));
+    }
+    if let Some(fragment) = url.fragment() {
+        shown.push('#');
+        if !fragment.is_empty() {
+            shown.push_str(MASK);
         }
     }
-    hide_credentials(url.as_str(), MASK, |_| false).into_owned()
+    match hide_url_credentials(&shown, MASK) {
+        std::borrow::Cow::Borrowed(_) => shown,
+        std::borrow::Cow::Owned(hidden) => hidden,
+    }
 }
 
 /// Checks the text, then parses it into an absolute URL with a host whose password, if the text
@@ -176,9 +204,12 @@ fn parse_checked(raw: &str) -> Result<Url, UrlError> {
     Ok(url)
 }
 
-/// Whether the URL rule, applied to the whole value, finds a `user:password@` part.
+/// Whether the value, read by the URL rule, has a `user:password@` part: a `:` before the last
+/// `@` after `://`.
 fn looks_like_credentials(raw: &str) -> bool {
-    matches!(hide_credentials(raw, "", |_| false), std::borrow::Cow::Owned(_))
+    let Some(separator) = raw.find("://") else { return false };
+    let rest = &raw[separator + 3..];
+    rest.rfind('@').is_some_and(|at| rest[..at].contains(':'))
 }
 
 #[cfg(test)]
@@ -193,13 +224,41 @@ mod tests {
         assert_eq!(url.as_str(), "HTTPS://u:p@ss@Example.COM:443/x?q=1");
         assert_eq!(url.url().host_str(), Some("example.com"));
         assert!(url.has_password());
-        assert_eq!(url.to_string(), "https://u:***@example.com/x?q=1");
-        assert_eq!(format!("{url:?}"), "HttpUrl(\"https://u:***@example.com/x?q=1\")");
+        assert_eq!(url.to_string(), "https://***@example.com/x?q=***");
+        assert_eq!(format!("{url:?}"), "HttpUrl(\"https://***@example.com/x?q=***\")");
 
         let plain: HttpUrl = "http://127.0.0.1:9/v1/batch".parse().unwrap();
         assert!(!plain.has_password());
         assert_eq!(plain.to_string(), "http://127.0.0.1:9/v1/batch");
-        assert_eq!(HttpUrl::parse("https://token@h/").unwrap().to_string(), "https://token@h/");
+    }
+
+    #[test]
+    fn a_user_name_alone_query_values_and_the_fragment_are_hidden() {
+        let shown = |raw: &str| {
+            let url = HttpUrl::parse(raw).unwrap();
+            assert_eq!(url.as_str(), raw);
+            format!("{url} {url:?}")
+        };
+        assert_eq!(
+            shown("http://tok_SECRET@host/v1/track"),
+            "http://***@host/v1/track HttpUrl(\"http://***@host/v1/track\")"
+        );
+        assert_eq!(
+            shown("https://h/x?api_key=k3y&token=t0k&flag&empty="),
+            "https://h/x?api_key=***&token=***&***&empty= HttpUrl(\"https://h/x?api_key=***&token=***&***&empty=\")"
+        );
+        assert_eq!(shown("https://h/x#access_token=t0k"), "https://h/x#*** HttpUrl(\"https://h/x#***\")");
+        assert_eq!(shown("https://h/x?#"), "https://h/x?# HttpUrl(\"https://h/x?#\")");
+        assert_eq!(shown("https://:pw@[::1]:8443/"), "https://***@[::1]:8443/ HttpUrl(\"https://***@[::1]:8443/\")");
+        // A value holding `@`, `=` or an encoded `&` is hidden whole.
+        assert_eq!(HttpUrl::parse("https://h/?m=a@b.example&t=x%26y=z").unwrap().to_string(), "https://h/?m=***&t=***");
+    }
+
+    #[test]
+    fn a_url_parsed_elsewhere_never_shows_what_looks_like_user_info() {
+        // The parser reads host `user`, port 123 and path `/secret@host`; `parse_url` refuses it.
+        let url = Url::parse("https://user:123/secret@host/x").unwrap();
+        assert_eq!(display_url(&url), "https://***@host/x");
     }
 
     #[test]
@@ -215,7 +274,7 @@ mod tests {
         // Percent-encoded, the same password is read as one.
         let url = HttpUrl::parse("https://user:123%2Fsecret@host/x").unwrap();
         assert_eq!(url.url().password(), Some("123%2Fsecret"));
-        assert_eq!(url.to_string(), "https://user:***@host/x");
+        assert_eq!(url.to_string(), "https://***@host/x");
     }
 
     #[test]
@@ -248,7 +307,7 @@ mod tests {
     #[test]
     fn any_scheme_with_a_host_for_proxies() {
         let url = parse_url("socks5h://user:p;w@proxy:1080").unwrap();
-        assert_eq!(display_url(&url), "socks5h://user:***@proxy:1080");
+        assert_eq!(display_url(&url), "socks5h://***@proxy:1080");
         assert_eq!(display_url(&parse_url("http://proxy:3128").unwrap()), "http://proxy:3128/");
         assert_eq!(parse_url("file:///etc/passwd"), Err(UrlError::NoHost));
         assert_eq!(parse_url("mailto:someone@example.com"), Err(UrlError::NotAbsolute));

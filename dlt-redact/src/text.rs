@@ -1,79 +1,166 @@
-//! Secrets in free text: the URL credential rule ([`hide_url_credentials`]) and the
-//! [`Redactor`] that adds a fixed list of secret values to it.
+//! Secrets in free text: the URL rule ([`hide_url_credentials`]) and the [`Redactor`] that adds
+//! a set of secret values to it.
+//!
+//! Glossary of the URL rule:
+//! - *stretch*: from after `scheme://` to the next whitespace or the end of the text;
+//! - *user info*: the start of the stretch up to its **last** `@`;
+//! - *query*: from the first `?` of the stretch to the next `#`, as `key=value` parts split at
+//!   `&` (a part without `=` is all value);
+//! - *fragment*: from the first `#` of the stretch (that is not inside the query) to its end.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 
-/// Replaces the password of every `scheme://user:password@` in `text` with `mask`.
+/// Hides the credentials of every URL in `text`: its user info, its query values and its
+/// fragment, each replaced by `mask`.
 ///
 /// The rule: a URL starts at `scheme://`, the scheme being an ASCII letter followed by ASCII
-/// letters, digits, `+`, `-` or `.`. Its user:password part runs from after `://` to the
-/// **last** `@` before the next whitespace or quote (`"`, `'`, `` ` ``); everything after the
-/// first `:` of that part is replaced by `mask`, the user name and the `@` are kept. A URL
-/// without `@` before that boundary, or without `:` before its `@`, is left as it is.
+/// letters, digits, `+`, `-` or `.`. Every character up to the next whitespace belongs to it
+/// (quotes and backticks too: RFC 3986 allows `'` in a password, and people put `"` and `` ` ``
+/// in theirs). If that stretch holds an `@`, everything before its **last** `@` is the user
+/// info, user name included (a user name alone, as in a Sentry DSN, is often a token): it is
+/// replaced by `mask`, the `@` and what follows are kept. After the user info, the value of
+/// every `key=value` of the query is replaced (a part without `=` is replaced whole), keys are
+/// kept, and so is everything after a `#` (the fragment).
 ///
-/// Ending the part at the last `@` (not at the first `/`, `;` or `)`) is what catches passwords
-/// that contain `; , ) ] } / # ? @` or `%XX`:
-/// `postgresql://loader:Xy;9@db/dlt` becomes `postgresql://loader:***@db/dlt` and
-/// `https://u:pa/ss@h/x` becomes `https://u:***@h/x`.
+/// Ending the user info at the last `@` (not at the first `/`, `;`, quote or `)`) is what
+/// catches passwords that hold `; , ) ] } / # ? @ ' "` or `%XX`:
+/// `postgresql://loader:it's9@db/dlt` becomes `postgresql://***@db/dlt`.
 ///
-/// It over-hides on purpose: a URL without credentials whose path or query holds a `:` before
-/// an `@` loses what lies between them (`https://example.com/a:b@c` becomes
-/// `https://example.com/a:***@c`), and a port is hidden with the password when a later `@`
-/// follows. Showing a little less is the price of never showing a password.
+/// It over-hides on purpose; showing a little less is the price of never showing a secret:
+/// - a URL without credentials whose path holds an `@` loses what lies before it
+///   (`https://example.com/@team/x` becomes `https://***@team/x`);
+/// - text glued to a URL without whitespace belongs to it: `"https://u:p@h/x","v@w"` loses
+///   everything up to the `@` of `v@w`, and a `?` or `#` in such text starts a query or a
+///   fragment;
+/// - a `?` or `#` before the last `@` starts the query or fragment there: what follows that
+///   `@` is then hidden as the rest of it (`https://h/x?mail=a@b.com&t=1` becomes
+///   `https://***@***&t=***`).
 ///
 /// Returns the text borrowed, without allocating, when there is nothing to hide.
 ///
 /// ```
 /// use dlt_redact::{MASK, hide_url_credentials};
 ///
-/// let text = "could not connect to postgresql://loader:Xy;9@db/dlt: refused";
-/// assert_eq!(hide_url_credentials(text, MASK), "could not connect to postgresql://loader:***@db/dlt: refused");
+/// let text = "could not connect to postgresql://loader:it's9@db/dlt: refused";
+/// assert_eq!(hide_url_credentials(text, MASK), "could not connect to postgresql://***@db/dlt: refused");
+/// let text = "POST http://tok_SECRET@host/v1/track?api_key=k3y&debug failed";
+/// assert_eq!(hide_url_credentials(text, MASK), "POST http://***@host/v1/track?api_key=***&*** failed");
 /// ```
 pub fn hide_url_credentials<'a>(text: &'a str, mask: &str) -> Cow<'a, str> {
-    hide_credentials(text, mask, ends_free_text_url)
+    replace_ranges(text, &url_ranges(text), mask)
 }
 
-/// Where a URL ends in free text: whitespace or a quote.
-fn ends_free_text_url(c: char) -> bool {
-    c.is_whitespace() || matches!(c, '"' | '\'' | '`')
-}
-
-/// The URL credential rule with the end of each URL decided by `ends_url`.
-pub(crate) fn hide_credentials<'a>(text: &'a str, mask: &str, ends_url: impl Fn(char) -> bool) -> Cow<'a, str> {
-    replace_ranges(text, &credential_ranges(text, ends_url), mask)
-}
-
-/// The byte ranges of the passwords the URL rule finds in `text` (from after the first `:` of a
-/// user:password part to its last `@`), in order and not overlapping; a range may be empty.
-fn credential_ranges(text: &str, ends_url: impl Fn(char) -> bool) -> Vec<Range<usize>> {
+/// The byte ranges the URL rule hides in `text`: in order, not overlapping, none empty.
+fn url_ranges(text: &str) -> Vec<Range<usize>> {
     let mut ranges = Vec::new();
     let mut search = 0;
     while let Some(found) = text.get(search..).and_then(|rest| rest.find("://")) {
         let separator = search + found;
-        let authority = separator + 3;
-        search = authority;
+        let stretch_start = separator + 3;
         if !ends_with_scheme(&text[..separator]) {
+            search = stretch_start;
             continue;
         }
-        let rest = &text[authority..];
-        let stretch = &rest[..rest.find(&ends_url).unwrap_or(rest.len())];
-        let Some(at) = stretch.rfind('@') else {
-            continue;
-        };
-        let Some(colon) = stretch[..at].find(':') else {
-            continue;
-        };
-        ranges.push(authority + colon + 1..authority + at);
-        search = authority + at;
+        let stretch_end = text[stretch_start..].find(char::is_whitespace).map_or(text.len(), |end| stretch_start + end);
+        push_url_ranges(text, stretch_start..stretch_end, &mut ranges);
+        // Every URL that starts inside the stretch is hidden by its ranges: its user info lies
+        // before the stretch's last `@`, its query and fragment after the stretch's first `?`/`#`.
+        search = stretch_end;
     }
     ranges
 }
 
+/// Adds the ranges of one URL's stretch: its user info, then its query values and fragment,
+/// the latter clipped to after the user info.
+fn push_url_ranges(text: &str, stretch: Range<usize>, ranges: &mut Vec<Range<usize>>) {
+    let part = &text[stretch.clone()];
+    let after_user_info = match user_info_end(part) {
+        Some(at) => {
+            push_non_empty(ranges, stretch.start..stretch.start + at);
+            stretch.start + at + 1
+        }
+        None => stretch.start,
+    };
+    let mut clipped = |range: Range<usize>| push_non_empty(ranges, range.start.max(after_user_info)..range.end);
+    let Some(first) = part.find(['?', '#']) else { return };
+    let mut fragment = None;
+    if part[first..].starts_with('?') {
+        let query_start = stretch.start + first + 1;
+        let query_end = text[query_start..stretch.end].find('#').map_or(stretch.end, |hash| query_start + hash);
+        query_value_ranges(text, query_start..query_end).for_each(&mut clipped);
+        if query_end < stretch.end {
+            fragment = Some(query_end + 1);
+        }
+    } else {
+        fragment = Some(stretch.start + first + 1);
+    }
+    if let Some(fragment_start) = fragment {
+        clipped(fragment_start..stretch.end);
+    }
+}
+
+/// Where the user info of a URL's stretch ends: at its last `@`.
+fn user_info_end(stretch: &str) -> Option<usize> {
+    stretch.rfind('@')
+}
+
+/// The credentials of a URL written as text, whether or not it parses: its user info as the
+/// URL rule reads it (before the last `@` after `scheme://`, or from the start of the text when
+/// it has no `://`, as a proxy may be written), its password (after the first `:`), or its user
+/// name when it has no password (a user name alone is a token, as in a Sentry DSN). Each as
+/// written and percent-decoded, without empty or repeated values; nothing when there is no
+/// `@`. For adding to a [`Redactor`], so that a credential is hidden also where it appears
+/// apart from its URL.
+///
+/// ```
+/// assert_eq!(dlt_redact::url_credentials("http://loader:p%40ss@proxy:3128"), ["loader:p%40ss", "p%40ss", "loader:p@ss", "p@ss"]);
+/// assert_eq!(dlt_redact::url_credentials("https://tok_SECRET@host/v1/track"), ["tok_SECRET"]);
+/// assert!(dlt_redact::url_credentials("https://host/x?a=b").is_empty());
+/// ```
+pub fn url_credentials(raw: &str) -> Vec<String> {
+    let start = raw.find("://").map_or(0, |separator| separator + 3);
+    let stretch = &raw[start..];
+    let stretch = &stretch[..stretch.find(char::is_whitespace).unwrap_or(stretch.len())];
+    let Some(at) = user_info_end(stretch) else { return Vec::new() };
+    let user_info = &stretch[..at];
+    let secret = user_info.split_once(':').map_or(user_info, |(_, password)| password);
+    let mut credentials: Vec<String> = Vec::new();
+    let written = [user_info, secret];
+    let decoded = written.map(|text| percent_encoding::percent_decode_str(text).decode_utf8_lossy().into_owned());
+    for credential in written.into_iter().map(str::to_owned).chain(decoded) {
+        if !credential.is_empty() && !credentials.contains(&credential) {
+            credentials.push(credential);
+        }
+    }
+    credentials
+}
+
+/// The ranges of the values in the query `text[query]`: after the first `=` of each part split
+/// at `&`, or the whole part when it has no `=`. Some may be empty.
+pub(crate) fn query_value_ranges(text: &str, query: Range<usize>) -> impl Iterator<Item = Range<usize>> + '_ {
+    let mut start = query.start;
+    text[query].split('&').map(move |part| {
+        let end = start + part.len();
+        let value = match part.find('=') {
+            Some(equals) => start + equals + 1..end,
+            None => start..end,
+        };
+        start = end + 1;
+        value
+    })
+}
+
+fn push_non_empty(ranges: &mut Vec<Range<usize>>, range: Range<usize>) {
+    if !range.is_empty() {
+        ranges.push(range);
+    }
+}
+
 /// `text` with each range (in order, not overlapping) replaced by `mask`; borrowed when there
 /// is no range.
-fn replace_ranges<'a>(text: &'a str, ranges: &[Range<usize>], mask: &str) -> Cow<'a, str> {
+pub(crate) fn replace_ranges<'a>(text: &'a str, ranges: &[Range<usize>], mask: &str) -> Cow<'a, str> {
     if ranges.is_empty() {
         return Cow::Borrowed(text);
     }
@@ -113,22 +200,26 @@ fn merged(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
 /// How often the [`Redactor`] replaces one secret again after masking.
 const MAX_PASSES: usize = 8;
 
-/// Hides a fixed list of secret values and every URL password ([`hide_url_credentials`]) in
-/// free text.
+/// A set of secret values, hidden in free text together with every URL's credentials
+/// ([`hide_url_credentials`]): the one shape in which secrets travel from the configuration
+/// to every place that shows or sends text.
 ///
 /// Both rules look at the text as given, and every part that either finds is replaced (parts
 /// that overlap or touch by one mask), so a DSN is replaced whole, its public key with it, and
-/// a secret inside a URL never hides that URL's password from the URL rule. Empty secrets are
-/// ignored. `Debug` shows how many secrets it holds, never which.
+/// a secret inside a URL never hides that URL's user info from the URL rule. Empty secrets are
+/// ignored. More secrets can be added ([`Extend`]); a set is built from any strings
+/// ([`FromIterator`], [`Redactor::new`]). `Debug` shows how many secrets it holds, never which.
 ///
 /// ```
 /// use dlt_redact::{MASK, Redactor};
 ///
 /// let dsn = "https://publickey@o1.ingest.sentry.io/42";
-/// let redactor = Redactor::new([dsn, "publickey", "write-key-123", ""]);
+/// let mut redactor = Redactor::new([dsn, "publickey", ""]);
+/// redactor.extend(["write-key-123"]);
 /// assert_eq!(redactor.redact("dsn https://publickey@o1.ingest.sentry.io/42", MASK), "dsn ***");
 /// assert_eq!(redactor.redact("key publickey, wk write-key-123", "[Filtered]"), "key [Filtered], wk [Filtered]");
-/// assert_eq!(redactor.redact("s3://k:v@bucket", MASK), "s3://k:***@bucket");
+/// assert_eq!(redactor.redact("s3://k:v@bucket", MASK), "s3://***@bucket");
+/// assert_eq!(format!("{redactor:?}"), "Redactor { secrets: 3 }");
 /// ```
 #[derive(Clone, Default)]
 pub struct Redactor {
@@ -139,20 +230,16 @@ pub struct Redactor {
 impl Redactor {
     /// A redactor for these secret values (plus the URL rule, always on).
     pub fn new<S: AsRef<str>>(secrets: impl IntoIterator<Item = S>) -> Self {
-        let mut secrets: Vec<String> =
-            secrets.into_iter().map(|secret| secret.as_ref().to_owned()).filter(|secret| !secret.is_empty()).collect();
-        secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-        secrets.dedup();
-        Self { secrets }
+        secrets.into_iter().collect()
     }
 
-    /// `text` with every secret value and URL password replaced by `mask`; borrowed, without
-    /// allocating, when there is nothing to hide.
+    /// `text` with every secret value and every URL's credentials replaced by `mask`;
+    /// borrowed, without allocating, when there is nothing to hide.
     pub fn redact<'a>(&self, text: &'a str, mask: &str) -> Cow<'a, str> {
         // Both rules look at the text as given and everything either finds is hidden, so that
-        // replacing a secret never takes away the `:` or `@` the URL rule needs (or the
-        // other way round).
-        let mut ranges = credential_ranges(text, ends_free_text_url);
+        // replacing a secret never takes away the `@` or `?` the URL rule needs (or the other
+        // way round).
+        let mut ranges = url_ranges(text);
         for secret in &self.secrets {
             ranges.extend(text.match_indices(secret.as_str()).map(|(start, found)| start..start + found.len()));
         }
@@ -187,6 +274,24 @@ impl Redactor {
     }
 }
 
+impl<S: AsRef<str>> Extend<S> for Redactor {
+    /// Adds secret values; empty ones are ignored, duplicates kept once.
+    fn extend<I: IntoIterator<Item = S>>(&mut self, secrets: I) {
+        self.secrets
+            .extend(secrets.into_iter().map(|secret| secret.as_ref().to_owned()).filter(|secret| !secret.is_empty()));
+        self.secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        self.secrets.dedup();
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<S> for Redactor {
+    fn from_iter<I: IntoIterator<Item = S>>(secrets: I) -> Self {
+        let mut redactor = Self::default();
+        redactor.extend(secrets);
+        redactor
+    }
+}
+
 impl fmt::Debug for Redactor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Redactor").field("secrets", &self.secrets.len()).finish()
@@ -203,16 +308,19 @@ mod tests {
     }
 
     #[test]
-    fn passwords_with_delimiters_are_hidden_whole() {
+    fn user_info_with_any_character_is_hidden_whole() {
         let cases = [
-            ("postgresql://loader:Xy;9@db/dlt", "postgresql://loader:***@db/dlt"),
-            ("https://u:pa/ss@h/x", "https://u:***@h/x"),
-            ("https://u:a,b)c]d}e@h", "https://u:***@h"),
-            ("https://u:a#b?c@h/x?q=1", "https://u:***@h/x?q=1"),
-            ("https://u:p@ss@h/x", "https://u:***@h/x"),
-            ("https://u:p%40ss%2F@h", "https://u:***@h"),
-            ("redis://:only-password@cache:6379/0", "redis://:***@cache:6379/0"),
-            ("postgresql+psycopg2://loader:pw@db", "postgresql+psycopg2://loader:***@db"),
+            ("postgresql://loader:Xy;9@db/dlt", "postgresql://***@db/dlt"),
+            ("postgresql://loader:it's9@db", "postgresql://***@db"),
+            ("https://u:pa/ss@h/x", "https://***@h/x"),
+            ("https://u:a,b)c]d}e@h", "https://***@h"),
+            ("https://u:p@ss@h/x", "https://***@h/x"),
+            ("https://u:p%40ss%2F@h", "https://***@h"),
+            ("https://u:q\"u`o'te@h", "https://***@h"),
+            ("redis://:only-password@cache:6379/0", "redis://***@cache:6379/0"),
+            ("postgresql+psycopg2://loader:pw@db", "postgresql+psycopg2://***@db"),
+            ("http://tok_SECRET@host/v1/track", "http://***@host/v1/track"),
+            ("https://publickey@o1.ingest.sentry.io/42", "https://***@o1.ingest.sentry.io/42"),
         ];
         for (text, expected) in cases {
             assert_eq!(hidden(text), expected, "{text}");
@@ -220,29 +328,43 @@ mod tests {
     }
 
     #[test]
-    fn urls_end_at_whitespace_and_quotes() {
+    fn query_values_and_fragments_are_hidden_and_keys_kept() {
+        let cases = [
+            ("https://h/x?api_key=k3y&token=t0k", "https://h/x?api_key=***&token=***"),
+            ("https://h/x?token=a=b&empty=&flag", "https://h/x?token=***&empty=&***"),
+            ("https://h/x?a=1#access_token=xyz", "https://h/x?a=***#***"),
+            ("https://h/x#frag?a=1", "https://h/x#***"),
+            ("https://u:p@h/x?q=1&r=2", "https://***@h/x?q=***&r=***"),
+            ("https://h/?", "https://h/?"),
+            ("https://h/#", "https://h/#"),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(hidden(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn urls_end_at_whitespace_only() {
         assert_eq!(
             hidden("connect postgresql://loader:s3cr3t@db.local:5432/dlt failed"),
-            "connect postgresql://loader:***@db.local:5432/dlt failed"
+            "connect postgresql://***@db.local:5432/dlt failed"
         );
-        assert_eq!(
-            hidden("a https://u:p@h/x and \"s3://k:v@bucket\""),
-            "a https://u:***@h/x and \"s3://k:***@bucket\""
-        );
-        assert_eq!(hidden("'https://u:p@h'@x"), "'https://u:***@h'@x");
-        assert_eq!(hidden("`ftp://u:p@h`\tssh://a:b@c\n"), "`ftp://u:***@h`\tssh://a:***@c\n");
+        assert_eq!(hidden("a https://u:p@h/x and \"s3://k:v@bucket\""), "a https://***@h/x and \"s3://***@bucket\"");
+        assert_eq!(hidden("'https://u:p@h'@x"), "'https://***@x");
+        assert_eq!(hidden("`ftp://u:p@h`\tssh://a:b@c\n"), "`ftp://***@h`\tssh://***@c\n");
+        assert_eq!(hidden("x\u{a0}https://u:p@h\u{2003}y@z"), "x\u{a0}https://***@h\u{2003}y@z");
     }
 
     #[test]
     fn text_without_credentials_is_borrowed_unchanged() {
         for text in [
             "no url here",
-            "https://example.com/path?x=1",
-            "https://token@github.com/org/repo",
+            "https://example.com/path",
+            "https://example.com/path?",
             "mailto:someone@example.com",
             "://u:p@h",
             "9://u:p@h",
-            "https://h/x and then u:p@h",
+            "https://h/x and then u:p@h?a=1",
             "",
         ] {
             assert!(matches!(hidden(text), Cow::Borrowed(same) if same == text), "{text}");
@@ -251,40 +373,64 @@ mod tests {
 
     #[test]
     fn over_hiding_is_accepted() {
-        assert_eq!(hidden("https://example.com/a:b@c"), "https://example.com/a:***@c");
-        assert_eq!(hidden("https://u:p@h:8443/x@y"), "https://u:***@y");
-        assert_eq!(hidden("http://x?next=ftp://a:b@c d"), "http://x?next=ftp:***@c d");
+        assert_eq!(hidden("https://example.com/a:b@c"), "https://***@c");
+        assert_eq!(hidden("https://example.com/@team/x"), "https://***@team/x");
+        assert_eq!(hidden("https://u:p@h:8443/x@y"), "https://***@y");
+        assert_eq!(hidden("http://x?next=ftp://a:b@c d"), "http://***@*** d");
+        assert_eq!(hidden("https://h/x?mail=a@b.com&t=1"), "https://***@***&t=***");
+        assert_eq!(hidden("https://u:pa#ss@h/x"), "https://***@***");
+        assert_eq!(hidden(r#"{"url":"https://u:p@h/x","v":"w@z"}"#), r#"{"url":"https://***@z"}"#);
     }
 
     #[test]
     fn every_url_in_the_text_is_handled() {
-        assert_eq!(hidden("a://u:1@h b://v:2@i c://w@j"), "a://u:***@h b://v:***@i c://w@j");
-        assert_eq!(hidden("x-https://u:p@h"), "x-https://u:***@h");
-        assert_eq!(hidden("ünïcödé https://ü:pä$$@hö/ü"), "ünïcödé https://ü:***@hö/ü");
-        assert_eq!(hide_url_credentials("https://u:p@h", "[Filtered]"), "https://u:[Filtered]@h");
+        assert_eq!(hidden("a://u:1@h b://v:2@i c://w@j"), "a://***@h b://***@i c://***@j");
+        assert_eq!(hidden("x-https://u:p@h"), "x-https://***@h");
+        assert_eq!(hidden("ünïcödé https://ü:pä$$@hö/ü?ö=ü"), "ünïcödé https://***@hö/ü?ö=***");
+        assert_eq!(hide_url_credentials("https://u:p@h", "[Filtered]"), "https://[Filtered]@h");
+        assert_eq!(hidden("9://u:p@h https://v@i"), "9://u:p@h https://***@i");
     }
 
     #[test]
-    fn the_redactor_replaces_long_secrets_first_then_applies_the_url_rule() {
+    fn the_redactor_replaces_secrets_and_applies_the_url_rule() {
         let dsn = "https://pub:sec@sentry.example.com/7";
         let redactor = Redactor::new([dsn, "pub", "sec", "", "pub"]);
         assert_eq!(format!("{redactor:?}"), "Redactor { secrets: 3 }");
         assert_eq!(redactor.redact(&format!("dsn={dsn}!"), MASK), "dsn=***!");
         assert_eq!(redactor.redact("pub and sec", "[Filtered]"), "[Filtered] and [Filtered]");
-        assert_eq!(redactor.redact("db postgres://a:b;c@d", MASK), "db postgres://a:***@d");
+        assert_eq!(redactor.redact("db postgres://a:b;c@d?x=1", MASK), "db postgres://***@d?x=***");
         assert!(matches!(redactor.redact("nothing to see", MASK), Cow::Borrowed(_)));
         let mut text = String::from("key sec");
         redactor.redact_in_place(&mut text, MASK);
         assert_eq!(text, "key ***");
         assert!(Redactor::new([""]).has_no_secrets());
         assert_eq!(Redactor::new(["x***"]).redact("xx***", MASK), "***");
-        // A secret holding a URL's `:` or `@` does not keep the URL rule from the password.
-        let redactor = Redactor::new(["loader:Xy", "9a@db"]);
+        // A secret holding a URL's `@` does not keep the URL rule from the user info.
+        let redactor = Redactor::new(["9a@db"]);
         assert_eq!(redactor.redact("postgresql://loader:Xy;9a@db/dlt", MASK), "postgresql://***/dlt");
-        assert_eq!(
-            Redactor::new(["9a@db"]).redact("postgresql://loader:Xy;9a@db/dlt", MASK),
-            "postgresql://loader:***/dlt"
-        );
-        assert_eq!(Redactor::default().redact("https://u:p@h", MASK), "https://u:***@h");
+        assert_eq!(Redactor::default().redact("https://u@h", MASK), "https://***@h");
+    }
+
+    #[test]
+    fn url_credentials_are_read_by_the_url_rule() {
+        assert_eq!(url_credentials("user:pw@proxy:3128"), ["user:pw", "pw"]);
+        assert_eq!(url_credentials("https://u:123/secret@h/x and more@x"), ["u:123/secret", "123/secret"]);
+        assert_eq!(url_credentials("socks5h://:only-pw@proxy"), [":only-pw", "only-pw"]);
+        assert_eq!(url_credentials("https://u:@h"), ["u:"]);
+        assert_eq!(url_credentials("https://tok%2Fen@h"), ["tok%2Fen", "tok/en"]);
+        assert!(url_credentials("").is_empty());
+        assert!(url_credentials("https://@h").is_empty());
+        let redactor = Redactor::new(url_credentials("http://loader:pr0xy-pa55@proxy:3128"));
+        assert_eq!(redactor.redact("auth failed for pr0xy-pa55", MASK), "auth failed for ***");
+    }
+
+    #[test]
+    fn secrets_can_be_added_to_a_set() {
+        let mut redactor: Redactor = ["short", "a-longer-secret"].into_iter().collect();
+        redactor.extend([String::from("third-one"), String::new(), String::from("short")]);
+        assert_eq!(format!("{redactor:?}"), "Redactor { secrets: 3 }");
+        assert_eq!(redactor.redact("short a-longer-secret third-one", MASK), "*** *** ***");
+        // Longest first: a secret that contains another is replaced whole.
+        assert_eq!(Redactor::new(["ab", "xaby"]).redact("xaby", "#"), "#");
     }
 }

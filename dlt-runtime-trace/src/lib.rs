@@ -13,6 +13,11 @@
 //! - [`RuntimeTrace::start_pipeline_run`]: a [`TracedRun`] of [`Step`]s that sends
 //!   `pipeline_<step>` events, drives the Sentry transaction and the OpenTelemetry trace, and
 //!   saves `pipelines/<name>/trace.json` ([`save_trace`], [`load_trace`]).
+//! - [`secret_set`]: every secret of the configuration (write key, DSN, OTLP headers, endpoint
+//!   and proxy credentials, the strings of the `secrets.toml` files), gathered once by
+//!   [`RuntimeTrace::start`] ([`RuntimeTrace::secrets`]) and hidden in everything Sentry and
+//!   OpenTelemetry are sent and in every saved trace; a trace is read back with the URL rule
+//!   applied again ([`load_trace`]), since an older writer may have kept a secret.
 //! - [`switch_telemetry`]: the opt-out switch, which every process honours at once.
 //! - [`waiting_telemetry`]: what waits to be sent, per recipient.
 //!
@@ -41,6 +46,7 @@ mod options;
 mod otel;
 mod pipeline;
 mod runtime;
+mod secrets;
 mod sender;
 mod sentry;
 mod shutdown;
@@ -51,13 +57,18 @@ mod usage;
 
 pub use command::{CommandOutcome, Track};
 pub use credentials::WithheldCredential;
+/// The set of secrets [`secret_set`] and [`RuntimeTrace::secrets`] give.
+pub use dlt_redact::Redactor;
 pub use dlt_segment::{RecipientState, SenderOutcome, StopSignal};
 pub use issues::{Service, StartIssue};
 pub use options::{InitOptions, SenderCommand};
 pub use pipeline::{FinishedRun, PipelineInfo, Step, StepInProgress, StepReport, TracedRun};
 pub use runtime::{Keeper, RuntimeTrace};
+pub use secrets::{MIN_FOUND_SECRET_CHARS, secret_set};
 pub use sender::{SENDER_BOUND, SenderError, run_detached_sender};
 pub use shutdown::ShutdownSummary;
 pub use status::{DecidedBy, Status, WaitingTelemetry, waiting_telemetry};
 pub use switch::{TelemetrySwitchError, switch_telemetry};
-pub use trace_file::{MAX_TRACE_FILE_BYTES, TRACE_FILE_NAME, TraceFileError, load_trace, save_trace, trace_path};
+pub use trace_file::{
+    MAX_TRACE_FILE_BYTES, TRACE_FILE_NAME, TraceFileError, load_trace, redact_trace, save_trace, trace_path,
+};

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use dlt_otel_bridge::{PipelineAttributes, PipelineRunSpan, StepSpan as OtelStep};
+use dlt_redact::Redactor;
 use dlt_sentry_bridge::{PipelineTags, PipelineTransaction, StepSpan as SentryStep};
 use dlt_telemetry_model::events::{
     ExtractedData, PipelineExtract, PipelineLoad, PipelineNormalize, PipelineRun as PipelineRunEvent, PipelineStep,
@@ -16,7 +17,7 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::runtime::{RuntimeTrace, Services, random_hex_id};
-use crate::trace_file::{TraceFileError, save_trace};
+use crate::trace_file::{TraceFileError, redact_trace, save_trace};
 
 /// A step of a pipeline run, each with its `pipeline_<step>` event (DESIGN.md §4.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -131,6 +132,7 @@ pub struct TracedRun<'a> {
 /// The state of a run whose pipeline has tracing on.
 struct Recording<'a> {
     services: &'a Services,
+    secrets: &'a Redactor,
     pipelines_dir: PathBuf,
     info: PipelineInfo,
     outer_step: Step,
@@ -170,6 +172,7 @@ impl RuntimeTrace {
         }
         let recording = Recording {
             services,
+            secrets: &self.secrets,
             pipelines_dir: config.locations().pipelines_dir(),
             outer_step,
             transaction_id: random_hex_id(),
@@ -330,7 +333,7 @@ impl Recording<'_> {
     }
 
     /// Records the outer step, ends the Sentry transaction and the OpenTelemetry trace, and
-    /// saves the trace file.
+    /// saves the trace file, with the configuration's secrets hidden in its free text.
     fn end(mut self, error: Option<String>) -> FinishedRun {
         let started_at = self.started_at;
         self.record(self.outer_step, started_at, StepReport::default(), error.clone());
@@ -344,7 +347,7 @@ impl Recording<'_> {
                 self.otel.finish();
             }
         }
-        let trace = PipelineTrace {
+        let mut trace = PipelineTrace {
             transaction_id: self.transaction_id,
             pipeline_name: self.info.pipeline_name,
             destination_name: self.info.destination_name,
@@ -356,6 +359,7 @@ impl Recording<'_> {
             finished_at: Some(OffsetDateTime::now_utc()),
             extra: Map::new(),
         };
+        redact_trace(&mut trace, self.secrets);
         let saved = save_trace(&self.pipelines_dir, &trace);
         FinishedRun { trace, saved }
     }

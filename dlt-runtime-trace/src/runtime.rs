@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use dlt_config::{Config, Environment};
 use dlt_otel_bridge::{OtelGuard, OtelLayer, OtelStatus};
+use dlt_redact::Redactor;
 use dlt_sentry_bridge::{SentryGuard, SentryLayer};
 use dlt_telemetry_model::{AnonymousId, AnonymousMessage, Event, Library, SafeContext};
 
@@ -13,6 +14,7 @@ use crate::context;
 use crate::issues::{Service, StartIssue};
 use crate::options::InitOptions;
 use crate::otel::{shown_endpoint, start_otel};
+use crate::secrets::secret_set;
 use crate::sentry::start_sentry;
 use crate::status::Status;
 use crate::usage::UsageTelemetry;
@@ -29,6 +31,8 @@ pub struct RuntimeTrace {
     issues: Vec<StartIssue>,
     /// The configuration, when it could be read (also with the master switch off).
     pub(crate) config: Option<Config>,
+    /// The configuration's secrets, gathered once (empty when it could not be read).
+    pub(crate) secrets: Redactor,
     pub(crate) services: Option<Services>,
 }
 
@@ -73,6 +77,7 @@ impl RuntimeTrace {
     /// Starts from a configuration the host has already loaded (and perhaps reported on), so it
     /// is read once; its environment and locations are the ones used (`options.env` is not read).
     pub fn start(options: InitOptions, config: Config) -> Self {
+        let secrets = secret_set(&config);
         let master_switch = match config.enable_runtime_trace(None) {
             Ok(master_switch) => master_switch,
             Err(error) => return Self::unreadable(error.to_string()),
@@ -85,7 +90,7 @@ impl RuntimeTrace {
         };
         let mut status = Status::decide(&config, &master_switch, print_events);
         if !status.runtime_trace {
-            return Self { status, issues: Vec::new(), config: Some(config), services: None };
+            return Self { status, issues: Vec::new(), config: Some(config), secrets, services: None };
         }
         let mut issues = Vec::new();
         if status.telemetry {
@@ -104,11 +109,11 @@ impl RuntimeTrace {
         } else {
             None
         };
-        let sentry = start_sentry(&config, &options.library).unwrap_or_else(|issue| {
+        let sentry = start_sentry(&config, &options.library, &secrets).unwrap_or_else(|issue| {
             issues.push(issue);
             SentryGuard::disabled()
         });
-        let (otel, ignored) = start_otel(&config, &options.library);
+        let (otel, ignored) = start_otel(&config, &options.library, &secrets);
         issues.extend(ignored);
         if let OtelStatus::StartFailed(error) = otel.status() {
             issues.push(StartIssue::Unavailable { service: Service::OpenTelemetry, message: error.to_string() });
@@ -128,7 +133,7 @@ impl RuntimeTrace {
             // Collected here, once, so that no `track` call ever reads a file.
             services.context();
         }
-        Self { status, issues, config: Some(config), services: Some(services) }
+        Self { status, issues, config: Some(config), secrets, services: Some(services) }
     }
 
     /// Everything off, with one issue saying why.
@@ -137,6 +142,7 @@ impl RuntimeTrace {
             status: Status::unreadable(error.clone()),
             issues: vec![StartIssue::Config { message: error }],
             config: None,
+            secrets: Redactor::default(),
             services: None,
         }
     }
@@ -155,6 +161,13 @@ impl RuntimeTrace {
     /// the master switch off.
     pub fn config(&self) -> Option<&Config> {
         self.config.as_ref()
+    }
+
+    /// The secrets of the configuration ([`crate::secret_set`]), gathered once at start; empty
+    /// when it could not be read (the URL rule applies anyway). For hiding them in what the host
+    /// shows or logs itself.
+    pub fn secrets(&self) -> &Redactor {
+        &self.secrets
     }
 
     /// A `tracing` layer that sends warnings and errors to Sentry and keeps INFO and above as

@@ -1,16 +1,17 @@
 //! Sentry, from the configuration: the bridge's options, and what makes them unusable.
 
 use dlt_config::{Config, LogLevel};
+use dlt_redact::Redactor;
 use dlt_sentry_bridge::{EventLevel, HostEnvironment, SentryDsn, SentryGuard, SentryOptions};
 use dlt_telemetry_model::Library;
 
 use crate::issues::StartIssue;
 use crate::usage::network;
 
-/// The Sentry guard, enabled when a DSN is configured. A DSN that does not parse is a
-/// configuration error naming where it came from (never its value); the bridge is the one
-/// place that parses DSNs.
-pub(crate) fn start_sentry(config: &Config, library: &Library) -> Result<SentryGuard, StartIssue> {
+/// The Sentry guard, enabled when a DSN is configured, scrubbing `secrets` from everything it
+/// sends. A DSN that does not parse is a configuration error naming where it came from (never
+/// its value); the bridge is the one place that parses DSNs.
+pub(crate) fn start_sentry(config: &Config, library: &Library, secrets: &Redactor) -> Result<SentryGuard, StartIssue> {
     let runtime = config.runtime();
     let Some(dsn) = &runtime.sentry_dsn.value else {
         return Ok(SentryGuard::disabled());
@@ -30,7 +31,7 @@ pub(crate) fn start_sentry(config: &Config, library: &Library) -> Result<SentryG
     options.pipeline_name = runtime.pipeline_name.value.clone();
     options.host_environment = HostEnvironment::from_lookup(|name| env.get(name).map(str::to_owned));
     options.network = network(config);
-    options.extra_secrets = runtime.dlthub_telemetry_segment_write_key.value.iter().cloned().collect();
+    options.extra_secrets = secrets.clone();
     options.shutdown_timeout = runtime.telemetry_shutdown_timeout.value;
     Ok(dlt_sentry_bridge::init(options))
 }

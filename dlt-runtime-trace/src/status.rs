@@ -6,6 +6,7 @@ use std::fmt;
 use std::io;
 
 use dlt_config::{Config, DO_NOT_TRACK_VARIABLE, Source, Sourced};
+use dlt_redact::{MASK, Redactor};
 use dlt_segment::RecipientState;
 use time::OffsetDateTime;
 
@@ -56,8 +57,8 @@ pub struct Status {
     pub telemetry: bool,
     /// The setting that decided `telemetry`.
     pub decided_by: DecidedBy,
-    /// Where usage events go, when the configuration could be read; a password in the URL is
-    /// shown as `***`.
+    /// Where usage events go, when the configuration could be read; the URL's user info, query
+    /// values and fragment are shown as `***`.
     pub endpoint: Option<String>,
     /// Whether a Segment write key is configured (its value is never shown).
     pub write_key_set: bool,
@@ -66,7 +67,7 @@ pub struct Status {
     pub credentials_withheld: Vec<WithheldCredential>,
     /// Whether a Sentry DSN is configured (its value is never shown).
     pub sentry_dsn_set: bool,
-    /// Where OpenTelemetry traces go, when export is on (password hidden).
+    /// Where OpenTelemetry traces go, when export is on (credentials hidden).
     pub otlp_endpoint: Option<String>,
     /// Whether events are printed to stderr instead of sent (`runtime.dlthub_telemetry_debug`).
     pub debug: bool,
@@ -132,11 +133,15 @@ pub struct WaitingTelemetry {
 }
 
 /// Looks at the outboxes and the opt-out mark under the configuration's global dir, taking
-/// nothing.
+/// nothing. Each recipient's endpoint and last delivery error are shown by the URL rule
+/// (credentials hidden), also when an older version kept them in clear.
 pub fn waiting_telemetry(config: &Config) -> io::Result<WaitingTelemetry> {
     let telemetry_dir = config.locations().telemetry_dir();
-    Ok(WaitingTelemetry {
-        opted_out_at: dlt_segment::latest_opt_out(&telemetry_dir)?,
-        recipients: dlt_segment::inspect_outboxes(&telemetry_dir)?,
-    })
+    let mut recipients = dlt_segment::inspect_outboxes(&telemetry_dir)?;
+    for recipient in &mut recipients {
+        for text in recipient.endpoint.iter_mut().chain(recipient.last_error.iter_mut()) {
+            Redactor::default().redact_in_place(text, MASK);
+        }
+    }
+    Ok(WaitingTelemetry { opted_out_at: dlt_segment::latest_opt_out(&telemetry_dir)?, recipients })
 }

@@ -404,6 +404,6 @@ fn the_status_never_shows_endpoint_credentials() {
         ("RUNTIME__DLTHUB_TELEMETRY", "false"),
     ]);
     let runtime = RuntimeTrace::init(InitOptions::new("host_under_test", "9.9.9").with_env(env));
-    assert_eq!(runtime.status().endpoint.as_deref(), Some("http://collector:***@127.0.0.1:9/v1/batch"));
+    assert_eq!(runtime.status().endpoint.as_deref(), Some("http://***@127.0.0.1:9/v1/batch"));
     assert!(!format!("{runtime:?}").contains("hunter2"));
 }

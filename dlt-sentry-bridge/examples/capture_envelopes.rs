@@ -15,7 +15,7 @@ use std::error::Error;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use dlt_sentry_bridge::{HostEnvironment, PipelineTags, PipelineTransaction, Secret, SentryDsn, SentryOptions};
+use dlt_sentry_bridge::{HostEnvironment, PipelineTags, PipelineTransaction, Redactor, SentryDsn, SentryOptions};
 use dlt_test_support::{RawEnvelope, SentryReceiver};
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -40,7 +40,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         };
         Some(value.to_owned())
     });
-    options.extra_secrets = vec![Secret::new("planted-write-key")];
+    options.extra_secrets = Redactor::new(["planted-write-key"]);
     options.shutdown_timeout = Duration::from_secs(5);
     let guard = dlt_sentry_bridge::init(options);
 

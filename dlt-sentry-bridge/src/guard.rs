@@ -29,9 +29,9 @@ pub fn init(options: SentryOptions) -> SentryGuard {
         return SentryGuard::disabled();
     };
     let hub = Hub::current();
-    let scrubber = Arc::new(Scrubber::new(
-        dsn.secret_spellings().into_iter().chain(options.extra_secrets.iter().map(|secret| secret.expose().to_owned())),
-    ));
+    let mut secrets = options.extra_secrets.clone();
+    secrets.extend(dsn.secret_spellings());
+    let scrubber = Arc::new(Scrubber::new(secrets));
     match hub.client().filter(|client| client.is_enabled()) {
         Some(host_client) => join_host_client(hub, host_client, &options, scrubber),
         None => start_own_client(hub, &dsn, &options, scrubber),
@@ -259,7 +259,7 @@ mod tests {
     use sentry_core::Level;
 
     use super::*;
-    use crate::Secret;
+    use crate::Redactor;
     use crate::options::HostEnvironment;
     use crate::test_util::CapturingTransport;
 
@@ -318,7 +318,7 @@ mod tests {
         let transport = CapturingTransport::new();
         on_own_hub(|hub| {
             let mut options = options(&transport);
-            options.extra_secrets = vec![Secret::new("segment-write-key")];
+            options.extra_secrets = Redactor::new(["segment-write-key"]);
             let guard = init(options);
             hub.add_breadcrumb(sentry_core::Breadcrumb {
                 message: Some("using postgres://loader:hunter2@db/dlt".into()),

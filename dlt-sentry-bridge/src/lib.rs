@@ -11,7 +11,9 @@
 //!   the shutdown timeout) before the previous panic hook runs.
 //! - [`PipelineTransaction`] and [`StepSpan`] record a pipeline run as a transaction with one
 //!   span per step, tagged with `pipeline_name`, `destination` and `dataset_name`.
-//! - Everything sent is scrubbed of the DSN, extra secrets and `user:password@` in URLs
+//! - Everything sent (messages, exceptions, breadcrumbs, tags, extra, user, contexts,
+//!   transactions and their spans) is scrubbed of the DSN and its keys,
+//!   [`SentryOptions::extra_secrets`] and every URL's user info, query values and fragment
 //!   (with [`dlt_redact`]'s rule and Sentry's mask `[Filtered]`): by the bridge's transport
 //!   when it runs its own client; with a host's client, by a scope event processor for events
 //!   and, for transactions, as [`PipelineTransaction`] builds them.
@@ -47,7 +49,7 @@
 //! let run = PipelineTransaction::start(&guard, "run", &tags);
 //! run.start_step("extract").finish(true);
 //! tracing::warn!("this becomes a Sentry event");
-//! // The message is scrubbed: `postgresql://loader:[Filtered]@db/dlt`.
+//! // The message is scrubbed: `postgresql://[Filtered]@db/dlt`.
 //! run.start_step("load").fail("could not connect to postgresql://loader:Xy;9@db/dlt");
 //! run.finish(false);
 //! guard.close(Duration::from_secs(1));
@@ -75,5 +77,7 @@ pub use transport::TransportStats;
 
 /// Proxies and extra trust for the HTTP transport, for [`SentryOptions::network`].
 pub use dlt_http::NetworkEnv;
-/// A secret besides the DSN (a write key, a token), for [`SentryOptions::extra_secrets`].
+/// A set of secrets besides the DSN (a write key, a token), for [`SentryOptions::extra_secrets`].
+pub use dlt_redact::Redactor;
+/// A string that never prints, as the bridge's options keep secrets.
 pub use dlt_redact::Secret;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use dlt_http::NetworkEnv;
 use sentry_core::Transport;
 
-use crate::Secret;
+use crate::Redactor;
 use crate::secret::SentryDsn;
 
 /// The lowest level at which a `tracing` event becomes a Sentry event: dlt's rule is
@@ -102,8 +102,9 @@ pub struct SentryOptions {
     pub pipeline_name: Option<String>,
     /// The environment variables that become tags and the user.
     pub host_environment: HostEnvironment,
-    /// Secrets besides the DSN to scrub from everything sent (e.g. the Segment write key).
-    pub extra_secrets: Vec<Secret>,
+    /// Secrets besides the DSN to scrub from everything sent (e.g. the Segment write key, the
+    /// OTLP header values, passwords the host keeps); the URL rule applies whatever this holds.
+    pub extra_secrets: Redactor,
     /// How long closing (or dropping) the guard may wait for pending envelopes; a panic waits
     /// at most 2 s of it.
     pub shutdown_timeout: Duration,
@@ -138,7 +139,7 @@ impl SentryOptions {
             event_level: EventLevel::Warning,
             pipeline_name: None,
             host_environment: HostEnvironment::default(),
-            extra_secrets: Vec::new(),
+            extra_secrets: Redactor::default(),
             shutdown_timeout: Duration::from_secs(1),
             capture_panics: true,
             network: NetworkEnv::default(),
@@ -288,7 +289,7 @@ mod tests {
     fn debug_redacts_secrets() {
         let mut options = SentryOptions::new("1");
         options.dsn = Some(SentryDsn::parse("https://topsecretkey@sentry.example.com/1").unwrap());
-        options.extra_secrets = vec![Secret::new("write-key-value")];
+        options.extra_secrets = Redactor::new(["write-key-value"]);
         options.network = NetworkEnv::from_lookup(|name| {
             (name == "HTTPS_PROXY").then(|| "http://proxyuser:proxypa55@proxy.internal:3128".to_owned())
         });
@@ -296,6 +297,7 @@ mod tests {
         assert!(!shown.contains("topsecretkey"), "{shown}");
         assert!(!shown.contains("write-key-value"), "{shown}");
         assert!(!shown.contains("proxypa55"), "{shown}");
-        assert!(shown.contains("proxyuser:***@proxy.internal"), "{shown}");
+        assert!(!shown.contains("proxyuser"), "{shown}");
+        assert!(shown.contains("http://***@proxy.internal"), "{shown}");
     }
 }

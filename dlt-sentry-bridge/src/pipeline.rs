@@ -330,19 +330,20 @@ mod tests {
         }
 
         let transaction = &transactions[0];
-        assert_eq!(transaction.tags["destination"], "postgresql://loader:[Filtered]@db/dlt");
-        assert_eq!(transaction.tags["image_version"], "oci://bot:[Filtered]@registry/dlt:1");
+        assert_eq!(transaction.tags["destination"], "postgresql://[Filtered]@db/dlt");
+        assert_eq!(transaction.tags["image_version"], "oci://[Filtered]@registry/dlt:1");
         assert_eq!(trace_status(transaction.contexts.get("trace")), Some(SpanStatus::InternalError));
         let load = &transaction.spans[1];
-        assert_eq!(load.op.as_deref(), Some("load https://u:[Filtered]@h"));
+        assert_eq!(load.op.as_deref(), Some("load https://[Filtered]@h"));
         assert_eq!(load.status, Some(SpanStatus::InternalError));
-        assert_eq!(load.tags["destination"], "postgresql://loader:[Filtered]@db/dlt");
+        assert_eq!(load.tags["destination"], "postgresql://[Filtered]@db/dlt");
         assert_eq!(
             load.data[ERROR_MESSAGE_KEY],
-            "could not connect to postgresql://loader:[Filtered]@db/dlt: refused (https://u:[Filtered]@api.example.com)"
+            "could not connect to postgresql://[Filtered]@db/dlt: refused (https://[Filtered]@[Filtered]"
         );
-        assert_eq!(events[0].message.as_deref(), Some("load failed: https://u:[Filtered]@api.example.com"));
-        assert_eq!(events[0].tags["image_version"], "oci://bot:[Filtered]@registry/dlt:1");
+        // The `#` in the password may have started a fragment: the rule hides what follows too.
+        assert_eq!(events[0].message.as_deref(), Some("load failed: https://[Filtered]@[Filtered]"));
+        assert_eq!(events[0].tags["image_version"], "oci://[Filtered]@registry/dlt:1");
     }
 
     #[test]
@@ -359,13 +360,10 @@ mod tests {
         assert_eq!(trace.status, Some(SpanStatus::InternalError));
         assert_eq!(
             trace.data[ERROR_MESSAGE_KEY],
-            "step extract failed: source https://u:[Filtered]@api.example.com answered 500"
+            "step extract failed: source https://[Filtered]@[Filtered] answered 500"
         );
         assert_eq!(transaction.spans[0].status, Some(SpanStatus::InternalError));
-        assert_eq!(
-            transaction.spans[0].data[ERROR_MESSAGE_KEY],
-            "source https://u:[Filtered]@api.example.com answered 500"
-        );
+        assert_eq!(transaction.spans[0].data[ERROR_MESSAGE_KEY], "source https://[Filtered]@[Filtered] answered 500");
     }
 
     fn trace_status(context: Option<&Context>) -> Option<SpanStatus> {

@@ -1,11 +1,11 @@
-//! Removes secrets from what is sent: the DSN and its keys, extra secrets (a write key), and
-//! the password of `scheme://user:password@host` URLs, in every free-text field of events and
-//! transactions. The rule itself is [`dlt_redact`]'s; Sentry payloads use Sentry's own mask,
-//! `[Filtered]`.
+//! Removes secrets from what is sent: the DSN and its keys, extra secrets (a write key, OTLP
+//! header values, the host's passwords), and every URL's user info, query values and fragment,
+//! in every free-text field of events and transactions (user included). The rule itself is
+//! [`dlt_redact`]'s; Sentry payloads use Sentry's own mask, `[Filtered]`.
 
 use dlt_redact::Redactor;
 use sentry_core::protocol::{
-    Breadcrumb, Context, Envelope, EnvelopeItem, Event, Exception, Request, Span, Transaction, Value,
+    Breadcrumb, Context, Envelope, EnvelopeItem, Event, Exception, Request, Span, Transaction, User, Value,
 };
 
 /// What replaces a secret in a Sentry payload (Sentry's convention).
@@ -18,9 +18,9 @@ pub(crate) struct Scrubber {
 }
 
 impl Scrubber {
-    /// A scrubber for the given secret values; empty values are ignored.
-    pub(crate) fn new(secrets: impl IntoIterator<Item = String>) -> Self {
-        Self { redactor: Redactor::new(secrets) }
+    /// A scrubber for these secrets; the URL rule always applies.
+    pub(crate) fn new(redactor: Redactor) -> Self {
+        Self { redactor }
     }
 
     /// Scrubs one string in place.
@@ -56,7 +56,17 @@ impl Scrubber {
         values.into_iter().for_each(|value| self.scrub_string(value));
     }
 
+    fn scrub_user(&self, user: &mut Option<User>) {
+        if let Some(user) = user {
+            self.scrub_option(&mut user.id);
+            self.scrub_option(&mut user.email);
+            self.scrub_option(&mut user.username);
+            self.scrub_values(user.other.values_mut());
+        }
+    }
+
     fn scrub_breadcrumb(&self, breadcrumb: &mut Breadcrumb) {
+        self.scrub_option(&mut breadcrumb.category);
         self.scrub_option(&mut breadcrumb.message);
         self.scrub_values(breadcrumb.data.values_mut());
     }
@@ -114,6 +124,7 @@ impl Scrubber {
         event.exception.values.iter_mut().for_each(|exception| self.scrub_exception(exception));
         self.scrub_strings(event.tags.values_mut());
         self.scrub_values(event.extra.values_mut());
+        self.scrub_user(&mut event.user);
         event.contexts.values_mut().for_each(|context| self.scrub_context(context));
         if let Some(request) = &mut event.request {
             self.scrub_request(request);
@@ -126,6 +137,7 @@ impl Scrubber {
         self.scrub_option(&mut transaction.name);
         self.scrub_strings(transaction.tags.values_mut());
         self.scrub_values(transaction.extra.values_mut());
+        self.scrub_user(&mut transaction.user);
         transaction.spans.iter_mut().for_each(|span| self.scrub_span(span));
         transaction.contexts.values_mut().for_each(|context| self.scrub_context(context));
         if let Some(request) = &mut transaction.request {
@@ -157,12 +169,14 @@ mod tests {
 
     use sentry_core::protocol::{Breadcrumb, LogEntry, Mechanism, Span};
 
+    use dlt_redact::Redactor;
+
     use super::*;
 
     const DSN: &str = "https://abcdef0123456789@o1.ingest.sentry.io/42";
 
     fn scrubber() -> Scrubber {
-        Scrubber::new([DSN.to_owned(), "abcdef0123456789".to_owned(), "segment-write-key".to_owned(), String::new()])
+        Scrubber::new(Redactor::new([DSN, "abcdef0123456789", "segment-write-key", ""]))
     }
 
     fn scrubbed(text: &str) -> String {
@@ -172,28 +186,31 @@ mod tests {
     }
 
     #[test]
-    fn url_passwords_are_replaced_and_users_kept() {
+    fn url_user_info_and_query_values_are_replaced() {
         assert_eq!(
             scrubbed("connect postgresql://loader:s3cr3t@db.local:5432/dlt failed"),
-            "connect postgresql://loader:[Filtered]@db.local:5432/dlt failed"
+            "connect postgresql://[Filtered]@db.local:5432/dlt failed"
         );
         assert_eq!(
             scrubbed("a https://u:p@h/x and \"s3://k:v@bucket\""),
-            "a https://u:[Filtered]@h/x and \"s3://k:[Filtered]@bucket\""
+            "a https://[Filtered]@h/x and \"s3://[Filtered]@bucket\""
         );
-        // The shared rule over-hides a `:` before an `@` in a path rather than risk a password.
-        assert_eq!(scrubbed("https://example.com/a:b@c"), "https://example.com/a:[Filtered]@c");
+        // The shared rule over-hides a path before an `@` rather than risk a password.
+        assert_eq!(scrubbed("https://example.com/a:b@c"), "https://[Filtered]@c");
+        assert_eq!(
+            scrubbed("token https://tok_SECRET@h/x?api_key=k3y"),
+            "token https://[Filtered]@h/x?api_key=[Filtered]"
+        );
         assert_eq!(scrubbed("no url here"), "no url here");
     }
 
     #[test]
     fn passwords_with_delimiters_are_replaced_whole() {
-        assert_eq!(
-            scrubbed("warning: postgresql://loader:Xy;9@db/dlt"),
-            "warning: postgresql://loader:[Filtered]@db/dlt"
-        );
-        assert_eq!(scrubbed("(https://u:pa/ss@h/x)"), "(https://u:[Filtered]@h/x)");
-        assert_eq!(scrubbed("s3://k:a,b)c]d}e#f?g@bucket"), "s3://k:[Filtered]@bucket");
+        assert_eq!(scrubbed("warning: postgresql://loader:Xy;9@db/dlt"), "warning: postgresql://[Filtered]@db/dlt");
+        assert_eq!(scrubbed("(https://u:pa/ss@h/x)"), "(https://[Filtered]@h/x)");
+        assert_eq!(scrubbed("s3://k:a,b)c]d}e@bucket"), "s3://[Filtered]@bucket");
+        // A `#` or `?` in the user info may have started a fragment or query: what follows hides too.
+        assert_eq!(scrubbed("s3://k:a#f?g@bucket"), "s3://[Filtered]@[Filtered]");
     }
 
     #[test]
@@ -214,6 +231,7 @@ mod tests {
             ..Default::default()
         };
         event.breadcrumbs.values.push(Breadcrumb {
+            category: Some("c segment-write-key".into()),
             message: Some("b http://u:pw@h".into()),
             data: [("k".to_owned(), Value::from("d segment-write-key"))].into(),
             ..Default::default()
@@ -226,10 +244,17 @@ mod tests {
         });
         event.tags.insert("t".into(), "t segment-write-key".into());
         event.extra.insert("x".into(), serde_json::json!({"nested": ["n segment-write-key"]}));
+        event.user = Some(User {
+            id: Some("i segment-write-key".into()),
+            email: Some("e segment-write-key".into()),
+            username: Some("u segment-write-key".into()),
+            other: [("o".to_owned(), Value::from("o segment-write-key"))].into(),
+            ..Default::default()
+        });
         let json = serde_json::to_string(&scrubber().scrub_event(event)).unwrap();
         assert!(!json.contains("segment-write-key"), "{json}");
-        assert!(!json.contains("pw@"), "{json}");
-        assert_eq!(json.matches(FILTERED).count(), 8, "{json}");
+        assert!(!json.contains("pw@") && !json.contains("u:"), "{json}");
+        assert_eq!(json.matches(FILTERED).count(), 13, "{json}");
     }
 
     #[test]
@@ -237,9 +262,12 @@ mod tests {
         let transaction = Transaction {
             name: Some("run abcdef0123456789".into()),
             tags: [("destination".to_owned(), "postgres://a:b@c".to_owned())].into(),
+            user: Some(User { username: Some("segment-write-key".into()), ..Default::default() }),
             spans: vec![Span {
+                op: Some("extract segment-write-key".into()),
                 description: Some("load segment-write-key".into()),
                 tags: [("dataset_name".to_owned(), "segment-write-key".to_owned())].into(),
+                data: [("error.message".to_owned(), Value::from("http://tok_SECRET@h?key=v"))].into(),
                 ..Default::default()
             }],
             ..Default::default()
@@ -247,7 +275,9 @@ mod tests {
         let json = serde_json::to_string(&scrubber().scrub_transaction(transaction)).unwrap();
         assert!(!json.contains("segment-write-key"), "{json}");
         assert!(!json.contains("abcdef0123456789"), "{json}");
-        assert!(json.contains("postgres://a:[Filtered]@c"), "{json}");
+        assert!(!json.contains("tok_SECRET"), "{json}");
+        assert!(json.contains("postgres://[Filtered]@c"), "{json}");
+        assert!(json.contains("http://[Filtered]@h?key=[Filtered]"), "{json}");
     }
 
     #[test]

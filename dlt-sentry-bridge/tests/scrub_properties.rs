@@ -1,24 +1,25 @@
-//! Property tests: a URL password or an extra secret drawn from printable ASCII, put in every
-//! place a host can put text (log messages and fields, breadcrumbs, tags, extra, pipeline
-//! names, step names and errors, a full event, a full transaction), never reaches what Sentry
-//! is sent, whether the bridge runs its own client or joined a client the host bound.
+//! Property tests: a URL's user name and password or an extra secret drawn from printable
+//! ASCII, put in every place a host can put text (log messages and fields, breadcrumbs, tags,
+//! extra, user, pipeline names, step names and errors, a full event, a full transaction), never
+//! reach what Sentry is sent, whether the bridge runs its own client or joined a client the host
+//! bound.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use dlt_sentry_bridge::test_util::CapturingTransport;
-use dlt_sentry_bridge::{HostEnvironment, PipelineTags, PipelineTransaction, Secret, SentryOptions, init};
+use dlt_sentry_bridge::{HostEnvironment, PipelineTags, PipelineTransaction, Redactor, SentryOptions, init};
 use dlt_test_support::strategies::url_password_char;
 use proptest::prelude::*;
 use sentry_core::protocol::{
     Breadcrumb, Context, Envelope, EnvelopeItem, Event, Exception, LogEntry, Map, Mechanism, Request, Span,
-    TraceContext, Transaction, Value,
+    TraceContext, Transaction, User, Value,
 };
 use sentry_core::{Client, ClientOptions, Hub};
 use tracing_subscriber::layer::SubscriberExt;
 
-/// Characters that end a URL in free text; the text around a URL is split by them.
+/// Characters around a URL: whitespace ends it, quotes and backticks belong to it.
 const BOUNDARIES: [char; 7] = [' ', '\t', '\n', '\u{a0}', '"', '\'', '`'];
 
 /// At least six characters and one of `; , ) ] } # ? @`, so that the value cannot turn up by
@@ -44,6 +45,8 @@ fn filler() -> impl Strategy<Value = String> {
 /// What one case puts everywhere.
 #[derive(Debug, Clone)]
 struct Case {
+    /// The URL's user name (a token, as in a DSN).
+    user: String,
     /// The URL's password.
     password: String,
     /// An extra secret (a write key).
@@ -56,27 +59,25 @@ struct Case {
 
 fn case() -> impl Strategy<Value = Case> {
     (
-        (
-            "[a-zA-Z][a-zA-Z0-9+.-]{0,8}",
-            "[A-Za-z0-9._~-]{0,10}",
-            secret_text(),
-            "[a-z0-9][a-z0-9.-]{0,12}(/[a-z0-9]{0,6}){0,2}",
-        ),
+        ("[a-zA-Z][a-zA-Z0-9+.-]{0,8}", secret_text(), secret_text(), "[a-z0-9][a-z0-9.-]{0,12}(/[a-z0-9]{0,6}){0,2}"),
         (filler(), prop::sample::select(BOUNDARIES.to_vec()), prop::sample::select(BOUNDARIES.to_vec()), filler()),
         (secret_text(), filler(), filler()),
     )
         .prop_filter(
             "the password or the secret also in the surrounding text",
-            |((_, _, password, _), (before, _, _, after), (secret, around_1, around_2))| {
-                [before, after, around_1, around_2]
-                    .iter()
-                    .all(|text| !text.contains(password.as_str()) && !text.contains(secret.as_str()))
+            |((_, user, password, _), (before, _, _, after), (secret, around_1, around_2))| {
+                [before, after, around_1, around_2].iter().all(|text| {
+                    !text.contains(user.as_str())
+                        && !text.contains(password.as_str())
+                        && !text.contains(secret.as_str())
+                })
             },
         )
         .prop_map(
             |((scheme, user, password, host), (before, open, close, after), (secret, around_1, around_2))| Case {
                 text: format!("{before}{open}{scheme}://{user}:{password}@{host}{close}{after}"),
                 text_with_secret: format!("{around_1}{secret}{around_2}"),
+                user,
                 password,
                 secret,
             },
@@ -88,7 +89,7 @@ fn options(case: &Case, transport: Option<Arc<CapturingTransport>>) -> SentryOpt
     options.dsn = Some("https://public@sentry.invalid/42".parse().unwrap());
     options.capture_panics = false;
     options.transport = transport.map(|transport| transport as _);
-    options.extra_secrets = vec![Secret::new(case.secret.clone())];
+    options.extra_secrets = Redactor::new([case.secret.as_str()]);
     options.pipeline_name = Some(case.text.clone());
     let image_version = case.text_with_secret.clone();
     options.host_environment =
@@ -112,9 +113,17 @@ fn full_event(case: &Case) -> Event<'static> {
             env: [("DSN".to_owned(), text.clone())].into(),
             ..Default::default()
         }),
+        user: Some(User {
+            id: Some(secret.clone()),
+            email: Some(text.clone()),
+            username: Some(text.clone()),
+            other: [("k".to_owned(), Value::from(secret.clone()))].into(),
+            ..Default::default()
+        }),
         ..Default::default()
     };
     event.breadcrumbs.values.push(Breadcrumb {
+        category: Some(secret.clone()),
         message: Some(text.clone()),
         data: [("k".to_owned(), Value::from(secret.clone()))].into(),
         ..Default::default()
@@ -144,6 +153,7 @@ fn full_transaction(case: &Case) -> Transaction<'static> {
         name: Some(secret.clone()),
         tags: [("t".to_owned(), text.clone())].into(),
         extra: [("x".to_owned(), Value::from(secret.clone()))].into(),
+        user: Some(User { username: Some(text.clone()), ..Default::default() }),
         spans: vec![Span {
             op: Some(text.clone()),
             description: Some(secret.clone()),
@@ -224,6 +234,7 @@ fn assert_nothing_leaked(
     let items: usize = transport.envelopes().iter().map(|envelope| envelope.items().count()).sum();
     prop_assert_eq!(items, expected_items);
     for text in &strings {
+        prop_assert!(!text.contains(&case.user), "the user name {:?} reached Sentry in {:?}", case.user, text);
         prop_assert!(!text.contains(&case.password), "the password {:?} reached Sentry in {:?}", case.password, text);
         prop_assert!(!text.contains(&case.secret), "the secret {:?} reached Sentry in {:?}", case.secret, text);
     }

@@ -42,7 +42,11 @@ fn gate(c: &mut Criterion) {
     let safe_context = SafeContext::screen(context());
     let id = AnonymousId::from_random_bytes([7; 16]);
     group.bench_function("pipeline_load through the gate (what track pays)", |b| {
-        b.iter_batched(load, |event| black_box(AnonymousMessage::from_event(event, id, &safe_context)), BatchSize::SmallInput);
+        b.iter_batched(
+            load,
+            |event| black_box(AnonymousMessage::from_event(event, id, &safe_context)),
+            BatchSize::SmallInput,
+        );
     });
     group.bench_function("pipeline_load without screening (for scale)", |b| {
         b.iter_batched(

@@ -2,9 +2,9 @@
 //! the input. Neither `hide_url_credentials` nor a `Redactor` (with secrets also drawn from the
 //! input) lets the password out.
 //!
-//! The embedding makes this true by the rule (`dlt-redact`'s docs): a whitespace or a quote
-//! before the scheme ends any URL that starts earlier in the text; the user name holds no `:`;
-//! the password holds no whitespace or quote, so the URL's user:password part runs at least to
+//! The embedding makes this true by the rule (`dlt-redact`'s docs): a URL that starts earlier in
+//! the text without whitespace in between runs over this one, so its user info ends at this
+//! URL's `@` or later; the password holds no whitespace, so the URL's user info runs at least to
 //! the password's `@`; and the password shares no character with the mask, so it cannot be
 //! spelled across a mask. What the text says elsewhere is its own: when the password also
 //! occurs apart from the URL, the check is skipped.

@@ -2,23 +2,25 @@
 //! by the property test `embedded_passwords.rs` and the `text_scrubber` fuzz target (which
 //! includes this file).
 //!
-//! The embedding makes the property true by the rule (see the crate's docs): a whitespace or a
-//! quote before the scheme ends any URL started earlier in the text, the user name holds no
-//! `:`, and the password holds no whitespace, quote or mask character (so it cannot be spelled
-//! across a mask). A password the text also holds apart from the URL is the text's own.
+//! The embedding makes the property true by the rule (see the crate's docs): whatever the text
+//! before the URL holds, a URL started there without whitespace runs over this one, so its
+//! user info ends at this URL's `@` or later; the password holds no whitespace, so this URL's
+//! user info runs at least to the password's `@`; and the password holds no mask character
+//! (so it cannot be spelled across a mask). A password the text also holds apart from the URL
+//! is the text's own.
 
 use dlt_redact::{MASK, Redactor, hide_url_credentials};
 
-/// The characters before a URL that the embedding uses to end whatever came before.
+/// The characters put before a URL: whitespace ends whatever came before, a quote does not.
 pub(crate) const BOUNDARIES: [char; 6] = [' ', '\n', '"', '\'', '`', '\u{a0}'];
 /// Schemes of the kinds users write.
 pub(crate) const SCHEMES: [&str; 4] = ["https", "postgresql+psycopg2", "s3", "Redis"];
 /// Sentry's mask: another mask a password may meet.
 const FILTERED: &str = "[Filtered]";
 
-/// Whether a character ends a URL in free text, so may not be in the password.
+/// Whether a character ends a URL in free text (whitespace), so may not be in the password.
 pub(crate) fn ends_url(c: char) -> bool {
-    c.is_whitespace() || matches!(c, '"' | '\'' | '`')
+    c.is_whitespace()
 }
 
 /// The characters of `candidate` a password may hold.
