@@ -30,7 +30,7 @@
 //! use dlt_redact::HttpUrl;
 //! use dlt_segment::{OutboxOptions, SegmentClient, SegmentOptions, Transport, WriteKey};
 //! use dlt_telemetry_model::events::{CommandEvent, TelemetrySwitch};
-//! use dlt_telemetry_model::{Context, Library, OsInfo, TrackMessage};
+//! use dlt_telemetry_model::{AnonymousId, AnonymousMessage, Context, Library, OsInfo, SafeContext};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let endpoint = HttpUrl::parse(dlt_segment::SEGMENT_BATCH_ENDPOINT)?;
@@ -39,9 +39,11 @@
 //!     .with_outbox(OutboxOptions::new("/tmp/dlt/telemetry"));
 //! let client = SegmentClient::start(options)?;
 //!
-//! let context = Context::new(OsInfo::new("Linux", "6.1.0"), Library::new("dlt", "0.1.0")).with_cpu(8);
+//! // Every message passes the privacy gate: only names, hashes, ids, numbers and booleans.
+//! let context = SafeContext::screen(Context::new(OsInfo::new("Linux", "6.1.0"), Library::new("dlt", "0.1.0")));
 //! let event = CommandEvent { arguments: TelemetrySwitch { enabled: true }, elapsed: 0.01, success: true };
-//! client.track(TrackMessage::from_event(event, "933dd165453d196a58adaf49444e9b4c", context));
+//! let anonymous_id = AnonymousId::from_random_bytes(*b"0123456789abcdef");
+//! client.track(AnonymousMessage::from_event(event, anonymous_id, &context));
 //!
 //! let report = client.shutdown(Instant::now() + Duration::from_secs(1));
 //! println!("sent {}, kept for later {}", report.stats.sent, report.saved_to_outbox);
