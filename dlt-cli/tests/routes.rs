@@ -190,3 +190,38 @@ fn a_write_key_goes_with_an_endpoint_set_as_trusted_or_more() {
     let requests = machine.endpoint.requests();
     assert!(requests[0].header("authorization").is_some_and(|value| value.starts_with("Basic ")));
 }
+
+/// The OTLP headers come from the environment; a project file's `runtime.otlp_endpoint` does
+/// not get them.
+#[test]
+fn a_project_cannot_redirect_the_otlp_headers_of_the_environment() {
+    let machine = Machine::new();
+    let collector = dlt_test_support::OtlpReceiver::start().unwrap();
+    fs::create_dir_all(machine.project().join(".dlt")).unwrap();
+    fs::write(
+        machine.project().join(".dlt/config.toml"),
+        format!("[runtime]\notlp_endpoint = \"{}\"\n", collector.url()),
+    )
+    .unwrap();
+    let vars = [("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer tok_SECRET_1234")];
+    let output = machine.dlt(&["telemetry", "--json"], &vars);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let warning = stderr(&output);
+    assert_eq!(warning.matches("warning: ").count(), 1, "{warning}");
+    assert!(warning.contains("OTEL_EXPORTER_OTLP_HEADERS") && warning.contains("runtime.otlp_endpoint"), "{warning}");
+    assert!(!warning.contains("tok_SECRET"), "{warning}");
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json["credentials_withheld"][0]["credential"], "OTEL_EXPORTER_OTLP_HEADERS", "{json}");
+
+    let spans = collector.wait_for_spans(1, std::time::Duration::from_secs(10)).unwrap();
+    assert_eq!(spans[0].name(), "dlt telemetry", "traces still go, without the headers");
+    assert_eq!(collector.requests()[0].header("authorization"), None);
+
+    // Set in the environment too, the endpoint gets them.
+    let collector = dlt_test_support::OtlpReceiver::start().unwrap();
+    let vars = [vars[0], ("OTEL_EXPORTER_OTLP_ENDPOINT", &collector.url())];
+    let output = machine.dlt(&["telemetry"], &vars);
+    assert!(!stderr(&output).contains("warning"), "{}", stderr(&output));
+    collector.wait_for_spans(1, std::time::Duration::from_secs(10)).unwrap();
+    assert_eq!(collector.requests()[0].header("authorization"), Some("Bearer tok_SECRET_1234"));
+}

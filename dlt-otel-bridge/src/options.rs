@@ -117,12 +117,17 @@ pub enum OtlpCompression {
 pub struct OtelOptions {
     /// The traces URL; `None` keeps export off.
     pub endpoint: Option<OtlpEndpoint>,
+    /// Where the endpoint came from: the variable, or [`CONFIG_ENDPOINT_KEY`] (so that a host can
+    /// tell how far it trusts it).
+    pub endpoint_setting: Option<Setting>,
     /// `OTEL_SDK_DISABLED=true`: export off whatever else is set.
     pub sdk_disabled: bool,
     /// A protocol other than `http/protobuf` was asked for: export off.
     pub unsupported_protocol: bool,
     /// Headers sent with every request (secret values).
     pub headers: OtlpHeaders,
+    /// The variable the headers came from.
+    pub headers_setting: Option<Setting>,
     /// Secrets besides the header values and the endpoint's credentials to hide in
     /// everything exported (e.g. the Segment write key, the Sentry DSN, passwords the host
     /// keeps); the URL rule applies whatever this holds.
@@ -161,9 +166,11 @@ impl OtelOptions {
     pub fn new() -> Self {
         Self {
             endpoint: None,
+            endpoint_setting: None,
             sdk_disabled: false,
             unsupported_protocol: false,
             headers: OtlpHeaders::default(),
+            headers_setting: None,
             extra_secrets: Redactor::default(),
             compression: OtlpCompression::None,
             export_timeout: DEFAULT_EXPORT_TIMEOUT,
@@ -211,7 +218,10 @@ impl OtelOptions {
         };
         match endpoint {
             None => return (options, Vec::new()),
-            Some((Ok(endpoint), _)) => options.endpoint = Some(endpoint),
+            Some((Ok(endpoint), setting)) => {
+                options.endpoint = Some(endpoint);
+                options.endpoint_setting = Some(setting);
+            }
             Some((Err(_), setting)) => warnings.push(OtelWarning::InvalidEndpoint { setting }),
         }
         options.network = NetworkEnv::from_lookup(&lookup);
@@ -225,6 +235,7 @@ impl OtelOptions {
         if let Some((raw, setting)) = read_signal(&read, "HEADERS") {
             let (headers, skipped) = OtlpHeaders::parse(&raw);
             options.headers = headers;
+            options.headers_setting = Some(setting);
             if skipped > 0 {
                 warnings.push(OtelWarning::MalformedHeaders { setting, skipped });
             }
@@ -367,9 +378,11 @@ impl fmt::Debug for OtelOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Self {
             endpoint,
+            endpoint_setting,
             sdk_disabled,
             unsupported_protocol,
             headers,
+            headers_setting,
             extra_secrets,
             compression,
             export_timeout,
@@ -386,9 +399,11 @@ impl fmt::Debug for OtelOptions {
         } = self;
         f.debug_struct("OtelOptions")
             .field("endpoint", endpoint)
+            .field("endpoint_setting", endpoint_setting)
             .field("sdk_disabled", sdk_disabled)
             .field("unsupported_protocol", unsupported_protocol)
             .field("headers", headers)
+            .field("headers_setting", headers_setting)
             .field("extra_secrets", extra_secrets)
             .field("compression", compression)
             .field("export_timeout", export_timeout)

@@ -11,6 +11,7 @@ use dlt_sentry_bridge::{SentryGuard, SentryLayer};
 use dlt_telemetry_model::{AnonymousId, AnonymousMessage, Event, Library, SafeContext};
 
 use crate::context;
+use crate::credentials::segment_write_key;
 use crate::issues::{Service, StartIssue};
 use crate::options::InitOptions;
 use crate::otel::{shown_endpoint, start_otel};
@@ -93,8 +94,10 @@ impl RuntimeTrace {
             return Self { status, issues: Vec::new(), config: Some(config), secrets, services: None };
         }
         let mut issues = Vec::new();
-        if status.telemetry {
-            issues.extend(status.credentials_withheld.iter().cloned().map(StartIssue::CredentialWithheld));
+        if status.telemetry
+            && let Err(withheld) = segment_write_key(runtime)
+        {
+            issues.push(StartIssue::CredentialWithheld(withheld));
         }
         let usage = if status.telemetry {
             UsageTelemetry::start(
@@ -118,6 +121,13 @@ impl RuntimeTrace {
         if let OtelStatus::StartFailed(error) = otel.status() {
             issues.push(StartIssue::Unavailable { service: Service::OpenTelemetry, message: error.to_string() });
         }
+        status.credentials_withheld = issues
+            .iter()
+            .filter_map(|issue| match issue {
+                StartIssue::CredentialWithheld(withheld) => Some(withheld.clone()),
+                _ => None,
+            })
+            .collect();
         status.detached_sender = usage.as_ref().is_some_and(UsageTelemetry::hands_off);
         status.otlp_endpoint = shown_endpoint(&otel);
         let services = Services {

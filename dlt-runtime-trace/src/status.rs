@@ -10,7 +10,7 @@ use dlt_redact::{MASK, Redactor};
 use dlt_segment::RecipientState;
 use time::OffsetDateTime;
 
-use crate::credentials::{WithheldCredential, segment_write_key};
+use crate::credentials::WithheldCredential;
 use crate::usage::effective_endpoint;
 
 /// The setting that decided whether usage telemetry is on.
@@ -63,7 +63,7 @@ pub struct Status {
     /// Whether a Segment write key is configured (its value is never shown).
     pub write_key_set: bool,
     /// Credentials configured but not sent, because their endpoint was set in a less trusted
-    /// place (see [`WithheldCredential`]).
+    /// place (see [`WithheldCredential`]); known once the services started.
     pub credentials_withheld: Vec<WithheldCredential>,
     /// Whether a Sentry DSN is configured (its value is never shown).
     pub sentry_dsn_set: bool,
@@ -96,7 +96,7 @@ impl Status {
             decided_by,
             endpoint: Some(effective_endpoint(runtime).to_string()),
             write_key_set: runtime.dlthub_telemetry_segment_write_key.value.is_some(),
-            credentials_withheld: segment_write_key(runtime).err().into_iter().collect(),
+            credentials_withheld: Vec::new(),
             sentry_dsn_set: runtime.sentry_dsn.value.is_some(),
             otlp_endpoint: None,
             debug,
