@@ -303,26 +303,32 @@ impl serde::Serialize for AnonymousMessage {
     }
 }
 
-/// The properties that pass: identifier keys only, every value screened.
-fn screen_properties(properties: Properties, depth: usize) -> Properties {
+/// The properties that pass: identifier keys only, every value screened (in place: a value
+/// that passes is not copied).
+fn screen_properties(mut properties: Properties, depth: usize) -> Properties {
+    screen_object(&mut properties, depth);
     properties
-        .into_iter()
-        .filter(|(key, _)| is_identifier(key))
-        .map(|(key, value)| {
-            let value = screen_value(&key, value, depth);
-            (key, value)
-        })
-        .collect()
+}
+
+fn screen_object(properties: &mut Properties, depth: usize) {
+    properties.retain(|key, _| is_identifier(key));
+    for (key, value) in properties.iter_mut() {
+        screen_value(key, value, depth);
+    }
 }
 
 /// One value under `key`, by the rule for that key.
-fn screen_value(key: &str, value: Value, depth: usize) -> Value {
+fn screen_value(key: &str, value: &mut Value, depth: usize) {
     match value {
-        Value::Null | Value::Bool(_) | Value::Number(_) => value,
-        Value::String(text) => Value::String(name_or_withheld(text, rule_for(key))),
-        _ if depth >= MAX_DEPTH => Value::String(WITHHELD.to_owned()),
-        Value::Array(items) => Value::Array(items.into_iter().map(|item| screen_value(key, item, depth + 1)).collect()),
-        Value::Object(object) => Value::Object(screen_properties(object, depth + 1)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        Value::String(text) => {
+            if !text.is_empty() && !rule_for(key)(text) {
+                *text = WITHHELD.to_owned();
+            }
+        }
+        _ if depth >= MAX_DEPTH => *value = Value::String(WITHHELD.to_owned()),
+        Value::Array(items) => items.iter_mut().for_each(|item| screen_value(key, item, depth + 1)),
+        Value::Object(object) => screen_object(object, depth + 1),
     }
 }
 
