@@ -1,6 +1,8 @@
 //! The saved trace of a pipeline's last run: `<data dir>/pipelines/<name>/trace.json`, written
 //! atomically and never larger than [`MAX_TRACE_FILE_BYTES`], read only when it is a regular
-//! file within that size.
+//! file within that size. Folders this creates for it are `0700` and a new trace file `0600`
+//! (pipeline names and traces are nobody else's business, under a temporary-dir fallback
+//! least of all); an existing file keeps its mode.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -83,7 +85,8 @@ pub fn trace_path(pipelines_dir: &Path, pipeline_name: &str) -> Result<PathBuf, 
 }
 
 /// Saves a trace as pretty JSON, atomically (a reader sees the old trace or the new one, never
-/// half of one) and keeping the old file's permissions; returns where.
+/// half of one), keeping the old file's permissions (a new file is `0600`, new folders `0700`);
+/// returns where.
 pub fn save_trace(pipelines_dir: &Path, trace: &PipelineTrace) -> Result<PathBuf, TraceFileError> {
     let path = trace_path(pipelines_dir, &trace.pipeline_name)?;
     let mut json = serde_json::to_vec_pretty(trace)
@@ -93,8 +96,8 @@ pub fn save_trace(pipelines_dir: &Path, trace: &PipelineTrace) -> Result<PathBuf
         return Err(TraceFileError::TooLarge { pipeline_name: trace.pipeline_name.clone(), bytes: json.len() });
     }
     let dir = path.parent().unwrap_or(pipelines_dir);
-    std::fs::create_dir_all(dir).map_err(|source| TraceFileError::Io { path: dir.to_owned(), source })?;
-    dlt_fs::write_atomic(&path, &json, NewFileMode::Shared, Sync::Durable)
+    dlt_fs::create_private_dir_all(dir).map_err(|source| TraceFileError::Io { path: dir.to_owned(), source })?;
+    dlt_fs::write_atomic(&path, &json, NewFileMode::Private, Sync::Durable)
         .map_err(|source| TraceFileError::Io { path: path.clone(), source })?;
     Ok(path)
 }

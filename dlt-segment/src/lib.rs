@@ -69,7 +69,7 @@ pub use clock::ManualClock;
 pub use clock::{Clock, SystemClock};
 pub use error::SegmentError;
 pub use handoff::HandoffTransport;
-pub use opt_out::{OptOutWatch, latest_opt_out, record_opt_out};
+pub use opt_out::{OptOutMark, OptOutWatch, read_opt_out, record_opt_out};
 pub use options::{SEGMENT_BATCH_ENDPOINT, SegmentOptions, WriteKey};
 pub use outbox::{
     DEFAULT_OUTBOX_MAX_AGE, DEFAULT_OUTBOX_MAX_BYTES, DEFAULT_OUTBOX_MAX_TOTAL_BYTES, OutboxOptions, RecipientState,
