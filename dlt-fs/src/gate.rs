@@ -610,12 +610,17 @@ enum Expected {
 }
 
 /// Why opening `name` failed, told by what stands there (links not followed): a link, a file
-/// where a folder was expected, a folder or a FIFO where a file was, or the OS error itself.
+/// where a folder was expected, a folder that is not private, a folder or a FIFO where a file
+/// was, or the OS error itself.
 fn refusal(parent: &sys::Handle, name: &OsStr, path: PathBuf, error: io::Error, expected: Expected) -> GateError {
     let Ok(status) = sys::status_at(parent, name) else { return GateError::io(path, error) };
     match (status.kind, expected) {
         (EntryKind::Link, _) => GateError::Link { path },
-        (EntryKind::Dir, Expected::Dir) => GateError::io(path, error),
+        // A folder that cannot even be opened may say why by its owner or mode.
+        (EntryKind::Dir, Expected::Dir) => match not_private(&status) {
+            Some(problem) => GateError::NotPrivate { path, problem },
+            None => GateError::io(path, error),
+        },
         (_, Expected::Dir) => GateError::NotPrivate { path, problem: NotPrivate::NotAFolder },
         (EntryKind::Dir, Expected::File) => GateError::NotRegular { path, kind: NotRegular::Directory },
         (EntryKind::Other, Expected::File) => {

@@ -106,9 +106,10 @@ impl FileMessages {
         if self.skipped > 0 {
             damage.push(format!("{name} is larger than its bound, read from its end"));
         }
-        if self.corrupt > 0 {
-            let lines = if self.corrupt == 1 { "line" } else { "lines" };
-            damage.push(format!("{name} has {} {lines} that are not messages", self.corrupt));
+        match self.corrupt {
+            0 => {}
+            1 => damage.push(format!("{name} has 1 line that is not a message")),
+            corrupt => damage.push(format!("{name} has {corrupt} lines that are not messages")),
         }
         (!damage.is_empty()).then(|| damage.join(", "))
     }
