@@ -103,8 +103,8 @@ impl Locations {
         self.data_dir.join("pipelines")
     }
 
-    /// `<global dir>/telemetry`: the switch's lock, the opt-out mark and the outboxes, readable
-    /// by the user only.
+    /// `<global dir>/telemetry`: the switch's lock, the opt-out mark and the outboxes, a private
+    /// folder every file of which is reached through the file gate (`dlt_fs::PrivateDir`).
     pub fn telemetry_dir(&self) -> PathBuf {
         self.global_dir.join("telemetry")
     }

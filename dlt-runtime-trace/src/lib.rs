@@ -14,7 +14,8 @@
 //!   `pipeline_<step>` events, drives the Sentry transaction and the OpenTelemetry trace, and
 //!   saves `pipelines/<name>/trace.json` ([`save_trace`], [`load_trace`]).
 //! - [`switch_telemetry`]: the opt-out switch, which every process honours at once.
-//! - [`waiting_telemetry`]: what waits to be sent, per recipient.
+//! - [`waiting_telemetry`]: what waits to be sent, per recipient, and what is wrong with it;
+//!   it looks, never fails, and creates nothing.
 //!
 //! ```no_run
 //! use dlt_runtime_trace::{InitOptions, PipelineInfo, RuntimeTrace, Step};

@@ -78,7 +78,10 @@ const PURGE_LOCK_WAIT: Duration = Duration::from_secs(1);
 #[non_exhaustive]
 pub struct OutboxOptions {
     /// The telemetry dir, e.g. `<global dir>/telemetry`: the outboxes are in its `outbox`
-    /// folder, the opt-out mark beside it.
+    /// folder, the opt-out mark beside it. It must be a private folder of this user (it is
+    /// created `0700`, with missing parents, when missing): one that group or others may use is
+    /// refused by the file gate, and then nothing is sent or kept, since the opt-out cannot be
+    /// checked.
     pub telemetry_dir: PathBuf,
     /// The largest one recipient's outbox may grow; the oldest messages are dropped first.
     pub max_bytes: u64,
