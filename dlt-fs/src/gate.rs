@@ -350,6 +350,9 @@ impl PrivateDir {
     /// Readers never see it half-written.
     pub fn create_new(&self, name: &str, contents: &[u8], sync: Sync) -> Result<bool, GateError> {
         let target = checked(name, &self.path)?;
+        if self.status(target)?.is_some() {
+            return Ok(false);
+        }
         let (temp, _file) = self.temp_file(contents, sync)?;
         match sys::hard_link(&self.handle, &temp.name, target) {
             Ok(()) => self.sync_dir(sync).map(|()| true),
