@@ -91,23 +91,6 @@ pub enum GateError {
 }
 
 impl GateError {
-    /// Whether nothing was there.
-    pub fn is_not_found(&self) -> bool {
-        matches!(self, Self::Io { source, .. } if is_missing(source))
-    }
-
-    /// The file or folder the error is about.
-    pub fn path(&self) -> &Path {
-        match self {
-            Self::Link { path }
-            | Self::NotPrivate { path, .. }
-            | Self::NotRegular { path, .. }
-            | Self::HardLinked { path, .. }
-            | Self::TooLarge { path, .. }
-            | Self::Io { path, .. } => path,
-        }
-    }
-
     fn io(path: PathBuf, source: io::Error) -> Self {
         Self::Io { path, source }
     }
