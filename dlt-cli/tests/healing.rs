@@ -72,7 +72,10 @@ fn heals(damaged: impl FnOnce(&[u8]) -> (Vec<u8>, String), damage: &str) {
 
     let first_request = machine.endpoint.requests().len();
     let endpoint = batch_endpoint(&machine);
-    let output = machine.dlt(&["telemetry"], &[("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", &endpoint)]);
+    // A full outbox is a few batches: the exit deadline leaves time for them on a busy machine.
+    let vars =
+        [("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", endpoint.as_str()), ("RUNTIME__TELEMETRY_SHUTDOWN_TIMEOUT", "30")];
+    let output = machine.dlt(&["telemetry"], &vars);
     assert!(output.status.success(), "{}", stderr(&output));
     let delivered: Vec<TrackMessage> = machine.endpoint.requests()[first_request..]
         .iter()
