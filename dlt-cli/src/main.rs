@@ -186,17 +186,12 @@ fn report_switch(runtime: &RuntimeTrace, config: &Config, enabled: bool, started
     redacted::eprint_line("note", format_args!("telemetry stays {state}: {} {verb} it {state}", deciders.join(", ")));
 }
 
-/// `dlt telemetry`: the status, and what waits to be sent.
+/// `dlt telemetry`: the status, and what waits to be sent. An outbox never makes it fail: what
+/// is wrong with one is shown.
 fn telemetry(runtime: &RuntimeTrace, config: &Config, json: bool) -> Outcome {
-    let waiting = match waiting_telemetry(config) {
-        Ok(waiting) => Some(waiting),
-        Err(error) => return Outcome::Failed(format!("cannot look at the telemetry outbox: {error}")),
-    };
-    let text = if json {
-        output::status_json(runtime.status(), waiting.as_ref())
-    } else {
-        output::status(runtime.status(), waiting.as_ref())
-    };
+    let waiting = waiting_telemetry(config);
+    let text =
+        if json { output::status_json(runtime.status(), &waiting) } else { output::status(runtime.status(), &waiting) };
     match output::print(text) {
         Ok(()) => Outcome::Done,
         Err(closed) => closed.into(),

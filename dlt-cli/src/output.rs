@@ -59,7 +59,7 @@ fn delivery(status: &Status) -> &'static str {
 }
 
 /// `dlt telemetry`: dlt's first line, then what decided it, where events go and what waits.
-pub(crate) fn status(status: &Status, waiting: Option<&WaitingTelemetry>) -> String {
+pub(crate) fn status(status: &Status, waiting: &WaitingTelemetry) -> String {
     let state = if status.telemetry { "ENABLED" } else { "DISABLED" };
     let mut text = format!("Telemetry is {}\n", bold(state));
     let _ = writeln!(text, "  decided by: {}", status.decided_by);
@@ -78,38 +78,46 @@ pub(crate) fn status(status: &Status, waiting: Option<&WaitingTelemetry>) -> Str
     if !status.runtime_trace {
         let _ = writeln!(text, "  runtime trace: off (no telemetry, no Sentry, no OpenTelemetry, no trace file)");
     }
-    if let Some(waiting) = waiting {
-        if let Some(at) = waiting.opted_out_at {
-            let _ = writeln!(text, "  opted out at: {}", timestamp(at));
+    if let Some(at) = waiting.opted_out_at {
+        let _ = writeln!(text, "  opted out at: {}", timestamp(at));
+    }
+    for problem in &waiting.problems {
+        let _ = writeln!(text, "  problem: {problem}");
+    }
+    let recipients: Vec<&RecipientState> = waiting
+        .recipients
+        .iter()
+        .filter(|state| state.waiting > 0 || state.sender_running || !state.problems.is_empty())
+        .collect();
+    if recipients.is_empty() {
+        let _ = writeln!(text, "  waiting to be sent: nothing");
+    }
+    for state in recipients {
+        let endpoint = state.endpoint.as_deref().unwrap_or("an unknown endpoint");
+        let key = if state.write_key { " (with a write key)" } else { "" };
+        let oldest = state.oldest.map(|at| format!(", oldest {} old", age(at))).unwrap_or_default();
+        let sender = match (state.sender_running, state.sender_pid) {
+            (true, Some(pid)) => format!(", a sender (pid {pid}) is delivering them"),
+            (true, None) => ", a sender is delivering them".to_owned(),
+            (false, _) => String::new(),
+        };
+        let _ = writeln!(text, "  waiting for {endpoint}{key}: {} message(s){oldest}{sender}", state.waiting);
+        if let Some(error) = &state.last_error {
+            let _ = writeln!(text, "    last delivery error: {error}");
         }
-        let recipients: Vec<&RecipientState> =
-            waiting.recipients.iter().filter(|state| state.waiting > 0 || state.sender_running).collect();
-        if recipients.is_empty() {
-            let _ = writeln!(text, "  waiting to be sent: nothing");
-        }
-        for state in recipients {
-            let endpoint = state.endpoint.as_deref().unwrap_or("an unknown endpoint");
-            let key = if state.write_key { " (with a write key)" } else { "" };
-            let oldest = state.oldest.map(|at| format!(", oldest {} old", age(at))).unwrap_or_default();
-            let sender = match (state.sender_running, state.sender_pid) {
-                (true, Some(pid)) => format!(", a sender (pid {pid}) is delivering them"),
-                (true, None) => ", a sender is delivering them".to_owned(),
-                (false, _) => String::new(),
-            };
-            let _ = writeln!(text, "  waiting for {endpoint}{key}: {} message(s){oldest}{sender}", state.waiting);
-            if let Some(error) = &state.last_error {
-                let _ = writeln!(text, "    last delivery error: {error}");
-            }
+        for problem in &state.problems {
+            let _ = writeln!(text, "    problem: {problem}");
         }
     }
     text
 }
 
 /// `dlt telemetry --json`: the same as one JSON object (documented in docs/cli.md).
-pub(crate) fn status_json(status: &Status, waiting: Option<&WaitingTelemetry>) -> String {
+pub(crate) fn status_json(status: &Status, waiting: &WaitingTelemetry) -> String {
     let recipients: Vec<serde_json::Value> = waiting
-        .map(|waiting| {
-            waiting.recipients.iter().map(|state| {
+        .recipients
+        .iter()
+        .map(|state| {
             json!({
                 "endpoint": state.endpoint,
                 "write_key": state.write_key,
@@ -119,10 +127,10 @@ pub(crate) fn status_json(status: &Status, waiting: Option<&WaitingTelemetry>) -
                 "sender_running": state.sender_running,
                 "sender_pid": state.sender_pid,
                 "last_error": state.last_error,
+                "problems": state.problems,
             })
-        }).collect()
         })
-        .unwrap_or_default();
+        .collect();
     let withheld: Vec<serde_json::Value> = status
         .credentials_withheld
         .iter()
@@ -148,7 +156,8 @@ pub(crate) fn status_json(status: &Status, waiting: Option<&WaitingTelemetry>) -
         "sentry": { "dsn": status.sentry_dsn_set },
         "opentelemetry": { "endpoint": status.otlp_endpoint },
         "credentials_withheld": withheld,
-        "opted_out_at": waiting.and_then(|waiting| waiting.opted_out_at).and_then(|at| at.format(&Rfc3339).ok()),
+        "opted_out_at": waiting.opted_out_at.and_then(|at| at.format(&Rfc3339).ok()),
+        "problems": waiting.problems,
         "waiting": recipients,
     });
     format!("{value:#}\n")

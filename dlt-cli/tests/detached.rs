@@ -156,3 +156,38 @@ fn no_sender_is_started_when_there_is_nothing_to_send_or_telemetry_is_off() {
     assert_eq!(machine.waiting(), (0, false), "no message kept, no sender started");
     assert!(machine.endpoint.requests().is_empty());
 }
+
+/// A detached sender has no terminal to complain to: when it cannot start its transport (here
+/// a proxy URL it cannot use), it says why in the recipient's failure log, as a class of
+/// failure without the value, and `dlt telemetry` shows it as the last error. The message
+/// still waits.
+#[test]
+fn a_detached_sender_that_cannot_use_its_proxy_says_why_in_dlt_telemetry() {
+    let machine = Machine::new();
+    // The password holds a `/`: not a usable URL, and a secret.
+    let proxy = [("HTTPS_PROXY", "http://corp:s3cr/et@proxy.example:3128")];
+    let output = machine.dlt_detached(&["telemetry"], &proxy);
+    assert!(output.status.success(), "the command hands off and is done: {}", common::stderr(&output));
+
+    let last_error = |status: &serde_json::Value| status["waiting"][0]["last_error"].as_str().map(str::to_owned);
+    let mut status = serde_json::Value::Null;
+    let shown = eventually(Duration::from_secs(10), || {
+        let json = machine.dlt(&["telemetry", "--json"], &[("RUNTIME__DLTHUB_TELEMETRY", "false")]);
+        assert!(json.status.success());
+        status = serde_json::from_slice(&json.stdout).unwrap();
+        last_error(&status).is_some()
+    });
+    assert!(shown, "the sender left no line: {status:#}");
+    let error = last_error(&status).unwrap();
+    assert!(error.ends_with("the sender cannot start: HTTPS_PROXY is not a usable proxy URL"), "{error}");
+    assert_eq!(status["waiting"][0]["messages"], 1, "the message waits: {status:#}");
+
+    let text = machine.dlt(&["telemetry"], &[("RUNTIME__DLTHUB_TELEMETRY", "false")]);
+    assert!(text.status.success());
+    let printed = stdout(&text);
+    assert!(printed.contains("last delivery error: ") && printed.contains("HTTPS_PROXY is not a usable"), "{printed}");
+    for shown in [printed, status.to_string()] {
+        assert!(!shown.contains("s3cr") && !shown.contains("proxy.example"), "no value: {shown}");
+    }
+    assert!(machine.endpoint.requests().is_empty());
+}

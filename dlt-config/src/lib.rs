@@ -3,7 +3,8 @@
 //! telemetry switch writer.
 //!
 //! - [`Environment`]: the snapshot of environment variables that everything here reads.
-//! - [`Locations`]: the project, settings, global and data dirs (DESIGN.md §2).
+//! - [`Locations`]: the project, settings, global and data dirs (DESIGN.md §2); a temporary-dir
+//!   fallback is created private, or used only when verified private on its handle.
 //! - [`Config`]: one loaded value: the environment it was read with, the [`Locations`], the
 //!   layered configuration (environment > project `secrets.toml` > global `secrets.toml` >
 //!   project `config.toml` > global `config.toml` > defaults), its typed [`RuntimeConfig`] and
@@ -14,7 +15,8 @@
 //! - [`Secret`] and [`HttpUrl`] (from `dlt-redact`, the workspace's one rule for secrets): write
 //!   keys, DSNs and URLs, never shown with their secret parts.
 //! - [`set_telemetry`] under a [`SwitchLock`]: the switch behind `dlt --disable-telemetry` /
-//!   `--enable-telemetry`.
+//!   `--enable-telemetry`; the lock is in the telemetry dir, reached through the file gate
+//!   (`dlt_fs::PrivateDir`).
 //! - [`init_project`]: the project's `config.toml` and `secrets.toml` of `dlt init`.
 //!
 //! Config files are read only when they are regular files of at most 1 MiB.

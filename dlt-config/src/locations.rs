@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use dlt_fs::PrivateDir;
+
 use crate::environment::Environment;
 
 /// The project dir, when `DLT_PROJECT_DIR` is not set, is the current dir.
@@ -20,7 +22,8 @@ pub const ROOT_GLOBAL_DIR: &str = "/var/dlt";
 const CONFIG_TOML: &str = "config.toml";
 const SECRETS_TOML: &str = "secrets.toml";
 
-/// Where configuration and data live. Each dir is the one dlt would use; none is created here.
+/// Where configuration and data live. Each dir is the one dlt would use; none is created here,
+/// except a temporary-dir fallback, which is created private to claim it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Locations {
     /// `DLT_PROJECT_DIR`, or the current dir.
@@ -44,21 +47,20 @@ pub enum LocationsError {
         /// The OS reason.
         source: std::io::Error,
     },
-    /// The home dir is missing or not writable and the temporary dir's `dlt` folders belong to
-    /// someone else or are writable by others: nothing there is read or written.
-    #[error(
-        "no safe global dir: the home dir is not usable and {} and {} are not private folders of this user; set DLT_GLOBAL_DIR",
-        .tried[0].display(), .tried[1].display()
-    )]
+    /// The home dir is missing or not writable, and neither `<tmp>/dlt` nor `<tmp>/dlt-<uid>`
+    /// is a private folder of this user (or can be made one): nothing there is read or
+    /// written.
+    #[error("no safe global dir: the home dir is not usable, and {}; and {}; set DLT_GLOBAL_DIR", .refused[0], .refused[1])]
     UnsafeTempDir {
-        /// The folders tried, in order.
-        tried: [PathBuf; 2],
+        /// Why each folder was refused, `<tmp>/dlt` first; each error names its folder.
+        refused: Box<[dlt_fs::GateError; 2]>,
     },
 }
 
 impl Locations {
     /// The locations for this environment and this user (the root user's global dir is
-    /// `/var/dlt`). Reads the current dir only when `DLT_PROJECT_DIR` is not set.
+    /// `/var/dlt`). Reads the current dir only when `DLT_PROJECT_DIR` is not set. When the home
+    /// dir is not usable, creates (or verifies) the private temporary-dir fallback.
     pub fn resolve(env: &Environment) -> Result<Self, LocationsError> {
         let project_dir = match env.get_non_empty_os(PROJECT_DIR_VARIABLE) {
             Some(dir) => PathBuf::from(dir),
@@ -101,8 +103,8 @@ impl Locations {
         self.data_dir.join("pipelines")
     }
 
-    /// `<global dir>/telemetry`: the switch's lock, the opt-out mark and the outboxes, readable
-    /// by the user only.
+    /// `<global dir>/telemetry`: the switch's lock, the opt-out mark and the outboxes, a private
+    /// folder every file of which is reached through the file gate (`dlt_fs::PrivateDir`).
     pub fn telemetry_dir(&self) -> PathBuf {
         self.global_dir.join("telemetry")
     }
@@ -131,12 +133,21 @@ fn global_dir(env: &Environment, config_folder: &Path, running_as_root: bool) ->
     })
 }
 
-/// `<tmp>/dlt` when it is missing or a private folder of this user (anyone may create a folder
-/// in the temporary dir and plant a config there), else `<tmp>/dlt-<uid>` under the same rule.
+/// `<tmp>/dlt`, else `<tmp>/dlt-<uid>`: the first that this process creates `0700`, or that
+/// exists and is verified private on its open handle (anyone may create a folder in the
+/// temporary dir, and plant a config or a link there). Creating it here, not when something is
+/// first written, leaves no moment between the check and the creation for another user.
 fn private_temp_dir(temp: &Path) -> Result<PathBuf, LocationsError> {
-    let tried = [temp.join("dlt"), temp.join(format!("dlt-{}", user_id()))];
-    let usable = |dir: &Path| std::fs::symlink_metadata(dir).is_err() || dlt_fs::is_private_dir(dir).unwrap_or(false);
-    tried.iter().find(|dir| usable(dir)).cloned().ok_or(LocationsError::UnsafeTempDir { tried })
+    let shared = temp.join("dlt");
+    let shared_refused = match PrivateDir::create(&shared) {
+        Ok(_) => return Ok(shared),
+        Err(error) => error,
+    };
+    let own = temp.join(format!("dlt-{}", user_id()));
+    match PrivateDir::create(&own) {
+        Ok(_) => Ok(own),
+        Err(own_refused) => Err(LocationsError::UnsafeTempDir { refused: Box::new([shared_refused, own_refused]) }),
+    }
 }
 
 #[cfg(unix)]
@@ -220,14 +231,22 @@ mod tests {
     }
 
     #[test]
-    fn missing_home_falls_back_to_temp_dir() {
-        let locations = locations(&[("TMPDIR", "/scratch")], false);
-        assert_eq!(locations.global_dir, Path::new("/scratch/dlt"));
+    fn missing_home_falls_back_to_a_private_temp_dir_created_at_once() {
+        let temp = tempfile::tempdir().unwrap();
+        let locations = locations(&[("TMPDIR", temp.path().to_str().unwrap())], false);
+        assert_eq!(locations.global_dir, temp.path().join("dlt"));
+        assert!(dlt_fs::PrivateDir::open(&locations.global_dir).unwrap().is_some(), "created, private");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&locations.global_dir).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700);
+        }
     }
 
     #[cfg(unix)]
     #[test]
-    fn a_temp_dlt_folder_of_someone_else_is_never_used() {
+    fn a_temp_dlt_folder_open_to_others_is_never_used() {
         use std::os::unix::fs::PermissionsExt as _;
         let temp = tempfile::tempdir().unwrap();
         let tmp = temp.path().to_str().unwrap();
@@ -235,28 +254,55 @@ mod tests {
         std::fs::create_dir(&open).unwrap();
         std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
         let ours = temp.path().join(format!("dlt-{}", user_id()));
-        assert_eq!(locations(&[("TMPDIR", tmp)], false).global_dir, ours, "missing: ours to create");
+        assert_eq!(locations(&[("TMPDIR", tmp)], false).global_dir, ours, "missing: created, ours");
+        assert_eq!(std::fs::metadata(&open).unwrap().permissions().mode() & 0o777, 0o777, "left as it is");
+        assert_eq!(locations(&[("TMPDIR", tmp)], false).global_dir, ours, "existing and private: used");
 
-        std::fs::create_dir(&ours).unwrap();
-        std::fs::set_permissions(&ours, std::fs::Permissions::from_mode(0o700)).unwrap();
-        assert_eq!(locations(&[("TMPDIR", tmp)], false).global_dir, ours);
-
-        std::fs::set_permissions(&ours, std::fs::Permissions::from_mode(0o757)).unwrap();
+        std::fs::set_permissions(&ours, std::fs::Permissions::from_mode(0o755)).unwrap();
         let env = Environment::from_pairs([("TMPDIR", tmp)]);
         let error = Locations::for_project(&env, PathBuf::from("/p"), false).unwrap_err();
         assert!(matches!(error, LocationsError::UnsafeTempDir { .. }), "{error:?}");
-        assert!(error.to_string().contains("DLT_GLOBAL_DIR"), "{error}");
+        let message = error.to_string();
+        assert!(message.contains(&format!("{}: has mode 0777", open.display())), "{message}");
+        assert!(message.contains(&format!("{}: has mode 0755", ours.display())), "{message}");
+        assert!(message.contains("mode 0700") && message.ends_with("set DLT_GLOBAL_DIR"), "{message}");
+        assert!(!message.contains('\n'), "one line: {message}");
 
         std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o700)).unwrap();
         assert_eq!(locations(&[("TMPDIR", tmp)], false).global_dir, open, "a private dlt folder of ours");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_temp_dlt_folder_of_another_user_or_a_link_is_never_used() {
+        let temp = tempfile::tempdir().unwrap();
+        let tmp = temp.path().to_str().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), temp.path().join("dlt")).unwrap();
+        let ours = temp.path().join(format!("dlt-{}", user_id()));
+        assert_eq!(locations(&[("TMPDIR", tmp)], false).global_dir, ours, "a link is refused");
+        assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0, "nothing made through the link");
+
+        if !rustix::process::geteuid().is_root() {
+            eprintln!("skipped the other user's folder: only root can give a folder to uid 65534");
+            return;
+        }
+        // Another user made `<tmp>/dlt-<uid>` first (it is private, but not ours).
+        std::os::unix::fs::chown(&ours, Some(65534), Some(65534)).unwrap();
+        let env = Environment::from_pairs([("TMPDIR", tmp)]);
+        let message = Locations::for_project(&env, PathBuf::from("/p"), false).unwrap_err().to_string();
+        assert!(message.contains("dlt: is a symbolic link"), "{message}");
+        assert!(message.contains(&format!("{}: belongs to uid 65534", ours.display())), "{message}");
     }
 
     #[test]
     fn home_that_does_not_exist_falls_back_to_temp_dir() {
         let home = tempfile::tempdir().unwrap();
         let gone = home.path().join("gone");
-        let locations = locations(&[("HOME", gone.to_str().unwrap()), ("TMPDIR", "/scratch")], false);
-        assert_eq!(locations.global_dir, Path::new("/scratch/dlt"));
+        let temp = tempfile::tempdir().unwrap();
+        let locations =
+            locations(&[("HOME", gone.to_str().unwrap()), ("TMPDIR", temp.path().to_str().unwrap())], false);
+        assert_eq!(locations.global_dir, temp.path().join("dlt"));
     }
 
     #[test]

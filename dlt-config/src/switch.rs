@@ -7,7 +7,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use dlt_fs::{FileLock, NewFileMode, Sync};
+use dlt_fs::{FileLock, GateError, NewFileMode, PrivateDir, Sync};
 
 use crate::edit::{EditError, set_telemetry_value};
 use crate::locations::Locations;
@@ -15,6 +15,8 @@ use crate::toml_file::{FileError, parse, read_text, without_bom};
 
 /// How long a switch waits for another process that is switching.
 const LOCK_WAIT: Duration = Duration::from_secs(5);
+/// The switch's lock file, in the telemetry dir.
+const SWITCH_LOCK: &str = "switch.lock";
 
 /// What the switch did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -63,14 +65,10 @@ pub enum SwitchError {
         /// The OS reason.
         source: io::Error,
     },
-    /// Another process kept the switch's lock, or the lock file could not be opened.
-    #[error("cannot lock {}: {source}; telemetry setting not changed", path.display())]
-    Lock {
-        /// The lock file.
-        path: PathBuf,
-        /// The OS reason.
-        source: io::Error,
-    },
+    /// The switch's lock could not be taken: the telemetry dir or the lock file is refused by
+    /// the file gate (not a private folder, a link), or another process kept the lock.
+    #[error("cannot lock the telemetry switch: {0}; telemetry setting not changed")]
+    Lock(#[source] GateError),
     /// Writing or replacing the file failed; the old file is intact.
     #[error("cannot write {}: {source}", path.display())]
     Write {
@@ -82,10 +80,14 @@ pub enum SwitchError {
 }
 
 impl SwitchError {
-    /// True when the user must fix a file (it is malformed, in the way, or read-only); false
-    /// when the system failed (a lock, a full disk).
+    /// True when the user must fix a file or folder (it is malformed, in the way, read-only,
+    /// or refused by the file gate); false when the system failed (a lock kept, a full disk).
     pub fn is_config_error(&self) -> bool {
-        matches!(self, Self::File(_) | Self::Edit { .. } | Self::ReadOnlyFile { .. } | Self::ReadOnlyDir { .. })
+        match self {
+            Self::File(_) | Self::Edit { .. } | Self::ReadOnlyFile { .. } | Self::ReadOnlyDir { .. } => true,
+            Self::Lock(error) => !matches!(error, GateError::Io { .. }),
+            Self::CreateDir { .. } | Self::Write { .. } => false,
+        }
     }
 }
 
@@ -99,14 +101,12 @@ pub struct SwitchLock {
 
 impl SwitchLock {
     /// Takes the lock, `<global dir>/telemetry/switch.lock`, waiting up to 5 s for another
-    /// process; creates the global dir (and its `telemetry` folder, private) when missing.
+    /// process. The telemetry dir is created private when missing (the global dir too), and is
+    /// used only when the file gate verifies it ([`PrivateDir`]).
     pub fn acquire(locations: &Locations) -> Result<Self, SwitchError> {
-        let dir = locations.telemetry_dir();
-        dlt_fs::create_private_dir_all(&dir).map_err(|source| SwitchError::CreateDir { dir: dir.clone(), source })?;
-        let path = dir.join("switch.lock");
-        FileLock::acquire(&path, Instant::now() + LOCK_WAIT)
-            .map(|lock| Self { _lock: lock })
-            .map_err(|source| SwitchError::Lock { path, source })
+        let dir = PrivateDir::create(&locations.telemetry_dir()).map_err(SwitchError::Lock)?;
+        let lock = dir.lock(SWITCH_LOCK, Instant::now() + LOCK_WAIT).map_err(SwitchError::Lock)?;
+        Ok(Self { _lock: lock })
     }
 }
 
@@ -115,18 +115,19 @@ impl SwitchLock {
 ///
 /// Only the value's text changes, or the key or a `[runtime]` table is added; comments, order,
 /// spacing, line endings and a byte order mark stay. Each file is replaced atomically and
-/// durably, keeping its permissions and owner; a symlinked file is edited where it points, and
+/// durably, keeping its permissions and owner (a new global file is readable by its owner only,
+/// a new project file by whom the umask allows); a symlinked file is edited where it points, and
 /// a symlink to nothing is an error. `secrets.toml` and the environment are not touched.
 /// The caller holds the [`SwitchLock`].
 pub fn set_telemetry(_lock: &SwitchLock, locations: &Locations, enabled: bool) -> Result<SwitchReport, SwitchError> {
     let project = locations.project_config_toml();
     let global = locations.global_config_toml();
     let global_text = read_text(&global)?;
-    let mut plans = vec![Plan::new(global.clone(), global_text, enabled)?];
+    let mut plans = vec![Plan::new(global.clone(), global_text, enabled, NewFileMode::Private)?];
     if !same_file(&project, &global)
         && let Some(text) = read_text(&project)?.filter(|text| !text.is_empty())
     {
-        plans.push(Plan::new(project, Some(text), enabled)?);
+        plans.push(Plan::new(project, Some(text), enabled, NewFileMode::Shared)?);
     }
 
     for plan in plans.iter().filter(|plan| plan.changes()) {
@@ -144,21 +145,23 @@ pub fn set_telemetry(_lock: &SwitchLock, locations: &Locations, enabled: bool) -
     Ok(report)
 }
 
-/// One file's new contents, computed before anything is written.
+/// One file's new contents, computed before anything is written, and the mode it gets if it
+/// is new.
 struct Plan {
     path: PathBuf,
     old: Option<String>,
     new: String,
+    mode: NewFileMode,
 }
 
 impl Plan {
-    fn new(path: PathBuf, old: Option<String>, enabled: bool) -> Result<Self, SwitchError> {
+    fn new(path: PathBuf, old: Option<String>, enabled: bool, mode: NewFileMode) -> Result<Self, SwitchError> {
         let (bom, text) = without_bom(old.as_deref().unwrap_or_default());
         let document = parse(&path, text)?;
         let edited = set_telemetry_value(&document, enabled)
             .map_err(|source| SwitchError::Edit { path: path.clone(), source })?;
         let new = format!("{bom}{edited}");
-        Ok(Self { path, old, new })
+        Ok(Self { path, old, new, mode })
     }
 
     fn changes(&self) -> bool {
@@ -182,7 +185,7 @@ impl Plan {
     fn write(&self) -> Result<(), SwitchError> {
         let dir = parent_dir(&self.path);
         fs::create_dir_all(dir).map_err(|source| SwitchError::CreateDir { dir: dir.to_owned(), source })?;
-        dlt_fs::write_atomic(&self.path, self.new.as_bytes(), NewFileMode::Shared, Sync::Durable)
+        dlt_fs::write_atomic(&self.path, self.new.as_bytes(), self.mode, Sync::Durable)
             .map_err(|source| SwitchError::Write { path: self.path.clone(), source })
     }
 }

@@ -205,6 +205,46 @@ fn permissions_are_kept_and_no_temporary_file_is_left() {
     assert_eq!(entries(&dirs.locations().global_dir), ["config.toml"]);
 }
 
+// Unix only: file modes.
+#[cfg(unix)]
+#[test]
+fn a_new_global_file_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dirs = Dirs::new();
+    write(&dirs.project_config(), "[runtime]\nlog_level = \"INFO\"\n");
+    fs::set_permissions(dirs.project_config(), fs::Permissions::from_mode(0o644)).unwrap();
+    switch(&dirs.locations(), false).unwrap();
+    let mode = |path: &Path| fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dirs.global_config()), 0o600);
+    assert_eq!(mode(&dirs.project_config()), 0o644, "an existing file keeps its mode");
+    assert_eq!(mode(&dirs.locations().telemetry_dir()), 0o700);
+    assert_eq!(mode(&dirs.locations().telemetry_dir().join("switch.lock")), 0o600);
+}
+
+// Unix only: file modes and symlinks.
+#[cfg(unix)]
+#[test]
+fn a_telemetry_dir_that_is_not_private_stops_the_switch_before_any_file_is_written() {
+    use std::os::unix::fs::PermissionsExt;
+    let dirs = Dirs::new();
+    let telemetry = dirs.locations().telemetry_dir();
+    fs::create_dir_all(&telemetry).unwrap();
+    fs::set_permissions(&telemetry, fs::Permissions::from_mode(0o777)).unwrap();
+    let error = switch(&dirs.locations(), false).unwrap_err();
+    assert!(matches!(error, SwitchError::Lock(dlt_fs::GateError::NotPrivate { .. })), "{error:?}");
+    assert!(error.is_config_error(), "the user must fix the folder");
+    let message = error.to_string();
+    assert!(message.contains(&telemetry.display().to_string()) && message.contains("mode 0777"), "{message}");
+    assert!(!dirs.global_config().exists());
+
+    fs::remove_dir(&telemetry).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), &telemetry).unwrap();
+    let error = switch(&dirs.locations(), false).unwrap_err();
+    assert!(matches!(error, SwitchError::Lock(dlt_fs::GateError::Link { .. })), "{error:?}");
+    assert_eq!(fs::read_dir(elsewhere.path()).unwrap().count(), 0, "no lock file made through the link");
+}
+
 // Unix only: a file made read-only by its mode.
 #[cfg(unix)]
 #[test]

@@ -66,18 +66,6 @@ pub fn create_new_atomic(path: &Path, contents: &[u8], mode: NewFileMode, sync: 
     temp.link_to(path, sync)
 }
 
-/// Creates the file at `path` with `contents`, atomically for readers, and returns it locked
-/// (see [`crate::FileLock`]: between processes, released when the file is dropped or the
-/// process ends). The lock is taken before the file appears under its name, so nobody sees
-/// it unlocked: a claim on what it holds. Not synced (a claim guards against a kill, not a
-/// power loss).
-pub fn create_locked(path: &Path, contents: &[u8], mode: NewFileMode) -> io::Result<File> {
-    let temp = TempFile::create(parent_dir(path), mode, None)?;
-    temp.file.lock()?;
-    temp.fill(contents, Sync::Fast)?;
-    temp.into_file_at(path)
-}
-
 /// Where to write for `path`: the file a symlink points to, or `path` itself.
 fn resolve_link(path: &Path) -> io::Result<PathBuf> {
     let is_link = fs::symlink_metadata(path).is_ok_and(|metadata| metadata.file_type().is_symlink());
@@ -149,13 +137,6 @@ impl TempFile {
         Ok(())
     }
 
-    /// Renames the file to `target` and hands it over, open.
-    fn into_file_at(mut self, target: &Path) -> io::Result<File> {
-        fs::rename(&self.path, target)?;
-        self.placed = true;
-        self.file.try_clone()
-    }
-
     fn rename_to(mut self, target: &Path, sync: Sync) -> io::Result<()> {
         fs::rename(&self.path, target)?;
         self.placed = true;
@@ -183,7 +164,7 @@ impl Drop for TempFile {
 }
 
 /// A random number for temporary names (std's hasher keys are random per process and thread).
-fn random() -> u64 {
+pub(crate) fn random() -> u64 {
     let mut hasher = RandomState::new().build_hasher();
     hasher
         .write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());

@@ -1,4 +1,5 @@
-//! Folders that only their owner can enter, for what must not be read or planted by others.
+//! Folders that only their owner can enter, created by path (see [`crate::PrivateDir`] for
+//! folders verified on their handle).
 
 use std::io;
 use std::path::Path;
@@ -14,27 +15,4 @@ pub fn create_private_dir_all(path: &Path) -> io::Result<()> {
         builder.mode(0o700);
     }
     builder.create(path)
-}
-
-/// Whether `path` is a folder (not a link to one) owned by the current user that nobody else
-/// may write to (no group or world write bit). `Ok(false)` when it does not exist.
-#[cfg(unix)]
-pub fn is_private_dir(path: &Path) -> io::Result<bool> {
-    use std::os::unix::fs::MetadataExt as _;
-    let metadata = match std::fs::symlink_metadata(path) {
-        Ok(metadata) => metadata,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(false),
-        Err(error) => return Err(error),
-    };
-    Ok(metadata.is_dir() && metadata.uid() == rustix::process::geteuid().as_raw() && metadata.mode() & 0o022 == 0)
-}
-
-/// Windows has no such modes: a folder that is not a link counts as private.
-#[cfg(not(unix))]
-pub fn is_private_dir(path: &Path) -> io::Result<bool> {
-    match std::fs::symlink_metadata(path) {
-        Ok(metadata) => Ok(metadata.is_dir()),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(error) => Err(error),
-    }
 }

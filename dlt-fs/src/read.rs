@@ -113,7 +113,7 @@ fn kind_of(file_type: &std::fs::FileType) -> NotRegular {
 }
 
 /// `1 MiB`, `16 MiB`, `64 KiB`, or bytes.
-fn human_size(bytes: u64) -> String {
+pub(crate) fn human_size(bytes: u64) -> String {
     const KIB: u64 = 1024;
     const MIB: u64 = 1024 * KIB;
     if bytes >= MIB && bytes.is_multiple_of(MIB) {

@@ -6,11 +6,11 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dlt_fs::{
-    FileLock, NewFileMode, NotRegular, ReadError, Sync, create_new_atomic, create_private_dir_all, is_private_dir,
-    read_regular_file, write_atomic,
+    NewFileMode, NotRegular, ReadError, Sync, create_new_atomic, create_private_dir_all, read_regular_file,
+    write_atomic,
 };
 
 fn names(dir: &Path) -> Vec<String> {
@@ -193,75 +193,13 @@ fn a_link_to_a_device_is_refused_before_reading() {
     assert!(matches!(error, ReadError::NotRegular(NotRegular::Device)), "{error:?}");
 }
 
-#[test]
-fn a_lock_is_exclusive_until_dropped() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".lock");
-    assert!(!FileLock::is_held(&path).unwrap());
-    let held = FileLock::acquire(&path, Instant::now()).unwrap();
-    assert!(FileLock::is_held(&path).unwrap());
-    assert!(FileLock::try_acquire(&path).unwrap().is_none());
-    let started = Instant::now();
-    let error = FileLock::acquire(&path, Instant::now() + Duration::from_millis(50)).unwrap_err();
-    assert_eq!(error.kind(), io::ErrorKind::TimedOut);
-    assert!(started.elapsed() >= Duration::from_millis(50));
-    assert_eq!(FileLock::holder(&path), None, "held, but no holder recorded");
-    held.record_holder().unwrap();
-    held.record_holder().unwrap();
-    assert_eq!(FileLock::holder(&path), Some(std::process::id()));
-    drop(held);
-    assert!(!FileLock::is_held(&path).unwrap());
-    assert_eq!(FileLock::holder(&path), None, "a lock nobody holds has no holder");
-    assert!(FileLock::try_acquire(&path).unwrap().is_some());
-}
-
-#[test]
-fn a_waiter_gets_the_lock_when_the_holder_lets_go() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(".lock");
-    let held = FileLock::acquire(&path, Instant::now()).unwrap();
-    let (sender, receiver) = std::sync::mpsc::channel();
-    let waiter = {
-        let path = path.clone();
-        std::thread::spawn(move || {
-            sender.send(()).unwrap();
-            FileLock::acquire(&path, Instant::now() + Duration::from_secs(10)).map(drop)
-        })
-    };
-    receiver.recv().unwrap();
-    drop(held);
-    waiter.join().unwrap().unwrap();
-}
-
 #[cfg(unix)]
 #[test]
-fn private_dirs_are_owned_and_closed_to_others() {
+fn private_dirs_are_created_with_their_parents_closed_to_others() {
     use std::os::unix::fs::PermissionsExt as _;
     let dir = tempfile::tempdir().unwrap();
     let private = dir.path().join("a/b");
     create_private_dir_all(&private).unwrap();
     assert_eq!(fs::metadata(&private).unwrap().permissions().mode() & 0o777, 0o700);
-    assert!(is_private_dir(&private).unwrap());
-    assert!(!is_private_dir(&dir.path().join("missing")).unwrap());
-
-    let open = dir.path().join("open");
-    fs::create_dir(&open).unwrap();
-    fs::set_permissions(&open, fs::Permissions::from_mode(0o777)).unwrap();
-    assert!(!is_private_dir(&open).unwrap());
-
-    let link = dir.path().join("link");
-    std::os::unix::fs::symlink(&private, &link).unwrap();
-    assert!(!is_private_dir(&link).unwrap(), "a link to a private dir is not one");
-}
-
-#[test]
-fn a_file_created_locked_is_whole_and_held_until_dropped() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("claimed-1.jsonl");
-    let held = dlt_fs::create_locked(&path, b"line\n", NewFileMode::Private).unwrap();
-    assert_eq!(fs::read(&path).unwrap(), b"line\n");
-    assert!(FileLock::is_held(&path).unwrap(), "locked from the moment it has its name");
-    drop(held);
-    assert!(!FileLock::is_held(&path).unwrap());
-    assert_eq!(names(dir.path()), ["claimed-1.jsonl"], "no temporary file left");
+    assert_eq!(fs::metadata(dir.path().join("a")).unwrap().permissions().mode() & 0o777, 0o700);
 }

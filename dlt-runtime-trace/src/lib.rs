@@ -19,7 +19,8 @@
 //!   OpenTelemetry are sent and in every saved trace; a trace is read back with the URL rule
 //!   applied again ([`load_trace`]), since an older writer may have kept a secret.
 //! - [`switch_telemetry`]: the opt-out switch, which every process honours at once.
-//! - [`waiting_telemetry`]: what waits to be sent, per recipient.
+//! - [`waiting_telemetry`]: what waits to be sent, per recipient, and what is wrong with it;
+//!   it looks, never fails, and creates nothing.
 //!
 //! ```no_run
 //! use dlt_runtime_trace::{InitOptions, PipelineInfo, RuntimeTrace, Step};

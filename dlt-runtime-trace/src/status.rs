@@ -3,11 +3,10 @@
 //! what waits to be sent.
 
 use std::fmt;
-use std::io;
 
 use dlt_config::{Config, DO_NOT_TRACK_VARIABLE, Source, Sourced};
 use dlt_redact::{MASK, Redactor};
-use dlt_segment::RecipientState;
+use dlt_segment::{OptOutMark, RecipientState};
 use time::OffsetDateTime;
 
 use crate::credentials::WithheldCredential;
@@ -128,20 +127,35 @@ pub struct WaitingTelemetry {
     /// When the user last switched telemetry off, if ever: nothing recorded before is sent.
     pub opted_out_at: Option<OffsetDateTime>,
     /// Each recipient's outbox: messages waiting, the oldest, whether a sender runs, the last
-    /// delivery error.
+    /// delivery error, and what is wrong with its files.
     pub recipients: Vec<RecipientState>,
+    /// What keeps the telemetry dir from being looked at, or the opt-out mark from being read
+    /// (then nothing is sent or kept): the file or folder and why.
+    pub problems: Vec<String>,
 }
 
-/// Looks at the outboxes and the opt-out mark under the configuration's global dir, taking
-/// nothing. Each recipient's endpoint and last delivery error are shown by the URL rule
-/// (credentials hidden), also when an older version kept them in clear.
-pub fn waiting_telemetry(config: &Config) -> io::Result<WaitingTelemetry> {
+/// Looks at the outboxes and the opt-out mark under the configuration's global dir, through
+/// the file gate, taking, creating and repairing nothing. Never fails: what cannot be looked at
+/// is one of the problems it reports. Each recipient's endpoint and last delivery error are
+/// shown by the URL rule (credentials hidden), also when an older version kept them in clear.
+pub fn waiting_telemetry(config: &Config) -> WaitingTelemetry {
     let telemetry_dir = config.locations().telemetry_dir();
-    let mut recipients = dlt_segment::inspect_outboxes(&telemetry_dir)?;
+    let mark = dlt_segment::read_opt_out(&telemetry_dir);
+    let mut problems = Vec::new();
+    if let OptOutMark::Unreadable { reason } = &mark {
+        problems.push(format!("the opt-out mark cannot be read, so nothing is sent or kept: {reason}"));
+    }
+    let mut recipients = dlt_segment::inspect_outboxes(&telemetry_dir).unwrap_or_else(|error| {
+        let shown = error.to_string();
+        if !problems.iter().any(|problem| problem.ends_with(&shown)) {
+            problems.push(format!("the outboxes cannot be looked at: {shown}"));
+        }
+        Vec::new()
+    });
     for recipient in &mut recipients {
         for text in recipient.endpoint.iter_mut().chain(recipient.last_error.iter_mut()) {
             Redactor::default().redact_in_place(text, MASK);
         }
     }
-    Ok(WaitingTelemetry { opted_out_at: dlt_segment::latest_opt_out(&telemetry_dir)?, recipients })
+    WaitingTelemetry { opted_out_at: mark.opted_out_at(), recipients, problems }
 }

@@ -30,9 +30,9 @@ impl TelemetrySwitchError {
 }
 
 /// Switches usage telemetry on or off in the config files (the global `config.toml` always,
-/// the project's when it exists and is not empty). Switching off also records the opt-out:
-/// from then on no process sends or keeps anything recorded before it, including processes
-/// running now, and every recipient's outbox is deleted. Sentry and OpenTelemetry, the user's
+/// the project's when it exists and is not empty). Switching off also records the opt-out (the
+/// mark's counter goes up): from then on no process sends or keeps anything recorded before
+/// it, including processes running now, and every recipient's outbox is deleted. Sentry and OpenTelemetry, the user's
 /// own services, are not affected.
 pub fn switch_telemetry(locations: &Locations, enabled: bool) -> Result<SwitchReport, TelemetrySwitchError> {
     let lock = SwitchLock::acquire(locations)?;

@@ -1,7 +1,9 @@
 //! The saved trace of a pipeline's last run: `<data dir>/pipelines/<name>/trace.json`, written
 //! atomically and never larger than [`MAX_TRACE_FILE_BYTES`], read only when it is a regular
 //! file within that size. Its free text never holds a URL's credentials, as written or as read
-//! ([`redact_trace`]).
+//! ([`redact_trace`]). Folders this creates for it are `0700` and a new trace file `0600`
+//! (pipeline names and traces are nobody else's business, under a temporary-dir fallback
+//! least of all); an existing file keeps its mode.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -117,8 +119,9 @@ fn redact_value(value: &mut Value, secrets: &Redactor) {
 }
 
 /// Saves a trace as pretty JSON, atomically (a reader sees the old trace or the new one, never
-/// half of one) and keeping the old file's permissions; returns where. Every URL's credentials
-/// in its free text are hidden in the file ([`redact_trace`] with no other secret).
+/// half of one), keeping the old file's permissions (a new file is `0600`, new folders `0700`);
+/// returns where. Every URL's credentials in its free text are hidden in the file
+/// ([`redact_trace`] with no other secret).
 pub fn save_trace(pipelines_dir: &Path, trace: &PipelineTrace) -> Result<PathBuf, TraceFileError> {
     let path = trace_path(pipelines_dir, &trace.pipeline_name)?;
     let mut trace = trace.clone();
@@ -130,8 +133,8 @@ pub fn save_trace(pipelines_dir: &Path, trace: &PipelineTrace) -> Result<PathBuf
         return Err(TraceFileError::TooLarge { pipeline_name: trace.pipeline_name.clone(), bytes: json.len() });
     }
     let dir = path.parent().unwrap_or(pipelines_dir);
-    std::fs::create_dir_all(dir).map_err(|source| TraceFileError::Io { path: dir.to_owned(), source })?;
-    dlt_fs::write_atomic(&path, &json, NewFileMode::Shared, Sync::Durable)
+    dlt_fs::create_private_dir_all(dir).map_err(|source| TraceFileError::Io { path: dir.to_owned(), source })?;
+    dlt_fs::write_atomic(&path, &json, NewFileMode::Private, Sync::Durable)
         .map_err(|source| TraceFileError::Io { path: path.clone(), source })?;
     Ok(path)
 }

@@ -365,6 +365,30 @@ fn saving_a_trace_is_atomic_for_a_concurrent_reader() {
     assert_eq!(leftovers, ["trace.json"]);
 }
 
+// Unix only: file modes.
+#[cfg(unix)]
+#[test]
+fn a_new_trace_file_and_its_folders_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dirs = Dirs::new();
+    let captured = Captured::default();
+    let data = dirs.global().join("data");
+    let runtime = RuntimeTrace::init(debug_options(dirs.env(&[("DLT_DATA_DIR", data.to_str().unwrap())]), &captured));
+    run_pipeline(&runtime, None);
+    drop(runtime);
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let trace = data.join("pipelines/tiny/trace.json");
+    assert_eq!(mode(&trace), 0o600);
+    for folder in [data.join("pipelines/tiny"), data.join("pipelines"), data.clone()] {
+        assert_eq!(mode(&folder), 0o700, "{}", folder.display());
+    }
+
+    std::fs::set_permissions(&trace, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let loaded = load_trace(&data.join("pipelines"), "tiny").unwrap().unwrap();
+    save_trace(&data.join("pipelines"), &loaded).unwrap();
+    assert_eq!(mode(&trace), 0o640, "an existing file keeps its mode");
+}
+
 #[test]
 fn a_pipeline_name_that_is_not_a_directory_name_is_not_saved() {
     let dirs = Dirs::new();

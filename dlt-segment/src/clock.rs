@@ -1,5 +1,6 @@
-//! The wall clock, injected: message timestamps, the outbox's age bound and the opt-out mark
-//! are compared against it, so tests set the time instead of waiting for it.
+//! The wall clock, injected: message timestamps and the outbox's age bound are compared against
+//! it, so tests set the time instead of waiting for it. (The opt-out mark compares counters,
+//! never times.)
 
 use std::fmt;
 use std::sync::Arc;

@@ -14,11 +14,13 @@
 //!   ([`RetryPolicy::segment`]: 408, 429, 5xx but 501 and 505, and failures to get an answer),
 //!   exponential backoff, jitter and a capped `Retry-After`; a pure function.
 //! - The outbox ([`OutboxOptions`]): what is not delivered is kept as JSON lines on disk, one
-//!   folder per [`Recipient`] (endpoint and write key), bounded in bytes and age, and sent
-//!   only to that recipient; [`inspect_outboxes`] shows what waits.
-//! - The opt-out mark: [`record_opt_out`] (when the user switches telemetry off) writes it and
-//!   deletes every outbox; every sender looks at it before each request and before keeping
-//!   anything, so nothing recorded before an opt-out is sent or kept, by any process.
+//!   folder per [`Recipient`] (endpoint and write key), bounded in bytes and age, healed when
+//!   damaged, and sent only to that recipient; every file of it goes through the file gate
+//!   (`dlt_fs::PrivateDir`); [`inspect_outboxes`] shows what waits and what is wrong.
+//! - The opt-out mark: [`record_opt_out`] (when the user switches telemetry off) increments its
+//!   counter and deletes every outbox; every sender compares it ([`OptOutWatch`]) with the
+//!   counter it started with before each request and before keeping anything, so nothing
+//!   recorded before an opt-out is sent or kept, by any process, whatever the clocks say.
 //! - [`Transport`]: the interface hosts hold, with [`NoopTransport`] (telemetry off),
 //!   [`DebugTransport`] (one JSON line per message, for `runtime.dlthub_telemetry_debug`) and,
 //!   with the `test-util` feature, `CapturingTransport` and `ManualClock`.
@@ -72,7 +74,7 @@ pub use clock::{Clock, SystemClock};
 pub use dlt_http::RetryPolicy;
 pub use error::SegmentError;
 pub use handoff::HandoffTransport;
-pub use opt_out::{OptOutWatch, latest_opt_out, record_opt_out};
+pub use opt_out::{OptOutMark, OptOutWatch, read_opt_out, record_opt_out};
 pub use options::{SEGMENT_BATCH_ENDPOINT, SegmentOptions, WriteKey};
 pub use outbox::{
     DEFAULT_OUTBOX_MAX_AGE, DEFAULT_OUTBOX_MAX_BYTES, DEFAULT_OUTBOX_MAX_TOTAL_BYTES, OutboxOptions, RecipientState,

@@ -83,7 +83,7 @@ pub struct SegmentOptions {
     pub concurrency: usize,
     /// Where to keep what could not be delivered, for a later sender; `None` drops it (counted).
     pub outbox: Option<OutboxOptions>,
-    /// The wall clock: message timestamps, the outbox's age bound, the opt-out mark.
+    /// The wall clock: message timestamps, the outbox's age bound.
     pub clock: Arc<dyn Clock>,
 }
 

@@ -1,34 +1,61 @@
 //! The on-disk outbox: messages not delivered yet, kept as JSON lines for a later sender, one
 //! folder per recipient, bounded in bytes (per recipient and in all) and in age.
 //!
+//! Every file and folder here is reached through the file gate ([`dlt_fs::PrivateDir`]): the
+//! telemetry dir, `outbox/` and each recipient's folder are verified private on their open
+//! handle (a folder of this user, mode `0700`), files are opened relative to it without
+//! following a link, and a link, a FIFO or a file with other names found here is refused and
+//! left alone, never written through.
+//!
 //! `<telemetry dir>/outbox/<recipient id>/` (folders `0700`, files `0600`) holds:
-//! - `outbox.jsonl`: the messages waiting, one per line, oldest first: appended to in place
-//!   while it ends in a whole line and stays within its bound, otherwise replaced whole
-//!   (dropping what the bounds drop); a claim applies the bounds to what it takes;
-//! - `claimed-<pid>-<random>.jsonl`: messages a running process took over to send, locked by
-//!   it while it runs; a claim whose lock can be taken was left by a process that died, and the
-//!   next claimer takes it over;
+//! - `outbox-<n>.jsonl`: the messages waiting, recorded under opt-out counter `n` (see
+//!   [`crate::opt_out`]), one per line, oldest first: appended to in place while it ends in a
+//!   whole line and stays within its bound, otherwise replaced whole (dropping what the bounds
+//!   drop); a claim applies the bounds to what it takes;
+//! - `claimed-<n>-<pid>-<random>.jsonl`: messages a running process took over to send (or
+//!   wrote ahead at shutdown), locked by it while it runs; a claim whose lock can be taken was
+//!   left by a process that died, and the next claimer takes it over;
 //! - `.lock`: every change to the folder is made holding it (a short lock: appending never
 //!   waits for a sender);
 //! - `sender.lock`: held by the one sender delivering this recipient's outbox;
 //! - `recipient.json`: the endpoint with its password hidden, and whether a write key is used;
-//! - `sender.log`: the latest delivery failures, bounded.
+//! - `sender.log`: the latest delivery failures and outbox repairs, bounded.
 //!
-//! Files directly under `outbox/` were written before outboxes were kept per recipient: their
-//! recipient is unknown, so they are deleted, never sent.
+//! A process writes only under the counter it started with, and only while the mark still
+//! holds it. A claimer takes only files of its counter and deletes files of any other counter
+//! unread. Files from before files carried the counter (`outbox.jsonl`,
+//! `claimed-<pid>-<random>.jsonl`) cannot be tied to an opt-out, so they are deleted, never
+//! sent; so are files directly under `outbox/`, written before outboxes were kept per
+//! recipient.
+//!
+//! **Healing.** A file larger than its bound (after a crash, a full disk, a copy, an older
+//! version) is read from its end: at most the bound's worth of its newest bytes, the first
+//! (cut) line dropped, so reading it costs no more memory than a full outbox and its newest
+//! messages survive. Setting the whole file aside instead would keep bytes nobody sends and
+//! lose the newest messages with the oldest. Lines that are not messages (garbage, a line torn
+//! by a crash) are dropped. The file is then rewritten (by an append) or taken over (by a
+//! claim) within the bound, and one line naming the recipient's endpoint (never a secret) goes
+//! to `sender.log`. Appends and claims go on working; `dlt telemetry` shows the damage.
 
-use std::collections::HashSet;
-use std::fs::{self, File, TryLockError};
-use std::io::{self, Read as _, Seek as _, Write as _};
+mod files;
+mod inspect;
+
+use std::fs::{File, TryLockError};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
-use dlt_fs::{FileLock, NewFileMode, Sync};
+use dlt_fs::{EntryKind, FileLock, GateError, PrivateDir, Sync};
 use dlt_telemetry_model::TrackMessage;
-use time::OffsetDateTime;
 
+pub(crate) use self::files::gate_failure_class;
+use self::files::{
+    APPEND_LOCK, FileMessages, Line, MessageFile, OUTBOXES_DIR, RECIPIENT_FILE, SENDER_LOCK, append_in_place,
+    append_to_failure_log, claim_name, folder_usage, joined, outbox_name, purge_messages, read_messages, retain_within,
+};
+pub use self::inspect::{RecipientState, inspect_outboxes};
 use crate::clock::Clock;
 use crate::opt_out::OptOutWatch;
 use crate::recipient::Recipient;
@@ -41,19 +68,6 @@ pub const DEFAULT_OUTBOX_MAX_TOTAL_BYTES: u64 = 4 * 1024 * 1024;
 /// The default age bound: 7 days. Older messages are dropped, older folders removed.
 pub const DEFAULT_OUTBOX_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
-const OUTBOXES_DIR: &str = "outbox";
-const OUTBOX_FILE: &str = "outbox.jsonl";
-const APPEND_LOCK: &str = ".lock";
-const SENDER_LOCK: &str = "sender.lock";
-const RECIPIENT_FILE: &str = "recipient.json";
-const FAILURE_LOG: &str = "sender.log";
-const CLAIM_PREFIX: &str = "claimed-";
-const CLAIM_SUFFIX: &str = ".jsonl";
-/// Files larger than this many times the size bound are read only this far (a file that size
-/// was not written by a transport; the cut line is counted as corrupt).
-const READ_LIMIT_FACTOR: u64 = 4;
-/// The failure log is cut back to its newest half once it grows past this.
-const FAILURE_LOG_MAX_BYTES: u64 = 16 * 1024;
 /// How long an append or a claim waits for another process holding the recipient's folder.
 pub(crate) const LOCK_WAIT: Duration = Duration::from_millis(200);
 /// How long purging waits for a process holding a recipient's folder.
@@ -64,7 +78,10 @@ const PURGE_LOCK_WAIT: Duration = Duration::from_secs(1);
 #[non_exhaustive]
 pub struct OutboxOptions {
     /// The telemetry dir, e.g. `<global dir>/telemetry`: the outboxes are in its `outbox`
-    /// folder, the opt-out mark beside it.
+    /// folder, the opt-out mark beside it. It must be a private folder of this user (it is
+    /// created `0700`, with missing parents, when missing): one that group or others may use is
+    /// refused by the file gate, and then nothing is sent or kept, since the opt-out cannot be
+    /// checked.
     pub telemetry_dir: PathBuf,
     /// The largest one recipient's outbox may grow; the oldest messages are dropped first.
     pub max_bytes: u64,
@@ -87,96 +104,41 @@ impl OutboxOptions {
             max_age: DEFAULT_OUTBOX_MAX_AGE,
         }
     }
-
-    fn outboxes_dir(&self) -> PathBuf {
-        self.telemetry_dir.join(OUTBOXES_DIR)
-    }
 }
 
-/// Deletes every recipient's waiting and claimed messages (and files of unknown recipients),
-/// each folder under its lock so that no process appends in between. For when the user turns
-/// telemetry off. Lock files stay (another process may hold them); a missing folder is fine.
+/// Deletes every recipient's waiting and claimed messages, of every counter (and files of
+/// unknown recipients), each folder under its lock so that no process appends in between.
+/// For when the user turns telemetry off. Lock files stay (another process may hold them); a
+/// missing folder is fine. A link is refused, not deleted; the first error is returned once
+/// everything else was deleted.
 pub fn purge_outboxes(telemetry_dir: &Path) -> io::Result<()> {
-    let outboxes = telemetry_dir.join(OUTBOXES_DIR);
-    let entries = match fs::read_dir(&outboxes) {
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(()),
-        entries => entries?,
-    };
+    let Some(outboxes) = open_outboxes(telemetry_dir)? else { return Ok(()) };
     let mut first_error = None;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let purged = if path.is_dir() { purge_recipient(&path) } else { remove_if_present(&path) };
+    for entry in outboxes.entries()? {
+        let purged = if entry.kind == EntryKind::Dir {
+            purge_recipient(&outboxes, &entry.name)
+        } else {
+            outboxes.remove_file(&entry.name).map(drop)
+        };
         if let Err(error) = purged {
             first_error.get_or_insert(error);
         }
     }
-    first_error.map_or(Ok(()), Err)
+    first_error.map_or(Ok(()), |error| Err(error.into()))
 }
 
-fn purge_recipient(dir: &Path) -> io::Result<()> {
-    let _lock = FileLock::acquire(&dir.join(APPEND_LOCK), Instant::now() + PURGE_LOCK_WAIT)?;
-    purge_messages(dir)
+fn purge_recipient(outboxes: &PrivateDir, name: &str) -> Result<(), GateError> {
+    let Some(dir) = outboxes.open_dir(name)? else { return Ok(()) };
+    let _lock = dir.lock(APPEND_LOCK, Instant::now() + PURGE_LOCK_WAIT)?;
+    purge_messages(&dir)
 }
 
-/// One recipient's outbox as `dlt telemetry` shows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RecipientState {
-    /// The endpoint, its password hidden (`None` when the folder does not say).
-    pub endpoint: Option<String>,
-    /// Whether messages go with a write key.
-    pub write_key: bool,
-    /// Messages waiting, claimed ones included.
-    pub waiting: usize,
-    /// When the oldest waiting message was recorded.
-    pub oldest: Option<OffsetDateTime>,
-    /// Whether a sender is delivering this outbox now.
-    pub sender_running: bool,
-    /// The process id of the sender, when one runs.
-    pub sender_pid: Option<u32>,
-    /// The latest line of the sender's failure log, if any.
-    pub last_error: Option<String>,
-}
-
-/// Every recipient's outbox under `telemetry_dir`, without taking anything.
-pub fn inspect_outboxes(telemetry_dir: &Path) -> io::Result<Vec<RecipientState>> {
-    let outboxes = telemetry_dir.join(OUTBOXES_DIR);
-    let entries = match fs::read_dir(&outboxes) {
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        entries => entries?,
-    };
-    let mut states = Vec::new();
-    for entry in entries.flatten() {
-        let dir = entry.path();
-        if dir.is_dir() {
-            states.push(inspect_recipient(&dir)?);
-        }
+/// `<telemetry dir>/outbox`, verified, if it exists; nothing is created.
+fn open_outboxes(telemetry_dir: &Path) -> Result<Option<PrivateDir>, GateError> {
+    match PrivateDir::open(telemetry_dir)? {
+        Some(telemetry) => telemetry.open_dir(OUTBOXES_DIR),
+        None => Ok(None),
     }
-    states.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
-    Ok(states)
-}
-
-fn inspect_recipient(dir: &Path) -> io::Result<RecipientState> {
-    let description: Option<serde_json::Value> = dlt_fs::read_regular_file(&dir.join(RECIPIENT_FILE), 4096)
-        .ok()
-        .flatten()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
-    let mut waiting = Vec::new();
-    for entry in fs::read_dir(dir)?.flatten() {
-        if entry.file_name().to_str().is_some_and(|name| name == OUTBOX_FILE || is_claim(name)) {
-            waiting.extend(read_lines(&entry.path(), DEFAULT_OUTBOX_MAX_TOTAL_BYTES * READ_LIMIT_FACTOR)?.0);
-        }
-    }
-    let distinct: HashSet<_> = waiting.iter().map(|line| line.message.message_id.clone()).collect();
-    Ok(RecipientState {
-        endpoint: description.as_ref().and_then(|d| d["endpoint"].as_str()).map(str::to_owned),
-        write_key: description.as_ref().is_some_and(|d| d["write_key"] == true),
-        waiting: distinct.len(),
-        oldest: waiting.iter().filter_map(|line| line.message.timestamp).min(),
-        sender_running: FileLock::is_held(&dir.join(SENDER_LOCK))?,
-        sender_pid: FileLock::holder(&dir.join(SENDER_LOCK)),
-        last_error: last_line(&dir.join(FAILURE_LOG)),
-    })
 }
 
 /// A process's handle on its recipient's outbox.
@@ -184,11 +146,13 @@ fn inspect_recipient(dir: &Path) -> io::Result<RecipientState> {
 pub(crate) struct Outbox {
     options: OutboxOptions,
     recipient: Recipient,
+    /// The recipient's folder, for messages and tests; every use goes through the gate.
     dir: PathBuf,
     counters: Arc<Counters>,
     clock: Arc<dyn Clock>,
-    /// When this process started sending: an opt-out after it stops it for good.
-    started_at: OffsetDateTime,
+    /// The opt-out counter when this process started (`None`: the mark could not be read, so
+    /// nothing is ever sent or kept). A different counter later means the user opted out since.
+    started_under: Option<u64>,
     watch: Mutex<OptOutWatch>,
 }
 
@@ -196,34 +160,24 @@ pub(crate) struct Outbox {
 /// locked by this process, until [`Outbox::release`].
 #[derive(Debug)]
 pub(crate) struct Claim {
-    path: PathBuf,
+    name: String,
     _lock: File,
-}
-
-/// One outbox line and the message it holds.
-#[derive(Debug)]
-struct Line {
-    bytes: Vec<u8>,
-    message: TrackMessage,
 }
 
 /// What the opt-out mark says about the messages of this process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Consent {
-    /// No opt-out, or one before this process started: messages recorded after it may go.
-    Given { opted_out_at: Option<OffsetDateTime> },
-    /// The user opted out after this process started: it sends and keeps nothing more.
+    /// The mark holds the counter this process started with: its messages may go.
+    Given,
+    /// The user opted out since this process started (or the mark cannot be read): it sends
+    /// and keeps nothing more.
     Withdrawn,
 }
 
 impl Consent {
-    /// Whether a message may still be sent or kept.
-    pub(crate) fn allows(self, message: &TrackMessage) -> bool {
-        match self {
-            Self::Given { opted_out_at: None } => true,
-            Self::Given { opted_out_at: Some(at) } => message.timestamp.is_some_and(|recorded| recorded > at),
-            Self::Withdrawn => false,
-        }
+    /// Whether a message of this process may still be sent or kept.
+    pub(crate) fn allows(self, _message: &TrackMessage) -> bool {
+        self == Self::Given
     }
 
     /// `allows`, counting each message it refuses in `dropped`: a filter for `retain`.
@@ -239,42 +193,43 @@ impl Consent {
 }
 
 impl Outbox {
+    /// The outbox of `recipient`; reads the opt-out mark once, to learn the counter this
+    /// process starts under.
     pub(crate) fn new(
         options: OutboxOptions,
         recipient: Recipient,
         counters: Arc<Counters>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let dir = recipient.dir(&options.outboxes_dir());
-        let watch = Mutex::new(OptOutWatch::new(&options.telemetry_dir));
-        let started_at = clock.now();
-        Self { options, recipient, dir, counters, clock, started_at, watch }
+        let dir = options.telemetry_dir.join(OUTBOXES_DIR).join(recipient.id());
+        let mut watch = OptOutWatch::new(&options.telemetry_dir);
+        let started_under = watch.mark().counter();
+        Self { options, recipient, dir, counters, clock, started_under, watch: Mutex::new(watch) }
     }
 
     /// What the opt-out mark says now: a `stat`, and a small read when the mark changed.
     pub(crate) fn consent(&self) -> Consent {
-        let opted_out_at = self.watch.lock().unwrap_or_else(PoisonError::into_inner).latest();
-        match opted_out_at {
-            Some(at) if at >= self.started_at => Consent::Withdrawn,
-            opted_out_at => Consent::Given { opted_out_at },
+        let now = self.watch.lock().unwrap_or_else(PoisonError::into_inner).mark().counter();
+        match (self.started_under, now) {
+            (Some(started), Some(now)) if started == now => Consent::Given,
+            _ => Consent::Withdrawn,
         }
     }
 
     /// Whether this recipient has a folder: without one, nothing waits.
     pub(crate) fn exists(&self) -> bool {
-        self.dir.is_dir()
+        matches!(self.open_dir(), Ok(Some(_)))
     }
 
     /// Whether a sender is delivering this recipient's outbox now.
     pub(crate) fn sender_running(&self) -> bool {
-        FileLock::is_held(&self.dir.join(SENDER_LOCK)).unwrap_or(false)
+        matches!(self.open_dir(), Ok(Some(dir)) if dir.is_locked(SENDER_LOCK).unwrap_or(false))
     }
 
     /// Takes the sender's lock of this recipient, if no sender holds it, and records this
     /// process as its holder.
     pub(crate) fn try_lock_sender(&self) -> io::Result<Option<FileLock>> {
-        self.ensure_dir()?;
-        let lock = FileLock::try_acquire(&self.dir.join(SENDER_LOCK))?;
+        let lock = self.create_dir()?.try_lock(SENDER_LOCK)?;
         if let Some(lock) = &lock {
             lock.record_holder()?;
         }
@@ -282,8 +237,8 @@ impl Outbox {
     }
 
     /// Takes over the messages left by earlier runs (the outbox and the claims of dead
-    /// processes), within the bounds and what the opt-out mark allows. Problems are counted and
-    /// logged, never returned.
+    /// processes) recorded under this process's counter, within the bounds, while the opt-out
+    /// mark allows. Problems are counted and logged, never returned.
     pub(crate) fn claim(&self, lock_deadline: Instant) -> (Vec<TrackMessage>, Option<Claim>) {
         match self.try_claim(lock_deadline) {
             Ok(claimed) => claimed,
@@ -311,44 +266,42 @@ impl Outbox {
 
     /// Writes `messages` to a claim of this process before trying to deliver them, so that a
     /// process killed while it tries leaves them for the next sender. `None` when they could
-    /// not be written (then they are kept only in memory, as before).
+    /// not be written (then they are kept only in memory, as before) or may not be kept.
     pub(crate) fn write_ahead(&self, messages: &[TrackMessage]) -> Option<Claim> {
-        let written = self.ensure_dir().and_then(|()| {
-            let lines: Vec<Line> = messages.iter().filter_map(|message| Line::of(message.clone()).ok()).collect();
-            if lines.is_empty() { Ok(None) } else { write_claim(&self.dir, &lines).map(Some) }
-        });
-        written.unwrap_or_else(|error| {
-            self.io_error("write ahead to", &error);
-            None
-        })
+        let counter = self.started_under.filter(|_| self.consent() == Consent::Given)?;
+        let lines: Vec<Line> = messages.iter().filter_map(|message| Line::of(message.clone()).ok()).collect();
+        if lines.is_empty() {
+            return None;
+        }
+        let written = self.create_dir().and_then(|dir| write_claim(&dir, counter, &lines));
+        written.map_err(|error| self.io_error("write ahead to", &error.into())).ok()
     }
 
     /// Gives a claim up once what it held was delivered or appended back to the outbox.
     pub(crate) fn release(&self, claim: Claim) {
         // Deleted before its lock is released, so that nobody takes it over in between.
-        if let Err(error) = remove_if_present(&claim.path) {
-            self.io_error("release a claim on", &error);
+        let removed = self.open_dir().and_then(|dir| dir.map_or(Ok(false), |dir| dir.remove_file(&claim.name)));
+        if let Err(error) = removed {
+            self.io_error("release a claim on", &error.into());
         }
     }
 
-    /// For the sender, before it exits: under the append lock, true when nothing waits (no
-    /// outbox, no claim of a dead process), and then the sender's lock is released while the
-    /// append lock is still held, so that an appender either sees the sender running or finds
-    /// the lock free and starts a new one.
+    /// For the sender, before it exits: under the append lock, true when nothing waits that
+    /// it may send (no outbox of its counter, no claim of a dead process), and then the
+    /// sender's lock is released while the append lock is still held, so that an appender
+    /// either sees the sender running or finds the lock free and starts a new one.
     pub(crate) fn release_sender_if_empty(&self, sender: &mut Option<FileLock>, lock_deadline: Instant) -> bool {
-        let Ok(_lock) = FileLock::acquire(&self.dir.join(APPEND_LOCK), lock_deadline) else { return false };
-        let empty = fs::read_dir(&self.dir).is_ok_and(|entries| {
-            entries.flatten().all(|entry| {
-                let name = entry.file_name();
-                let name = name.to_string_lossy();
-                if name == OUTBOX_FILE {
-                    entry.metadata().is_ok_and(|metadata| metadata.len() == 0)
-                } else if is_claim(&name) {
-                    // A claim held by a live process is that process's to deliver.
-                    FileLock::is_held(&entry.path()).unwrap_or(false)
-                } else {
-                    true
+        let (Ok(Some(dir)), Some(counter)) = (self.open_dir(), self.started_under) else { return false };
+        let Ok(_lock) = dir.lock(APPEND_LOCK, lock_deadline) else { return false };
+        let empty = dir.entries().is_ok_and(|entries| {
+            entries.iter().all(|entry| match MessageFile::of(&entry.name) {
+                Some(MessageFile::Outbox { counter: of }) if of == counter => entry.len == 0,
+                // A claim held by a live process is that process's to deliver.
+                Some(MessageFile::Claim { counter: of }) if of == counter => {
+                    dir.is_locked(&entry.name).unwrap_or(false)
                 }
+                // Files of another counter, or older versions, are never sent.
+                _ => true,
             })
         });
         if empty {
@@ -357,67 +310,90 @@ impl Outbox {
         empty
     }
 
-    /// Notes a failed delivery in the recipient's failure log, which `dlt telemetry` shows.
+    /// Notes a failed delivery (or an outbox repair, or why the sender cannot start) in the
+    /// recipient's failure log, which `dlt telemetry` shows. `what` is a class of failure,
+    /// never a value.
     pub(crate) fn log_failure(&self, what: &str) {
         let line = format!(
             "{} {what}\n",
             self.clock.now().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
         );
-        if let Err(error) =
-            self.ensure_dir().and_then(|()| append_bounded(&self.dir.join(FAILURE_LOG), line.as_bytes()))
-        {
+        if let Err(error) = self.create_dir().and_then(|dir| append_to_failure_log(&dir, &line)) {
             tracing::debug!(%error, "telemetry outbox: could not write the failure log");
         }
     }
 
-    fn ensure_dir(&self) -> io::Result<()> {
-        if !self.dir.is_dir() {
-            dlt_fs::create_private_dir_all(&self.dir)?;
+    /// The recipient's folder, verified, if it exists; nothing is created.
+    fn open_dir(&self) -> Result<Option<PrivateDir>, GateError> {
+        match open_outboxes(&self.options.telemetry_dir)? {
+            Some(outboxes) => outboxes.open_dir(self.recipient.id()),
+            None => Ok(None),
         }
+    }
+
+    /// The recipient's folder, created (with the folders above it and `recipient.json`) when
+    /// missing, verified either way.
+    fn create_dir(&self) -> Result<PrivateDir, GateError> {
+        let dir = PrivateDir::create(&self.options.telemetry_dir)?
+            .create_dir(OUTBOXES_DIR)?
+            .create_dir(self.recipient.id())?;
         let description = self.recipient.description().to_string();
-        dlt_fs::create_new_atomic(
-            &self.dir.join(RECIPIENT_FILE),
-            description.as_bytes(),
-            NewFileMode::Private,
-            Sync::Fast,
-        )
-        .map(drop)
+        dir.create_new(RECIPIENT_FILE, description.as_bytes(), Sync::Fast)?;
+        Ok(dir)
     }
 
     fn try_claim(&self, lock_deadline: Instant) -> io::Result<(Vec<TrackMessage>, Option<Claim>)> {
-        remove_unknown_recipients(&self.options.outboxes_dir());
-        if !self.dir.is_dir() {
+        self.remove_unknown_recipients();
+        let Some(dir) = self.open_dir()? else { return Ok((Vec::new(), None)) };
+        let _lock = dir.lock(APPEND_LOCK, lock_deadline)?;
+        let (Consent::Given, Some(counter)) = (self.consent(), self.started_under) else {
+            // Opted out since: nothing is taken, and the newer counter's files are not ours.
             return Ok((Vec::new(), None));
-        }
-        let _lock = FileLock::acquire(&self.dir.join(APPEND_LOCK), lock_deadline)?;
+        };
         let mut sources = Vec::new();
-        for entry in fs::read_dir(&self.dir)? {
-            let entry = entry?;
-            let Some(name) = entry.file_name().to_str().map(str::to_owned) else { continue };
-            let path = entry.path();
-            if is_temporary(&name) {
-                // Written under the lock we hold, so left by a process that died mid-write.
-                remove_if_present(&path)?;
-            } else if name == OUTBOX_FILE {
-                sources.push((path, None));
-            } else if is_claim(&name) {
-                let file = File::options().read(true).write(true).open(&path)?;
-                match file.try_lock() {
-                    Ok(()) => sources.push((path, Some(file))),
-                    Err(TryLockError::WouldBlock) => {}
-                    Err(TryLockError::Error(error)) => return Err(error),
+        for entry in dir.entries()? {
+            let Some(kind) = MessageFile::of(&entry.name) else { continue };
+            match kind {
+                MessageFile::Outbox { .. } if kind.sendable_under(counter) => sources.push((entry.name, None)),
+                MessageFile::Claim { .. } if kind.sendable_under(counter) => {
+                    let file = match dir.open_for_update(&entry.name) {
+                        Ok(Some(file)) => file,
+                        Ok(None) => continue,
+                        Err(error) => {
+                            self.skip(&error);
+                            continue;
+                        }
+                    };
+                    match file.try_lock() {
+                        Ok(()) => sources.push((entry.name, Some(file))),
+                        Err(TryLockError::WouldBlock) => {}
+                        Err(TryLockError::Error(error)) => return Err(error),
+                    }
+                }
+                // Left by a writer that died (under the lock we hold), recorded under another
+                // counter, or by an older version: never sent.
+                _ => {
+                    if let Err(error) = dir.remove_file(&entry.name) {
+                        self.skip(&error);
+                    }
                 }
             }
         }
         let mut lines = Vec::new();
-        for (path, _) in &sources {
-            lines.extend(self.read(path)?);
+        let mut taken = Vec::new();
+        for (name, lock) in sources {
+            match self.read(&dir, &name) {
+                Ok(read) => {
+                    lines.extend(read.lines);
+                    taken.push((name, lock));
+                }
+                Err(error) => self.skip(&error),
+            }
         }
-        let consent = self.consent();
-        let lines = self.bound(lines, consent);
-        let claim = if lines.is_empty() { None } else { Some(write_claim(&self.dir, &lines)?) };
-        for (path, _) in &sources {
-            remove_if_present(path)?;
+        let lines = self.bound(lines, Consent::Given);
+        let claim = if lines.is_empty() { None } else { Some(write_claim(&dir, counter, &lines)?) };
+        for (name, _lock) in &taken {
+            dir.remove_file(name)?;
         }
         add(&self.counters.read_from_outbox, lines.len());
         Ok((lines.into_iter().map(|line| line.message).collect(), claim))
@@ -427,33 +403,33 @@ impl Outbox {
         if messages.is_empty() {
             return Ok(Appended { saved: true, sender_needed: false });
         }
-        self.ensure_dir()?;
-        let _lock = FileLock::acquire(&self.dir.join(APPEND_LOCK), lock_deadline)?;
+        let dir = self.create_dir()?;
+        let _lock = dir.lock(APPEND_LOCK, lock_deadline)?;
         // Checked under the lock that purging takes too: after an opt-out nothing is kept.
         let consent = self.consent();
         messages.retain(consent.counting(&self.counters.dropped_opted_out));
-        let path = self.dir.join(OUTBOX_FILE);
+        let (Consent::Given, Some(counter), false) = (consent, self.started_under, messages.is_empty()) else {
+            return Ok(Appended { saved: true, sender_needed: false });
+        };
+        let name = outbox_name(counter);
         let appended = messages.len();
         let mut new_lines = Vec::with_capacity(appended);
         for mut message in messages {
             message.sent_at = None;
             new_lines.push(Line::of(message)?);
         }
-        if append_in_place(&path, &new_lines, self.options.max_bytes)? {
+        if append_in_place(&dir, &name, &new_lines, self.options.max_bytes)? {
             add(&self.counters.written_to_outbox, appended);
             self.keep_total_within_bounds();
             return Ok(Appended { saved: true, sender_needed: !self.sender_running() });
         }
-        let mut lines = match self.read(&path) {
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Vec::new(),
-            lines => lines?,
-        };
+        let mut lines = self.read(&dir, &name)?.lines;
         lines.extend(new_lines);
         let lines = self.bound(lines, consent);
         if lines.is_empty() {
-            remove_if_present(&path)?;
+            dir.remove_file(&name)?;
         } else {
-            dlt_fs::write_atomic(&path, &joined(&lines), NewFileMode::Private, Sync::Fast)?;
+            dir.write_atomic(&name, &joined(&lines), Sync::Fast)?;
         }
         add(&self.counters.written_to_outbox, appended);
         self.keep_total_within_bounds();
@@ -461,15 +437,20 @@ impl Outbox {
         Ok(Appended { saved: true, sender_needed })
     }
 
-    /// The messages of one outbox file; lines that are not messages are counted and skipped.
-    fn read(&self, path: &Path) -> io::Result<Vec<Line>> {
-        let limit = self.options.max_bytes.max(DEFAULT_OUTBOX_MAX_BYTES).saturating_mul(READ_LIMIT_FACTOR);
-        let (lines, corrupt) = read_lines(path, limit)?;
-        if corrupt > 0 {
-            add(&self.counters.outbox_corrupt_lines, corrupt);
-            tracing::debug!(path = %path.display(), corrupt, "telemetry outbox: skipped lines that are not messages");
+    /// The messages of one outbox file (none when it does not exist), read from its end when it
+    /// is over the bound. Damage is counted, and noted in the failure log: the caller is about
+    /// to replace or take over the file, which repairs it.
+    fn read(&self, dir: &PrivateDir, name: &str) -> Result<FileMessages, GateError> {
+        let read = read_messages(dir, name, self.options.max_bytes)?.unwrap_or_default();
+        add(&self.counters.outbox_corrupt_lines, read.corrupt);
+        if let Some(damage) = read.damage(name) {
+            tracing::debug!(dir = %self.dir.display(), %damage, "telemetry outbox: repaired");
+            self.log_failure(&format!(
+                "repaired the outbox for {} ({damage}): kept the newest messages within the bound",
+                self.recipient.shown_endpoint()
+            ));
         }
-        Ok(lines)
+        Ok(read)
     }
 
     /// Applies the opt-out mark and the bounds, and counts what they drop.
@@ -482,46 +463,68 @@ impl Outbox {
         bounded.kept
     }
 
-    /// Removes other recipients' folders not written within the age bound, then empties the
-    /// least recently written ones while all outboxes together are over their size bound.
-    /// Folders in use (their lock held) are left for another time.
-    fn keep_total_within_bounds(&self) {
-        let Ok(entries) = fs::read_dir(self.options.outboxes_dir()) else { return };
-        let now = SystemTime::now();
-        let mut others = Vec::new();
-        let mut total = 0;
-        for entry in entries.flatten() {
-            let dir = entry.path();
-            if !dir.is_dir() {
-                continue;
-            }
-            let (bytes, written) = folder_usage(&dir);
-            total += bytes;
-            if dir != self.dir {
-                others.push((written, bytes, dir));
-            }
-        }
-        others.sort_by_key(|(written, ..)| *written);
-        for (written, bytes, dir) in others {
-            let expired = now.duration_since(written).is_ok_and(|age| age > self.options.max_age);
-            if !expired && total <= self.options.max_total_bytes {
-                continue;
-            }
-            let Ok(Some(_lock)) = FileLock::try_acquire(&dir.join(APPEND_LOCK)) else { continue };
-            if FileLock::is_held(&dir.join(SENDER_LOCK)).unwrap_or(true) {
-                continue;
-            }
-            let removed = if expired { fs::remove_dir_all(&dir) } else { purge_messages(&dir) };
-            match removed {
-                Ok(()) => total = total.saturating_sub(bytes),
-                Err(error) => tracing::debug!(dir = %dir.display(), %error, "telemetry outbox: could not trim"),
+    /// Deletes files directly under the outboxes' folder: written before outboxes were kept
+    /// per recipient, their recipient is unknown, so they are never sent. Links are left.
+    fn remove_unknown_recipients(&self) {
+        let Ok(Some(outboxes)) = open_outboxes(&self.options.telemetry_dir) else { return };
+        for entry in outboxes.entries().into_iter().flatten() {
+            if entry.kind == EntryKind::File {
+                let _ = outboxes.remove_file(&entry.name);
             }
         }
     }
 
+    /// Removes other recipients' folders not written within the age bound, then empties the
+    /// least recently written ones while all outboxes together are over their size bound.
+    /// Folders in use (their lock held) or refused by the gate are left for another time.
+    fn keep_total_within_bounds(&self) {
+        let Ok(Some(outboxes)) = open_outboxes(&self.options.telemetry_dir) else { return };
+        let Ok(entries) = outboxes.entries() else { return };
+        let now = SystemTime::now();
+        let mut others = Vec::new();
+        let mut total = 0;
+        for entry in entries.into_iter().filter(|entry| entry.kind == EntryKind::Dir) {
+            let Ok(Some(dir)) = outboxes.open_dir(&entry.name) else { continue };
+            let (bytes, written) = folder_usage(&dir, entry.modified.unwrap_or(SystemTime::UNIX_EPOCH));
+            total += bytes;
+            if entry.name != self.recipient.id() {
+                others.push((written, bytes, entry.name, dir));
+            }
+        }
+        others.sort_by_key(|(written, ..)| *written);
+        for (written, bytes, name, dir) in others {
+            let expired = now.duration_since(written).is_ok_and(|age| age > self.options.max_age);
+            if !expired && total <= self.options.max_total_bytes {
+                continue;
+            }
+            let Ok(Some(_lock)) = dir.try_lock(APPEND_LOCK) else { continue };
+            if dir.is_locked(SENDER_LOCK).unwrap_or(true) {
+                continue;
+            }
+            let removed = if expired { outboxes.remove_dir_all(&name).map(drop) } else { purge_messages(&dir) };
+            match removed {
+                Ok(()) => total = total.saturating_sub(bytes),
+                Err(error) => tracing::debug!(%error, "telemetry outbox: could not trim"),
+            }
+        }
+    }
+
+    /// Counts and logs a failed outbox operation, and notes its class in the failure log.
     fn io_error(&self, action: &str, error: &io::Error) {
         add(&self.counters.outbox_errors, 1);
         tracing::debug!(dir = %self.dir.display(), %error, "telemetry outbox: could not {action} the outbox");
+        let class = match error.get_ref().and_then(|inner| inner.downcast_ref::<GateError>()) {
+            Some(gate) => gate_failure_class(gate),
+            None => error.kind().to_string(),
+        };
+        self.log_failure(&format!("could not {action} the outbox: {class}"));
+    }
+
+    /// Notes a file that is skipped (refused by the gate, or unreadable) while the rest goes on.
+    fn skip(&self, error: &GateError) {
+        add(&self.counters.outbox_errors, 1);
+        tracing::debug!(%error, "telemetry outbox: skipped a file");
+        self.log_failure(&format!("skipped a file of the outbox: {}", gate_failure_class(error)));
     }
 }
 
@@ -535,202 +538,12 @@ pub(crate) struct Appended {
     pub(crate) sender_needed: bool,
 }
 
-impl Line {
-    fn of(message: TrackMessage) -> io::Result<Self> {
-        Ok(Self { bytes: serde_json::to_vec(&message).map_err(io::Error::other)?, message })
-    }
-}
-
-/// What [`retain_within`] kept and how many it dropped for each reason.
-#[derive(Debug)]
-struct Bounded {
-    kept: Vec<Line>,
-    expired: usize,
-    overflow: usize,
-}
-
-/// The lines an outbox may keep, oldest first: one per `messageId`, none older than `max_age`
-/// by its `timestamp` (a line without one has no provable age and counts as expired), and
-/// then the newest that fit in `max_bytes`.
-fn retain_within(mut lines: Vec<Line>, now: OffsetDateTime, max_age: Duration, max_bytes: u64) -> Bounded {
-    lines.sort_by_key(|line| line.message.timestamp);
-    let mut seen = HashSet::new();
-    lines.retain(|line| line.message.message_id.as_ref().is_none_or(|id| seen.insert(id.clone())));
-    let before = lines.len();
-    lines.retain(|line| {
-        line.message.timestamp.is_some_and(|timestamp| {
-            let age = now - timestamp;
-            !age.is_positive() || age.unsigned_abs() <= max_age
-        })
-    });
-    let expired = before - lines.len();
-    let mut size: u64 = lines.iter().map(line_size).sum();
-    let mut overflow = 0;
-    for line in &lines {
-        if size <= max_bytes {
-            break;
-        }
-        size -= line_size(line);
-        overflow += 1;
-    }
-    lines.drain(..overflow);
-    Bounded { kept: lines, expired, overflow }
-}
-
-/// A line's size on disk, newline included.
-fn line_size(line: &Line) -> u64 {
-    u64::try_from(line.bytes.len()).unwrap_or(u64::MAX).saturating_add(1)
-}
-
-/// Reads up to `limit` bytes of an outbox file: the messages, and how many lines were not one.
-fn read_lines(path: &Path, limit: u64) -> io::Result<(Vec<Line>, usize)> {
-    let bytes = match dlt_fs::read_regular_file(path, limit) {
-        Ok(Some(bytes)) => bytes,
-        Ok(None) => return Err(io::Error::new(io::ErrorKind::NotFound, "no outbox file")),
-        Err(dlt_fs::ReadError::Io(error)) => return Err(error),
-        Err(error) => return Err(io::Error::new(io::ErrorKind::InvalidData, error.to_string())),
-    };
-    let mut lines = Vec::new();
-    let mut corrupt = 0;
-    for bytes in bytes.split(|&byte| byte == b'\n').filter(|line| !line.trim_ascii().is_empty()) {
-        match serde_json::from_slice(bytes) {
-            Ok(message) => lines.push(Line { bytes: bytes.to_vec(), message }),
-            Err(_) => corrupt += 1,
-        }
-    }
-    Ok((lines, corrupt))
-}
-
-/// Writes a claim file holding `lines`, locked for as long as the returned claim lives.
-fn write_claim(dir: &Path, lines: &[Line]) -> io::Result<Claim> {
-    let name = format!("{CLAIM_PREFIX}{}-{:016x}{CLAIM_SUFFIX}", std::process::id(), fastrand::u64(..));
-    let path = dir.join(name);
-    let lock = dlt_fs::create_locked(&path, &joined(lines), NewFileMode::Private)?;
-    Ok(Claim { path, _lock: lock })
-}
-
-/// The lines as an outbox file holds them, each ending in a newline.
-fn joined(lines: &[Line]) -> Vec<u8> {
-    let mut text = Vec::with_capacity(lines.iter().map(|line| line.bytes.len() + 1).sum());
-    for line in lines {
-        text.extend_from_slice(&line.bytes);
-        text.push(b'\n');
-    }
-    text
-}
-
-/// Appends `lines` to an existing outbox file without reading it, when that keeps it whole
-/// and within `max_bytes`: the file is a regular file (not a link) that is empty or ends in a
-/// newline (a write cut short by a crash does not), and the lines fit. False when the file
-/// must be rewritten instead; nothing was written then.
-fn append_in_place(path: &Path, lines: &[Line], max_bytes: u64) -> io::Result<bool> {
-    match fs::symlink_metadata(path) {
-        Ok(metadata) if metadata.is_file() => {}
-        Ok(_) => return Ok(false),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(false),
-        Err(error) => return Err(error),
-    }
-    let mut file = File::options().read(true).append(true).open(path)?;
-    let size = file.metadata()?.len();
-    let text = joined(lines);
-    if size.saturating_add(u64::try_from(text.len()).unwrap_or(u64::MAX)) > max_bytes {
-        return Ok(false);
-    }
-    if size > 0 {
-        let mut last = [0];
-        file.seek(io::SeekFrom::End(-1))?;
-        file.read_exact(&mut last)?;
-        if last != *b"\n" {
-            return Ok(false);
-        }
-    }
-    file.write_all(&text)?;
-    Ok(true)
-}
-
-/// Appends to a log, first cutting it back to its newest half when it is over its bound.
-fn append_bounded(path: &Path, line: &[u8]) -> io::Result<()> {
-    let size = fs::metadata(path).map(|metadata| metadata.len()).unwrap_or(0);
-    if size > FAILURE_LOG_MAX_BYTES {
-        let text =
-            dlt_fs::read_regular_file(path, FAILURE_LOG_MAX_BYTES * 2).map_err(io::Error::other)?.unwrap_or_default();
-        let keep_from = text.len() / 2;
-        let keep_from =
-            text[keep_from..].iter().position(|&byte| byte == b'\n').map_or(text.len(), |at| keep_from + at + 1);
-        dlt_fs::write_atomic(path, &text[keep_from..], NewFileMode::Private, Sync::Fast)?;
-    }
-    let mut options = File::options();
-    options.append(true).create(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    options.open(path)?.write_all(line)
-}
-
-/// The last non-empty line of a small text file.
-fn last_line(path: &Path) -> Option<String> {
-    let bytes = dlt_fs::read_regular_file(path, FAILURE_LOG_MAX_BYTES * 2).ok()??;
-    let text = String::from_utf8_lossy(&bytes);
-    text.lines().rev().find(|line| !line.trim().is_empty()).map(str::to_owned)
-}
-
-/// The bytes of messages a recipient folder holds, and when it was last written.
-fn folder_usage(dir: &Path) -> (u64, SystemTime) {
-    let mut bytes = 0;
-    let mut written = fs::metadata(dir).and_then(|metadata| metadata.modified()).unwrap_or(SystemTime::UNIX_EPOCH);
-    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
-        let Ok(metadata) = entry.metadata() else { continue };
-        if entry.file_name().to_str().is_some_and(holds_messages) {
-            bytes += metadata.len();
-        }
-        if let Ok(modified) = metadata.modified() {
-            written = written.max(modified);
-        }
-    }
-    (bytes, written)
-}
-
-/// Deletes the message files of a folder whose append lock the caller holds.
-fn purge_messages(dir: &Path) -> io::Result<()> {
-    for entry in fs::read_dir(dir)?.flatten() {
-        if entry.file_name().to_str().is_some_and(holds_messages) {
-            remove_if_present(&entry.path())?;
-        }
-    }
-    Ok(())
-}
-
-/// Deletes files directly under the outboxes' folder: written before outboxes were kept per
-/// recipient, their recipient is unknown, so they are never sent.
-fn remove_unknown_recipients(outboxes: &Path) {
-    for entry in fs::read_dir(outboxes).into_iter().flatten().flatten() {
-        if entry.file_type().is_ok_and(|kind| kind.is_file()) {
-            let _ = remove_if_present(&entry.path());
-        }
-    }
-}
-
-fn remove_if_present(path: &Path) -> io::Result<()> {
-    match fs::remove_file(path) {
-        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
-        removed => removed,
-    }
-}
-
-fn is_claim(name: &str) -> bool {
-    name.starts_with(CLAIM_PREFIX) && name.ends_with(CLAIM_SUFFIX)
-}
-
-/// A file being written (by this crate or by `dlt-fs`), renamed into place once complete.
-fn is_temporary(name: &str) -> bool {
-    name.starts_with('.') && name.ends_with(".tmp")
-}
-
-/// Files that hold (or are becoming) messages.
-fn holds_messages(name: &str) -> bool {
-    name == OUTBOX_FILE || is_claim(name) || is_temporary(name)
+/// Writes a claim file holding `lines`, recorded under `counter`, locked for as long as the
+/// returned claim lives.
+fn write_claim(dir: &PrivateDir, counter: u64, lines: &[Line]) -> Result<Claim, GateError> {
+    let name = claim_name(counter);
+    let lock = dir.create_locked(&name, &joined(lines))?;
+    Ok(Claim { name, _lock: lock })
 }
 
 #[cfg(test)]

@@ -1,8 +1,6 @@
 //! Who a message is for: an endpoint and a write key. Each recipient has its own outbox folder,
 //! named by a digest of both, so that a message is only ever sent where it was recorded for.
 
-use std::path::{Path, PathBuf};
-
 use dlt_redact::HttpUrl;
 use sha3::{Digest as _, Sha3_256};
 
@@ -46,11 +44,6 @@ impl Recipient {
     /// Whether messages go with a write key.
     pub fn has_write_key(&self) -> bool {
         self.has_write_key
-    }
-
-    /// This recipient's folder under the outboxes' root.
-    pub(crate) fn dir(&self, outboxes: &Path) -> PathBuf {
-        outboxes.join(&self.id)
     }
 
     /// What `recipient.json` holds: nothing secret.

@@ -6,14 +6,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use dlt_fs::GateError;
+use dlt_http::{HttpError, RetryPolicy, TrustFileProblem};
+
 use crate::client::SegmentClient;
 use crate::error::SegmentError;
 use crate::options::SegmentOptions;
-use crate::outbox::{Consent, Outbox};
+use crate::outbox::{Consent, Outbox, gate_failure_class};
 use crate::stats::{Counters, Stats};
 use crate::transport::Transport;
 use crate::worker::{ClaimAtStart, deadline_after};
-use dlt_http::RetryPolicy;
 
 /// How often the sender looks at its stop signal while delivering.
 const STOP_POLL: Duration = Duration::from_millis(100);
@@ -79,7 +81,9 @@ fn sender_retry_policy() -> RetryPolicy {
 /// Delivers the outbox of the options' recipient until it is empty, `bound` is spent or `stop`
 /// is given. Retries (a refused connection too) wait at most 2 s; the outbox is looked at again
 /// before the sender's lock is let go, so that no message appended meanwhile waits for another
-/// run. Failures go to the recipient's failure log. The options must name an outbox.
+/// run. Failures go to the recipient's failure log, and so does why the sender could not start
+/// (its transport, e.g. a proxy variable or a trust file it cannot use, or the outbox), as a
+/// class of failure that holds no value. The options must name an outbox.
 pub fn run_sender(
     mut options: SegmentOptions,
     bound: Duration,
@@ -91,10 +95,11 @@ pub fn run_sender(
     let mut sender_lock = match probe.try_lock_sender() {
         Ok(Some(lock)) => Some(lock),
         Ok(None) => return Ok(SenderReport { outcome: SenderOutcome::AlreadyRunning, stats: Stats::default() }),
-        Err(error) => return Err(SegmentError::Outbox(error)),
+        Err(error) => return Err(cannot_start(&probe, SegmentError::Outbox(error))),
     };
     options.retry = sender_retry_policy();
-    let client = SegmentClient::start_claiming(options, ClaimAtStart::Always)?;
+    let client =
+        SegmentClient::start_claiming(options, ClaimAtStart::Always).map_err(|error| cannot_start(&probe, error))?;
     let mut last_reclaim: Option<Instant> = None;
     let outcome = loop {
         if probe.consent() == Consent::Withdrawn {
@@ -123,6 +128,48 @@ pub fn run_sender(
     let report = client.shutdown(Instant::now() + WRITE_BACK);
     drop(sender_lock);
     Ok(SenderReport { outcome, stats: report.stats })
+}
+
+/// Notes in the recipient's failure log why the sender cannot start (a detached sender has
+/// nowhere else to say it), and hands the error on.
+fn cannot_start(outbox: &Outbox, error: SegmentError) -> SegmentError {
+    outbox.log_failure(&format!("the sender cannot start: {}", failure_class(&error)));
+    error
+}
+
+/// What kept a transport from starting, as a class: the variable or setting at fault, never
+/// its value (no URL, no path, no key).
+fn failure_class(error: &SegmentError) -> String {
+    match error {
+        SegmentError::InvalidUserAgent { .. } => "the user agent is not a valid HTTP header value".to_owned(),
+        SegmentError::NoOutbox => "no outbox is configured".to_owned(),
+        SegmentError::InvalidWriteKey => "the write key cannot be sent in an HTTP header".to_owned(),
+        SegmentError::HttpClient(error) => http_failure_class(error),
+        SegmentError::Outbox(error) => match error.get_ref().and_then(|inner| inner.downcast_ref::<GateError>()) {
+            Some(gate) => gate_failure_class(gate),
+            None => format!("the outbox cannot be used: {}", error.kind()),
+        },
+        SegmentError::Spawn(_) => "its thread could not start".to_owned(),
+    }
+}
+
+fn http_failure_class(error: &HttpError) -> String {
+    match error {
+        HttpError::InvalidProxy { variable, .. } => format!("{variable} is not a usable proxy URL"),
+        HttpError::TrustFile { variable, problem, .. } => {
+            let problem = match problem {
+                TrustFileProblem::NotFound => "not found",
+                TrustFileProblem::NotAFolder => "not a folder",
+                TrustFileProblem::Read(_) => "cannot be read",
+                TrustFileProblem::NoCertificate => "holds no usable certificate",
+                _ => "cannot be used",
+            };
+            format!("{variable} names a trust file or folder that {problem}")
+        }
+        HttpError::InvalidUserAgent => "the user agent is not a valid HTTP header value".to_owned(),
+        HttpError::Tls(_) => "TLS could not be set up".to_owned(),
+        _ => "the HTTP client could not be built".to_owned(),
+    }
 }
 
 #[cfg(test)]

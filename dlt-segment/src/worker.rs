@@ -313,7 +313,7 @@ impl Running {
 
     /// What the opt-out mark says; without an outbox there is no mark to look at.
     fn consent(&self) -> Consent {
-        self.worker.outbox.as_ref().map_or(Consent::Given { opted_out_at: None }, Outbox::consent)
+        self.worker.outbox.as_ref().map_or(Consent::Given, Outbox::consent)
     }
 
     /// The user opted out after this process started: everything held is dropped, nothing

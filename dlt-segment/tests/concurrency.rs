@@ -41,7 +41,7 @@ fn eight_threads_lose_nothing_below_the_queue_bound() {
 #[test]
 fn a_full_queue_drops_and_counts_and_keeps_what_it_took() {
     const OFFERED: usize = 10_000;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = dlt_test_support::private_tempdir().unwrap();
     let (url, _connections) = hanging_server();
     let mut options = options(url).with_outbox(OutboxOptions::new(dir.path()));
     options.queue_capacity = 4;

@@ -43,7 +43,7 @@ fn kept_ids(dir: &std::path::Path) -> HashSet<String> {
 
 #[test]
 fn refused() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = dlt_test_support::private_tempdir().unwrap();
     let started = Instant::now();
     let report = shut_down_against(options(refusing_url().unwrap() + "/v1/batch"), dir.path());
     assert!(started.elapsed() < DEADLINE, "a refused connection is not waited for");
@@ -53,7 +53,7 @@ fn refused() {
 
 #[test]
 fn accepts_and_never_answers() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = dlt_test_support::private_tempdir().unwrap();
     let server = HangingServer::start().unwrap();
     let report = shut_down_against(options(server.url() + "/v1/batch"), dir.path());
     assert_eq!(report.saved_to_outbox, MESSAGES as u64);
@@ -62,7 +62,7 @@ fn accepts_and_never_answers() {
 
 #[test]
 fn slow_drip() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = dlt_test_support::private_tempdir().unwrap();
     let recorder = Recorder::start().unwrap();
     let proxy = FaultProxy::start(recorder.addr(), Fault::SlowDrip(Duration::from_secs(1))).unwrap();
     let report = shut_down_against(options(proxy.url() + "/v1/batch"), dir.path());
@@ -75,7 +75,7 @@ fn slow_drip() {
 
 #[test]
 fn server_error() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = dlt_test_support::private_tempdir().unwrap();
     let recorder = Recorder::with_answer(Answer::status(500)).unwrap();
     let report = shut_down_against(options(recorder.url() + "/v1/batch"), dir.path());
     assert!(recorder.requests().len() > 1, "retried");
@@ -85,7 +85,7 @@ fn server_error() {
 
 #[test]
 fn too_many_requests_with_retry_after() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = dlt_test_support::private_tempdir().unwrap();
     let recorder = Recorder::start().unwrap();
     recorder.push_answers([Answer::status(429).with_header("Retry-After", "1")]);
     let client =
@@ -102,7 +102,7 @@ fn too_many_requests_with_retry_after() {
 
 #[test]
 fn bad_request_is_refused_for_good() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = dlt_test_support::private_tempdir().unwrap();
     let recorder = Recorder::with_answer(Answer::status(400)).unwrap();
     let report = shut_down_against(options(recorder.url() + "/v1/batch"), dir.path());
     assert_eq!(recorder.requests().len(), 1, "not retried");
@@ -112,7 +112,7 @@ fn bad_request_is_refused_for_good() {
 
 #[test]
 fn a_name_that_does_not_resolve() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = dlt_test_support::private_tempdir().unwrap();
     let mut options = options("http://telemetry.invalid/v1/batch");
     // An injected resolver: the test never sends a DNS query.
     options.http = options.http.with_resolver(FailingResolver::shared());
@@ -124,10 +124,10 @@ fn a_name_that_does_not_resolve() {
 
 #[test]
 fn an_outbox_that_cannot_be_written() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = dlt_test_support::private_tempdir().unwrap();
     // A file where the outboxes' folder should be: even root cannot write below it.
     let telemetry = dir.path().join("telemetry");
-    std::fs::create_dir(&telemetry).unwrap();
+    dlt_fs::PrivateDir::create(&telemetry).unwrap();
     std::fs::write(telemetry.join("outbox"), "a file").unwrap();
     let report = shut_down_against(options(refusing_url().unwrap() + "/v1/batch"), &telemetry);
     assert_eq!((report.saved_to_outbox, report.lost), (0, MESSAGES as u64), "counted as lost, never a panic");
@@ -136,7 +136,7 @@ fn an_outbox_that_cannot_be_written() {
 
 #[test]
 fn an_outbox_at_its_byte_limit() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = dlt_test_support::private_tempdir().unwrap();
     let endpoint = refusing_url().unwrap() + "/v1/batch";
     let one = serde_json::to_vec(&message(0)).unwrap().len() as u64 + 200;
     let mut bounded = OutboxOptions::new(dir.path());

@@ -81,7 +81,7 @@ async fn started_used_and_dropped_on_a_runtime_worker_thread() {
 
 #[tokio::test]
 async fn dropped_inside_a_current_thread_runtime_against_a_hanging_server_within_its_deadline() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = dlt_test_support::private_tempdir().unwrap();
     let (url, connections) = hanging_server();
     let mut options = options(url).with_outbox(OutboxOptions::new(dir.path()));
     options.shutdown_timeout = Duration::from_millis(500);

@@ -1,5 +1,5 @@
 //! Property tests of the outbox reader, the `outbox_reader` fuzz target's properties in
-//! seconds: whatever a recipient's `outbox.jsonl` holds, `inspect_outboxes` and a hand-off
+//! seconds: whatever a recipient's `outbox-<n>.jsonl` holds, `inspect_outboxes` and a hand-off
 //! append never panic, and afterwards the file holds the new message whole, once, and otherwise
 //! only lines of the old file, kept byte for byte (an append in place leaves lines that are not
 //! messages for the next claim to skip).
@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use dlt_fs::PrivateDir;
 use dlt_redact::HttpUrl;
 use dlt_segment::{
     HandoffTransport, ManualClock, OutboxOptions, Recipient, SegmentOptions, Transport, inspect_outboxes,
@@ -89,10 +90,11 @@ fn message() -> AnonymousMessage {
 }
 
 fn check(telemetry: &Path, endpoint: &HttpUrl, data: &[u8]) -> Result<(), TestCaseError> {
-    let dir = telemetry.join("outbox").join(Recipient::new(endpoint, None).id());
+    let id = Recipient::new(endpoint, None).id().to_owned();
+    let dir = telemetry.join("outbox").join(&id);
     let _ = std::fs::remove_dir_all(telemetry.join("outbox"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let outbox = dir.join("outbox.jsonl");
+    PrivateDir::create(telemetry).unwrap().create_dir("outbox").unwrap().create_dir(&id).unwrap();
+    let outbox = dir.join("outbox-0.jsonl");
     std::fs::write(&outbox, data).unwrap();
 
     let states = inspect_outboxes(telemetry).unwrap();
@@ -124,7 +126,8 @@ fn check(telemetry: &Path, endpoint: &HttpUrl, data: &[u8]) -> Result<(), TestCa
     prop_assert_eq!(appended, 1);
     for entry in std::fs::read_dir(&dir).unwrap().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        prop_assert!(["outbox.jsonl", "recipient.json", ".lock", "sender.lock"].contains(&name.as_str()), "{}", name);
+        let expected = ["outbox-0.jsonl", "recipient.json", ".lock", "sender.lock", "sender.log"];
+        prop_assert!(expected.contains(&name.as_str()), "{}", name);
     }
     Ok(())
 }
@@ -134,7 +137,7 @@ proptest! {
 
     #[test]
     fn an_outbox_of_any_lines_is_read_and_appended_to_leaving_only_message_lines(data in outbox_file()) {
-        let telemetry = tempfile::tempdir().unwrap();
+        let telemetry = dlt_test_support::private_tempdir().unwrap();
         // Never contacted: the hand-off transport opens no socket.
         let endpoint = HttpUrl::parse("http://127.0.0.1:9/v1/batch").unwrap();
         check(telemetry.path(), &endpoint, &data)?;
@@ -142,7 +145,7 @@ proptest! {
 
     #[test]
     fn an_outbox_of_any_bytes_never_panics_the_reader(data in prop::collection::vec(any::<u8>(), 0..256)) {
-        let telemetry = tempfile::tempdir().unwrap();
+        let telemetry = dlt_test_support::private_tempdir().unwrap();
         let endpoint = HttpUrl::parse("http://127.0.0.1:9/v1/batch").unwrap();
         check(telemetry.path(), &endpoint, &data)?;
     }
@@ -151,11 +154,11 @@ proptest! {
 /// The properties above are not empty: a recent message line of the old file is kept as it was.
 #[test]
 fn a_recent_message_line_is_kept_byte_for_byte() {
-    let telemetry = tempfile::tempdir().unwrap();
+    let telemetry = dlt_test_support::private_tempdir().unwrap();
     let endpoint = HttpUrl::parse("http://127.0.0.1:9/v1/batch").unwrap();
     let line = r#"{"anonymousId":"933dd165453d196a58adaf49444e9b4c","event":"command_init","properties":{},"context":{"ci_run":false,"cpu":2,"exec_info":[],"os":{"name":"Linux","version":"6.1"},"library":{"name":"dlt","version":"1.31.0"}},"type":"track","messageId":"00000000-0000-4000-8000-000000000001","timestamp":"2025-12-31T23:00:00Z"}"#;
     check(telemetry.path(), &endpoint, format!("{line}\n").as_bytes()).unwrap();
-    let outbox = telemetry.path().join("outbox").join(Recipient::new(&endpoint, None).id()).join("outbox.jsonl");
+    let outbox = telemetry.path().join("outbox").join(Recipient::new(&endpoint, None).id()).join("outbox-0.jsonl");
     let after = std::fs::read_to_string(outbox).unwrap();
     assert!(after.starts_with(&format!("{line}\n")), "{after}");
     assert_eq!(after.lines().count(), 2, "{after}");

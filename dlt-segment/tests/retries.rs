@@ -87,7 +87,7 @@ fn a_long_retry_after_is_capped() {
 #[test]
 fn a_client_error_is_not_retried_nor_kept() {
     for status in [400, 401, 404, 413, 501, 505] {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = dlt_test_support::private_tempdir().unwrap();
         let server = Server::start();
         server.mount(Mock::given(method("POST")).respond_with(ResponseTemplate::new(status)));
         let client =
@@ -106,7 +106,7 @@ fn a_client_error_is_not_retried_nor_kept() {
 
 #[test]
 fn out_of_attempts_the_messages_go_to_the_outbox_while_running() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = dlt_test_support::private_tempdir().unwrap();
     let server = Server::start();
     server.mount(Mock::given(method("POST")).respond_with(ResponseTemplate::new(500)));
     let mut options = options(server.url("/v1/batch")).with_outbox(OutboxOptions::new(dir.path()));

@@ -19,7 +19,7 @@ const GRACE: Duration = Duration::from_secs(1);
 
 #[test]
 fn a_server_that_never_answers_cannot_hold_up_shutdown() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = dlt_test_support::private_tempdir().unwrap();
     let (url, connections) = hanging_server();
     let client = SegmentClient::start(options(url).with_outbox(OutboxOptions::new(dir.path()))).unwrap();
     for index in 0..3 {
@@ -38,7 +38,7 @@ fn a_server_that_never_answers_cannot_hold_up_shutdown() {
 
 #[test]
 fn dropping_the_client_is_a_bounded_shutdown() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = dlt_test_support::private_tempdir().unwrap();
     let (url, connections) = hanging_server();
     let mut options = options(url).with_outbox(OutboxOptions::new(dir.path()));
     options.shutdown_timeout = Duration::from_millis(300);
@@ -54,7 +54,7 @@ fn dropping_the_client_is_a_bounded_shutdown() {
 
 #[test]
 fn a_closed_port_is_not_tried_again_at_exit_and_the_messages_are_kept() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = dlt_test_support::private_tempdir().unwrap();
     let mut options = options(closed_port_url()).with_outbox(OutboxOptions::new(dir.path()));
     options.retry.max_attempts = 100;
     options.retry.backoff_base = Duration::from_millis(20);
@@ -87,7 +87,7 @@ fn without_an_outbox_what_is_left_is_counted_as_lost() {
 
 #[test]
 fn the_next_transport_for_the_same_recipient_sends_the_outbox_first_then_removes_it() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = dlt_test_support::private_tempdir().unwrap();
     let server = Server::start();
     server.mount(Mock::given(method("POST")).respond_with(ResponseTemplate::new(503)));
     let outbox = || options(server.url("/v1/batch")).with_outbox(OutboxOptions::new(dir.path()));
@@ -119,7 +119,7 @@ fn the_next_transport_for_the_same_recipient_sends_the_outbox_first_then_removes
 
 #[test]
 fn another_recipient_never_gets_the_outbox() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = dlt_test_support::private_tempdir().unwrap();
     let a = Server::accepting();
     let b = Server::accepting();
     handed_off(options(a.url("/v1/batch")).with_outbox(OutboxOptions::new(dir.path())), [message(1)]);
@@ -142,7 +142,7 @@ fn another_recipient_never_gets_the_outbox() {
 /// An outbox holding message 1, and a client that has claimed it and is sending it to a server
 /// that never answers.
 fn a_client_sending_the_outbox_to_a_hanging_server() -> (tempfile::TempDir, SegmentClient) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = dlt_test_support::private_tempdir().unwrap();
     let (url, connections) = hanging_server();
     handed_off(options(&url).with_outbox(OutboxOptions::new(dir.path())), [message(1)]);
     let second = SegmentClient::start(options(url).with_outbox(OutboxOptions::new(dir.path()))).unwrap();
@@ -181,7 +181,7 @@ fn claimed_messages_survive_a_shutdown_that_cannot_write_the_outbox() {
 
 #[test]
 fn two_transports_on_one_outbox_do_not_tear_or_lose_lines() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = dlt_test_support::private_tempdir().unwrap();
     let url = closed_port_url();
     let clients: Vec<SegmentClient> = (0..2)
         .map(|_| SegmentClient::start(options(&url).with_outbox(OutboxOptions::new(dir.path()))).unwrap())
@@ -198,7 +198,7 @@ fn two_transports_on_one_outbox_do_not_tear_or_lose_lines() {
         }
     });
     let folder = std::fs::read_dir(dir.path().join("outbox")).unwrap().next().unwrap().unwrap().path();
-    let content = std::fs::read_to_string(folder.join("outbox.jsonl")).unwrap();
+    let content = std::fs::read_to_string(folder.join("outbox-0.jsonl")).unwrap();
     assert_eq!(content.lines().count(), 100);
     let expected: Vec<u64> = (0..50).chain(100..150).collect();
     assert_eq!(message_indexes(&read_outbox(dir.path()).unwrap()), expected);
@@ -221,7 +221,7 @@ fn shutdown_twice_returns_the_first_report_and_later_messages_are_counted() {
 
 #[test]
 fn a_shutdown_now_overtakes_a_shutdown_with_a_long_deadline() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = dlt_test_support::private_tempdir().unwrap();
     let (url, connections) = hanging_server();
     let client = SegmentClient::start(options(url).with_outbox(OutboxOptions::new(dir.path()))).unwrap();
     client.track(message(1));

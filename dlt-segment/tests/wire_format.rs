@@ -197,7 +197,7 @@ fn outbox_holding(dir: &std::path::Path, endpoint: &str, count: usize) {
 
 #[test]
 fn batches_hold_at_most_the_message_count_limit() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = dlt_test_support::private_tempdir().unwrap();
     let server = Server::accepting();
     outbox_holding(dir.path(), &server.url("/v1/batch"), 7);
     let mut options = options(server.url("/v1/batch")).with_outbox(OutboxOptions::new(dir.path()));
@@ -214,7 +214,7 @@ fn batches_hold_at_most_the_message_count_limit() {
 
 #[test]
 fn batches_fill_up_to_the_byte_limit_and_never_past_it() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = dlt_test_support::private_tempdir().unwrap();
     let server = Server::accepting();
     outbox_holding(dir.path(), &server.url("/v1/batch"), 3_000);
     let client = SegmentClient::start(options(server.url("/v1/batch")).with_outbox(large_outbox(dir.path()))).unwrap();

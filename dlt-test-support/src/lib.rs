@@ -16,6 +16,7 @@
 //! - `OtlpReceiver` (feature `otlp`): the recorder as an OTLP/HTTP collector, its requests
 //!   decoded with `opentelemetry-proto` into `ExportedSpan`s.
 //! - [`DltEnv`]: temporary dlt dirs and the environment that points dlt at them.
+//! - [`private_tempdir`]: a temporary folder the file gate accepts as a telemetry dir.
 //! - [`golden_dir`]: the repository's golden data, recorded from dlt (Python).
 //! - [`pipeline_load_message`]: a message of the usual size, for benchmarks.
 //! - `strategies` (feature `strategies`): proptest strategies several crates draw from.
@@ -69,6 +70,15 @@ pub use proxy::{ConnectProxy, ForwardProxy, ProxiedRequest};
 pub use recorder::{Answer, RecordedRequest, Recorder};
 pub use sentry::{EnvelopeError, RawEnvelope, RawItem, SENTRY_PROJECT_ID, SENTRY_PUBLIC_KEY, SentryReceiver};
 pub use tls::{TestCa, TlsRecorder};
+
+/// A temporary folder only its owner can enter (`0700`), as the file gate requires of a folder
+/// it is handed (a telemetry dir, say); removed on drop.
+pub fn private_tempdir() -> std::io::Result<tempfile::TempDir> {
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
+    builder.tempdir()
+}
 
 /// `<workspace>/testdata/golden`: payloads and files recorded from dlt (Python).
 pub fn golden_dir() -> PathBuf {

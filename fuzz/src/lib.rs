@@ -6,7 +6,7 @@
 //!   loading never panics and nothing it returns shows the secret.
 //! - [`switch_editor`]: a project `config.toml` of any bytes, switched off and on: never a
 //!   panic, and a successful switch keeps every comment line and every other key.
-//! - [`outbox_reader`]: an `outbox.jsonl` of any bytes, inspected and appended to: never a
+//! - [`outbox_reader`]: an `outbox-0.jsonl` of any bytes, inspected and appended to: never a
 //!   panic, and the file afterwards holds the new message once, whole, and otherwise only
 //!   lines of the old file.
 //! - [`text_scrubber`]: any text with a URL password in it: the password never comes out.

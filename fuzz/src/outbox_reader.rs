@@ -1,4 +1,4 @@
-//! The outbox reader: any bytes as a recipient's `outbox.jsonl`, inspected as `dlt telemetry`
+//! The outbox reader: any bytes as a recipient's `outbox-0.jsonl`, inspected as `dlt telemetry`
 //! does, then appended to by a [`HandoffTransport`] (one message tracked, then shutdown).
 //! Never a panic; afterwards the file holds the new message whole, once, and otherwise only
 //! lines of the input kept byte for byte (an append in place leaves lines that are not messages
@@ -62,8 +62,13 @@ pub fn check(data: &[u8]) {
     static RUN: AtomicU64 = AtomicU64::new(0);
     let sandbox = sandbox();
     let _ = std::fs::remove_dir_all(sandbox.telemetry.join("outbox"));
-    std::fs::create_dir_all(&sandbox.recipient_dir).expect("the sandbox is writable");
-    let outbox = sandbox.recipient_dir.join("outbox.jsonl");
+    let recipient = sandbox.recipient_dir.file_name().and_then(|name| name.to_str()).expect("a hex name");
+    dlt_fs::PrivateDir::create(&sandbox.telemetry)
+        .and_then(|telemetry| telemetry.create_dir("outbox"))
+        .and_then(|outboxes| outboxes.create_dir(recipient))
+        .expect("the sandbox is writable");
+    // No opt-out was ever recorded here: counter 0.
+    let outbox = sandbox.recipient_dir.join("outbox-0.jsonl");
     std::fs::write(&outbox, data).expect("the sandbox is writable");
 
     let states = inspect_outboxes(&sandbox.telemetry).expect("a regular outbox file is read");
@@ -100,7 +105,7 @@ pub fn check(data: &[u8]) {
     for entry in std::fs::read_dir(&sandbox.recipient_dir).expect("the folder stays").flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         assert!(
-            ["outbox.jsonl", "recipient.json", ".lock", "sender.lock"].contains(&name.as_str()),
+            ["outbox-0.jsonl", "recipient.json", ".lock", "sender.lock", "sender.log"].contains(&name.as_str()),
             "left behind: {name}"
         );
     }

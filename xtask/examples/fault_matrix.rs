@@ -69,7 +69,7 @@ fn run(row: &Row) -> (ShutdownReport, Duration, usize) {
     };
     let dir = tempfile::tempdir().unwrap();
     let mut options = SegmentOptions::new(HttpUrl::parse(&endpoint).unwrap(), "dlt/0.1.0")
-        .with_outbox(OutboxOptions::new(dir.path()));
+        .with_outbox(OutboxOptions::new(dir.path().join("telemetry")));
     if matches!(row.endpoint, Endpoint::Unresolvable) {
         options.http = options.http.with_resolver(FailingResolver::shared());
     }

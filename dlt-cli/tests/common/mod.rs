@@ -100,7 +100,8 @@ impl Machine {
         files
     }
 
-    /// Messages waiting in any outbox (every recipient's), and whether a sender holds a lock.
+    /// Messages waiting in any outbox (every recipient's, of every opt-out counter), and whether a
+    /// sender holds a lock.
     pub fn waiting(&self) -> (usize, bool) {
         let mut messages = 0;
         let mut sender = false;
@@ -109,7 +110,7 @@ impl Machine {
             for file in fs::read_dir(folder.unwrap().path()).unwrap() {
                 let path = file.unwrap().path();
                 let name = path.file_name().unwrap().to_string_lossy().into_owned();
-                if name == "outbox.jsonl" || name.starts_with("claimed-") {
+                if (name.starts_with("outbox-") || name.starts_with("claimed-")) && name.ends_with(".jsonl") {
                     // A sender may take or release the file between the listing and the read.
                     match fs::read_to_string(&path) {
                         Ok(text) => messages += text.lines().filter(|l| !l.is_empty()).count(),

@@ -127,7 +127,8 @@ pub fn keys(object: &serde_json::Map<String, Value>) -> Vec<String> {
     object.keys().cloned().collect()
 }
 
-/// Every message waiting in the outboxes under `global`, every recipient's.
+/// Every message waiting in the outboxes under `global`, every recipient's and of every
+/// opt-out counter.
 pub fn outbox_messages(global: &Path) -> Vec<TrackMessage> {
     let mut messages = Vec::new();
     let Ok(folders) = std::fs::read_dir(global.join("telemetry/outbox")) else { return messages };
@@ -136,7 +137,8 @@ pub fn outbox_messages(global: &Path) -> Vec<TrackMessage> {
         for file in files {
             let path = file.unwrap().path();
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            if name == "outbox.jsonl" || (name.starts_with("claimed-") && name.ends_with(".jsonl")) {
+            let outbox_or_claim = name.starts_with("outbox-") || name.starts_with("claimed-");
+            if outbox_or_claim && name.ends_with(".jsonl") {
                 messages.extend(parse_lines(&std::fs::read_to_string(&path).unwrap()));
             }
         }

@@ -90,8 +90,8 @@ pub fn options(endpoint: impl AsRef<str>) -> SegmentOptions {
     options
 }
 
-/// Every message waiting in the outboxes under `telemetry_dir`, every recipient's, one per line
-/// (a message both waiting and claimed counts twice).
+/// Every message waiting in the outboxes under `telemetry_dir`, every recipient's and of every
+/// opt-out counter, one per line (a message both waiting and claimed counts twice).
 pub fn read_outbox(telemetry_dir: &Path) -> std::io::Result<Vec<TrackMessage>> {
     let mut messages = Vec::new();
     let Ok(folders) = std::fs::read_dir(telemetry_dir.join("outbox")) else { return Ok(messages) };
@@ -99,7 +99,8 @@ pub fn read_outbox(telemetry_dir: &Path) -> std::io::Result<Vec<TrackMessage>> {
         for file in std::fs::read_dir(folder?.path())? {
             let path = file?.path();
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            if name == "outbox.jsonl" || (name.starts_with("claimed-") && name.ends_with(".jsonl")) {
+            let outbox_or_claim = name.starts_with("outbox-") || name.starts_with("claimed-");
+            if outbox_or_claim && name.ends_with(".jsonl") {
                 for line in std::fs::read_to_string(&path)?.lines().filter(|line| !line.is_empty()) {
                     messages.push(serde_json::from_str(line).unwrap());
                 }
