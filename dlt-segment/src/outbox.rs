@@ -43,7 +43,6 @@ mod inspect;
 use std::fs::{File, TryLockError};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -172,24 +171,6 @@ pub(crate) enum Consent {
     /// The user opted out since this process started (or the mark cannot be read): it sends
     /// and keeps nothing more.
     Withdrawn,
-}
-
-impl Consent {
-    /// Whether a message of this process may still be sent or kept.
-    pub(crate) fn allows(self, _message: &TrackMessage) -> bool {
-        self == Self::Given
-    }
-
-    /// `allows`, counting each message it refuses in `dropped`: a filter for `retain`.
-    pub(crate) fn counting(self, dropped: &AtomicU64) -> impl Fn(&TrackMessage) -> bool + '_ {
-        move |message| {
-            let allowed = self.allows(message);
-            if !allowed {
-                add(dropped, 1);
-            }
-            allowed
-        }
-    }
 }
 
 impl Outbox {
@@ -399,7 +380,7 @@ impl Outbox {
         Ok((lines.into_iter().map(|line| line.message).collect(), claim))
     }
 
-    fn try_append(&self, mut messages: Vec<TrackMessage>, lock_deadline: Instant) -> io::Result<Appended> {
+    fn try_append(&self, messages: Vec<TrackMessage>, lock_deadline: Instant) -> io::Result<Appended> {
         if messages.is_empty() {
             return Ok(Appended { saved: true, sender_needed: false });
         }
@@ -407,8 +388,10 @@ impl Outbox {
         let _lock = dir.lock(APPEND_LOCK, lock_deadline)?;
         // Checked under the lock that purging takes too: after an opt-out nothing is kept.
         let consent = self.consent();
-        messages.retain(consent.counting(&self.counters.dropped_opted_out));
-        let (Consent::Given, Some(counter), false) = (consent, self.started_under, messages.is_empty()) else {
+        if consent == Consent::Withdrawn {
+            add(&self.counters.dropped_opted_out, messages.len());
+        }
+        let (Consent::Given, Some(counter)) = (consent, self.started_under) else {
             return Ok(Appended { saved: true, sender_needed: false });
         };
         let name = outbox_name(counter);
@@ -454,9 +437,11 @@ impl Outbox {
     }
 
     /// Applies the opt-out mark and the bounds, and counts what they drop.
-    fn bound(&self, mut lines: Vec<Line>, consent: Consent) -> Vec<Line> {
-        let allowed = consent.counting(&self.counters.dropped_opted_out);
-        lines.retain(|line| allowed(&line.message));
+    fn bound(&self, lines: Vec<Line>, consent: Consent) -> Vec<Line> {
+        if consent == Consent::Withdrawn {
+            add(&self.counters.dropped_opted_out, lines.len());
+            return Vec::new();
+        }
         let bounded = retain_within(lines, self.clock.now(), self.options.max_age, self.options.max_bytes);
         add(&self.counters.dropped_expired, bounded.expired);
         add(&self.counters.dropped_outbox_full, bounded.overflow);

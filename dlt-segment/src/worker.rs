@@ -1,11 +1,11 @@
 //! The worker: one thread running a current-thread tokio runtime that takes messages from the
-//! queue, sends them (batched, or one per request with a few requests at once), retries,
+//! queue, sends them (batched, or one per request) in a window of a few requests in flight
+//! where the next starts as soon as one ends, retries each on its own schedule,
 //! answers flushes, checks the opt-out mark before every request and, at shutdown, keeps what
 //! is left in the outbox: written ahead first, so that a process killed while it tries leaves
 //! it behind, and without trying again an endpoint that refused or does not resolve.
 
 use std::collections::VecDeque;
-use std::future::Future;
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
@@ -14,6 +14,9 @@ use dlt_http::{
     Attempt, DEFAULT_BODY_CAP, Decision, Failure, GiveUp, Outcome, RetryPolicy, parse_retry_after, read_body_capped,
 };
 use dlt_telemetry_model::{AnonymousMessage, TrackMessage};
+use futures_util::StreamExt as _;
+use futures_util::future::BoxFuture;
+use futures_util::stream::FuturesUnordered;
 use reqwest::Url;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use time::OffsetDateTime;
@@ -92,6 +95,16 @@ struct Pending {
     attempts: u32,
 }
 
+/// A request that ended: its id, its outcome and the server's `Retry-After`.
+type Exchanged = (u64, (Outcome, Option<String>));
+
+/// The messages of a request that will be tried again, and when.
+#[derive(Debug)]
+struct Retry {
+    due: Instant,
+    messages: Vec<Pending>,
+}
+
 /// A shutdown in progress.
 #[derive(Debug)]
 struct Stopping {
@@ -113,9 +126,14 @@ struct FlushWaiter {
 struct Running {
     worker: Worker,
     pending: VecDeque<Pending>,
-    /// The messages of the requests in flight, one list per request (for a write-ahead
-    /// meanwhile); back in the worker's hands once the requests ended.
-    in_flight: Vec<Vec<Pending>>,
+    /// The requests in flight, at most `concurrency`, each ending with its id.
+    in_flight: FuturesUnordered<BoxFuture<'static, Exchanged>>,
+    /// The messages of each request in flight, by id (for a write-ahead meanwhile, and to keep
+    /// them if the request is abandoned).
+    in_flight_messages: Vec<(u64, Vec<Pending>)>,
+    next_request_id: u64,
+    /// Messages waiting to be retried, each group when it falls due.
+    retries: Vec<Retry>,
     claims: Vec<Claim>,
     flush_waiters: Vec<FlushWaiter>,
     stopping: Option<Stopping>,
@@ -146,7 +164,10 @@ impl Worker {
         let mut running = Running {
             worker: self,
             pending: VecDeque::new(),
-            in_flight: Vec::new(),
+            in_flight: FuturesUnordered::new(),
+            in_flight_messages: Vec::new(),
+            next_request_id: 0,
+            retries: Vec::new(),
             claims: Vec::new(),
             flush_waiters: Vec::new(),
             stopping: None,
@@ -196,29 +217,56 @@ impl Running {
     async fn serve(mut self) {
         loop {
             self.take_queued();
-            if self.pending.is_empty() {
+            self.wake_due_retries(Instant::now());
+            if self.must_stop() {
+                break;
+            }
+            self.fill_window();
+            if self.is_idle() {
                 self.release_claims();
                 self.answer_flushes(true);
                 if self.stopping.is_some() {
                     break;
                 }
                 self.wait_for_work().await;
-            } else if self.given_up
-                || self.withdrawn
-                || (self.stopping.is_some() && self.unreachable)
-                || self.cutoff().is_some_and(|cutoff| Instant::now() >= cutoff)
-            {
-                break;
-            } else {
-                self.send_next().await;
+            } else if !self.withdrawn {
+                self.wait_for_progress().await;
             }
         }
         self.finish();
     }
 
-    /// Moves queued messages into `pending`, up to one batch's worth.
+    /// Nothing queued, in flight or waiting for a retry.
+    fn is_idle(&self) -> bool {
+        self.pending.is_empty() && self.in_flight.is_empty() && self.retries.is_empty()
+    }
+
+    /// Whether to stop now and keep what is left: out of time for a retry, opted out, or
+    /// shutting down with an endpoint that cannot be reached, past the cutoff, or with nothing
+    /// that could be sent before it (only retries due after it).
+    fn must_stop(&self) -> bool {
+        if self.is_idle() {
+            return false;
+        }
+        let nothing_before = |cutoff: Instant| {
+            self.in_flight.is_empty() && self.pending.is_empty() && self.retries.iter().all(|retry| retry.due >= cutoff)
+        };
+        self.given_up
+            || self.withdrawn
+            || (self.stopping.is_some() && self.unreachable)
+            || self.cutoff().is_some_and(|cutoff| Instant::now() >= cutoff || nothing_before(cutoff))
+    }
+
+    /// Whether the worker may take another message: it holds (pending, in flight or waiting
+    /// for a retry) less than one batch's worth, so memory stays bounded by the queue plus one
+    /// batch.
+    fn has_room(&self) -> bool {
+        self.held().count() < self.worker.limits.max_batch_messages
+    }
+
+    /// Moves queued messages into `pending` while there is room.
     fn take_queued(&mut self) {
-        while self.pending.len() < self.worker.limits.max_batch_messages {
+        while self.has_room() {
             match self.worker.messages.try_recv() {
                 Ok(message) => self.accept(message),
                 Err(_) => break,
@@ -235,6 +283,36 @@ impl Running {
         self.pending.push_back(Pending { message, attempts: 0 });
     }
 
+    /// Puts the retries that are due back at the front of `pending`, oldest first.
+    fn wake_due_retries(&mut self, now: Instant) {
+        let (due, waiting): (Vec<Retry>, Vec<Retry>) =
+            std::mem::take(&mut self.retries).into_iter().partition(|retry| retry.due <= now);
+        self.retries = waiting;
+        for retry in due.into_iter().rev() {
+            self.requeue(retry.messages);
+        }
+    }
+
+    /// Starts requests while the window has room and messages are ready, each after a look at
+    /// the opt-out mark: as soon as one request ends, the next may start, so a slow or hanging
+    /// request never holds the others.
+    fn fill_window(&mut self) {
+        let concurrency = self.worker.concurrency.max(1);
+        while self.in_flight.len() < concurrency && !self.pending.is_empty() {
+            if self.consent() == Consent::Withdrawn {
+                self.withdraw();
+                return;
+            }
+            let Some((body, messages)) = self.next_request(to_millis(self.worker.clock.now())) else { return };
+            let id = self.next_request_id;
+            self.next_request_id += 1;
+            let request =
+                self.worker.http.post(self.worker.url.clone()).headers(self.worker.headers.clone()).body(body);
+            self.in_flight.push(Box::pin(async move { (id, exchange(request).await) }));
+            self.in_flight_messages.push((id, messages));
+        }
+    }
+
     async fn wait_for_work(&mut self) {
         tokio::select! {
             command = self.worker.control.recv(), if self.control_open => self.on_command(command),
@@ -243,6 +321,31 @@ impl Running {
                 // The client is gone without saying so: stop now.
                 None => self.stop(Instant::now(), None),
             },
+        }
+    }
+
+    /// Waits for the next thing that changes what to do: a request ending, a command, a
+    /// message while there is room for it, a retry falling due, or the shutdown's cutoff.
+    async fn wait_for_progress(&mut self) {
+        let room = self.has_room();
+        let next_retry = self.retries.iter().map(|retry| retry.due).min();
+        let cutoff = self.cutoff();
+        tokio::select! {
+            biased;
+            Some((id, (outcome, retry_after))) = self.in_flight.next(), if !self.in_flight.is_empty() => {
+                let position = self.in_flight_messages.iter().position(|(request, _)| *request == id);
+                if let Some(position) = position {
+                    let (_, messages) = self.in_flight_messages.swap_remove(position);
+                    self.settle(messages, outcome, retry_after);
+                }
+            }
+            command = self.worker.control.recv(), if self.control_open => self.on_command(command),
+            message = self.worker.messages.recv(), if room => match message {
+                Some(message) => self.accept(message),
+                None => self.stop(Instant::now(), None),
+            },
+            () = sleep_until(next_retry), if next_retry.is_some() => {}
+            () = sleep_until(cutoff), if cutoff.is_some() => {}
         }
     }
 
@@ -290,8 +393,18 @@ impl Running {
         self.stopping.as_ref().map(|stopping| stopping.cutoff)
     }
 
-    /// At shutdown, before trying anything more: everything queued and pending goes to a claim
-    /// of this process on disk, so that a kill during the last attempts loses nothing.
+    /// Every message this worker holds, in flight or not, in order.
+    fn held(&self) -> impl Iterator<Item = &Pending> {
+        self.in_flight_messages
+            .iter()
+            .flat_map(|(_, messages)| messages)
+            .chain(self.retries.iter().flat_map(|retry| &retry.messages))
+            .chain(&self.pending)
+    }
+
+    /// At shutdown, before trying anything more: everything queued, pending and in flight goes
+    /// to a claim of this process on disk, so that a kill during the last attempts loses
+    /// nothing.
     fn write_ahead(&mut self) {
         if self.worker.outbox.is_none() {
             return;
@@ -299,13 +412,7 @@ impl Running {
         while let Ok(message) = self.worker.messages.try_recv() {
             self.accept(message);
         }
-        let messages: Vec<TrackMessage> = self
-            .in_flight
-            .iter()
-            .flatten()
-            .chain(&self.pending)
-            .map(|pending| pending.message.message().clone())
-            .collect();
+        let messages: Vec<TrackMessage> = self.held().map(|pending| pending.message.message().clone()).collect();
         if let Some(claim) = self.worker.outbox.as_ref().and_then(|outbox| outbox.write_ahead(&messages)) {
             self.claims.push(claim);
         }
@@ -316,10 +423,13 @@ impl Running {
         self.worker.outbox.as_ref().map_or(Consent::Given, Outbox::consent)
     }
 
-    /// The user opted out after this process started: everything held is dropped, nothing
-    /// more is taken, and the claims are deleted (switching off purged the outbox already).
+    /// The user opted out after this process started: everything held is dropped (requests in
+    /// flight abandoned), nothing more is taken, and the claims are deleted (switching off
+    /// purged the outbox already).
     fn withdraw(&mut self) {
         self.withdrawn = true;
+        self.abandon_in_flight();
+        self.wake_due_retries(deadline_after(Duration::MAX));
         add(&self.worker.counters.dropped_opted_out, self.pending.len());
         self.pending.clear();
         while self.worker.messages.try_recv().is_ok() {
@@ -329,51 +439,18 @@ impl Running {
         tracing::debug!("telemetry was switched off: this process sends and keeps nothing more");
     }
 
-    /// Sends the next request (a batch) or requests (one message each, a few at once) and acts
-    /// on their outcomes.
-    async fn send_next(&mut self) {
-        let consent = self.consent();
-        if consent == Consent::Withdrawn {
-            self.withdraw();
-            return;
-        }
-        let allowed = consent.counting(&self.worker.counters.dropped_opted_out);
-        self.pending.retain(|pending| allowed(pending.message.message()));
-        drop(allowed);
-
-        let sent_at = to_millis(self.worker.clock.now());
-        let requests = self.next_requests(sent_at);
-        if requests.is_empty() {
-            return;
-        }
-        let (bodies, batches): (Vec<Vec<u8>>, Vec<Vec<Pending>>) = requests.into_iter().unzip();
-        self.in_flight = batches;
-        let exchanges = bodies.into_iter().map(|body| {
-            exchange(self.worker.http.post(self.worker.url.clone()).headers(self.worker.headers.clone()).body(body))
-        });
-        let results = self.until_cutoff(futures_util::future::join_all(exchanges)).await;
-        let batches = std::mem::take(&mut self.in_flight);
-        let Some(results) = results else {
-            // The deadline came first: the requests are abandoned and their messages kept.
-            for in_flight in batches.into_iter().rev() {
-                self.requeue(in_flight);
-            }
-            return;
-        };
-        let mut longest_wait = None;
-        for (in_flight, (outcome, retry_after)) in batches.into_iter().zip(results) {
-            if let Some(wait) = self.settle(in_flight, outcome, retry_after) {
-                longest_wait = longest_wait.max(Some(wait));
-            }
-        }
-        if let Some(wait) = longest_wait {
-            self.back_off(wait).await;
+    /// Drops the requests in flight (their connections close) and puts their messages back at
+    /// the front of `pending`.
+    fn abandon_in_flight(&mut self) {
+        self.in_flight.clear();
+        for (_, messages) in std::mem::take(&mut self.in_flight_messages).into_iter().rev() {
+            self.requeue(messages);
         }
     }
 
-    /// Acts on one request's outcome; returns how long to wait before retrying it, if it is to
-    /// be retried.
-    fn settle(&mut self, in_flight: Vec<Pending>, outcome: Outcome, retry_after: Option<String>) -> Option<Duration> {
+    /// Acts on one request's outcome: delivered, dropped for good, kept in the outbox, or
+    /// scheduled for a retry.
+    fn settle(&mut self, in_flight: Vec<Pending>, outcome: Outcome, retry_after: Option<String>) {
         let count = in_flight.len();
         let attempt = in_flight.iter().map(|pending| pending.attempts).max().unwrap_or(0).saturating_add(1);
         self.unreachable = matches!(outcome, Outcome::Failed(Failure::Refused | Failure::Unresolvable | Failure::Tls));
@@ -390,36 +467,27 @@ impl Running {
             jitter: fastrand::f64(),
         });
         match decision {
-            Decision::Done => {
-                add(&self.worker.counters.sent, count);
-                None
-            }
+            Decision::Done => add(&self.worker.counters.sent, count),
             Decision::GiveUp(GiveUp::Rejected) => {
                 add(&self.worker.counters.dropped_rejected, count);
                 tracing::debug!(?outcome, messages = count, "telemetry request rejected; its messages are dropped");
-                None
             }
-            Decision::GiveUp(GiveUp::Unreachable) => {
-                // Exit is no time to wait for an endpoint that is not there: kept with the rest.
-                self.requeue(in_flight);
-                None
-            }
+            // Exit is no time to wait for an endpoint that is not there: kept with the rest.
+            Decision::GiveUp(GiveUp::Unreachable) => self.requeue(in_flight),
             Decision::GiveUp(GiveUp::OutOfTime) => {
                 // The retry would come after the cutoff: kept with the rest, and the worker stops.
                 self.given_up = true;
                 self.requeue(in_flight);
-                None
             }
             Decision::GiveUp(_) => {
                 tracing::debug!(?outcome, messages = count, attempt, "telemetry request out of attempts");
                 self.set_aside(in_flight.into_iter().map(|pending| pending.message.into_message()).collect());
-                None
             }
             Decision::Backoff(wait) => {
                 tracing::debug!(?outcome, messages = count, attempt, ?wait, "telemetry request will be retried");
                 add(&self.worker.counters.retried, count);
-                self.requeue(in_flight.into_iter().map(|pending| Pending { attempts: attempt, ..pending }).collect());
-                Some(wait)
+                let messages = in_flight.into_iter().map(|pending| Pending { attempts: attempt, ..pending }).collect();
+                self.retries.push(Retry { due: deadline_after(wait), messages });
             }
         }
     }
@@ -433,12 +501,11 @@ impl Running {
         outbox.log_failure(&format!("{what} (attempt {attempt})"));
     }
 
-    /// The next request bodies and the messages each carries, taken from the front of
-    /// `pending`: one batch, or up to `concurrency` single messages. Messages too large to
-    /// send, or that cannot be serialised, are dropped and counted.
-    fn next_requests(&mut self, sent_at: OffsetDateTime) -> Vec<(Vec<u8>, Vec<Pending>)> {
+    /// The next request body and the messages it carries, taken from the front of `pending`:
+    /// one batch, or one message. Messages too large to send, or that cannot be serialised,
+    /// are dropped and counted.
+    fn next_request(&mut self, sent_at: OffsetDateTime) -> Option<(Vec<u8>, Vec<Pending>)> {
         let limits = self.worker.limits;
-        let mut requests = Vec::new();
         let mut batch = (self.worker.api == Api::Batch).then(|| BatchBody::new(sent_at, limits));
         let mut in_batch = Vec::new();
         while let Some(mut pending) = self.pending.pop_front() {
@@ -454,13 +521,7 @@ impl Running {
             let push = match &mut batch {
                 Some(batch) => batch.push(&encoded),
                 None if encoded.len() > limits.max_message_bytes => Push::TooLarge,
-                None => {
-                    requests.push((encoded, vec![pending]));
-                    if requests.len() >= self.worker.concurrency.max(1) {
-                        break;
-                    }
-                    continue;
-                }
+                None => return Some((encoded, vec![pending])),
             };
             match push {
                 Push::Added => in_batch.push(pending),
@@ -479,46 +540,13 @@ impl Running {
                 }
             }
         }
-        if let Some(batch) = batch.filter(|batch| !batch.is_empty()) {
-            requests.push((batch.finish(), in_batch));
-        }
-        requests
+        batch.filter(|batch| !batch.is_empty()).map(|batch| (batch.finish(), in_batch))
     }
 
     /// Puts messages back at the front of `pending`, in their order.
     fn requeue(&mut self, messages: Vec<Pending>) {
         for pending in messages.into_iter().rev() {
             self.pending.push_front(pending);
-        }
-    }
-
-    /// Runs `future` while answering commands; `None` if the shutdown cutoff came first.
-    async fn until_cutoff<F: Future>(&mut self, future: F) -> Option<F::Output> {
-        let mut future = std::pin::pin!(future);
-        loop {
-            let cutoff = self.cutoff();
-            tokio::select! {
-                biased;
-                output = &mut future => return Some(output),
-                command = self.worker.control.recv(), if self.control_open => self.on_command(command),
-                () = sleep_until(cutoff) => return None,
-            }
-        }
-    }
-
-    /// Waits before a retry while answering commands. Once shutting down, gives up at once
-    /// when the endpoint was unreachable or the retry could not start before the cutoff.
-    async fn back_off(&mut self, wait: Duration) {
-        let wake = deadline_after(wait);
-        loop {
-            if self.cutoff().is_some_and(|cutoff| self.unreachable || wake >= cutoff) {
-                self.given_up = true;
-                return;
-            }
-            tokio::select! {
-                () = sleep_until(Some(wake)) => return,
-                command = self.worker.control.recv(), if self.control_open => self.on_command(command),
-            }
         }
     }
 
@@ -567,6 +595,10 @@ impl Running {
         if self.consent() == Consent::Withdrawn && !self.withdrawn {
             self.withdraw();
         }
+        // Requests still in flight are abandoned and their messages kept (sent again later
+        // with the same messageId, which Segment drops if the first one arrived).
+        self.abandon_in_flight();
+        self.wake_due_retries(deadline_after(Duration::MAX));
         let leftover: Vec<TrackMessage> =
             self.pending.drain(..).map(|pending| pending.message.into_message()).collect();
         let count = leftover.len();

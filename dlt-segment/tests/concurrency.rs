@@ -74,3 +74,25 @@ fn degenerate_limits_do_not_panic() {
     assert!(client.flush(Duration::from_secs(10)));
     assert_eq!(support::indexes(&server.messages()), [1, 2]);
 }
+
+/// One message per request, four at most in flight: a request that hangs holds only its own
+/// slot; the next request starts as soon as any other one ends.
+#[test]
+fn a_hanging_request_never_holds_the_others() {
+    let recorder = dlt_test_support::Recorder::start().unwrap();
+    recorder.push_answers([dlt_test_support::Answer::ok().with_delay(Duration::from_secs(60))]);
+    let mut options = options(format!("{}/track", recorder.url()));
+    options.http = options.http.with_request_timeout(Duration::from_secs(60));
+    let client = SegmentClient::start(options).unwrap();
+    for index in 0..12 {
+        client.track(message(index));
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while client.stats().sent < 11 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(client.stats().sent, 11, "every request but the hanging one is answered well before it times out");
+    assert_eq!(recorder.requests().len(), 12);
+    let report = client.shutdown(Instant::now());
+    assert_eq!(report.stats.sent, 11);
+}
