@@ -20,11 +20,6 @@ pub struct Cli {
 }
 
 impl Cli {
-    /// Whether this is the hidden `dlt telemetry flush`, the detached sender.
-    pub fn is_sender(&self) -> bool {
-        matches!(&self.command, Some(Command::Telemetry { action: Some(TelemetryAction::Flush), .. }))
-    }
-
     /// The switch asked for: `Some(true)` to enable, `Some(false)` to disable.
     pub fn switch(&self) -> Option<bool> {
         match (self.enable_telemetry, self.disable_telemetry) {
@@ -43,8 +38,6 @@ pub enum Command {
         /// Print the same as one JSON object.
         #[arg(long)]
         json: bool,
-        #[command(subcommand)]
-        action: Option<TelemetryAction>,
     },
     /// Create the project's .dlt/config.toml and .dlt/secrets.toml (existing files are kept).
     Init {
@@ -60,13 +53,6 @@ pub enum Command {
         #[command(subcommand)]
         operation: PipelineOperation,
     },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum TelemetryAction {
-    /// Deliver what waits in this configuration's outbox, then exit (run detached by dlt itself).
-    #[command(hide = true)]
-    Flush,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,7 +4,8 @@
 //! Exit codes: 0 success, 1 the command failed, 2 a usage or configuration error. A closed
 //! standard output (`dlt ... | head -c1`) ends the command quietly with 0. Usage telemetry
 //! never changes a command's outcome and never makes it wait: what is undelivered at exit goes
-//! to a detached `dlt telemetry flush` (inline, within the exit deadline, in CI and as PID 1).
+//! to this binary started again, detached, as the sender (inline, within the exit deadline, in
+//! CI and as PID 1).
 
 mod names;
 mod output;
@@ -19,10 +20,9 @@ use clap::{CommandFactory as _, Parser as _};
 use dlt_cli::cli::{Cli, Command, PipelineOperation};
 use dlt_config::{Config, Environment, Locations, init_project};
 use dlt_runtime_trace::{
-    InitOptions, RuntimeTrace, SenderCommand, StopSignal, TraceFileError, Track, load_trace, run_detached_sender,
+    Delivery, InitOptions, RuntimeTrace, SenderCommand, TraceFileError, Track, load_trace, serve_detached_sender,
     switch_telemetry, trace_path, waiting_telemetry,
 };
-use dlt_telemetry_model::Library;
 use dlt_telemetry_model::anonymous::WITHHELD;
 use dlt_telemetry_model::events::{CommandEvent, Init, PipelineCommand, TelemetryStatus, TelemetrySwitch};
 use names::{check_destination, check_source};
@@ -75,6 +75,10 @@ impl dlt_runtime_trace::CommandOutcome for Outcome {
 }
 
 fn main() -> ExitCode {
+    // Started as the detached sender by an earlier command: deliver what waits, nothing else.
+    if let Some(code) = serve_detached_sender() {
+        return code;
+    }
     ExitCode::from(run(Cli::parse()).exit_code())
 }
 
@@ -104,18 +108,16 @@ fn run(cli: Cli) -> Outcome {
             return Outcome::OutputClosed;
         }
     }
-    // The switch comes first for every command, the hidden sender too: after an opt-out it
-    // finds telemetry off and sends nothing.
-    if cli.is_sender() {
-        return flush(env);
-    }
     let config = match Config::load_at(locations, env) {
         Ok(config) => config,
         Err(error) => return Outcome::Usage(error.to_string()),
     };
     let mut options = InitOptions::new("dlt", VERSION);
-    if let Ok(program) = std::env::current_exe() {
-        options = options.with_detached_sender(SenderCommand::new(program, ["telemetry", "flush"]));
+    // A command is over in milliseconds: it never opens a socket for telemetry, and this very
+    // binary, started again as the sender, delivers at exit. Where the binary cannot be found,
+    // telemetry is sent inline within the exit deadline instead.
+    if let Ok(sender) = SenderCommand::this_program() {
+        options = options.with_delivery(Delivery::HandOffOnly(sender));
     }
     let runtime = RuntimeTrace::start(options, config.clone());
     redacted::install(&runtime);
@@ -245,17 +247,5 @@ fn pipeline(config: &Config, name: &str, operation: &PipelineOperation) -> Outco
     match output::print(text) {
         Ok(()) => Outcome::Done,
         Err(closed) => closed.into(),
-    }
-}
-
-/// The hidden `dlt telemetry flush`: the detached sender. Its standard streams are the null
-/// device; it stops, writing back what is undelivered, on `SIGTERM`, `SIGINT` or `SIGHUP`.
-fn flush(env: Environment) -> Outcome {
-    let stop = StopSignal::new();
-    let _watch = signals::stop_on_signal(&stop);
-    let library = Library::new("dlt", VERSION);
-    match run_detached_sender(&library, env, &stop) {
-        Ok(_) => Outcome::Done,
-        Err(error) => Outcome::Failed(error.to_string()),
     }
 }

@@ -1,9 +1,8 @@
-//! Signals, handled by the command line itself (the libraries install no handler): on
-//! `SIGINT` or `SIGTERM` what usage telemetry holds goes to the outbox, and a detached sender
-//! is started for it, before the process ends; the sender itself stops on a signal, writing
-//! back what it could not deliver.
+//! Signals, handled by the command line itself (the libraries install no handler in a host):
+//! on `SIGINT` or `SIGTERM` what usage telemetry holds goes to the outbox, and a detached
+//! sender is started for it, before the process ends.
 
-use dlt_runtime_trace::{Keeper, StopSignal};
+use dlt_runtime_trace::Keeper;
 
 /// Runs `work` (the command and the shutdown after it); if `SIGINT` or `SIGTERM` arrives
 /// meanwhile, keeps what usage telemetry holds and ends the process with 128 + the signal's
@@ -44,47 +43,4 @@ pub(crate) fn keeping_telemetry_on_signal<T>(keeper: Option<Keeper>, work: impl 
 #[cfg(not(unix))]
 pub(crate) fn keeping_telemetry_on_signal<T>(_keeper: Option<Keeper>, work: impl FnOnce() -> T) -> T {
     work()
-}
-
-/// Gives `stop` on `SIGTERM`, `SIGINT` or `SIGHUP` for as long as the returned watch lives.
-#[cfg(unix)]
-pub(crate) fn stop_on_signal(stop: &StopSignal) -> Option<StopWatch> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    use signal_hook::iterator::Signals;
-    let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP]).ok()?;
-    let handle = signals.handle();
-    let stop = stop.clone();
-    let thread = std::thread::Builder::new()
-        .name("dlt-signals".into())
-        .spawn(move || {
-            if signals.forever().next().is_some() {
-                stop.stop();
-            }
-        })
-        .ok()?;
-    Some(StopWatch { handle, thread: Some(thread) })
-}
-
-/// Without Unix signals, nothing to watch.
-#[cfg(not(unix))]
-pub(crate) fn stop_on_signal(_stop: &StopSignal) -> Option<StopWatch> {
-    None
-}
-
-/// Watches signals until dropped.
-pub(crate) struct StopWatch {
-    #[cfg(unix)]
-    handle: signal_hook::iterator::Handle,
-    #[cfg(unix)]
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-#[cfg(unix)]
-impl Drop for StopWatch {
-    fn drop(&mut self) {
-        self.handle.close();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
 }

@@ -1,5 +1,5 @@
 //! The command line never waits for usage telemetry: what it has to send goes to the outbox
-//! and a detached `dlt telemetry flush` delivers it. These tests run `dlt` as a user does (no
+//! and `dlt`, started again as the detached sender, delivers it. These tests run `dlt` as a user does (no
 //! CI variable), against loopback endpoints.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -190,4 +190,33 @@ fn a_detached_sender_that_cannot_use_its_proxy_says_why_in_dlt_telemetry() {
         assert!(!shown.contains("s3cr") && !shown.contains("proxy.example"), "no value: {shown}");
     }
     assert!(machine.endpoint.requests().is_empty());
+}
+
+/// A terminal that closes as soon as the command exits (an `ssh host 'dlt ...'`, an IDE run, a
+/// tab closed at once) hangs up everything in the terminal's foreground: the sender, in a
+/// process group of its own from the moment it is started, is not among them and delivers
+/// every time. `script` runs each command in a pseudo-terminal it closes when the command ends.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_terminal_that_closes_as_the_command_ends_never_takes_the_sender_with_it() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: util-linux's script is not installed");
+        return;
+    }
+    const COMMANDS: usize = 5;
+    let machine = Machine::new();
+    // Each answer takes a while, so that every sender is still at work when its terminal closes.
+    machine.endpoint.set_answer(Answer::ok().with_delay(Duration::from_millis(300)));
+    for _ in 0..COMMANDS {
+        let mut script = machine.shell("script -qec \"$DLT telemetry\" /dev/null");
+        let output = script.stdin(Stdio::null()).output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    }
+    assert!(
+        eventually(Duration::from_secs(20), || machine.waiting() == (0, false)),
+        "every sender delivered and exited: {:?}",
+        machine.waiting()
+    );
+    let ids: HashSet<String> = machine.received().into_iter().filter_map(|m| m.message_id).collect();
+    assert_eq!(ids.len(), COMMANDS, "one command_telemetry per command, none lost");
 }

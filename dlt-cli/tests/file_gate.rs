@@ -14,7 +14,7 @@ mod common;
 use std::fs;
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _, symlink};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{stderr, stdout};
@@ -91,6 +91,18 @@ impl SharedMachine {
     /// Runs `dlt` as the victim: no usable home dir, `TMPDIR` the shared temporary dir,
     /// usage telemetry to `endpoint`, sent inline unless `vars` say otherwise.
     fn dlt(&self, args: &[&str], endpoint: &str, vars: &[(&str, &str)]) -> Output {
+        self.command(args, endpoint, vars).output().unwrap()
+    }
+
+    /// `dlt` started as its own detached sender is (the marker, null standard streams): whether
+    /// it ended well.
+    fn sender(&self, endpoint: &str) -> bool {
+        let mut command = self.command(&[], endpoint, &[(dlt_runtime_trace::SENDER_MARKER, "dlt/0.1.0")]);
+        command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        command.status().unwrap().success()
+    }
+
+    fn command(&self, args: &[&str], endpoint: &str, vars: &[(&str, &str)]) -> Command {
         let mut command = if self.as_root {
             let mut command = Command::new("setpriv");
             let uid = VICTIM_AS_ROOT.to_string();
@@ -108,9 +120,8 @@ impl SharedMachine {
             .env("RUNTIME__TELEMETRY_DETACHED_SENDER", "false")
             .envs(vars.iter().copied())
             .args(args)
-            .current_dir(self.project())
-            .output()
-            .unwrap()
+            .current_dir(self.project());
+        command
     }
 
     /// `dlt telemetry --json` as the victim (telemetry off, so that it records nothing).
@@ -252,8 +263,7 @@ fn links_in_the_fallback_are_refused_never_followed() {
     // A command keeps its undelivered message, a sender takes the outbox over.
     let output = machine.dlt(&["telemetry"], &refusing, &[]);
     assert!(output.status.success(), "{}", stderr(&output));
-    let output = machine.dlt(&["telemetry", "flush"], &refusing, &[]);
-    assert!(!output.status.success(), "the sender cannot take its lock");
+    assert!(!machine.sender(&refusing), "the sender cannot take its lock");
     let status = machine.status();
     let problems = status["waiting"][0]["problems"].to_string();
     assert!(problems.contains("is a symbolic link"), "{status:#}");
@@ -286,7 +296,7 @@ fn an_outbox_folder_open_to_everyone_is_refused_whole() {
         plant_link(&machine, &recipient, name);
     }
     assert!(machine.dlt(&["telemetry"], &refusing, &[]).status.success());
-    assert!(!machine.dlt(&["telemetry", "flush"], &refusing, &[]).status.success());
+    assert!(!machine.sender(&refusing), "the sender cannot use the folder");
     let status = machine.status();
     assert!(status["waiting"][0]["problems"].to_string().contains("has mode 0777"), "{status:#}");
     machine.assert_victim_file_untouched();

@@ -5,6 +5,8 @@
 //! JSON lines into `<data dir>/pipelines/<name>/load/<dataset>/players.jsonl`.
 //!
 //! Configuration is read like any host reads it (`.dlt/config.toml`, `RUNTIME__*` variables).
+//! It opts in to the detached sender (one line at the top of `main`): exit never waits for the
+//! telemetry endpoint.
 //! Unless `runtime.dlthub_telemetry_debug` is set explicitly, events are printed to stderr as
 //! JSON lines instead of being sent; `RUNTIME__DLTHUB_TELEMETRY_DEBUG=false` sends them to
 //! `runtime.dlthub_telemetry_endpoint`, and `RUNTIME__SENTRY_DSN` sends the run to Sentry.
@@ -22,7 +24,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use dlt_runtime_trace::{FinishedRun, InitOptions, PipelineInfo, RuntimeTrace, Step, StepReport};
+use dlt_runtime_trace::{
+    FinishedRun, InitOptions, PipelineInfo, RuntimeTrace, SenderCommand, Step, StepReport, serve_detached_sender,
+};
 use dlt_telemetry_model::PipelineTrace;
 use dlt_telemetry_model::events::ExtractedData;
 use serde_json::{Map, Value, json};
@@ -223,6 +227,10 @@ fn print_summary(trace: &PipelineTrace) {
 }
 
 fn main() -> ExitCode {
+    // Started again as the detached sender after an earlier run: deliver, and nothing else.
+    if let Some(code) = serve_detached_sender() {
+        return code;
+    }
     let args = match Args::parse() {
         Ok(args) => args,
         Err(message) => {
@@ -232,6 +240,11 @@ fn main() -> ExitCode {
     };
     let mut options = InitOptions::new("traced_pipeline", env!("CARGO_PKG_VERSION"));
     options.print_events_by_default = true;
+    // Exit never waits for the telemetry endpoint: what is not confirmed then is delivered by
+    // this program started again, detached (inline instead in CI and as PID 1).
+    if let Ok(sender) = SenderCommand::this_program() {
+        options = options.with_detached_sender(sender);
+    }
     let runtime = RuntimeTrace::init(options);
     let log = tracing_subscriber::fmt::layer()
         .with_writer(io::stderr)

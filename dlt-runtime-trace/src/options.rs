@@ -23,12 +23,9 @@ pub struct InitOptions {
     pub print_events_by_default: bool,
     /// Where printed events go; stderr when `None`.
     pub debug_writer: Option<Box<dyn Write + Send>>,
-    /// Hand what usage telemetry has to send to a detached sender, so that exit never waits
-    /// for the network: this process then opens no socket for it at all. `None` sends from
-    /// this process (a long-running host). Ignored when `runtime.telemetry_detached_sender`
-    /// is false, and (unless it is true) in CI and as PID 1, where a detached process may not
-    /// outlive the program.
-    pub detached_sender: Option<SenderCommand>,
+    /// How usage telemetry reaches its endpoint: from this process, waiting at most the exit
+    /// deadline (the default), or through a detached sender ([`Delivery`]).
+    pub delivery: Delivery,
 }
 
 impl InitOptions {
@@ -39,7 +36,7 @@ impl InitOptions {
             env: None,
             print_events_by_default: false,
             debug_writer: None,
-            detached_sender: None,
+            delivery: Delivery::Inline,
         }
     }
 
@@ -49,22 +46,85 @@ impl InitOptions {
         self
     }
 
-    /// The same options with a detached sender.
-    pub fn with_detached_sender(mut self, sender: SenderCommand) -> Self {
-        self.detached_sender = Some(sender);
+    /// The same options handing what is unconfirmed at exit to a detached sender
+    /// ([`Delivery::HandOffAtExit`]): exit never waits for the endpoint.
+    ///
+    /// ```no_run
+    /// use std::process::ExitCode;
+    ///
+    /// use dlt_runtime_trace::{InitOptions, RuntimeTrace, SenderCommand, serve_detached_sender};
+    ///
+    /// fn main() -> ExitCode {
+    ///     // Started as the sender, this program delivers what waits and does nothing else.
+    ///     if let Some(code) = serve_detached_sender() {
+    ///         return code;
+    ///     }
+    ///     let mut options = InitOptions::new("my_tool", "0.3.0");
+    ///     if let Ok(sender) = SenderCommand::this_program() {
+    ///         options = options.with_detached_sender(sender);
+    ///     }
+    ///     let runtime = RuntimeTrace::init(options);
+    ///     // ... the program's work ...
+    ///     drop(runtime); // exit costs what it costs with telemetry off
+    ///     ExitCode::SUCCESS
+    /// }
+    /// ```
+    pub fn with_detached_sender(self, sender: SenderCommand) -> Self {
+        self.with_delivery(Delivery::HandOffAtExit(sender))
+    }
+
+    /// The same options delivering usage telemetry as `delivery` says.
+    pub fn with_delivery(mut self, delivery: Delivery) -> Self {
+        self.delivery = delivery;
         self
     }
 }
 
-/// The program that delivers an outbox when started detached: the command line's hidden
-/// `dlt telemetry flush`, for example. It finds its recipient and credentials the way the
-/// host did, from the environment it inherits and the same config files, never from its
-/// command line (which every local user can read).
+/// How usage telemetry reaches its endpoint.
+///
+/// A detached sender is used only where it can outlive the program: not when
+/// `runtime.telemetry_detached_sender` is false, and (unless it is true) not in CI or as PID 1,
+/// where a container or job ends with the program and would kill it. There delivery is
+/// [`Delivery::Inline`] whatever is asked.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Delivery {
+    /// Sent from this process; at exit it waits, at most `runtime.telemetry_shutdown_timeout`,
+    /// for what can still succeed, and keeps the rest in the outbox for the next run.
+    #[default]
+    Inline,
+    /// Sent from this process while it runs; at exit what is not confirmed (requests in flight
+    /// included) goes to the outbox at once and this program is started again as the sender to
+    /// deliver it. For a host that wants exit to cost what it costs with telemetry off.
+    HandOffAtExit(SenderCommand),
+    /// Never sent from this process, which opens no socket for it: everything goes to the
+    /// outbox at exit and the sender delivers it. For a short-lived program (the command line),
+    /// where a request started just before exit would only be abandoned.
+    HandOffOnly(SenderCommand),
+}
+
+impl Delivery {
+    /// The sender this delivery starts, if any.
+    pub(crate) fn sender(&self) -> Option<&SenderCommand> {
+        match self {
+            Self::Inline => None,
+            Self::HandOffAtExit(sender) | Self::HandOffOnly(sender) => Some(sender),
+        }
+    }
+}
+
+/// The program that delivers an outbox when started detached: the host's own program (or
+/// another one) whose `main` calls [`crate::serve_detached_sender`] first. It is started with
+/// the marker [`crate::SENDER_MARKER`] in its environment and its standard streams on the null
+/// device; it finds its recipient and credentials the way the host did, from the environment
+/// it inherits and the same config files, never from its command line (which every local user
+/// can read).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SenderCommand {
     /// The program, e.g. the installed `dlt`.
     pub program: PathBuf,
-    /// Its arguments, e.g. `["telemetry", "flush"]`.
+    /// Its arguments (none for a program that calls `serve_detached_sender` first thing; e.g.
+    /// `["-m", "dlt_telemetry.sender"]` for a Python interpreter).
     pub args: Vec<OsString>,
 }
 
@@ -72,5 +132,12 @@ impl SenderCommand {
     /// `program` run with `args`.
     pub fn new(program: impl Into<PathBuf>, args: impl IntoIterator<Item = impl Into<OsString>>) -> Self {
         Self { program: program.into(), args: args.into_iter().map(Into::into).collect() }
+    }
+
+    /// This very program, with no arguments: its `main` must call
+    /// [`crate::serve_detached_sender`] first. Fails when the OS cannot say where the program
+    /// is (then send inline: there is nothing to start).
+    pub fn this_program() -> std::io::Result<Self> {
+        Ok(Self::new(std::env::current_exe()?, Vec::<OsString>::new()))
     }
 }

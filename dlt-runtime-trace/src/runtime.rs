@@ -100,15 +100,9 @@ impl RuntimeTrace {
             issues.push(StartIssue::CredentialWithheld(withheld));
         }
         let usage = if status.telemetry {
-            UsageTelemetry::start(
-                &config,
-                &options.library,
-                print_events,
-                options.debug_writer,
-                options.detached_sender,
-            )
-            .map_err(|issue| issues.push(issue))
-            .ok()
+            UsageTelemetry::start(&config, &options.library, print_events, options.debug_writer, options.delivery)
+                .map_err(|issue| issues.push(issue))
+                .ok()
         } else {
             None
         };

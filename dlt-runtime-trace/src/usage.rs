@@ -17,7 +17,8 @@ use dlt_telemetry_model::Library;
 use crate::context::is_ci_run;
 use crate::credentials::segment_write_key;
 use crate::issues::{Service, StartIssue};
-use crate::options::SenderCommand;
+use crate::options::{Delivery, SenderCommand};
+use crate::sender::{SENDER_MARKER, marker_of};
 
 /// The usage telemetry of a process: its transport and, when it hands off, the sender to start.
 #[derive(Clone)]
@@ -26,10 +27,12 @@ pub(crate) struct UsageTelemetry {
     sender: Option<Arc<SenderLaunch>>,
 }
 
-/// What starts a detached sender: the program and the environment it inherits.
+/// What starts a detached sender: the program, the environment it inherits and the marker
+/// that tells it what it is.
 struct SenderLaunch {
     command: SenderCommand,
     env: Environment,
+    marker: String,
 }
 
 impl UsageTelemetry {
@@ -40,7 +43,7 @@ impl UsageTelemetry {
         library: &Library,
         print_events: bool,
         debug_writer: Option<Box<dyn Write + Send>>,
-        detached_sender: Option<SenderCommand>,
+        delivery: Delivery,
     ) -> Result<Self, StartIssue> {
         if print_events {
             let transport = match debug_writer {
@@ -50,17 +53,15 @@ impl UsageTelemetry {
             return Ok(Self { transport: Arc::new(transport), sender: None });
         }
         let options = segment_options(config, library);
-        match detached_sender.filter(|_| detaches(config)) {
-            Some(command) => {
-                let transport = HandoffTransport::new(options).map_err(start_issue)?;
-                let sender = SenderLaunch { command, env: config.env().clone() };
-                Ok(Self { transport: Arc::new(transport), sender: Some(Arc::new(sender)) })
-            }
-            None => {
-                let transport = SegmentClient::start(options).map_err(start_issue)?;
-                Ok(Self { transport: Arc::new(transport), sender: None })
-            }
-        }
+        let delivery = if detaches(config) { delivery } else { Delivery::Inline };
+        let sender = delivery.sender().map(|command| {
+            Arc::new(SenderLaunch { command: command.clone(), env: config.env().clone(), marker: marker_of(library) })
+        });
+        let transport: Arc<dyn Transport> = match delivery {
+            Delivery::HandOffOnly(_) => Arc::new(HandoffTransport::new(options).map_err(start_issue)?),
+            _ => Arc::new(SegmentClient::start(options).map_err(start_issue)?),
+        };
+        Ok(Self { transport, sender })
     }
 
     /// Whether undelivered messages go to a detached sender.
@@ -69,8 +70,10 @@ impl UsageTelemetry {
     }
 
     /// Delivers or keeps what is left by `deadline`, then starts a sender when the outbox
-    /// holds messages nobody is delivering.
+    /// holds messages nobody is delivering. With a detached sender nothing is waited for: what
+    /// is not confirmed now goes to the outbox for it.
     pub(crate) fn shutdown(&self, deadline: Instant) -> ShutdownReport {
+        let deadline = if self.hands_off() { Instant::now() } else { deadline };
         let report = self.transport.shutdown(deadline);
         self.start_sender_if_needed(&report);
         report
@@ -84,7 +87,7 @@ impl UsageTelemetry {
 
     fn start_sender_if_needed(&self, report: &ShutdownReport) {
         let Some(launch) = self.sender.as_ref().filter(|_| report.sender_needed) else { return };
-        if let Err(error) = spawn_detached(&launch.command, &launch.env) {
+        if let Err(error) = spawn_detached(launch) {
             tracing::debug!(%error, program = %launch.command.program.display(), "could not start the telemetry sender; the next run sends what waits");
         }
     }
@@ -145,19 +148,25 @@ fn segment_batch_endpoint() -> HttpUrl {
     HttpUrl::parse(dlt_segment::SEGMENT_BATCH_ENDPOINT).expect("Segment's batch API is a URL")
 }
 
-/// Starts the sender detached: its own standard streams on the null device (so it never holds
-/// a shell, a pipe or a CI log), exactly the given environment, and (on Windows) its own
-/// process group without a console. On Unix the sender starts its own session itself (see
-/// [`crate::run_detached_sender`]). Nothing waits for it.
-fn spawn_detached(command: &SenderCommand, env: &Environment) -> std::io::Result<()> {
-    let mut process = Command::new(&command.program);
+/// Starts the sender detached: its standard streams on the null device (so it never holds a
+/// shell, a pipe or a CI log), exactly the configuration's environment plus the sender marker,
+/// and a process group of its own from the moment it exists (on Unix: no hang-up or Ctrl-C
+/// meant for the command's group reaches it; on Windows: no console). Nothing waits for it.
+fn spawn_detached(launch: &SenderLaunch) -> std::io::Result<()> {
+    let mut process = Command::new(&launch.command.program);
     process
-        .args(&command.args)
+        .args(&launch.command.args)
         .env_clear()
-        .envs(env.vars())
+        .envs(launch.env.vars())
+        .env(SENDER_MARKER, &launch.marker)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt as _;
+        process.process_group(0);
+    }
     #[cfg(windows)]
     {
         use std::os::windows::process::CommandExt as _;

@@ -22,10 +22,15 @@ fn example_binary() -> PathBuf {
     binary
 }
 
-/// Runs the example with only the test's dirs and `vars` in its environment.
+/// The example opts in to a detached sender; these tests have it send inline, so that what a
+/// run sent has arrived when it exits (`tests/host_sender.rs` tests the detached sender).
+const INLINE: (&str, &str) = ("RUNTIME__TELEMETRY_DETACHED_SENDER", "false");
+
+/// Runs the example with only the test's dirs and `vars` in its environment, sending inline.
 fn run_example(dirs: &Dirs, vars: &[(&str, &str)], args: &[&str]) -> Output {
     let mut command = Command::new(example_binary());
-    command.env_clear().envs(dirs.vars()).envs(vars.iter().copied()).args(args).current_dir(dirs.project());
+    command.env_clear().envs(dirs.vars()).env(INLINE.0, INLINE.1);
+    command.envs(vars.iter().copied()).args(args).current_dir(dirs.project());
     command.output().unwrap()
 }
 
@@ -223,6 +228,7 @@ fn a_host_killed_while_it_shuts_down_leaves_its_messages_for_the_next_run() {
     let mut child = Command::new(example_binary())
         .env_clear()
         .envs(dirs.vars())
+        .env(INLINE.0, INLINE.1)
         .envs(vars)
         .current_dir(dirs.project())
         .stdout(Stdio::piped())
@@ -274,6 +280,7 @@ fn a_huge_answer_is_not_read_and_the_host_stays_small() {
     let mut child = Command::new(example_binary())
         .env_clear()
         .envs(dirs.vars())
+        .env(INLINE.0, INLINE.1)
         .envs(vars)
         .current_dir(dirs.project())
         .stdout(Stdio::null())

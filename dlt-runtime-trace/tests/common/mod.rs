@@ -134,12 +134,18 @@ pub fn outbox_messages(global: &Path) -> Vec<TrackMessage> {
     let Ok(folders) = std::fs::read_dir(global.join("telemetry/outbox")) else { return messages };
     for folder in folders {
         let Ok(files) = std::fs::read_dir(folder.unwrap().path()) else { continue };
+        let files: Vec<_> = files.flatten().collect();
         for file in files {
-            let path = file.unwrap().path();
+            let path = file.path();
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
             let outbox_or_claim = name.starts_with("outbox-") || name.starts_with("claimed-");
             if outbox_or_claim && name.ends_with(".jsonl") {
-                messages.extend(parse_lines(&std::fs::read_to_string(&path).unwrap()));
+                // A sender may take or release the file between the listing and the read.
+                match std::fs::read_to_string(&path) {
+                    Ok(text) => messages.extend(parse_lines(&text)),
+                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(error) => panic!("cannot read {}: {error}", path.display()),
+                }
             }
         }
     }
