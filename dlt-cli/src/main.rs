@@ -33,8 +33,8 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// How a command ended; [`Outcome::exit_code`] is the one place exit codes are decided.
-enum Outcome {
+/// How a command ended; [`CommandEnd::exit_code`] is the one place exit codes are decided.
+enum CommandEnd {
     /// It did what was asked.
     Done,
     /// It could not do it (exit 1): a missing trace, a file that could not be written.
@@ -45,7 +45,7 @@ enum Outcome {
     OutputClosed,
 }
 
-impl Outcome {
+impl CommandEnd {
     fn exit_code(self) -> u8 {
         match self {
             Self::Done | Self::OutputClosed => 0,
@@ -55,20 +55,20 @@ impl Outcome {
     }
 }
 
-impl From<Closed> for Outcome {
+impl From<Closed> for CommandEnd {
     fn from(_: Closed) -> Self {
         Self::OutputClosed
     }
 }
 
-impl From<Outcome> for u8 {
-    fn from(outcome: Outcome) -> Self {
+impl From<CommandEnd> for u8 {
+    fn from(outcome: CommandEnd) -> Self {
         outcome.exit_code()
     }
 }
 
 /// Whether a tracked command succeeded: `dlt`'s success is exit code 0.
-impl dlt_runtime_trace::CommandOutcome for Outcome {
+impl dlt_runtime_trace::CommandOutcome for CommandEnd {
     fn succeeded(&self) -> bool {
         matches!(self, Self::Done | Self::OutputClosed)
     }
@@ -89,28 +89,28 @@ fn report_error(code: u8, message: impl Display) -> u8 {
     code
 }
 
-fn run(cli: Cli) -> Outcome {
+fn run(cli: Cli) -> CommandEnd {
     let env = Environment::from_process();
     let locations = match Locations::resolve(&env) {
         Ok(locations) => locations,
-        Err(error) => return Outcome::Usage(error.to_string()),
+        Err(error) => return CommandEnd::Usage(error.to_string()),
     };
     let switch_started = Instant::now();
     if let Some(enabled) = cli.switch() {
         match switch_telemetry(&locations, enabled) {
             Ok(_) => {}
-            Err(error) if error.is_config_error() => return Outcome::Usage(error.to_string()),
-            Err(error) => return Outcome::Failed(error.to_string()),
+            Err(error) if error.is_config_error() => return CommandEnd::Usage(error.to_string()),
+            Err(error) => return CommandEnd::Failed(error.to_string()),
         }
         if output::print(format_args!("Telemetry switched {}\n", output::bold(if enabled { "ON" } else { "OFF" })))
             .is_err()
         {
-            return Outcome::OutputClosed;
+            return CommandEnd::OutputClosed;
         }
     }
     let config = match Config::load_at(locations, env) {
         Ok(config) => config,
-        Err(error) => return Outcome::Usage(error.to_string()),
+        Err(error) => return CommandEnd::Usage(error.to_string()),
     };
     let mut options = InitOptions::new("dlt", VERSION);
     // A command is over in milliseconds: it never opens a socket for telemetry, and this very
@@ -122,7 +122,7 @@ fn run(cli: Cli) -> Outcome {
     let runtime = RuntimeTrace::start(options, config.clone());
     redacted::install(&runtime);
     if let Some(issue) = runtime.issues().iter().find(|issue| issue.is_config_error()) {
-        return Outcome::Usage(issue.to_string());
+        return CommandEnd::Usage(issue.to_string());
     }
     for issue in runtime.issues() {
         redacted::eprint_line("warning", issue);
@@ -145,12 +145,12 @@ fn run(cli: Cli) -> Outcome {
 }
 
 /// Runs the command of the command line.
-fn dispatch(runtime: &RuntimeTrace, config: &Config, cli: Cli) -> Outcome {
+fn dispatch(runtime: &RuntimeTrace, config: &Config, cli: Cli) -> CommandEnd {
     match cli.command {
-        None if cli.switch().is_some() => Outcome::Done,
+        None if cli.switch().is_some() => CommandEnd::Done,
         None => {
             let _ = Cli::command().print_help();
-            Outcome::Usage("a command or a switch is required".into())
+            CommandEnd::Usage("a command or a switch is required".into())
         }
         Some(Command::Telemetry { json, .. }) => {
             runtime.track_command(TelemetryStatus {}, Track::After, || telemetry(runtime, config, json))
@@ -161,7 +161,7 @@ fn dispatch(runtime: &RuntimeTrace, config: &Config, cli: Cli) -> Outcome {
             let (event_source, event_destination) = names.as_ref().map_or((WITHHELD, WITHHELD), |names| *names);
             runtime.track_command(Init::new(event_source, event_destination), Track::After, || match names {
                 Ok((source, destination)) => init(config, source, destination),
-                Err(error) => Outcome::Usage(error.to_string()),
+                Err(error) => CommandEnd::Usage(error.to_string()),
             })
         }
         Some(Command::Pipeline { name, operation }) => {
@@ -190,22 +190,22 @@ fn report_switch(runtime: &RuntimeTrace, config: &Config, enabled: bool, started
 
 /// `dlt telemetry`: the status, and what waits to be sent. An outbox never makes it fail: what
 /// is wrong with one is shown.
-fn telemetry(runtime: &RuntimeTrace, config: &Config, json: bool) -> Outcome {
+fn telemetry(runtime: &RuntimeTrace, config: &Config, json: bool) -> CommandEnd {
     let waiting = waiting_telemetry(config);
     let text =
         if json { output::status_json(runtime.status(), &waiting) } else { output::status(runtime.status(), &waiting) };
     match output::print(text) {
-        Ok(()) => Outcome::Done,
+        Ok(()) => CommandEnd::Done,
         Err(closed) => closed.into(),
     }
 }
 
 /// `dlt init`: the project's config files, with telemetry as it is configured now.
-fn init(config: &Config, source: &str, destination: &str) -> Outcome {
+fn init(config: &Config, source: &str, destination: &str) -> CommandEnd {
     let telemetry = config.runtime().dlthub_telemetry.value;
     let report = match init_project(config.locations(), telemetry) {
         Ok(report) => report,
-        Err(error) => return Outcome::Failed(error.to_string()),
+        Err(error) => return CommandEnd::Failed(error.to_string()),
     };
     let mut text = String::new();
     for path in &report.created {
@@ -216,36 +216,36 @@ fn init(config: &Config, source: &str, destination: &str) -> Outcome {
     }
     text.push_str(&format!("Project ready for source {source} and destination {destination}.\n"));
     match output::print(text) {
-        Ok(()) => Outcome::Done,
+        Ok(()) => CommandEnd::Done,
         Err(closed) => closed.into(),
     }
 }
 
 /// `dlt pipeline <name> <operation>`.
-fn pipeline(config: &Config, name: &str, operation: &PipelineOperation) -> Outcome {
+fn pipeline(config: &Config, name: &str, operation: &PipelineOperation) -> CommandEnd {
     let PipelineOperation::Trace { json } = operation;
     let pipelines = config.locations().pipelines_dir();
     let trace = match load_trace(&pipelines, name) {
         Ok(Some(trace)) => redacted::trace(trace),
         Ok(None) => {
             let path = trace_path(&pipelines, name).map(|path| path.display().to_string()).unwrap_or_default();
-            return Outcome::Failed(format!(
+            return CommandEnd::Failed(format!(
                 "pipeline {name:?} has no saved trace ({path} does not exist); run it with tracing on first"
             ));
         }
-        Err(error @ TraceFileError::InvalidPipelineName { .. }) => return Outcome::Usage(error.to_string()),
-        Err(error) => return Outcome::Failed(error.to_string()),
+        Err(error @ TraceFileError::InvalidPipelineName { .. }) => return CommandEnd::Usage(error.to_string()),
+        Err(error) => return CommandEnd::Failed(error.to_string()),
     };
     let text = if *json {
         match serde_json::to_string_pretty(&trace) {
             Ok(text) => text + "\n",
-            Err(error) => return Outcome::Failed(error.to_string()),
+            Err(error) => return CommandEnd::Failed(error.to_string()),
         }
     } else {
         output::trace(&trace)
     };
     match output::print(text) {
-        Ok(()) => Outcome::Done,
+        Ok(()) => CommandEnd::Done,
         Err(closed) => closed.into(),
     }
 }

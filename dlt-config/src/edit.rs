@@ -16,6 +16,7 @@ const KEY: &str = "dlthub_telemetry";
 
 /// Why the value could not be set without changing the meaning of other keys.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EditError {
     /// `runtime` (or `runtime.dlthub_telemetry`) is something a boolean cannot be put in or replace.
     #[error("`{key}` is {found}; it must be a table to hold `runtime.dlthub_telemetry`")]

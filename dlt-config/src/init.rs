@@ -5,7 +5,7 @@ use std::fs;
 use std::io;
 use std::path::PathBuf;
 
-use dlt_fs::{NewFileMode, Sync};
+use dlt_fs::{Durability, NewFileMode};
 
 use crate::locations::Locations;
 
@@ -38,6 +38,7 @@ pub struct InitReport {
 
 /// Why the project files could not be created.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum InitError {
     /// The settings dir could not be created.
     #[error("cannot create {}: {source}", .dir.display())]
@@ -69,7 +70,7 @@ pub fn init_project(locations: &Locations, telemetry: bool) -> Result<InitReport
         (locations.project_secrets_toml(), SECRETS_TEMPLATE.to_owned(), NewFileMode::Private),
     ];
     for (path, contents, mode) in files {
-        let created = dlt_fs::create_new_atomic(&path, contents.as_bytes(), mode, Sync::Durable)
+        let created = dlt_fs::create_new_atomic(&path, contents.as_bytes(), mode, Durability::Durable)
             .map_err(|source| InitError::Write { path: path.clone(), source })?;
         if created { &mut report.created } else { &mut report.kept }.push(path);
     }

@@ -38,6 +38,7 @@ pub struct Locations {
 
 /// Why the locations could not be worked out.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LocationsError {
     /// `DLT_PROJECT_DIR` is not set and the current dir is unknown (deleted, or not accessible).
     #[error(

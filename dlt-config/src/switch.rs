@@ -7,7 +7,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use dlt_fs::{FileLock, GateError, NewFileMode, PrivateDir, Sync};
+use dlt_fs::{Durability, FileLock, GateError, NewFileMode, PrivateDir};
 
 use crate::edit::{EditError, set_telemetry_value};
 use crate::locations::Locations;
@@ -185,7 +185,7 @@ impl Plan {
     fn write(&self) -> Result<(), SwitchError> {
         let dir = parent_dir(&self.path);
         fs::create_dir_all(dir).map_err(|source| SwitchError::CreateDir { dir: dir.to_owned(), source })?;
-        dlt_fs::write_atomic(&self.path, self.new.as_bytes(), self.mode, Sync::Durable)
+        dlt_fs::write_atomic(&self.path, self.new.as_bytes(), self.mode, Durability::Durable)
             .map_err(|source| SwitchError::Write { path: self.path.clone(), source })
     }
 }

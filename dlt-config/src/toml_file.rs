@@ -15,6 +15,7 @@ pub const MAX_CONFIG_FILE_BYTES: u64 = 1024 * 1024;
 
 /// A TOML file that could not be used.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum FileError {
     /// The file exists but could not be read (permissions, I/O).
     #[error("cannot read {}: {source}", path.display())]

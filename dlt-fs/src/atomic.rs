@@ -18,7 +18,7 @@ pub enum NewFileMode {
 
 /// Whether the new contents must survive a power loss once the call returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Sync {
+pub enum Durability {
     /// The file and its folder are synced before and after the rename: config files.
     Durable,
     /// Atomic for readers, but not synced: a crash may keep the old contents. For data that
@@ -42,7 +42,7 @@ impl NewFileMode {
 /// its permissions, applied to the temporary file before any byte is written, and its owner; a
 /// new one gets `mode`. When `path` is a symlink the file it points to is replaced and the link
 /// kept; a symlink to nothing is an error (`NotFound`), never replaced by a regular file.
-pub fn write_atomic(path: &Path, contents: &[u8], mode: NewFileMode, sync: Sync) -> io::Result<()> {
+pub fn write_atomic(path: &Path, contents: &[u8], mode: NewFileMode, sync: Durability) -> io::Result<()> {
     let target = resolve_link(path)?;
     let existing = match fs::metadata(&target) {
         Ok(metadata) => Some(metadata),
@@ -57,7 +57,7 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: NewFileMode, sync: Sync)
 /// Creates the file at `path` with `contents` unless something exists there; `Ok(false)` when
 /// it does (a file, a folder or a link, even one created by another process at the same
 /// moment). Readers never see it half-written.
-pub fn create_new_atomic(path: &Path, contents: &[u8], mode: NewFileMode, sync: Sync) -> io::Result<bool> {
+pub fn create_new_atomic(path: &Path, contents: &[u8], mode: NewFileMode, sync: Durability) -> io::Result<bool> {
     if fs::symlink_metadata(path).is_ok() {
         return Ok(false);
     }
@@ -129,15 +129,15 @@ impl TempFile {
         }
     }
 
-    fn fill(&self, contents: &[u8], sync: Sync) -> io::Result<()> {
+    fn fill(&self, contents: &[u8], sync: Durability) -> io::Result<()> {
         (&self.file).write_all(contents)?;
-        if sync == Sync::Durable {
+        if sync == Durability::Durable {
             self.file.sync_all()?;
         }
         Ok(())
     }
 
-    fn rename_to(mut self, target: &Path, sync: Sync) -> io::Result<()> {
+    fn rename_to(mut self, target: &Path, sync: Durability) -> io::Result<()> {
         fs::rename(&self.path, target)?;
         self.placed = true;
         sync_dir(&self.dir, sync)
@@ -145,7 +145,7 @@ impl TempFile {
 
     /// Links the file into place unless something is there already; the temporary name is
     /// removed on drop either way.
-    fn link_to(self, target: &Path, sync: Sync) -> io::Result<bool> {
+    fn link_to(self, target: &Path, sync: Durability) -> io::Result<bool> {
         match fs::hard_link(&self.path, target) {
             Ok(()) => sync_dir(&self.dir, sync).map(|()| true),
             Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
@@ -188,12 +188,12 @@ fn keep_owner(_file: &File, _existing: &fs::Metadata) -> io::Result<()> {
 
 /// Syncs the folder so that the rename itself survives a crash.
 #[cfg(unix)]
-fn sync_dir(dir: &Path, sync: Sync) -> io::Result<()> {
-    if sync == Sync::Durable { File::open(dir)?.sync_all() } else { Ok(()) }
+fn sync_dir(dir: &Path, sync: Durability) -> io::Result<()> {
+    if sync == Durability::Durable { File::open(dir)?.sync_all() } else { Ok(()) }
 }
 
 /// Windows cannot open a folder as a file; its renames are journaled by NTFS.
 #[cfg(not(unix))]
-fn sync_dir(_dir: &Path, _sync: Sync) -> io::Result<()> {
+fn sync_dir(_dir: &Path, _sync: Durability) -> io::Result<()> {
     Ok(())
 }

@@ -22,7 +22,7 @@ use std::io::{self, Read as _, Seek as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::atomic::{Sync, random};
+use crate::atomic::{Durability, random};
 use crate::read::{NotRegular, human_size};
 
 #[cfg(not(unix))]
@@ -319,7 +319,7 @@ impl PrivateDir {
     /// the new, never a mix. The new file is `0600`; a temporary file beside it is created
     /// exclusively, filled (and synced when `sync` asks), then renamed over it. A link named
     /// `name` is refused, not replaced.
-    pub fn write_atomic(&self, name: &str, contents: &[u8], sync: Sync) -> Result<(), GateError> {
+    pub fn write_atomic(&self, name: &str, contents: &[u8], sync: Durability) -> Result<(), GateError> {
         let target = checked(name, &self.path)?;
         self.refuse_link(target)?;
         let (temp, _file) = self.temp_file(contents, sync)?;
@@ -331,7 +331,7 @@ impl PrivateDir {
     /// Creates the file `name` with `contents` (`0600`) unless something is there (a file, a
     /// folder, a link: `Ok(false)`, even when another process creates it at the same moment).
     /// Readers never see it half-written.
-    pub fn create_new(&self, name: &str, contents: &[u8], sync: Sync) -> Result<bool, GateError> {
+    pub fn create_new(&self, name: &str, contents: &[u8], sync: Durability) -> Result<bool, GateError> {
         let target = checked(name, &self.path)?;
         if self.status(target)?.is_some() {
             return Ok(false);
@@ -349,7 +349,7 @@ impl PrivateDir {
     /// nobody sees it unlocked. Not synced. Whatever was named `name` is replaced.
     pub fn create_locked(&self, name: &str, contents: &[u8]) -> Result<File, GateError> {
         let target = checked(name, &self.path)?;
-        let (temp, file) = self.temp_file(&[], Sync::Fast)?;
+        let (temp, file) = self.temp_file(&[], Durability::Fast)?;
         let fill = file.lock().and_then(|()| (&file).write_all(contents));
         fill.map_err(|source| GateError::io(self.path.join(&temp.name), source))?;
         sys::rename(&self.handle, &temp.name, target).map_err(|source| GateError::io(self.path.join(name), source))?;
@@ -514,7 +514,7 @@ impl PrivateDir {
 
     /// A new `0600` temporary file in this folder holding `contents`: its name, which removes
     /// it on drop unless placed, and the open file.
-    fn temp_file(&self, contents: &[u8], sync: Sync) -> Result<(TempName<'_>, File), GateError> {
+    fn temp_file(&self, contents: &[u8], sync: Durability) -> Result<(TempName<'_>, File), GateError> {
         let mut attempt = 0;
         loop {
             let name = OsString::from(format!(".{}.{:016x}.tmp", std::process::id(), random()));
@@ -522,7 +522,7 @@ impl PrivateDir {
                 Ok(file) => {
                     let temp = TempName { dir: self, name, placed: false };
                     let mut filled = (&file).write_all(contents);
-                    if sync == Sync::Durable {
+                    if sync == Durability::Durable {
                         filled = filled.and_then(|()| file.sync_all());
                     }
                     filled.map_err(|source| GateError::io(self.path.join(&temp.name), source))?;
@@ -534,8 +534,8 @@ impl PrivateDir {
         }
     }
 
-    fn sync_dir(&self, sync: Sync) -> Result<(), GateError> {
-        if sync == Sync::Durable {
+    fn sync_dir(&self, sync: Durability) -> Result<(), GateError> {
+        if sync == Durability::Durable {
             sys::sync_dir(&self.handle).map_err(|source| GateError::io(self.path.clone(), source))?;
         }
         Ok(())

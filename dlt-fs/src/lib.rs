@@ -18,17 +18,17 @@
 //!
 //! ```
 //! use std::time::{Duration, Instant};
-//! use dlt_fs::{NewFileMode, PrivateDir, Sync, read_regular_file, write_atomic};
+//! use dlt_fs::{NewFileMode, PrivateDir, Durability, read_regular_file, write_atomic};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let dir = tempfile::tempdir()?;
 //! let path = dir.path().join("config.toml");
-//! write_atomic(&path, b"[runtime]\n", NewFileMode::Shared, Sync::Durable)?;
+//! write_atomic(&path, b"[runtime]\n", NewFileMode::Shared, Durability::Durable)?;
 //! assert_eq!(read_regular_file(&path, 1024)?.as_deref(), Some(&b"[runtime]\n"[..]));
 //!
 //! let telemetry = PrivateDir::create(&dir.path().join("telemetry"))?;
 //! let _lock = telemetry.lock(".lock", Instant::now() + Duration::from_secs(1))?;
-//! telemetry.write_atomic("mark", b"1\n", Sync::Durable)?;
+//! telemetry.write_atomic("mark", b"1\n", Durability::Durable)?;
 //! assert_eq!(telemetry.read("mark", 1024)?.as_deref(), Some(&b"1\n"[..]));
 //! # Ok(())
 //! # }
@@ -39,7 +39,7 @@ mod dir;
 mod gate;
 mod read;
 
-pub use atomic::{NewFileMode, Sync, create_new_atomic, write_atomic};
+pub use atomic::{Durability, NewFileMode, create_new_atomic, write_atomic};
 pub use dir::create_private_dir_all;
 pub use gate::{Entry, EntryKind, FileLock, FileTail, GateError, NotPrivate, PrivateDir};
 pub use read::{NotRegular, ReadError, read_regular_file};

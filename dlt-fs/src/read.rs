@@ -33,6 +33,7 @@ impl std::fmt::Display for NotRegular {
 
 /// Why a file was not read. The message names what is wrong; the caller names the file.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReadError {
     /// Something other than a regular file is there (after following links).
     #[error("is {0}, not a regular file")]

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use dlt_fs::{
-    NewFileMode, NotRegular, ReadError, Sync, create_new_atomic, create_private_dir_all, read_regular_file,
+    Durability, NewFileMode, NotRegular, ReadError, create_new_atomic, create_private_dir_all, read_regular_file,
     write_atomic,
 };
 
@@ -24,8 +24,8 @@ fn names(dir: &Path) -> Vec<String> {
 fn write_atomic_creates_and_replaces_leaving_no_temporary_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
-    write_atomic(&path, b"one\n", NewFileMode::Shared, Sync::Durable).unwrap();
-    write_atomic(&path, b"two\n", NewFileMode::Shared, Sync::Fast).unwrap();
+    write_atomic(&path, b"one\n", NewFileMode::Shared, Durability::Durable).unwrap();
+    write_atomic(&path, b"two\n", NewFileMode::Shared, Durability::Fast).unwrap();
     assert_eq!(fs::read(&path).unwrap(), b"two\n");
     assert_eq!(names(dir.path()), ["config.toml"]);
 }
@@ -37,13 +37,13 @@ fn new_files_get_the_asked_mode_and_existing_files_keep_theirs() {
     let mode = |path: &Path| fs::metadata(path).unwrap().permissions().mode() & 0o777;
     let dir = tempfile::tempdir().unwrap();
     let private = dir.path().join("secrets.toml");
-    write_atomic(&private, b"k = 1\n", NewFileMode::Private, Sync::Durable).unwrap();
+    write_atomic(&private, b"k = 1\n", NewFileMode::Private, Durability::Durable).unwrap();
     assert_eq!(mode(&private), 0o600);
 
     let shared = dir.path().join("config.toml");
     fs::write(&shared, "a = 1\n").unwrap();
     fs::set_permissions(&shared, fs::Permissions::from_mode(0o640)).unwrap();
-    write_atomic(&shared, b"a = 2\n", NewFileMode::Private, Sync::Durable).unwrap();
+    write_atomic(&shared, b"a = 2\n", NewFileMode::Private, Durability::Durable).unwrap();
     assert_eq!(mode(&shared), 0o640, "the old mode wins over the mode for new files");
 }
 
@@ -80,7 +80,7 @@ fn the_temporary_file_never_has_more_permissions_than_the_file() {
     };
     let contents = vec![b'x'; 256 * 1024];
     for _ in 0..50 {
-        write_atomic(&path, &contents, NewFileMode::Shared, Sync::Fast).unwrap();
+        write_atomic(&path, &contents, NewFileMode::Shared, Durability::Fast).unwrap();
     }
     done.store(true, Ordering::Relaxed);
     assert!(watcher.join().unwrap() > 0);
@@ -94,13 +94,13 @@ fn a_symlink_is_written_through_and_a_dangling_one_is_an_error() {
     fs::write(&real, "a = 1\n").unwrap();
     let link = dir.path().join("config.toml");
     std::os::unix::fs::symlink(&real, &link).unwrap();
-    write_atomic(&link, b"a = 2\n", NewFileMode::Shared, Sync::Durable).unwrap();
+    write_atomic(&link, b"a = 2\n", NewFileMode::Shared, Durability::Durable).unwrap();
     assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link is kept");
     assert_eq!(fs::read(&real).unwrap(), b"a = 2\n");
 
     let dangling = dir.path().join("dangling.toml");
     std::os::unix::fs::symlink(dir.path().join("missing.toml"), &dangling).unwrap();
-    let error = write_atomic(&dangling, b"a = 3\n", NewFileMode::Shared, Sync::Durable).unwrap_err();
+    let error = write_atomic(&dangling, b"a = 3\n", NewFileMode::Shared, Durability::Durable).unwrap_err();
     assert_eq!(error.kind(), io::ErrorKind::NotFound);
     assert!(error.to_string().contains("symbolic link"), "{error}");
     assert!(fs::symlink_metadata(&dangling).unwrap().file_type().is_symlink(), "the link is not replaced");
@@ -112,13 +112,13 @@ fn concurrent_writers_never_leave_a_torn_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
     let versions: Vec<Vec<u8>> = (0..4_u8).map(|i| vec![b'a' + i; 64 * 1024]).collect();
-    write_atomic(&path, &versions[0], NewFileMode::Shared, Sync::Fast).unwrap();
+    write_atomic(&path, &versions[0], NewFileMode::Shared, Durability::Fast).unwrap();
     std::thread::scope(|scope| {
         for version in &versions {
             let path = &path;
             scope.spawn(move || {
                 for _ in 0..20 {
-                    write_atomic(path, version, NewFileMode::Shared, Sync::Fast).unwrap();
+                    write_atomic(path, version, NewFileMode::Shared, Durability::Fast).unwrap();
                 }
             });
         }
@@ -134,8 +134,8 @@ fn concurrent_writers_never_leave_a_torn_file() {
 fn create_new_never_overwrites() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("config.toml");
-    assert!(create_new_atomic(&path, b"first", NewFileMode::Shared, Sync::Durable).unwrap());
-    assert!(!create_new_atomic(&path, b"second", NewFileMode::Shared, Sync::Durable).unwrap());
+    assert!(create_new_atomic(&path, b"first", NewFileMode::Shared, Durability::Durable).unwrap());
+    assert!(!create_new_atomic(&path, b"second", NewFileMode::Shared, Durability::Durable).unwrap());
     assert_eq!(fs::read(&path).unwrap(), b"first");
     assert_eq!(names(dir.path()), ["config.toml"]);
 }

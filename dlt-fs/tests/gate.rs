@@ -9,7 +9,7 @@ use std::os::unix::fs::{PermissionsExt as _, symlink};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use dlt_fs::{EntryKind, GateError, NotPrivate, NotRegular, PrivateDir, Sync};
+use dlt_fs::{Durability, EntryKind, GateError, NotPrivate, NotRegular, PrivateDir};
 
 fn mode(path: &Path) -> u32 {
     fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
@@ -60,8 +60,8 @@ fn a_created_folder_is_0700_and_its_files_0600_whatever_the_umask_allows() {
     let child = dir.create_dir("outbox").unwrap();
     assert_eq!(mode(&path.join("outbox")), 0o700);
 
-    dir.write_atomic("mark", b"1\n", Sync::Durable).unwrap();
-    assert!(dir.create_new("recipient.json", b"{}", Sync::Fast).unwrap());
+    dir.write_atomic("mark", b"1\n", Durability::Durable).unwrap();
+    assert!(dir.create_new("recipient.json", b"{}", Durability::Fast).unwrap());
     dir.append("sender.log").unwrap().write_all(b"line\n").unwrap();
     let _lock = dir.try_lock(".lock").unwrap().unwrap();
     let _claim = child.create_locked("claimed.jsonl", b"x\n").unwrap();
@@ -149,7 +149,7 @@ fn child_folders_are_verified_like_their_parent() {
 
     for name in ["", ".", "..", "a/b", "../escape"] {
         assert!(dir.create_dir(name).is_err(), "{name:?} is not one name");
-        assert!(dir.write_atomic(name, b"x", Sync::Fast).is_err(), "{name:?} is not one name");
+        assert!(dir.write_atomic(name, b"x", Durability::Fast).is_err(), "{name:?} is not one name");
     }
 }
 
@@ -194,7 +194,7 @@ fn nothing_goes_through_a_link_in_a_private_folder() {
     let refused: Vec<(&str, GateError)> = vec![
         ("read", dir.read("outbox.jsonl", 1024).unwrap_err()),
         ("read_tail", dir.read_tail("outbox.jsonl", 4).unwrap_err()),
-        ("write_atomic", dir.write_atomic("outbox.jsonl", b"planted\n", Sync::Durable).unwrap_err()),
+        ("write_atomic", dir.write_atomic("outbox.jsonl", b"planted\n", Durability::Durable).unwrap_err()),
         ("append", dir.append("outbox.jsonl").unwrap_err()),
         ("open_for_update", dir.open_for_update("outbox.jsonl").unwrap_err()),
         ("lock", dir.lock("outbox.jsonl", Instant::now()).unwrap_err()),
@@ -207,7 +207,7 @@ fn nothing_goes_through_a_link_in_a_private_folder() {
         assert!(is_link_error(&error, &link), "{operation}: {error:?}");
         assert!(error.to_string().starts_with(&link.display().to_string()), "{operation}: {error}");
     }
-    assert!(!dir.create_new("outbox.jsonl", b"planted\n", Sync::Fast).unwrap(), "something is there");
+    assert!(!dir.create_new("outbox.jsonl", b"planted\n", Durability::Fast).unwrap(), "something is there");
     assert_eq!(dir.lock_holder("outbox.jsonl"), None);
     assert_eq!(dir.entry("outbox.jsonl").unwrap().unwrap().kind, EntryKind::Link);
     victim.assert_untouched();
@@ -224,7 +224,7 @@ fn a_dangling_link_creates_nothing_where_it_points() {
     symlink(&target, root.path().join("telemetry/sender.lock")).unwrap();
     assert!(matches!(dir.append("sender.log").unwrap_err(), GateError::Link { .. }));
     assert!(matches!(dir.try_lock("sender.lock").unwrap_err(), GateError::Link { .. }));
-    assert!(matches!(dir.write_atomic("sender.log", b"x", Sync::Fast).unwrap_err(), GateError::Link { .. }));
+    assert!(matches!(dir.write_atomic("sender.log", b"x", Durability::Fast).unwrap_err(), GateError::Link { .. }));
     assert!(!target.exists());
 }
 
@@ -240,7 +240,7 @@ fn a_hard_linked_file_is_not_written_in_place() {
     assert!(matches!(error, GateError::HardLinked { links: 2, .. }), "{error:?}");
     assert!(matches!(dir.open_for_update("sender.log").unwrap_err(), GateError::HardLinked { .. }));
     assert!(matches!(dir.try_lock("sender.log").unwrap_err(), GateError::HardLinked { .. }));
-    dir.write_atomic("sender.log", b"replaced\n", Sync::Fast).unwrap();
+    dir.write_atomic("sender.log", b"replaced\n", Durability::Fast).unwrap();
     assert_eq!(dir.read("sender.log", 64).unwrap().unwrap(), b"replaced\n");
     victim.assert_untouched();
 }
@@ -277,7 +277,7 @@ fn a_fifo_is_refused_without_waiting_for_the_other_end() {
 fn reads_are_capped_or_take_the_tail() {
     let root = tempfile::tempdir().unwrap();
     let dir = PrivateDir::create(&root.path().join("telemetry")).unwrap();
-    dir.write_atomic("outbox.jsonl", b"0123456789", Sync::Fast).unwrap();
+    dir.write_atomic("outbox.jsonl", b"0123456789", Durability::Fast).unwrap();
     assert_eq!(dir.read("outbox.jsonl", 10).unwrap().unwrap(), b"0123456789");
     let error = dir.read("outbox.jsonl", 9).unwrap_err();
     assert!(matches!(error, GateError::TooLarge { limit: 9, .. }), "{error:?}");
@@ -298,16 +298,16 @@ fn atomic_writes_replace_whole_and_create_new_never_overwrites() {
     let root = tempfile::tempdir().unwrap();
     let path = root.path().join("telemetry");
     let dir = PrivateDir::create(&path).unwrap();
-    dir.write_atomic("mark", b"one\n", Sync::Durable).unwrap();
+    dir.write_atomic("mark", b"one\n", Durability::Durable).unwrap();
     let first = dir.entry("mark").unwrap().unwrap();
-    dir.write_atomic("mark", b"two\n", Sync::Fast).unwrap();
+    dir.write_atomic("mark", b"two\n", Durability::Fast).unwrap();
     let second = dir.entry("mark").unwrap().unwrap();
     assert_eq!(fs::read(path.join("mark")).unwrap(), b"two\n");
     assert_ne!(first.inode, second.inode, "replaced, not rewritten in place");
     assert_eq!((second.kind, second.len), (EntryKind::File, 4));
 
-    assert!(dir.create_new("recipient.json", b"first", Sync::Durable).unwrap());
-    assert!(!dir.create_new("recipient.json", b"second", Sync::Durable).unwrap());
+    assert!(dir.create_new("recipient.json", b"first", Durability::Durable).unwrap());
+    assert!(!dir.create_new("recipient.json", b"second", Durability::Durable).unwrap());
     assert_eq!(fs::read(path.join("recipient.json")).unwrap(), b"first");
     assert_eq!(names(&path), ["mark", "recipient.json"], "no temporary file left");
 }
@@ -389,7 +389,7 @@ fn removing_never_follows_a_link() {
     let dir = PrivateDir::create(&path).unwrap();
     let outbox = dir.create_dir("outbox").unwrap();
     let recipient = outbox.create_dir("0123").unwrap();
-    recipient.write_atomic("outbox-1.jsonl", b"x\n", Sync::Fast).unwrap();
+    recipient.write_atomic("outbox-1.jsonl", b"x\n", Durability::Fast).unwrap();
     symlink(&victim.path, path.join("outbox/0123/sender.log")).unwrap();
     symlink(&victim_dir, path.join("outbox/linked-dir")).unwrap();
     fs::write(path.join("outbox/stray"), "").unwrap();
@@ -399,7 +399,7 @@ fn removing_never_follows_a_link() {
     victim.assert_untouched();
     assert_eq!(names(&victim_dir), ["keep.txt"]);
 
-    dir.write_atomic("plain", b"x", Sync::Fast).unwrap();
+    dir.write_atomic("plain", b"x", Durability::Fast).unwrap();
     assert!(dir.remove_file("plain").unwrap());
     assert!(!dir.remove_file("plain").unwrap());
     fs::create_dir(path.join("folder")).unwrap();
@@ -412,7 +412,7 @@ fn entries_are_listed_without_following_links() {
     let victim = Victim::new(root.path());
     let path = root.path().join("telemetry");
     let dir = PrivateDir::create(&path).unwrap();
-    dir.write_atomic("file", b"12345", Sync::Fast).unwrap();
+    dir.write_atomic("file", b"12345", Durability::Fast).unwrap();
     dir.create_dir("folder").unwrap();
     symlink(&victim.path, path.join("link")).unwrap();
     let mut entries: Vec<(String, EntryKind, u64)> =

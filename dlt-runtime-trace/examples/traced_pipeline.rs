@@ -180,7 +180,7 @@ fn load(args: &Args, table: &Table, destination: &Path, report: &mut StepReport)
         serde_json::to_writer(&mut lines, row).map_err(|e| StepError(e.to_string()))?;
         lines.push(b'\n');
     }
-    dlt_fs::write_atomic(&path, &lines, dlt_fs::NewFileMode::Shared, dlt_fs::Sync::Durable)
+    dlt_fs::write_atomic(&path, &lines, dlt_fs::NewFileMode::Shared, dlt_fs::Durability::Durable)
         .map_err(|e| StepError::io("cannot write", &path, e))?;
     report.destination_fingerprint = Some(String::new());
     report.info = Some(json!({"rows": table.rows.len(), "file": path.display().to_string()}));

@@ -43,12 +43,6 @@ impl CommandOutcome for i32 {
     }
 }
 
-impl CommandOutcome for u8 {
-    fn succeeded(&self) -> bool {
-        *self == 0
-    }
-}
-
 impl<T: CommandOutcome, E> CommandOutcome for Result<T, E> {
     fn succeeded(&self) -> bool {
         self.as_ref().is_ok_and(CommandOutcome::succeeded)

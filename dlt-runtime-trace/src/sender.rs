@@ -106,8 +106,7 @@ pub fn run_detached_sender(
     if !Status::decide(&config, &master_switch, printing).telemetry || printing {
         return Ok(None);
     }
-    let report = dlt_segment::run_sender(segment_options(&config, library), SENDER_BOUND, stop)?;
-    Ok(Some(report.outcome))
+    Ok(Some(dlt_segment::run_sender(segment_options(&config, library), SENDER_BOUND, stop)?))
 }
 
 #[cfg(unix)]

@@ -8,7 +8,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use dlt_fs::{NewFileMode, Sync};
+use dlt_fs::{Durability, NewFileMode};
 use dlt_redact::{MASK, Redactor};
 use dlt_telemetry_model::PipelineTrace;
 use serde_json::{Map, Value};
@@ -134,7 +134,7 @@ pub fn save_trace(pipelines_dir: &Path, trace: &PipelineTrace) -> Result<PathBuf
     }
     let dir = path.parent().unwrap_or(pipelines_dir);
     dlt_fs::create_private_dir_all(dir).map_err(|source| TraceFileError::Io { path: dir.to_owned(), source })?;
-    dlt_fs::write_atomic(&path, &json, NewFileMode::Private, Sync::Durable)
+    dlt_fs::write_atomic(&path, &json, NewFileMode::Private, Durability::Durable)
         .map_err(|source| TraceFileError::Io { path: path.clone(), source })?;
     Ok(path)
 }

@@ -15,7 +15,7 @@ pub trait Clock: Send + Sync + fmt::Debug {
 
 /// The system's clock.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct SystemClock;
+pub(crate) struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> OffsetDateTime {

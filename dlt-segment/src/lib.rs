@@ -21,8 +21,7 @@
 //!   counter and deletes every outbox; every sender compares it ([`OptOutWatch`]) with the
 //!   counter it started with before each request and before keeping anything, so nothing
 //!   recorded before an opt-out is sent or kept, by any process, whatever the clocks say.
-//! - [`Transport`]: the interface hosts hold, with [`NoopTransport`] (telemetry off),
-//!   [`DebugTransport`] (one JSON line per message, for `runtime.dlthub_telemetry_debug`) and,
+//! - [`Transport`]: the interface hosts hold, with [`DebugTransport`] (one JSON line per message, for `runtime.dlthub_telemetry_debug`) and,
 //!   with the `test-util` feature, `CapturingTransport` and `ManualClock`.
 //! - [`Stats`]: counters a host can read; [`Clock`]: the injected wall clock.
 //!
@@ -68,22 +67,19 @@ mod wire;
 mod worker;
 
 pub use client::SegmentClient;
+pub use clock::Clock;
 #[cfg(feature = "test-util")]
 pub use clock::ManualClock;
-pub use clock::{Clock, SystemClock};
 pub use dlt_http::RetryPolicy;
 pub use error::SegmentError;
 pub use handoff::HandoffTransport;
 pub use opt_out::{OptOutMark, OptOutWatch, read_opt_out, record_opt_out};
 pub use options::{SEGMENT_BATCH_ENDPOINT, SegmentOptions, WriteKey};
-pub use outbox::{
-    DEFAULT_OUTBOX_MAX_AGE, DEFAULT_OUTBOX_MAX_BYTES, DEFAULT_OUTBOX_MAX_TOTAL_BYTES, OutboxOptions, RecipientState,
-    inspect_outboxes, purge_outboxes,
-};
+pub use outbox::{OutboxOptions, RecipientState, inspect_outboxes};
 pub use recipient::Recipient;
-pub use sender::{SenderOutcome, SenderReport, StopSignal, run_sender};
+pub use sender::{SenderOutcome, StopSignal, run_sender};
 pub use stats::Stats;
 #[cfg(feature = "test-util")]
 pub use transport::CapturingTransport;
-pub use transport::{DebugTransport, NoopTransport, ShutdownReport, Transport};
+pub use transport::{DebugTransport, ShutdownReport, Transport};
 pub use wire::BatchLimits;

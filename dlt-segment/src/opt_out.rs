@@ -17,7 +17,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use dlt_fs::{EntryKind, PrivateDir, Sync};
+use dlt_fs::{Durability, EntryKind, PrivateDir};
 use serde_json::json;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -106,7 +106,7 @@ pub fn record_opt_out(telemetry_dir: &Path, at: OffsetDateTime) -> io::Result<Op
     let counter = counter.unwrap_or_else(|| fastrand::u64(1..=u64::from(u32::MAX)));
     let text = at.format(&Rfc3339).map_err(io::Error::other)?;
     let line = format!("{}\n", json!({ "counter": counter, "opted_out_at": text }));
-    dir.write_atomic(MARK_FILE, line.as_bytes(), Sync::Durable)?;
+    dir.write_atomic(MARK_FILE, line.as_bytes(), Durability::Durable)?;
     purge_outboxes(telemetry_dir)?;
     Ok(OptOutMark::Recorded { counter, at: Some(at) })
 }
@@ -222,7 +222,10 @@ mod tests {
     #[test]
     fn an_older_versions_mark_counts_as_one_opt_out() {
         let dir = dlt_test_support::private_tempdir().unwrap();
-        PrivateDir::create(dir.path()).unwrap().write_atomic(MARK_FILE, b"2026-12-01T10:00:00Z\n", Sync::Fast).unwrap();
+        PrivateDir::create(dir.path())
+            .unwrap()
+            .write_atomic(MARK_FILE, b"2026-12-01T10:00:00Z\n", Durability::Fast)
+            .unwrap();
         let mark = read_opt_out(dir.path());
         assert_eq!(mark, OptOutMark::Recorded { counter: 1, at: Some(datetime!(2026-12-01 10:00:00 UTC)) });
         assert_eq!(record_opt_out(dir.path(), OffsetDateTime::now_utc()).unwrap().counter(), Some(2));
@@ -233,7 +236,7 @@ mod tests {
         let dir = dlt_test_support::private_tempdir().unwrap();
         let gate = PrivateDir::create(dir.path()).unwrap();
         for garbage in [&b"garbage"[..], b"{\"counter\":0}", b"{\"counter\":-1}", b"{}", &[b'1'; 2048]] {
-            gate.write_atomic(MARK_FILE, garbage, Sync::Fast).unwrap();
+            gate.write_atomic(MARK_FILE, garbage, Durability::Fast).unwrap();
             let mark = read_opt_out(dir.path());
             assert!(matches!(mark, OptOutMark::Unreadable { .. }), "{mark:?}");
             assert_eq!(mark.counter(), None);

@@ -46,7 +46,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
-use dlt_fs::{EntryKind, FileLock, GateError, PrivateDir, Sync};
+use dlt_fs::{Durability, EntryKind, FileLock, GateError, PrivateDir};
 use dlt_telemetry_model::TrackMessage;
 
 pub(crate) use self::files::gate_failure_class;
@@ -61,11 +61,11 @@ use crate::recipient::Recipient;
 use crate::stats::{Counters, add};
 
 /// The default size bound of one recipient's outbox: 1 MiB.
-pub const DEFAULT_OUTBOX_MAX_BYTES: u64 = 1024 * 1024;
+pub(crate) const DEFAULT_OUTBOX_MAX_BYTES: u64 = 1024 * 1024;
 /// The default size bound of all recipients' outboxes together: 4 MiB.
-pub const DEFAULT_OUTBOX_MAX_TOTAL_BYTES: u64 = 4 * 1024 * 1024;
+pub(crate) const DEFAULT_OUTBOX_MAX_TOTAL_BYTES: u64 = 4 * 1024 * 1024;
 /// The default age bound: 7 days. Older messages are dropped, older folders removed.
-pub const DEFAULT_OUTBOX_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+pub(crate) const DEFAULT_OUTBOX_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 /// How long an append or a claim waits for another process holding the recipient's folder.
 pub(crate) const LOCK_WAIT: Duration = Duration::from_millis(200);
@@ -110,7 +110,7 @@ impl OutboxOptions {
 /// For when the user turns telemetry off. Lock files stay (another process may hold them); a
 /// missing folder is fine. A link is refused, not deleted; the first error is returned once
 /// everything else was deleted.
-pub fn purge_outboxes(telemetry_dir: &Path) -> io::Result<()> {
+pub(crate) fn purge_outboxes(telemetry_dir: &Path) -> io::Result<()> {
     let Some(outboxes) = open_outboxes(telemetry_dir)? else { return Ok(()) };
     let mut first_error = None;
     for entry in outboxes.entries()? {
@@ -319,7 +319,7 @@ impl Outbox {
             .create_dir(OUTBOXES_DIR)?
             .create_dir(self.recipient.id())?;
         let description = self.recipient.description().to_string();
-        dir.create_new(RECIPIENT_FILE, description.as_bytes(), Sync::Fast)?;
+        dir.create_new(RECIPIENT_FILE, description.as_bytes(), Durability::Fast)?;
         Ok(dir)
     }
 
@@ -412,7 +412,7 @@ impl Outbox {
         if lines.is_empty() {
             dir.remove_file(&name)?;
         } else {
-            dir.write_atomic(&name, &joined(&lines), Sync::Fast)?;
+            dir.write_atomic(&name, &joined(&lines), Durability::Fast)?;
         }
         add(&self.counters.written_to_outbox, appended);
         self.keep_total_within_bounds();

@@ -13,7 +13,7 @@ use crate::client::SegmentClient;
 use crate::error::SegmentError;
 use crate::options::SegmentOptions;
 use crate::outbox::{Consent, Outbox, gate_failure_class};
-use crate::stats::{Counters, Stats};
+use crate::stats::Counters;
 use crate::transport::Transport;
 use crate::worker::{ClaimAtStart, deadline_after};
 
@@ -62,16 +62,6 @@ pub enum SenderOutcome {
     OptedOut,
 }
 
-/// What a sender's run did.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct SenderReport {
-    /// How it ended.
-    pub outcome: SenderOutcome,
-    /// What its transport did.
-    pub stats: Stats,
-}
-
 /// The detached sender's retries: it keeps trying until its own time bound, never waiting more
 /// than 2 s between attempts (a laptop back online is noticed quickly).
 fn sender_retry_policy() -> RetryPolicy {
@@ -88,13 +78,13 @@ pub fn run_sender(
     mut options: SegmentOptions,
     bound: Duration,
     stop: &StopSignal,
-) -> Result<SenderReport, SegmentError> {
+) -> Result<SenderOutcome, SegmentError> {
     let deadline = deadline_after(bound);
     let outbox_options = options.outbox.clone().ok_or(SegmentError::NoOutbox)?;
     let probe = Outbox::new(outbox_options, options.recipient(), Arc::new(Counters::default()), options.clock.clone());
     let mut sender_lock = match probe.try_lock_sender() {
         Ok(Some(lock)) => Some(lock),
-        Ok(None) => return Ok(SenderReport { outcome: SenderOutcome::AlreadyRunning, stats: Stats::default() }),
+        Ok(None) => return Ok(SenderOutcome::AlreadyRunning),
         Err(error) => return Err(cannot_start(&probe, SegmentError::Outbox(error))),
     };
     options.retry = sender_retry_policy();
@@ -125,9 +115,9 @@ pub fn run_sender(
             last_reclaim = Some(Instant::now());
         }
     };
-    let report = client.shutdown(Instant::now() + WRITE_BACK);
+    client.shutdown(Instant::now() + WRITE_BACK);
     drop(sender_lock);
-    Ok(SenderReport { outcome, stats: report.stats })
+    Ok(outcome)
 }
 
 /// Notes in the recipient's failure log why the sender cannot start (a detached sender has

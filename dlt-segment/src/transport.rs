@@ -1,6 +1,5 @@
 //! The transport interface a host talks to, and the transports that do not use the network:
-//! no-op (telemetry off), debug (one JSON line per message to a writer) and, with the
-//! `test-util` feature, capturing.
+//! debug (one JSON line per message to a writer) and, with the `test-util` feature, capturing.
 
 use std::io::{self, Write};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -62,20 +61,6 @@ impl ShutdownReport {
     /// A report for a transport that had nothing left over.
     pub fn drained(stats: Stats) -> Self {
         Self { drained: true, saved_to_outbox: 0, lost: 0, confirmed: true, sender_needed: false, stats }
-    }
-}
-
-/// The transport for telemetry that is off: takes every message and does nothing with it.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct NoopTransport;
-
-impl Transport for NoopTransport {
-    fn track(&self, message: AnonymousMessage) {
-        drop(message);
-    }
-
-    fn stats(&self) -> Stats {
-        Stats::default()
     }
 }
 

@@ -10,6 +10,7 @@ use time::format_description::well_known::Rfc3339;
 /// The defaults are Segment's published limits, read in decimal units so that every request is
 /// accepted: 32 KB per message, 500 KB and 2,500 messages per batch request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BatchLimits {
     /// A message larger than this is dropped and counted, never sent.
     pub max_message_bytes: usize,

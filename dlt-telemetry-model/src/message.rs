@@ -40,6 +40,7 @@ macro_rules! key_ordered_serde {
 /// The four event categories dlt sends. The event name on the wire is `<category>_<name>`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum EventCategory {
     /// A `dlt` command line invocation.
     Command,
@@ -311,6 +312,7 @@ impl Library {
 /// The run context, in either of the two shapes dlt has sent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
+#[non_exhaustive]
 pub enum RunContext {
     /// dlt 1.30 and later, and this project: `{"name": "dlt"}`.
     Info(RunContextInfo),

@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::{self, Read as _, Seek as _, Write as _};
 use std::time::Duration;
 
-use dlt_fs::{EntryKind, GateError, PrivateDir, Sync};
+use dlt_fs::{Durability, EntryKind, GateError, PrivateDir};
 use dlt_telemetry_model::TrackMessage;
 use time::OffsetDateTime;
 
@@ -215,7 +215,7 @@ pub(super) fn append_to_failure_log(dir: &PrivateDir, line: &str) -> Result<(), 
     if size > FAILURE_LOG_MAX_BYTES {
         let tail = dir.read_tail(FAILURE_LOG, FAILURE_LOG_MAX_BYTES / 2)?.map(|tail| tail.bytes).unwrap_or_default();
         let keep_from = tail.iter().position(|&byte| byte == b'\n').map_or(tail.len(), |at| at + 1);
-        dir.write_atomic(FAILURE_LOG, &tail[keep_from..], Sync::Fast)?;
+        dir.write_atomic(FAILURE_LOG, &tail[keep_from..], Durability::Fast)?;
     }
     let append = |mut file: File| file.write_all(line.as_bytes());
     dir.append(FAILURE_LOG)

@@ -357,11 +357,11 @@ fn files_of_another_counter_or_an_older_version_are_deleted_never_sent() {
     let line = |index| [encode_message(&message(index, Duration::ZERO)).unwrap(), b"\n".to_vec()].concat();
     // What a process of the old counter could still write (a write-ahead racing the purge),
     // and what an older version left.
-    folder.write_atomic(&outbox_name(0), &line(1), dlt_fs::Sync::Fast).unwrap();
-    folder.write_atomic(&claim_name(0), &line(2), dlt_fs::Sync::Fast).unwrap();
-    folder.write_atomic("outbox.jsonl", &line(3), dlt_fs::Sync::Fast).unwrap();
-    folder.write_atomic("claimed-77-00ff.jsonl", &line(4), dlt_fs::Sync::Fast).unwrap();
-    folder.write_atomic(&outbox_name(recorded), &line(5), dlt_fs::Sync::Fast).unwrap();
+    folder.write_atomic(&outbox_name(0), &line(1), dlt_fs::Durability::Fast).unwrap();
+    folder.write_atomic(&claim_name(0), &line(2), dlt_fs::Durability::Fast).unwrap();
+    folder.write_atomic("outbox.jsonl", &line(3), dlt_fs::Durability::Fast).unwrap();
+    folder.write_atomic("claimed-77-00ff.jsonl", &line(4), dlt_fs::Durability::Fast).unwrap();
+    folder.write_atomic(&outbox_name(recorded), &line(5), dlt_fs::Durability::Fast).unwrap();
     drop(before);
 
     let (claimed, claim) = after.claim(soon());
