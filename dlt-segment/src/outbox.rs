@@ -465,7 +465,7 @@ impl Outbox {
     fn keep_total_within_bounds(&self) {
         let Ok(Some(outboxes)) = open_outboxes(&self.options.telemetry_dir) else { return };
         let Ok(entries) = outboxes.entries() else { return };
-        let now = SystemTime::now();
+        let now = SystemTime::from(self.clock.now());
         let mut others = Vec::new();
         let mut total = 0;
         for entry in entries.into_iter().filter(|entry| entry.kind == EntryKind::Dir) {

@@ -15,7 +15,7 @@ use crate::options::SegmentOptions;
 use crate::outbox::{Consent, Outbox, gate_failure_class};
 use crate::stats::Counters;
 use crate::transport::Transport;
-use crate::worker::{ClaimAtStart, deadline_after};
+use crate::worker::ClaimAtStart;
 
 /// How often the sender looks at its stop signal while delivering.
 const STOP_POLL: Duration = Duration::from_millis(100);
@@ -79,7 +79,8 @@ pub fn run_sender(
     bound: Duration,
     stop: &StopSignal,
 ) -> Result<SenderOutcome, SegmentError> {
-    let deadline = deadline_after(bound);
+    let clock = options.clock.clone();
+    let started = clock.instant();
     let outbox_options = options.outbox.clone().ok_or(SegmentError::NoOutbox)?;
     let probe = Outbox::new(outbox_options, options.recipient(), Arc::new(Counters::default()), options.clock.clone());
     let mut sender_lock = match probe.try_lock_sender() {
@@ -98,7 +99,7 @@ pub fn run_sender(
         if stop.is_stopped() {
             break SenderOutcome::Stopped;
         }
-        let remaining = deadline.saturating_duration_since(Instant::now());
+        let remaining = bound.saturating_sub(clock.instant().saturating_duration_since(started));
         if remaining.is_zero() {
             break SenderOutcome::BoundSpent;
         }
@@ -108,8 +109,8 @@ pub fn run_sender(
             }
             // What is left may not be takeable yet (an appender holds the folder): look again
             // at most once per poll rather than spin.
-            if let Some(next) = last_reclaim.map(|at| at + STOP_POLL) {
-                std::thread::sleep(next.min(deadline).saturating_duration_since(Instant::now()));
+            if let Some(next) = last_reclaim.map(|at| at + STOP_POLL.min(remaining)) {
+                std::thread::sleep(next.saturating_duration_since(Instant::now()));
             }
             client.reclaim();
             last_reclaim = Some(Instant::now());

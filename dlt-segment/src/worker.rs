@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use dlt_http::{
     Attempt, DEFAULT_BODY_CAP, Decision, Failure, GiveUp, Outcome, RetryPolicy, parse_retry_after, read_body_capped,
@@ -461,7 +461,7 @@ impl Running {
         let decision = self.worker.policy.decide(&Attempt {
             outcome,
             number: attempt,
-            retry_after: retry_after.and_then(|value| parse_retry_after(&value, SystemTime::now())),
+            retry_after: retry_after.and_then(|value| parse_retry_after(&value, self.worker.clock.now().into())),
             time_left: self.cutoff().map(|cutoff| cutoff.saturating_duration_since(now)),
             exiting: self.stopping.is_some(),
             jitter: fastrand::f64(),

@@ -1,13 +1,13 @@
 //! The sender's loop, as a detached sender runs it: what it leaves in the failure log when it
-//! cannot start, and that the outbox then still holds what waits.
+//! cannot start, that the outbox then still holds what waits, and its time bound.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use dlt_http::NetworkEnv;
-use dlt_segment::{OutboxOptions, SegmentError, StopSignal, inspect_outboxes, run_sender};
+use dlt_segment::{ManualClock, OutboxOptions, SegmentError, SenderOutcome, StopSignal, inspect_outboxes, run_sender};
 use support::{handed_off, message, options};
 
 #[test]
@@ -30,4 +30,28 @@ fn a_sender_that_cannot_start_its_transport_says_why_without_the_value() {
     assert!(!last.contains("s3cr") && !last.contains("proxy.example"), "no value: {last}");
     assert_eq!(state.waiting, 1, "what waits still waits");
     assert!(!state.sender_running, "the sender's lock was let go");
+}
+
+/// The sender's 30 s bound, with the clock moved instead of waiting: against an endpoint that
+/// never answers it ends with `BoundSpent`, and what it could not deliver is back in the outbox.
+#[test]
+fn the_bound_ends_a_sender_whose_endpoint_never_answers() {
+    let dir = dlt_test_support::private_tempdir().unwrap();
+    let (url, _hanging) = support::hanging_server();
+    let outbox = OutboxOptions::new(dir.path());
+    handed_off(options(&url).with_outbox(outbox.clone()), [message(1), message(2)]);
+
+    let clock = ManualClock::new(time::OffsetDateTime::now_utc());
+    let mut sender = options(&url).with_outbox(outbox);
+    sender.clock = clock.clone();
+    let running = std::thread::spawn(move || run_sender(sender, Duration::from_secs(30), &StopSignal::new()));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !inspect_outboxes(dir.path()).unwrap()[0].sender_running && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    clock.advance(time::Duration::seconds(31));
+    let outcome = running.join().unwrap().unwrap();
+    assert_eq!(outcome, SenderOutcome::BoundSpent);
+    let state = &inspect_outboxes(dir.path()).unwrap()[0];
+    assert_eq!((state.waiting, state.sender_running), (2, false), "both wait for the next sender");
 }
