@@ -190,12 +190,12 @@ pub(crate) fn trace(trace: &PipelineTrace) -> String {
             let _ = writeln!(text, "  error: {error}");
         }
     }
-    let _ = writeln!(text, "Pipeline: {}", trace.pipeline_name);
-    if let Some(destination) = &trace.destination_name {
-        let kind = trace.destination_type.as_deref().map(|t| format!(" ({t})")).unwrap_or_default();
+    let _ = writeln!(text, "Pipeline: {}", trace.pipeline.pipeline_name);
+    if let Some(destination) = &trace.pipeline.destination_name {
+        let kind = trace.pipeline.destination_type.as_deref().map(|t| format!(" ({t})")).unwrap_or_default();
         let _ = writeln!(text, "Destination: {destination}{kind}");
     }
-    if let Some(dataset) = &trace.dataset_name {
+    if let Some(dataset) = &trace.pipeline.dataset_name {
         let _ = writeln!(text, "Dataset: {dataset}");
     }
     let _ = writeln!(text, "Transaction id: {}", trace.transaction_id);

@@ -15,7 +15,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use dlt_otel_bridge::{CommandSpan, OtelOptions, PipelineAttributes, PipelineRunSpan};
+use dlt_otel_bridge::{CommandSpan, OtelOptions, PipelineIdentity, PipelineRunSpan};
 use tracing_subscriber::layer::SubscriberExt;
 
 const STEPS: [&str; 3] = ["extract", "normalize", "load"];
@@ -41,8 +41,9 @@ fn main() -> ExitCode {
 
     let command = CommandSpan::start(&guard, "pipeline");
     command.set_argument("operation", "run");
-    let run =
-        PipelineRunSpan::start(&guard, "run", &PipelineAttributes::new("chess").destination("duckdb").dataset("games"));
+    let pipeline =
+        PipelineIdentity::new("chess").with_destination("duckdb", "dlt.destinations.duckdb").with_dataset("games");
+    let run = PipelineRunSpan::start(&guard, "run", &pipeline);
     if let Some(trace_id) = run.trace_id() {
         // The trace id is the one output a checker reads; stdout may be closed, which changes nothing.
         let _ = writeln!(std::io::stdout(), "{trace_id}");
@@ -55,7 +56,7 @@ fn main() -> ExitCode {
         }
         if fail_at.as_deref() == Some(step) {
             tracing::error!(step, "step failed");
-            span.fail(&format!("{step} failed: column `id` changed type from bigint to text"));
+            span.fail(format!("{step} failed: column `id` changed type from bigint to text"));
             failed = true;
             break;
         }

@@ -159,7 +159,7 @@ pub(crate) struct Exporting {
     provider: SdkTracerProvider,
     /// The caller's span (from `TRACEPARENT`), or an empty context.
     pub(crate) parent: Context,
-    pub(crate) runs: ActiveRuns,
+    pub(crate) current_spans: CurrentSpans,
     pub(crate) redactor: ExportRedactor,
     pub(crate) library_name: String,
     exit: ExitSignal,
@@ -243,7 +243,7 @@ impl Exporting {
             tracer,
             provider,
             parent,
-            runs: ActiveRuns::default(),
+            current_spans: CurrentSpans::default(),
             redactor,
             library_name: options.library_name.clone(),
             exit,
@@ -277,15 +277,15 @@ fn resource(options: &OtelOptions) -> Resource {
     builder.with_service_name(options.effective_service_name().to_owned()).build()
 }
 
-/// The pipeline runs in progress, each with its current span (the root or a running step).
-/// `tracing` events go to the most recently started run.
+/// The current span (the root or a running step) of each pipeline run in progress, by the
+/// run's id. `tracing` events go to the current span of the most recently started run.
 #[derive(Default)]
-pub(crate) struct ActiveRuns {
+pub(crate) struct CurrentSpans {
     next_id: AtomicU64,
     runs: Mutex<Vec<(u64, Context)>>,
 }
 
-impl ActiveRuns {
+impl CurrentSpans {
     /// Registers a run whose current span is in `root`; returns its id.
     pub(crate) fn register(&self, root: Context) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);

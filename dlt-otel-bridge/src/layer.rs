@@ -24,7 +24,7 @@ pub struct OtelLayer {
 }
 
 impl OtelLayer {
-    /// A layer recording into `exporting`'s runs; `None` makes a no-op layer.
+    /// A layer recording into the current spans of `exporting`'s runs; `None` makes a no-op layer.
     pub(crate) fn new(exporting: Option<Arc<Exporting>>) -> Self {
         Self { exporting }
     }
@@ -44,7 +44,7 @@ impl<S: Subscriber> Layer<S> for OtelLayer {
             return;
         }
         let Some(exporting) = &self.exporting else { return };
-        let Some(current) = exporting.runs.current() else { return };
+        let Some(current) = exporting.current_spans.current() else { return };
         let mut fields = FieldVisitor { redactor: &exporting.redactor, message: None, attributes: Vec::new() };
         event.record(&mut fields);
         let mut attributes = vec![

@@ -1,8 +1,8 @@
 //! OpenTelemetry for any Rust data tool: pipeline runs and commands exported as traces over
 //! OTLP/HTTP (protobuf) to the user's own collector, configured by the standard `OTEL_*`
 //! variables, joined to the caller's trace by `TRACEPARENT`. Of this workspace it uses only
-//! the leaf crates `dlt-redact` (the rule for secrets) and `dlt-http` (the HTTP client,
-//! proxies and trust), so it stands alone.
+//! the leaf crates `dlt-redact` (the rule for secrets), `dlt-http` (the HTTP client, proxies
+//! and trust) and `dlt-pipeline-run` (what names a pipeline run), so it stands alone.
 //!
 //! - [`OtelOptions::from_lookup`] reads the OpenTelemetry variables through a lookup (and from
 //!   the same lookup the proxy and trust variables, [`OtelOptions::network`]) and returns typed
@@ -10,8 +10,10 @@
 //! - [`init`] starts export and returns an [`OtelGuard`] (without an endpoint, or with
 //!   `OTEL_SDK_DISABLED=true`: a no-op guard, no thread, no socket);
 //!   [`OtelGuard::shutdown_by`] returns by its deadline even when the collector never answers.
-//! - [`PipelineRunSpan`] and [`StepSpan`]: one trace per run, a root span with the pipeline's
-//!   [`attributes`] and a child span per step, ERROR with the error message on failure.
+//! - [`PipelineRunSpan`] and [`StepSpan`]: one trace per run, a root span with the run's
+//!   [`PipelineIdentity`] as attributes and a child span per step, ERROR with the error message on failure;
+//!   the Sentry bridge has the same API for its transactions. Every name exported is in
+//!   [`attributes`].
 //! - [`CommandSpan`]: one span per command of a command line.
 //! - [`OtelGuard::tracing_layer`]: `tracing` events at WARN and above, emitted during a run,
 //!   become events of the run's current span.
@@ -26,7 +28,7 @@
 //!
 //! ```no_run
 //! use std::time::{Duration, Instant};
-//! use dlt_otel_bridge::{OtelOptions, PipelineAttributes, PipelineRunSpan};
+//! use dlt_otel_bridge::{OtelOptions, PipelineIdentity, PipelineRunSpan};
 //! use tracing_subscriber::layer::SubscriberExt;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -37,7 +39,9 @@
 //! let guard = dlt_otel_bridge::init(options.with_library("my_tool", "0.3.0"));
 //! tracing::subscriber::set_global_default(tracing_subscriber::registry().with(guard.tracing_layer()))?;
 //!
-//! let pipeline = PipelineAttributes::new("chess").destination("duckdb").dataset("games");
+//! let pipeline = PipelineIdentity::new("chess")
+//!     .with_destination("duckdb", "dlt.destinations.duckdb")
+//!     .with_dataset("games");
 //! let run = PipelineRunSpan::start(&guard, "run", &pipeline);
 //! let extract = run.start_step("extract");
 //! extract.set_rows(1_000);
@@ -67,6 +71,8 @@ mod transport;
 pub use command::CommandSpan;
 /// Proxies and extra trust for the HTTP client, for [`OtelOptions::network`].
 pub use dlt_http::NetworkEnv;
+/// What names a pipeline run, for [`PipelineRunSpan::start`].
+pub use dlt_pipeline_run::PipelineIdentity;
 /// A set of secrets to hide in everything exported, for [`OtelOptions::extra_secrets`].
 pub use dlt_redact::Redactor;
 /// Why an endpoint URL was rejected (it never repeats the value).
@@ -76,6 +82,6 @@ pub use guard::{OtelGuard, OtelStatus, StartError, init};
 pub use headers::{HeaderError, OtlpHeaders};
 pub use layer::OtelLayer;
 pub use options::{CONFIG_ENDPOINT_KEY, OffReason, OtelOptions, OtelWarning, OtlpCompression, Setting};
-pub use pipeline::{PipelineAttributes, PipelineRunSpan, StepSpan};
+pub use pipeline::{PipelineRunSpan, StepSpan};
 pub use trace_context::{TraceContextError, TraceParent};
 pub use transport::ExportStats;

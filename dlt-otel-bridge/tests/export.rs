@@ -11,7 +11,7 @@ use dlt_otel_bridge::attributes::{
     STEP_ELAPSED, STEP_NAME, STEP_ROWS,
 };
 use dlt_otel_bridge::{
-    CommandSpan, OffReason, OtelGuard, OtelOptions, OtelStatus, OtelWarning, PipelineAttributes, PipelineRunSpan,
+    CommandSpan, OffReason, OtelGuard, OtelOptions, OtelStatus, OtelWarning, PipelineIdentity, PipelineRunSpan,
     Redactor, init,
 };
 use dlt_test_support::{
@@ -37,8 +37,8 @@ fn options(pairs: &[(&str, &str)]) -> OtelOptions {
     options.with_library("dlt", "1.31.0")
 }
 
-fn chess() -> PipelineAttributes {
-    PipelineAttributes::new("chess").destination("duckdb").dataset("games")
+fn chess() -> PipelineIdentity {
+    PipelineIdentity::new("chess").with_destination("duckdb", "dlt.destinations.duckdb").with_dataset("games")
 }
 
 /// A run of extract, normalize and load, failing at `fail_at` (and skipping what follows).
@@ -197,9 +197,28 @@ fn the_root_names_the_first_step_that_failed() {
     let spans = spans(&shut_down(&guard, &receiver));
 
     assert_eq!(named(&spans, "load").status_code(), STATUS_ERROR);
+    assert_eq!(named(&spans, "load").status_message(), "the step ended without finishing");
     let root = named(&spans, "run chess");
     assert_eq!(root.status_code(), STATUS_ERROR);
     assert_eq!(root.status_message(), "step extract failed");
+}
+
+#[test]
+fn a_run_and_a_step_dropped_unfinished_fail_with_what_the_sentry_bridge_records() {
+    let receiver = OtlpReceiver::start().unwrap();
+    let guard = init(options(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.url())]));
+    let run = PipelineRunSpan::start(&guard, "run", &chess());
+    let step = run.start_step("extract");
+    drop(step);
+    drop(run);
+    let spans = spans(&shut_down(&guard, &receiver));
+
+    let extract = named(&spans, "extract");
+    assert_eq!(extract.status_code(), STATUS_ERROR);
+    assert_eq!(extract.status_message(), "the step ended without finishing");
+    let root = named(&spans, "run chess");
+    assert_eq!(root.status_code(), STATUS_ERROR);
+    assert_eq!(root.status_message(), "the pipeline run ended without finishing");
 }
 
 #[test]
@@ -361,15 +380,17 @@ fn extra_secrets_and_url_credentials_never_leave_in_any_text() {
     let guard = init(options);
     let subscriber = tracing_subscriber::registry().with(guard.tracing_layer());
     tracing::subscriber::with_default(subscriber, || {
-        let pipeline = PipelineAttributes::new(format!("chess {WRITE_KEY}"))
-            .destination("postgresql://loader:it's9@db")
-            .dataset(format!("https://{DSN_KEY}@o1.ingest.example/42"));
-        let run = PipelineRunSpan::start(&guard, &format!("run {DSN_KEY}"), &pipeline);
-        let extract = run.start_step(&format!("extract {WRITE_KEY}"));
+        let pipeline = PipelineIdentity::new(format!("chess {WRITE_KEY}"))
+            .with_destination("postgresql://loader:it's9@db", "dlt.destinations.postgres")
+            .with_dataset(format!("https://{DSN_KEY}@o1.ingest.example/42"));
+        // Step and command names are constants of a program; these carry secrets to prove
+        // they are redacted anyway (leaked once, in a test).
+        let run = PipelineRunSpan::start(&guard, format!("run {DSN_KEY}").leak(), &pipeline);
+        let extract = run.start_step(format!("extract {WRITE_KEY}").leak());
         tracing::warn!(token = WRITE_KEY, "slow: {DSN_KEY} http://tok_SECRET@host/v1/track?api_key=k3y-s3cret");
-        extract.fail(&format!("cannot load into postgresql://loader:it's9@db: {WRITE_KEY}"));
+        extract.fail(format!("cannot load into postgresql://loader:it's9@db: {WRITE_KEY}"));
         run.finish();
-        let command = CommandSpan::start(&guard, &format!("pipeline {DSN_KEY}"));
+        let command = CommandSpan::start(&guard, format!("pipeline {DSN_KEY}").leak());
         command.set_argument("name", WRITE_KEY);
         command.finish();
     });

@@ -7,7 +7,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use dlt_otel_bridge::{CommandSpan, OtelOptions, PipelineAttributes, PipelineRunSpan, init};
+use dlt_otel_bridge::{CommandSpan, OtelOptions, PipelineIdentity, PipelineRunSpan, init};
 use dlt_test_support::OtlpReceiver;
 use support::lookup;
 use tracing_subscriber::layer::SubscriberExt;
@@ -29,7 +29,7 @@ fn exercise(pairs: &[(&str, &str)]) -> bool {
     let enabled = guard.is_enabled();
     let subscriber = tracing_subscriber::registry().with(guard.tracing_layer());
     tracing::subscriber::with_default(subscriber, || {
-        let run = PipelineRunSpan::start(&guard, "run", &PipelineAttributes::new("chess"));
+        let run = PipelineRunSpan::start(&guard, "run", &PipelineIdentity::new("chess"));
         let step = run.start_step("extract");
         tracing::warn!("inside the run");
         step.finish();

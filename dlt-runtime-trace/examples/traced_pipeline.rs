@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use dlt_runtime_trace::{
-    FinishedRun, InitOptions, PipelineInfo, RuntimeTrace, SenderCommand, Step, StepReport, serve_detached_sender,
+    FinishedRun, InitOptions, PipelineIdentity, RuntimeTrace, SenderCommand, Step, StepReport, serve_detached_sender,
 };
 use dlt_telemetry_model::PipelineTrace;
 use dlt_telemetry_model::events::ExtractedData;
@@ -189,10 +189,10 @@ fn load(args: &Args, table: &Table, destination: &Path, report: &mut StepReport)
 
 /// Runs extract, normalize and load as one trace whose outer step is `run`.
 fn run_pipeline(runtime: &RuntimeTrace, args: &Args, destination: &Path) -> Option<FinishedRun> {
-    let info = PipelineInfo::new(args.pipeline_name.clone())
+    let pipeline = PipelineIdentity::new(args.pipeline_name.clone())
         .with_destination("filesystem", "dlt.destinations.filesystem")
         .with_dataset(args.dataset_name.clone());
-    let mut run = runtime.start_pipeline_run(info, Step::Run);
+    let mut run = runtime.start_pipeline_run(pipeline, Step::Run);
     let loaded = (|| {
         run.set_default_schema_name("chess");
         let rows = run.step(Step::Extract, |report| extract(args, report))?;
@@ -214,7 +214,7 @@ fn print_summary(trace: &PipelineTrace) {
     };
     println!(
         "Pipeline {} run {outcome} in {:.3} s with {} steps:",
-        trace.pipeline_name,
+        trace.pipeline.pipeline_name,
         seconds(trace.finished_at, trace.started_at),
         trace.steps.len()
     );

@@ -10,9 +10,10 @@
 //!   handed to a detached sender at exit ([`run_detached_sender`] is its entry point), so
 //!   that a short-lived program never waits for the network.
 //! - [`RuntimeTrace::track_command`]: a command's event, before or after it ([`Track`]).
-//! - [`RuntimeTrace::start_pipeline_run`]: a [`TracedRun`] of [`Step`]s that sends
-//!   `pipeline_<step>` events, drives the Sentry transaction and the OpenTelemetry trace, and
-//!   saves `pipelines/<name>/trace.json` ([`save_trace`], [`load_trace`]).
+//! - [`RuntimeTrace::start_pipeline_run`]: a [`TracedRun`] of a [`PipelineIdentity`] in
+//!   [`Step`]s that sends `pipeline_<step>` events, drives the Sentry transaction and the
+//!   OpenTelemetry trace, and saves `pipelines/<name>/trace.json` ([`save_trace`],
+//!   [`load_trace`]).
 //! - [`secret_set`]: every secret of the configuration (write key, DSN, OTLP headers, endpoint
 //!   and proxy credentials, the strings of the `secrets.toml` files), gathered once by
 //!   [`RuntimeTrace::start`] ([`RuntimeTrace::secrets`]) and hidden in everything Sentry and
@@ -23,13 +24,13 @@
 //!   it looks, never fails, and creates nothing.
 //!
 //! ```no_run
-//! use dlt_runtime_trace::{InitOptions, PipelineInfo, RuntimeTrace, Step};
+//! use dlt_runtime_trace::{InitOptions, PipelineIdentity, RuntimeTrace, Step};
 //!
 //! let runtime = RuntimeTrace::init(InitOptions::new("my_tool", "0.3.0"));
 //! for issue in runtime.issues() {
 //!     eprintln!("warning: {issue}");
 //! }
-//! let mut run = runtime.start_pipeline_run(PipelineInfo::new("chess_pipeline"), Step::Run);
+//! let mut run = runtime.start_pipeline_run(PipelineIdentity::new("chess_pipeline"), Step::Run);
 //! let rows = run.step(Step::Extract, |_report| Ok::<_, std::io::Error>(vec![1, 2, 3]))?;
 //! run.step(Step::Normalize, |_| Ok::<_, std::io::Error>(rows.len()))?;
 //! run.step(Step::Load, |_| Ok::<_, std::io::Error>(()))?;
@@ -61,9 +62,11 @@ pub use credentials::WithheldCredential;
 /// The set of secrets [`secret_set`] and [`RuntimeTrace::secrets`] give.
 pub use dlt_redact::Redactor;
 pub use dlt_segment::{RecipientState, SenderOutcome, StopSignal};
+/// What a pipeline run is about: the pipeline, its destination and its dataset.
+pub use dlt_telemetry_model::PipelineIdentity;
 pub use issues::{Service, StartIssue};
 pub use options::{Delivery, InitOptions, SenderCommand};
-pub use pipeline::{FinishedRun, PipelineInfo, Step, StepInProgress, StepReport, TracedRun};
+pub use pipeline::{FinishedRun, Step, StepInProgress, StepReport, TracedRun};
 pub use runtime::{Keeper, RuntimeTrace};
 pub use secrets::{MIN_FOUND_SECRET_CHARS, secret_set};
 pub use sender::{SENDER_BOUND, SENDER_MARKER, SenderError, run_detached_sender, serve_detached_sender};

@@ -1,18 +1,19 @@
 //! Pipeline runs: a trace of steps that sends `pipeline_<step>` events, drives the Sentry
 //! transaction and the OpenTelemetry trace, and is saved as `pipelines/<name>/trace.json`.
+//!
+//! A run is about a [`PipelineIdentity`], the one shape the trace file and both bridges take;
+//! a step's [`Step::name`] is its span's op name in each bridge.
 
 use std::error::Error;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use dlt_otel_bridge::{PipelineAttributes, PipelineRunSpan, StepSpan as OtelStep};
 use dlt_redact::Redactor;
-use dlt_sentry_bridge::{PipelineTags, PipelineTransaction, StepSpan as SentryStep};
 use dlt_telemetry_model::events::{
     ExtractedData, PipelineExtract, PipelineLoad, PipelineNormalize, PipelineRun as PipelineRunEvent, PipelineStep,
 };
-use dlt_telemetry_model::{PipelineStepTrace, PipelineTrace, digest128};
+use dlt_telemetry_model::{PipelineIdentity, PipelineStepTrace, PipelineTrace, digest128};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
@@ -33,7 +34,8 @@ pub enum Step {
 }
 
 impl Step {
-    /// dlt's name of the step, e.g. `extract`.
+    /// dlt's name of the step, e.g. `extract`: the op (Sentry) and span name (OpenTelemetry)
+    /// of its span, and its name in the trace file.
     pub fn name(self) -> &'static str {
         match self {
             Self::Extract => "extract",
@@ -47,44 +49,6 @@ impl Step {
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
-    }
-}
-
-/// What a pipeline run is about. Names are saved in clear in the local trace file, sent to
-/// the user's own Sentry and OpenTelemetry backends in clear, and to usage telemetry only as
-/// `digest128`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct PipelineInfo {
-    /// The pipeline's name; also the name of its directory under `pipelines/`.
-    pub pipeline_name: String,
-    /// The destination's short name, e.g. `duckdb`.
-    pub destination_name: Option<String>,
-    /// The destination's type, e.g. `dlt.destinations.duckdb`.
-    pub destination_type: Option<String>,
-    /// The dataset's name.
-    pub dataset_name: Option<String>,
-    /// The default schema's name, once there is one.
-    pub default_schema_name: Option<String>,
-}
-
-impl PipelineInfo {
-    /// A pipeline with only a name.
-    pub fn new(pipeline_name: impl Into<String>) -> Self {
-        Self { pipeline_name: pipeline_name.into(), ..Self::default() }
-    }
-
-    /// The same pipeline with a destination: its short name and its type.
-    pub fn with_destination(mut self, name: impl Into<String>, destination_type: impl Into<String>) -> Self {
-        self.destination_name = Some(name.into());
-        self.destination_type = Some(destination_type.into());
-        self
-    }
-
-    /// The same pipeline with a dataset.
-    pub fn with_dataset(mut self, name: impl Into<String>) -> Self {
-        self.dataset_name = Some(name.into());
-        self
     }
 }
 
@@ -106,8 +70,8 @@ pub struct StepReport {
 pub struct StepInProgress {
     step: Step,
     started_at: OffsetDateTime,
-    sentry: Option<SentryStep>,
-    otel: Option<OtelStep>,
+    /// `None` when the run is not traced.
+    spans: Option<StepSpans>,
 }
 
 /// How a run ended: its trace, and where it was saved.
@@ -134,41 +98,87 @@ struct Recording<'a> {
     services: &'a Services,
     secrets: &'a Redactor,
     pipelines_dir: PathBuf,
-    info: PipelineInfo,
+    pipeline: PipelineIdentity,
+    /// Hashed into the step events once the host sets it.
+    default_schema_name: Option<String>,
     outer_step: Step,
     transaction_id: String,
     started_at: OffsetDateTime,
     started: Instant,
     steps: Vec<PipelineStepTrace>,
-    sentry: PipelineTransaction,
-    otel: PipelineRunSpan,
+    spans: RunSpans,
+}
+
+/// A run's span in each tracing bridge (each a no-op when its bridge is off).
+struct RunSpans {
+    sentry: dlt_sentry_bridge::PipelineRunSpan,
+    otel: dlt_otel_bridge::PipelineRunSpan,
+}
+
+/// A step's span in each tracing bridge.
+struct StepSpans {
+    sentry: dlt_sentry_bridge::StepSpan,
+    otel: dlt_otel_bridge::StepSpan,
+}
+
+impl RunSpans {
+    fn start(services: &Services, pipeline: &PipelineIdentity, outer_step: Step) -> Self {
+        let outer_step = outer_step.name();
+        Self {
+            sentry: dlt_sentry_bridge::PipelineRunSpan::start(&services.sentry, outer_step, pipeline),
+            otel: dlt_otel_bridge::PipelineRunSpan::start(&services.otel, outer_step, pipeline),
+        }
+    }
+
+    fn start_step(&self, step: Step) -> StepSpans {
+        StepSpans { sentry: self.sentry.start_step(step.name()), otel: self.otel.start_step(step.name()) }
+    }
+
+    /// Ends both spans: failed with `error`, else succeeded unless a step failed.
+    fn end(self, error: Option<&str>) {
+        let Self { sentry, otel } = self;
+        if let Some(error) = error {
+            sentry.fail(error);
+            otel.fail(error);
+        } else {
+            sentry.finish();
+            otel.finish();
+        }
+    }
+}
+
+impl StepSpans {
+    /// Ends both spans, failed with `error` if any; `rows` becomes OpenTelemetry's `dlt.step.rows`.
+    fn end(self, rows: Option<u64>, error: Option<&str>) {
+        let Self { sentry, otel } = self;
+        if let Some(rows) = rows {
+            otel.set_rows(rows);
+        }
+        if let Some(error) = error {
+            sentry.fail(error);
+            otel.fail(error);
+        } else {
+            sentry.finish();
+            otel.finish();
+        }
+    }
 }
 
 impl RuntimeTrace {
-    /// Starts the trace of one pipeline run whose outermost step is `outer_step` (usually
+    /// Starts the trace of one run of `pipeline` whose outermost step is `outer_step` (usually
     /// [`Step::Run`]). Nothing is recorded when the master switch is off, for all pipelines or
     /// this one (`pipelines.<name>.enable_runtime_trace = false`).
-    pub fn start_pipeline_run(&self, info: PipelineInfo, outer_step: Step) -> TracedRun<'_> {
+    pub fn start_pipeline_run(&self, pipeline: PipelineIdentity, outer_step: Step) -> TracedRun<'_> {
         let (Some(services), Some(config)) = (self.services.as_ref(), self.config.as_ref()) else {
             return TracedRun { recording: None };
         };
-        match config.enable_runtime_trace(Some(&info.pipeline_name)) {
+        match config.enable_runtime_trace(Some(&pipeline.pipeline_name)) {
             Ok(switch) if switch.value => {}
             Ok(_) => return TracedRun { recording: None },
             Err(error) => {
-                tracing::warn!("tracing of pipeline {:?} is off: {error}", info.pipeline_name);
+                tracing::warn!("tracing of pipeline {:?} is off: {error}", pipeline.pipeline_name);
                 return TracedRun { recording: None };
             }
-        }
-        let mut tags = PipelineTags::new(info.pipeline_name.clone());
-        let mut attributes = PipelineAttributes::new(info.pipeline_name.clone());
-        if let Some(destination) = &info.destination_name {
-            tags = tags.with_destination(destination.clone());
-            attributes = attributes.destination(destination.clone());
-        }
-        if let Some(dataset) = &info.dataset_name {
-            tags = tags.with_dataset_name(dataset.clone());
-            attributes = attributes.dataset(dataset.clone());
         }
         let recording = Recording {
             services,
@@ -179,9 +189,9 @@ impl RuntimeTrace {
             started_at: OffsetDateTime::now_utc(),
             started: Instant::now(),
             steps: Vec::new(),
-            sentry: PipelineTransaction::start(&services.sentry, outer_step.name(), &tags),
-            otel: PipelineRunSpan::start(&services.otel, outer_step.name(), &attributes),
-            info,
+            spans: RunSpans::start(services, &pipeline, outer_step),
+            pipeline,
+            default_schema_name: None,
         };
         TracedRun { recording: Some(recording) }
     }
@@ -196,7 +206,7 @@ impl TracedRun<'_> {
     /// Sets the default schema's name once it is known (it is hashed into later events).
     pub fn set_default_schema_name(&mut self, name: impl Into<String>) {
         if let Some(recording) = &mut self.recording {
-            recording.info.default_schema_name = Some(name.into());
+            recording.default_schema_name = Some(name.into());
         }
     }
 
@@ -216,33 +226,17 @@ impl TracedRun<'_> {
 
     /// Begins a step, for hosts that cannot run it in a closure (async code).
     pub fn begin_step(&mut self, step: Step) -> StepInProgress {
-        let (sentry, otel) = match &self.recording {
-            Some(recording) => {
-                (Some(recording.sentry.start_step(step.name())), Some(recording.otel.start_step(step.name())))
-            }
-            None => (None, None),
-        };
-        StepInProgress { step, started_at: OffsetDateTime::now_utc(), sentry, otel }
+        let spans = self.recording.as_ref().map(|recording| recording.spans.start_step(step));
+        StepInProgress { step, started_at: OffsetDateTime::now_utc(), spans }
     }
 
     /// Ends a step begun by [`TracedRun::begin_step`]; `error` is `None` when it succeeded.
     pub fn end_step(&mut self, step: StepInProgress, report: StepReport, error: Option<&(dyn Error + 'static)>) {
-        let StepInProgress { step, started_at, sentry, otel } = step;
+        let StepInProgress { step, started_at, spans } = step;
         let error = error.map(describe);
-        if let Some(otel) = otel {
-            if let Some(rows) = report.info.as_ref().and_then(|info| info.get("rows")).and_then(Value::as_u64) {
-                otel.set_rows(rows);
-            }
-            match &error {
-                Some(error) => otel.fail(error),
-                None => otel.finish(),
-            }
-        }
-        if let Some(sentry) = sentry {
-            match &error {
-                Some(error) => sentry.fail(error),
-                None => sentry.finish(true),
-            }
+        if let Some(spans) = spans {
+            let rows = report.info.as_ref().and_then(|info| info.get("rows")).and_then(Value::as_u64);
+            spans.end(rows, error.as_deref());
         }
         if let Some(recording) = &mut self.recording {
             recording.record(step, started_at, report, error);
@@ -273,7 +267,10 @@ impl Drop for TracedRun<'_> {
         if let Some(recording) = self.recording.take() {
             let finished = recording.end(Some("the pipeline run ended without finishing its trace".into()));
             if let Err(error) = finished.saved {
-                tracing::warn!("the trace of pipeline {:?} was not saved: {error}", finished.trace.pipeline_name);
+                tracing::warn!(
+                    "the trace of pipeline {:?} was not saved: {error}",
+                    finished.trace.pipeline.pipeline_name
+                );
             }
         }
     }
@@ -319,15 +316,15 @@ impl Recording<'_> {
 
     /// The properties every step event shares; `elapsed` counts from the start of the trace.
     fn step_properties(&self, success: bool) -> PipelineStep {
-        let info = &self.info;
+        let pipeline = &self.pipeline;
         PipelineStep {
             elapsed: self.started.elapsed().as_secs_f64(),
             success,
-            destination_name: info.destination_name.clone(),
-            destination_type: info.destination_type.clone(),
-            pipeline_name_hash: Some(digest128(&info.pipeline_name)),
-            dataset_name_hash: info.dataset_name.as_deref().map(digest128),
-            default_schema_name_hash: info.default_schema_name.as_deref().map(digest128),
+            destination_name: pipeline.destination_name.clone(),
+            destination_type: pipeline.destination_type.clone(),
+            pipeline_name_hash: Some(digest128(&pipeline.pipeline_name)),
+            dataset_name_hash: pipeline.dataset_name.as_deref().map(digest128),
+            default_schema_name_hash: self.default_schema_name.as_deref().map(digest128),
             transaction_id: self.transaction_id.clone(),
         }
     }
@@ -337,22 +334,10 @@ impl Recording<'_> {
     fn end(mut self, error: Option<String>) -> FinishedRun {
         let started_at = self.started_at;
         self.record(self.outer_step, started_at, StepReport::default(), error.clone());
-        match &error {
-            Some(error) => {
-                self.sentry.fail(error);
-                self.otel.fail(error);
-            }
-            None => {
-                self.sentry.finish(true);
-                self.otel.finish();
-            }
-        }
+        self.spans.end(error.as_deref());
         let mut trace = PipelineTrace {
             transaction_id: self.transaction_id,
-            pipeline_name: self.info.pipeline_name,
-            destination_name: self.info.destination_name,
-            destination_type: self.info.destination_type,
-            dataset_name: self.info.dataset_name,
+            pipeline: self.pipeline,
             execution_context: self.services.context().context().clone(),
             started_at: self.started_at,
             steps: self.steps,

@@ -38,7 +38,7 @@ impl RuntimeTrace {
         let Services { usage, sentry, otel, .. } = services;
         let sentry_on = sentry.is_enabled();
         let otel_on = otel.is_enabled();
-        let close_sentry = move || sentry.close_by(deadline);
+        let close_sentry = move || sentry.shutdown_by(deadline);
         let close_otel = move || otel.shutdown_by(deadline);
         let close_usage = || usage.as_ref().map(|usage| usage.shutdown(deadline));
         thread::scope(|scope| {

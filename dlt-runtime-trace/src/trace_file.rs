@@ -93,9 +93,9 @@ pub fn trace_path(pipelines_dir: &Path, pipeline_name: &str) -> Result<PathBuf, 
 /// pipeline's name (it names the trace's folder), ids, times and the execution context.
 pub fn redact_trace(trace: &mut PipelineTrace, secrets: &Redactor) {
     let redact = |text: &mut String| secrets.redact_in_place(text, MASK);
-    trace.destination_name.iter_mut().for_each(redact);
-    trace.destination_type.iter_mut().for_each(redact);
-    trace.dataset_name.iter_mut().for_each(redact);
+    trace.pipeline.destination_name.iter_mut().for_each(redact);
+    trace.pipeline.destination_type.iter_mut().for_each(redact);
+    trace.pipeline.dataset_name.iter_mut().for_each(redact);
     redact_map(&mut trace.extra, secrets);
     for step in &mut trace.steps {
         redact(&mut step.step);
@@ -123,14 +123,17 @@ fn redact_value(value: &mut Value, secrets: &Redactor) {
 /// returns where. Every URL's credentials in its free text are hidden in the file
 /// ([`redact_trace`] with no other secret).
 pub fn save_trace(pipelines_dir: &Path, trace: &PipelineTrace) -> Result<PathBuf, TraceFileError> {
-    let path = trace_path(pipelines_dir, &trace.pipeline_name)?;
+    let path = trace_path(pipelines_dir, &trace.pipeline.pipeline_name)?;
     let mut trace = trace.clone();
     redact_trace(&mut trace, &Redactor::default());
     let mut json = serde_json::to_vec_pretty(&trace)
-        .map_err(|source| TraceFileError::Serialize { pipeline_name: trace.pipeline_name.clone(), source })?;
+        .map_err(|source| TraceFileError::Serialize { pipeline_name: trace.pipeline.pipeline_name.clone(), source })?;
     json.push(b'\n');
     if u64::try_from(json.len()).unwrap_or(u64::MAX) > MAX_TRACE_FILE_BYTES {
-        return Err(TraceFileError::TooLarge { pipeline_name: trace.pipeline_name.clone(), bytes: json.len() });
+        return Err(TraceFileError::TooLarge {
+            pipeline_name: trace.pipeline.pipeline_name.clone(),
+            bytes: json.len(),
+        });
     }
     let dir = path.parent().unwrap_or(pipelines_dir);
     dlt_fs::create_private_dir_all(dir).map_err(|source| TraceFileError::Io { path: dir.to_owned(), source })?;
@@ -190,8 +193,8 @@ mod tests {
         assert_eq!(trace.steps[0].step_exception.as_deref(), Some("cannot reach postgresql://***@db/dlt"));
         assert_eq!(trace.steps[0].extra["exception_traces"][0]["message"], "GET https://api.example.com/x?token=***");
         assert_eq!(trace.extra["resolved_config_values"][0]["value"], "mssql://***@host");
-        assert_eq!(trace.dataset_name.as_deref(), Some("http://***@host/v1/track"));
-        assert_eq!(trace.pipeline_name, "tiny");
+        assert_eq!(trace.pipeline.dataset_name.as_deref(), Some("http://***@host/v1/track"));
+        assert_eq!(trace.pipeline.pipeline_name, "tiny");
     }
 
     #[test]
@@ -207,6 +210,6 @@ mod tests {
 
         redact_trace(&mut trace, &Redactor::new(["hunter2-pw", "tiny"]));
         assert_eq!(trace.steps[1].step_exception.as_deref(), Some("password *** rejected"));
-        assert_eq!(trace.pipeline_name, "tiny", "the pipeline's name names its folder");
+        assert_eq!(trace.pipeline.pipeline_name, "tiny", "the pipeline's name names its folder");
     }
 }

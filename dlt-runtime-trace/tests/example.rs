@@ -79,7 +79,7 @@ fn out_of_the_box_it_prints_four_events_to_stderr_and_a_summary() {
     let trace = load_trace(&dirs.global().join("pipelines"), "chess_pipeline").unwrap().unwrap();
     let steps: Vec<&str> = trace.steps.iter().map(|s| s.step.as_str()).collect();
     assert_eq!(steps, ["extract", "normalize", "load", "run"]);
-    assert_eq!(trace.dataset_name.as_deref(), Some("chess_data"));
+    assert_eq!(trace.pipeline.dataset_name.as_deref(), Some("chess_data"));
     let loaded =
         std::fs::read_to_string(dirs.global().join("pipelines/chess_pipeline/load/chess_data/players.jsonl")).unwrap();
     assert_eq!(loaded.lines().count(), 5);

@@ -11,7 +11,7 @@ use common::{Captured, Dirs, golden, keys, outbox_messages, schema_failures};
 #[cfg(target_os = "linux")]
 use common::our_threads;
 use dlt_runtime_trace::{
-    DecidedBy, InitOptions, PipelineInfo, RuntimeTrace, Step, Track, load_trace, save_trace, switch_telemetry,
+    DecidedBy, InitOptions, PipelineIdentity, RuntimeTrace, Step, Track, load_trace, save_trace, switch_telemetry,
 };
 use dlt_telemetry_model::events::{Init, PipelineCommand, TelemetryStatus};
 use dlt_telemetry_model::{KnownEvent, TrackMessage};
@@ -25,16 +25,15 @@ fn debug_options(env: dlt_config::Environment, captured: &Captured) -> InitOptio
     options
 }
 
-fn chess() -> PipelineInfo {
-    let mut info =
-        PipelineInfo::new("tiny").with_destination("duckdb", "dlt.destinations.duckdb").with_dataset("tiny_data");
-    info.default_schema_name = Some("tiny".into());
-    info
+fn chess() -> PipelineIdentity {
+    PipelineIdentity::new("tiny").with_destination("duckdb", "dlt.destinations.duckdb").with_dataset("tiny_data")
 }
 
-/// Runs extract, normalize and load; `fail_at` makes that step fail.
+/// Runs extract, normalize and load of `chess()`, whose default schema is `tiny`; `fail_at`
+/// makes that step fail.
 fn run_pipeline(runtime: &RuntimeTrace, fail_at: Option<Step>) {
     let mut run = runtime.start_pipeline_run(chess(), Step::Run);
+    run.set_default_schema_name("tiny");
     for step in [Step::Extract, Step::Normalize, Step::Load] {
         let failed = fail_at == Some(step);
         let result =
@@ -348,7 +347,7 @@ fn saving_a_trace_is_atomic_for_a_concurrent_reader() {
             let mut reads = 0;
             while !stop.load(std::sync::atomic::Ordering::SeqCst) {
                 let read = load_trace(&pipelines, "tiny").unwrap().expect("a whole trace, never none or half");
-                assert_eq!(read.pipeline_name, "tiny");
+                assert_eq!(read.pipeline.pipeline_name, "tiny");
                 reads += 1;
             }
             reads
@@ -394,9 +393,9 @@ fn a_pipeline_name_that_is_not_a_directory_name_is_not_saved() {
     let dirs = Dirs::new();
     let captured = Captured::default();
     let runtime = RuntimeTrace::init(debug_options(dirs.env(&[]), &captured));
-    let run = runtime.start_pipeline_run(PipelineInfo::new("../escape"), Step::Run);
+    let run = runtime.start_pipeline_run(PipelineIdentity::new("../escape"), Step::Run);
     let finished = run.finish().unwrap();
-    assert_eq!(finished.trace.pipeline_name, "../escape");
+    assert_eq!(finished.trace.pipeline.pipeline_name, "../escape");
     assert!(finished.saved.is_err());
     drop(runtime);
     assert!(!dirs.root.path().join("escape").exists());

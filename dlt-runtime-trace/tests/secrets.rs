@@ -10,7 +10,7 @@ mod common;
 use std::time::Duration;
 
 use common::Dirs;
-use dlt_runtime_trace::{InitOptions, PipelineInfo, RuntimeTrace, Step, load_trace};
+use dlt_runtime_trace::{InitOptions, PipelineIdentity, RuntimeTrace, Step, load_trace};
 use dlt_test_support::{OtlpReceiver, SENTRY_PUBLIC_KEY, SentryReceiver, spans_of};
 use tracing_subscriber::layer::SubscriberExt as _;
 
@@ -49,9 +49,10 @@ fn no_secret_of_one_service_reaches_another_or_the_trace_file() {
     );
     let subscriber = tracing_subscriber::registry().with(runtime.sentry_layer()).with(runtime.otel_layer());
     let finished = tracing::subscriber::with_default(subscriber, || {
-        let info =
-            PipelineInfo::new("tiny").with_destination("postgres", "dlt.destinations.postgres").with_dataset(DATASET);
-        let mut run = runtime.start_pipeline_run(info, Step::Run);
+        let pipeline = PipelineIdentity::new("tiny")
+            .with_destination("postgres", "dlt.destinations.postgres")
+            .with_dataset(DATASET);
+        let mut run = runtime.start_pipeline_run(pipeline, Step::Run);
         run.step(Step::Extract, |report| {
             tracing::warn!("extract authenticated with {OTLP_TOKEN}");
             tracing::warn!(key = SENTRY_PUBLIC_KEY, "extract reported to {dsn}");
@@ -113,6 +114,6 @@ fn no_secret_of_one_service_reaches_another_or_the_trace_file() {
     }
     let loaded = load_trace(&dirs.global().join("pipelines"), "tiny").unwrap().unwrap();
     assert_eq!(load(&loaded), expected);
-    assert_eq!(loaded.dataset_name.as_deref(), Some("postgresql://***@db"));
+    assert_eq!(loaded.pipeline.dataset_name.as_deref(), Some("postgresql://***@db"));
     assert_eq!(loaded.steps[0].step_info.as_ref().unwrap()["source"], "https://***@api.example.com/v1?api_key=***");
 }

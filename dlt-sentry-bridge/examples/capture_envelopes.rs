@@ -13,9 +13,9 @@
 
 use std::error::Error;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use dlt_sentry_bridge::{HostEnvironment, PipelineTags, PipelineTransaction, Redactor, SentryDsn, SentryOptions};
+use dlt_sentry_bridge::{HostEnvironment, PipelineIdentity, PipelineRunSpan, Redactor, SentryDsn, SentryOptions};
 use dlt_test_support::{RawEnvelope, SentryReceiver};
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -60,18 +60,16 @@ fn main() -> Result<(), Box<dyn Error>> {
         return Err("the panicking thread did not panic".into());
     }
 
-    let tags = PipelineTags {
-        pipeline_name: "capture_pipeline".into(),
-        destination: Some("duckdb".into()),
-        dataset_name: Some("capture_dataset".into()),
-    };
-    let run = PipelineTransaction::start(&guard, "run", &tags);
-    for step in ["extract", "normalize", "load"] {
-        run.start_step(step).finish(step != "load");
-    }
-    run.finish(true);
+    let pipeline = PipelineIdentity::new("capture_pipeline")
+        .with_destination("duckdb", "dlt.destinations.duckdb")
+        .with_dataset("capture_dataset");
+    let run = PipelineRunSpan::start(&guard, "run", &pipeline);
+    run.start_step("extract").finish();
+    run.start_step("normalize").finish();
+    run.start_step("load").fail("load failed for postgres://loader:hunter2@db:5432/dlt");
+    run.finish();
 
-    if !guard.close(Duration::from_secs(5)) {
+    if !guard.shutdown_by(Instant::now() + Duration::from_secs(5)) {
         return Err("not every envelope was sent within 5 s".into());
     }
     server.wait_for(EXPECTED_REQUESTS, Duration::from_secs(5));

@@ -9,9 +9,9 @@
 //! Without `SENTRY_DSN` it runs the same code with Sentry off: nothing is sent, no thread starts.
 
 use std::error::Error;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use dlt_sentry_bridge::{EventLevel, HostEnvironment, PipelineTags, PipelineTransaction, SentryDsn, SentryOptions};
+use dlt_sentry_bridge::{EventLevel, HostEnvironment, PipelineIdentity, PipelineRunSpan, SentryDsn, SentryOptions};
 use tracing_subscriber::layer::SubscriberExt;
 
 fn main() -> Result<(), Box<dyn Error>> {
@@ -31,21 +31,19 @@ fn main() -> Result<(), Box<dyn Error>> {
     )?;
     tracing::info!(sentry = guard.is_enabled(), "standalone example started");
 
-    let tags = PipelineTags {
-        pipeline_name: "standalone".into(),
-        destination: Some("duckdb".into()),
-        dataset_name: Some("example_data".into()),
-    };
-    let run = PipelineTransaction::start(&guard, "run", &tags);
+    let pipeline = PipelineIdentity::new("standalone")
+        .with_destination("duckdb", "dlt.destinations.duckdb")
+        .with_dataset("example_data");
+    let run = PipelineRunSpan::start(&guard, "run", &pipeline);
     for step in ["extract", "normalize", "load"] {
         let span = run.start_step(step);
         tracing::info!(step, "step done");
-        span.finish(true);
+        span.finish();
     }
     tracing::warn!("a warning: sent as a Sentry event at log level WARNING");
-    run.finish(true);
+    run.finish();
 
-    let sent_everything = guard.close(Duration::from_secs(2));
+    let sent_everything = guard.shutdown_by(Instant::now() + Duration::from_secs(2));
     tracing::info!(sent_everything, "standalone example finished");
     Ok(())
 }

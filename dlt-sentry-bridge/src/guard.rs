@@ -1,7 +1,7 @@
 //! [`init`] and the [`SentryGuard`] that closes Sentry within a deadline.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use sentry_core::protocol::User;
@@ -19,7 +19,7 @@ use crate::transport::{Counters, HttpConfig, HttpTransport, ScrubbingTransport, 
 /// - Without a DSN: a no-op guard; no thread, no socket.
 /// - When the current hub already has a client (the host set Sentry up), that client is
 ///   kept: dlt's tags, user and a scrubbing event processor are added to its scope. Event
-///   processors do not run on transactions, so [`crate::PipelineTransaction`] scrubs what it
+///   processors do not run on transactions, so [`crate::PipelineRunSpan`] scrubs what it
 ///   builds (names, tags, error messages) as it builds it.
 /// - Otherwise a client with the bounded HTTP transport is bound to the current hub.
 ///
@@ -122,7 +122,8 @@ fn configure_scope(hub: &Hub, options: &SentryOptions, scrubber: &Arc<Scrubber>,
     });
 }
 
-/// Keeps Sentry running; closing (or dropping) it flushes what is pending within a timeout.
+/// Keeps Sentry running; shutting it down (or dropping it) sends what is pending within a
+/// deadline.
 #[must_use = "Sentry is closed as soon as the guard is dropped"]
 pub struct SentryGuard {
     active: Option<BoundClient>,
@@ -137,19 +138,25 @@ struct BoundClient {
     counters: Option<Arc<Counters>>,
     scrubber: Arc<Scrubber>,
     shutdown_timeout: Duration,
+    /// The answer of the first shutdown.
+    shut_down: OnceLock<bool>,
 }
 
 impl BoundClient {
-    /// Closes our own client (unbinding it) or flushes the host's, within `timeout`.
-    fn close(self, timeout: Duration) -> bool {
-        if !self.owns_client {
-            return self.client.flush(Some(timeout));
-        }
-        let drained = self.client.close(Some(timeout));
-        if self.hub.client().is_some_and(|bound| Arc::ptr_eq(&bound, &self.client)) {
-            self.hub.bind_client(None);
-        }
-        drained
+    /// Closes our own client (unbinding it) or flushes the host's, by `deadline`; once only; later
+    /// calls return the first call's answer.
+    fn shutdown_by(&self, deadline: Instant) -> bool {
+        *self.shut_down.get_or_init(|| {
+            let timeout = deadline.saturating_duration_since(Instant::now());
+            if !self.owns_client {
+                return self.client.flush(Some(timeout));
+            }
+            let drained = self.client.close(Some(timeout));
+            if self.hub.client().is_some_and(|bound| Arc::ptr_eq(&bound, &self.client)) {
+                self.hub.bind_client(None);
+            }
+            drained
+        })
     }
 }
 
@@ -175,6 +182,7 @@ impl SentryGuard {
                 counters,
                 scrubber,
                 shutdown_timeout: options.shutdown_timeout,
+                shut_down: OnceLock::new(),
             }),
             event_level: options.event_level,
         }
@@ -216,26 +224,23 @@ impl SentryGuard {
         self.active.as_ref().is_none_or(|active| active.client.flush(Some(timeout)))
     }
 
-    /// Flushes within `timeout` and closes our client (a host's client is only flushed).
-    /// Returns true when everything pending went out in time. An endpoint that refuses the
+    /// Sends what is pending and closes our client (a host's client is only flushed),
+    /// returning by `deadline`, which may be shared with other work (e.g. Segment's
+    /// shutdown). True when everything pending went out in time. An endpoint that refuses the
     /// connection, does not resolve or fails the TLS handshake is not waited for: once a post
     /// meets that, what is still queued is dropped at once (counted in
-    /// [`TransportStats::dropped_unreachable`]).
-    pub fn close(mut self, timeout: Duration) -> bool {
-        self.active.take().is_none_or(|active| active.close(timeout))
-    }
-
-    /// [`close`](Self::close) with a deadline shared with other work (e.g. Segment's shutdown).
-    pub fn close_by(self, deadline: Instant) -> bool {
-        self.close(deadline.saturating_duration_since(Instant::now()))
+    /// [`TransportStats::dropped_unreachable`]). Later calls (and dropping the guard) return
+    /// the first call's answer without waiting again.
+    pub fn shutdown_by(&self, deadline: Instant) -> bool {
+        self.active.as_ref().is_none_or(|active| active.shutdown_by(deadline))
     }
 }
 
 impl Drop for SentryGuard {
     fn drop(&mut self) {
-        if let Some(active) = self.active.take() {
-            let timeout = active.shutdown_timeout;
-            active.close(timeout);
+        if let Some(active) = &self.active {
+            let now = Instant::now();
+            active.shutdown_by(now.checked_add(active.shutdown_timeout).unwrap_or(now));
         }
     }
 }
@@ -289,7 +294,7 @@ mod tests {
             assert!(!guard.is_enabled());
             assert!(hub.client().is_none());
             assert_eq!(guard.stats(), None);
-            assert!(guard.close(Duration::ZERO));
+            assert!(guard.shutdown_by(Instant::now()));
         });
     }
 
@@ -300,8 +305,8 @@ mod tests {
             let guard = init(options(&transport));
             assert!(guard.owns_client());
             hub.capture_message("hello", Level::Error);
-            assert!(guard.close(Duration::from_secs(1)));
-            assert!(hub.client().is_none(), "close unbinds our client");
+            assert!(guard.shutdown_by(Instant::now() + Duration::from_secs(1)));
+            assert!(hub.client().is_none(), "shutdown unbinds our client");
         });
         let event = &transport.events()[0];
         assert_eq!(event.release.as_deref(), Some("1.31.0_192891"));
@@ -325,7 +330,7 @@ mod tests {
                 ..Default::default()
             });
             hub.capture_message(&format!("{DSN} segment-write-key"), Level::Error);
-            assert!(guard.close(Duration::from_secs(1)));
+            assert!(guard.shutdown_by(Instant::now() + Duration::from_secs(1)));
         });
         let json = serde_json::to_string(&transport.events()[0]).unwrap();
         assert!(!json.contains("public0key"), "{json}");
@@ -347,7 +352,7 @@ mod tests {
             assert!(!guard.owns_client());
             assert!(Arc::ptr_eq(&hub.client().unwrap(), &host_client));
             hub.capture_message(&format!("leaked {DSN}"), Level::Error);
-            assert!(guard.close(Duration::from_secs(1)));
+            assert!(guard.shutdown_by(Instant::now() + Duration::from_secs(1)));
             assert!(hub.client().is_some(), "the host's client stays bound");
         });
         assert!(our_transport.envelopes().is_empty());

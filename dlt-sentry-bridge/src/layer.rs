@@ -169,7 +169,7 @@ mod tests {
             let guard = init(options);
             let subscriber = tracing_subscriber::registry().with(guard.tracing_layer());
             tracing::subscriber::with_default(subscriber, emit);
-            assert!(guard.close(std::time::Duration::from_secs(1)));
+            assert!(guard.shutdown_by(std::time::Instant::now() + std::time::Duration::from_secs(1)));
         });
         transport
     }

@@ -3,12 +3,18 @@
 //! both, and `internal_error` (with the error's message) for what failed. Everything is a
 //! no-op when Sentry is off.
 //!
+//! The OpenTelemetry bridge records runs with the same shape: `PipelineRunSpan::start(guard,
+//! outer_step, pipeline)`, `start_step(step)`, `finish()` or `fail(error)` on a run and on a
+//! step, and the same failure for one dropped unfinished (both hold their runs and steps in
+//! `dlt_pipeline_run::RecordingGuard`).
+//!
 //! What is built here is scrubbed as it is built: when the host bound its own client, no
 //! transport or event processor of ours sees the transaction before it is sent.
 
 use std::fmt;
 use std::sync::Arc;
 
+use dlt_pipeline_run::{PipelineIdentity, RUN_UNFINISHED, Recording, RecordingGuard, STEP_UNFINISHED};
 use sentry_core::protocol::{SpanStatus, Value};
 use sentry_core::{Hub, Span, Transaction, TransactionContext, TransactionOrSpan};
 
@@ -19,78 +25,49 @@ use crate::scrub::Scrubber;
 /// message of the error a step or a run failed with.
 const ERROR_MESSAGE_KEY: &str = "error.message";
 
-/// The tags dlt puts on a pipeline's transaction and on each of its spans.
-///
-/// Build it with [`PipelineTags::new`] and the `with_*` methods: fields may be added.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PipelineTags {
-    /// Tag `pipeline_name`.
-    pub pipeline_name: String,
-    /// Tag `destination` (the destination's name), when the pipeline has one.
-    pub destination: Option<String>,
-    /// Tag `dataset_name`, when the pipeline has one.
-    pub dataset_name: Option<String>,
+/// The tags of a run's transaction and of each of its spans: the pipeline's name, and its
+/// destination's and dataset's names when it has them.
+fn pipeline_tags(pipeline: &PipelineIdentity) -> impl Iterator<Item = (&'static str, &str)> {
+    [
+        ("pipeline_name", Some(pipeline.pipeline_name.as_str())),
+        ("destination", pipeline.destination_name.as_deref()),
+        ("dataset_name", pipeline.dataset_name.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| value.map(|value| (name, value)))
 }
 
-impl PipelineTags {
-    /// Tags for a pipeline without destination or dataset yet.
-    pub fn new(pipeline_name: impl Into<String>) -> Self {
-        Self { pipeline_name: pipeline_name.into(), destination: None, dataset_name: None }
-    }
-
-    /// With the `destination` tag.
-    #[must_use]
-    pub fn with_destination(mut self, destination: impl Into<String>) -> Self {
-        self.destination = Some(destination.into());
-        self
-    }
-
-    /// With the `dataset_name` tag.
-    #[must_use]
-    pub fn with_dataset_name(mut self, dataset_name: impl Into<String>) -> Self {
-        self.dataset_name = Some(dataset_name.into());
-        self
-    }
-
-    /// The tags that have a value.
-    fn pairs(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        [
-            ("pipeline_name", Some(self.pipeline_name.as_str())),
-            ("destination", self.destination.as_deref()),
-            ("dataset_name", self.dataset_name.as_deref()),
-        ]
-        .into_iter()
-        .filter_map(|(name, value)| value.map(|value| (name, value)))
-    }
+/// A pipeline run in progress: one Sentry transaction. End it with [`finish`](Self::finish)
+/// or [`fail`](Self::fail); dropped unfinished (say, while unwinding), it fails with the error
+/// `the pipeline run ended without finishing`.
+#[must_use = "end the run with finish() or fail()"]
+pub struct PipelineRunSpan {
+    recording: RecordingGuard<RunTransaction>,
 }
 
-/// A running pipeline transaction. Finish it with [`finish`](Self::finish); dropping it
-/// unfinished (e.g. while unwinding) finishes it as failed.
-#[must_use = "finish the transaction with the run's outcome"]
-pub struct PipelineTransaction {
-    active: Option<ActiveTransaction>,
-}
-
-struct ActiveTransaction {
+/// The transaction of a run while Sentry is on, with what ending it needs.
+struct RunTransaction {
     hub: Arc<Hub>,
     scrubber: Arc<Scrubber>,
     transaction: Transaction,
     /// The tags with values, scrubbed.
     tags: Vec<(&'static str, String)>,
-    /// The scope's span before this transaction, restored when it finishes.
+    /// The scope's span before this transaction, restored when it ends.
     previous_span: Option<TransactionOrSpan>,
 }
 
-impl PipelineTransaction {
-    /// Starts a transaction named after `outer_step` (op = `outer_step`, e.g. "run") on the
-    /// guard's hub, and makes it the scope's current span so events link to it.
-    pub fn start(guard: &SentryGuard, outer_step: &str, tags: &PipelineTags) -> Self {
+impl PipelineRunSpan {
+    /// Starts a transaction named after `outer_step` (op = `outer_step`, e.g. `run`) on the
+    /// guard's hub, tagged `pipeline_name`, `destination` and `dataset_name`, and makes it the
+    /// scope's current span so events link to it. A step is named by a constant of the program
+    /// (`extract`, `load`): an op is a category, never data.
+    pub fn start(guard: &SentryGuard, outer_step: &'static str, pipeline: &PipelineIdentity) -> Self {
         let Some((hub, scrubber)) = guard.hub_and_scrubber() else {
-            return Self { active: None };
+            return Self { recording: RecordingGuard::off() };
         };
         let outer_step = scrubber.scrubbed(outer_step);
         let transaction = hub.start_transaction(TransactionContext::new(&outer_step, &outer_step));
-        let tags: Vec<_> = tags.pairs().map(|(name, value)| (name, scrubber.scrubbed(value))).collect();
+        let tags: Vec<_> = pipeline_tags(pipeline).map(|(name, value)| (name, scrubber.scrubbed(value))).collect();
         for (name, value) in &tags {
             transaction.set_tag(name, value);
         }
@@ -100,67 +77,60 @@ impl PipelineTransaction {
             scope.set_span(Some(current));
             previous
         });
-        Self {
-            active: Some(ActiveTransaction {
-                hub: Arc::clone(hub),
-                scrubber: Arc::clone(scrubber),
-                transaction,
-                tags,
-                previous_span,
-            }),
-        }
+        let recording =
+            RunTransaction { hub: Arc::clone(hub), scrubber: Arc::clone(scrubber), transaction, tags, previous_span };
+        Self { recording: RecordingGuard::new(recording) }
     }
 
-    /// Whether this transaction records anything (false when Sentry is off).
+    /// Whether this run records anything (false when Sentry is off).
     pub fn is_recording(&self) -> bool {
-        self.active.is_some()
+        self.recording.get().is_some()
     }
 
     /// Starts the span of one step (op and description = `step`) with the pipeline's tags,
-    /// and makes it the scope's current span until it finishes.
-    pub fn start_step(&self, step: &str) -> StepSpan {
-        let Some(active) = &self.active else {
-            return StepSpan { active: None };
+    /// and makes it the scope's current span until it ends.
+    pub fn start_step(&self, step: &'static str) -> StepSpan {
+        let Some(run) = self.recording.get() else {
+            return StepSpan { recording: RecordingGuard::off() };
         };
-        let step = active.scrubber.scrubbed(step);
-        let span = active.transaction.start_child(&step, &step);
-        for (name, value) in &active.tags {
+        let step = run.scrubber.scrubbed(step);
+        let span = run.transaction.start_child(&step, &step);
+        for (name, value) in &run.tags {
             span.set_tag(name, value);
         }
         let current = TransactionOrSpan::from(span.clone());
-        active.hub.configure_scope(|scope| scope.set_span(Some(current)));
-        StepSpan {
-            active: Some(ActiveSpan {
-                hub: Arc::clone(&active.hub),
-                scrubber: Arc::clone(&active.scrubber),
-                span,
-                transaction: active.transaction.clone(),
-            }),
-        }
+        run.hub.configure_scope(|scope| scope.set_span(Some(current)));
+        let recording = StepChildSpan {
+            hub: Arc::clone(&run.hub),
+            scrubber: Arc::clone(&run.scrubber),
+            span,
+            transaction: run.transaction.clone(),
+        };
+        StepSpan { recording: RecordingGuard::new(recording) }
     }
 
-    /// Finishes and sends the transaction: status `ok` on success unless a step failed,
-    /// `internal_error` otherwise.
-    pub fn finish(mut self, success: bool) {
-        if let Some(active) = self.active.take() {
-            active.finish(success);
-        }
+    /// Ends and sends the run: status `ok`, or `internal_error` when one of its steps failed.
+    pub fn finish(self) {
+        self.recording.finish();
     }
 
-    /// Finishes and sends the transaction as failed (`internal_error`), with the error's
-    /// message, scrubbed, in its trace context's data under `error.message`.
-    pub fn fail(mut self, error: impl fmt::Display) {
-        if let Some(active) = self.active.take() {
-            active.transaction.set_data(ERROR_MESSAGE_KEY, Value::from(active.scrubber.scrubbed(&error.to_string())));
-            active.finish(false);
-        }
+    /// Ends and sends the run as failed (`internal_error`), with the error's message, scrubbed,
+    /// in its trace context's data under `error.message`.
+    pub fn fail(self, error: impl fmt::Display) {
+        self.recording.fail(error);
     }
 }
 
-impl ActiveTransaction {
-    fn finish(self, success: bool) {
+impl Recording for RunTransaction {
+    const UNFINISHED: &'static str = RUN_UNFINISHED;
+
+    fn end(self, error: Option<&dyn fmt::Display>) {
         let step_failed = self.transaction.get_status() == Some(SpanStatus::InternalError);
-        self.transaction.set_status(if success && !step_failed { SpanStatus::Ok } else { SpanStatus::InternalError });
+        if let Some(error) = error {
+            self.transaction.set_data(ERROR_MESSAGE_KEY, Value::from(self.scrubber.scrubbed(&error.to_string())));
+        }
+        let failed = error.is_some() || step_failed;
+        self.transaction.set_status(if failed { SpanStatus::InternalError } else { SpanStatus::Ok });
         let previous_span = self.previous_span;
         self.hub.configure_scope(|scope| scope.set_span(previous_span));
         let transaction = self.transaction;
@@ -169,22 +139,16 @@ impl ActiveTransaction {
     }
 }
 
-impl Drop for PipelineTransaction {
-    fn drop(&mut self) {
-        if let Some(active) = self.active.take() {
-            active.finish(false);
-        }
-    }
-}
-
-/// A running step. Finish it with [`finish`](Self::finish); dropping it unfinished
-/// finishes it as failed.
-#[must_use = "finish the step with its outcome"]
+/// A step in progress: one span of its run's transaction. End it with
+/// [`finish`](Self::finish) or [`fail`](Self::fail); dropped unfinished, it fails with the
+/// error `the step ended without finishing`.
+#[must_use = "end the step with finish() or fail()"]
 pub struct StepSpan {
-    active: Option<ActiveSpan>,
+    recording: RecordingGuard<StepChildSpan>,
 }
 
-struct ActiveSpan {
+/// The span of a step while Sentry is on, with what ending it needs.
+struct StepChildSpan {
     hub: Arc<Hub>,
     scrubber: Arc<Scrubber>,
     span: Span,
@@ -192,30 +156,29 @@ struct ActiveSpan {
 }
 
 impl StepSpan {
-    /// Finishes the step: status `ok`, or `internal_error` on the span and its transaction.
-    pub fn finish(mut self, success: bool) {
-        if let Some(active) = self.active.take() {
-            active.finish(success);
-        }
+    /// Ends the step: status `ok`.
+    pub fn finish(self) {
+        self.recording.finish();
     }
 
-    /// Finishes the step as failed (`internal_error` on the span and its transaction), with
-    /// the error's message, scrubbed, in the span's data under `error.message`.
-    pub fn fail(mut self, error: impl fmt::Display) {
-        if let Some(active) = self.active.take() {
-            active.span.set_data(ERROR_MESSAGE_KEY, Value::from(active.scrubber.scrubbed(&error.to_string())));
-            active.finish(false);
-        }
+    /// Ends the step as failed (`internal_error` on the span and its transaction), with the
+    /// error's message, scrubbed, in the span's data under `error.message`.
+    pub fn fail(self, error: impl fmt::Display) {
+        self.recording.fail(error);
     }
 }
 
-impl ActiveSpan {
-    fn finish(self, success: bool) {
-        if success {
-            self.span.set_status(SpanStatus::Ok);
-        } else {
-            self.span.set_status(SpanStatus::InternalError);
-            self.transaction.set_status(SpanStatus::InternalError);
+impl Recording for StepChildSpan {
+    const UNFINISHED: &'static str = STEP_UNFINISHED;
+
+    fn end(self, error: Option<&dyn fmt::Display>) {
+        match error {
+            None => self.span.set_status(SpanStatus::Ok),
+            Some(error) => {
+                self.span.set_data(ERROR_MESSAGE_KEY, Value::from(self.scrubber.scrubbed(&error.to_string())));
+                self.span.set_status(SpanStatus::InternalError);
+                self.transaction.set_status(SpanStatus::InternalError);
+            }
         }
         let current = TransactionOrSpan::from(self.transaction);
         self.hub.configure_scope(|scope| scope.set_span(Some(current)));
@@ -223,19 +186,11 @@ impl ActiveSpan {
     }
 }
 
-impl Drop for StepSpan {
-    fn drop(&mut self) {
-        if let Some(active) = self.active.take() {
-            active.finish(false);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
     use sentry_core::protocol::Context;
 
@@ -243,12 +198,8 @@ mod tests {
     use crate::test_util::CapturingTransport;
     use crate::{SentryDsn, SentryOptions, init};
 
-    fn tags() -> PipelineTags {
-        PipelineTags {
-            pipeline_name: "chess".into(),
-            destination: Some("duckdb".into()),
-            dataset_name: Some("games".into()),
-        }
+    fn chess() -> PipelineIdentity {
+        PipelineIdentity::new("chess").with_destination("duckdb", "dlt.destinations.duckdb").with_dataset("games")
     }
 
     /// Runs `run` against a bridge on a capturing transport and returns what it captured.
@@ -261,7 +212,7 @@ mod tests {
         Hub::run(Arc::new(Hub::new_from_top(Hub::current())), || {
             let guard = init(options);
             run(&guard);
-            assert!(guard.close(Duration::from_secs(1)));
+            assert!(guard.shutdown_by(Instant::now() + Duration::from_secs(1)));
         });
         transport
     }
@@ -280,7 +231,7 @@ mod tests {
             let guard = init(options);
             assert!(guard.is_enabled() && !guard.owns_client());
             run(&guard);
-            assert!(guard.close(Duration::from_secs(1)));
+            assert!(guard.shutdown_by(Instant::now() + Duration::from_secs(1)));
         });
         transport
     }
@@ -308,17 +259,17 @@ mod tests {
         });
         let transport = capture_with_host_client(options, |guard| {
             let hub = guard.hub().unwrap();
-            let tags = PipelineTags::new("chess")
-                .with_destination("postgresql://loader:Xy;9@db/dlt")
-                .with_dataset_name("games");
-            let run = PipelineTransaction::start(guard, "run", &tags);
-            run.start_step("extract").finish(true);
+            let pipeline = PipelineIdentity::new("chess")
+                .with_destination("postgresql://loader:Xy;9@db/dlt", "dlt.destinations.postgres")
+                .with_dataset("games");
+            let run = PipelineRunSpan::start(guard, "run", &pipeline);
+            run.start_step("extract").finish();
             let load = run.start_step("load https://u:St3p/pw@h");
             hub.capture_message("load failed: https://u:Ab/cd#9@api.example.com", sentry_core::Level::Error);
             load.fail(
                 "could not connect to postgresql://loader:Xy;9@db/dlt: refused (https://u:Ab/cd#9@api.example.com)",
             );
-            run.finish(true);
+            run.finish();
         });
         let (transactions, events) = (transport.transactions(), transport.events());
         assert_eq!((transactions.len(), events.len()), (1, 1));
@@ -349,7 +300,7 @@ mod tests {
     #[test]
     fn a_failed_run_records_its_scrubbed_error_message() {
         let transport = capture(|guard| {
-            let run = PipelineTransaction::start(guard, "run", &tags());
+            let run = PipelineRunSpan::start(guard, "run", &chess());
             run.start_step("extract").fail("source https://u:Ab/cd#9@api.example.com answered 500");
             run.fail("step extract failed: source https://u:Ab/cd#9@api.example.com answered 500");
         });
@@ -376,11 +327,11 @@ mod tests {
     #[test]
     fn a_successful_run_has_one_span_per_step_with_tags() {
         let transport = capture(|guard| {
-            let run = PipelineTransaction::start(guard, "run", &tags());
+            let run = PipelineRunSpan::start(guard, "run", &chess());
             for step in ["extract", "normalize", "load"] {
-                run.start_step(step).finish(true);
+                run.start_step(step).finish();
             }
-            run.finish(true);
+            run.finish();
         });
         let transactions = transport.transactions();
         assert_eq!(transactions.len(), 1);
@@ -403,10 +354,10 @@ mod tests {
     #[test]
     fn a_failed_step_marks_its_span_and_the_transaction() {
         let transport = capture(|guard| {
-            let run = PipelineTransaction::start(guard, "run", &PipelineTags::new("chess"));
-            run.start_step("extract").finish(true);
-            run.start_step("normalize").finish(false);
-            run.finish(true);
+            let run = PipelineRunSpan::start(guard, "run", &PipelineIdentity::new("chess"));
+            run.start_step("extract").finish();
+            run.start_step("normalize").fail("column type conflict");
+            run.finish();
         });
         let transaction = &transport.transactions()[0];
         assert_eq!(trace_status(transaction.contexts.get("trace")), Some(SpanStatus::InternalError));
@@ -418,24 +369,29 @@ mod tests {
     #[test]
     fn dropped_unfinished_means_failed() {
         let transport = capture(|guard| {
-            let run = PipelineTransaction::start(guard, "load", &PipelineTags::new("chess"));
+            let run = PipelineRunSpan::start(guard, "load", &PipelineIdentity::new("chess"));
             let _step = run.start_step("load");
         });
         let transaction = &transport.transactions()[0];
         assert_eq!(transaction.name.as_deref(), Some("load"));
         assert_eq!(transaction.spans[0].status, Some(SpanStatus::InternalError));
         assert_eq!(trace_status(transaction.contexts.get("trace")), Some(SpanStatus::InternalError));
+        assert_eq!(transaction.spans[0].data[ERROR_MESSAGE_KEY], STEP_UNFINISHED);
+        let Some(Context::Trace(trace)) = transaction.contexts.get("trace") else {
+            panic!("no trace context on {transaction:?}");
+        };
+        assert_eq!(trace.data[ERROR_MESSAGE_KEY], RUN_UNFINISHED);
     }
 
     #[test]
     fn events_during_a_step_link_to_it_and_the_scope_is_restored() {
         let transport = capture(|guard| {
             let hub = guard.hub().unwrap();
-            let run = PipelineTransaction::start(guard, "run", &PipelineTags::new("chess"));
+            let run = PipelineRunSpan::start(guard, "run", &PipelineIdentity::new("chess"));
             let step = run.start_step("extract");
             hub.capture_message("inside", sentry_core::Level::Error);
-            step.finish(true);
-            run.finish(true);
+            step.finish();
+            run.finish();
             assert!(hub.configure_scope(|scope| scope.get_span()).is_none());
         });
         let event = &transport.events()[0];
@@ -449,9 +405,9 @@ mod tests {
     #[test]
     fn without_sentry_everything_is_inert() {
         let guard = SentryGuard::disabled();
-        let run = PipelineTransaction::start(&guard, "run", &PipelineTags::new("chess"));
+        let run = PipelineRunSpan::start(&guard, "run", &PipelineIdentity::new("chess"));
         assert!(!run.is_recording());
-        run.start_step("extract").finish(false);
-        run.finish(false);
+        run.start_step("extract").fail("source unreachable");
+        run.fail("step extract failed");
     }
 }

@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use dlt_sentry_bridge::{EventLevel, PipelineTags, PipelineTransaction, SentryDsn, SentryGuard, SentryOptions, init};
+use dlt_sentry_bridge::{EventLevel, PipelineIdentity, PipelineRunSpan, SentryDsn, SentryGuard, SentryOptions, init};
 use dlt_test_support::{Answer, RawEnvelope, RecordedRequest, SENTRY_PUBLIC_KEY, SentryReceiver};
 use sentry_core::Hub;
 use sentry_core::protocol::{Envelope, EnvelopeItem, Event, SpanStatus, Transaction};
@@ -30,14 +30,14 @@ fn options(server: &SentryReceiver, event_level: EventLevel) -> SentryOptions {
 }
 
 /// Starts the bridge on a hub of the test's own, runs `emit` under its `tracing` layer,
-/// closes it, and returns whether the close drained everything.
+/// shuts it down, and returns whether the shutdown drained everything.
 fn run_bridge(options: SentryOptions, emit: impl FnOnce(&SentryGuard)) -> bool {
     let hub = std::sync::Arc::new(Hub::new_from_top(Hub::current()));
     Hub::run(hub, || {
         let guard = init(options);
         let subscriber = tracing_subscriber::registry().with(guard.tracing_layer());
         tracing::subscriber::with_default(subscriber, || emit(&guard));
-        guard.close(Duration::from_secs(5))
+        guard.shutdown_by(Instant::now() + Duration::from_secs(5))
     })
 }
 
@@ -135,17 +135,15 @@ fn an_error_at_log_level_error_sends_one_event() {
 #[test]
 fn a_pipeline_run_is_one_transaction_with_tagged_step_spans() {
     let server = SentryReceiver::start().unwrap();
-    let tags = PipelineTags {
-        pipeline_name: "chess_pipeline".into(),
-        destination: Some("duckdb".into()),
-        dataset_name: Some("games".into()),
-    };
+    let pipeline = PipelineIdentity::new("chess_pipeline")
+        .with_destination("duckdb", "dlt.destinations.duckdb")
+        .with_dataset("games");
     run_bridge(options(&server, EventLevel::Warning), |guard| {
-        let run = PipelineTransaction::start(guard, "run", &tags);
-        run.start_step("extract").finish(true);
-        run.start_step("normalize").finish(true);
-        run.start_step("load").finish(false);
-        run.finish(true);
+        let run = PipelineRunSpan::start(guard, "run", &pipeline);
+        run.start_step("extract").finish();
+        run.start_step("normalize").finish();
+        run.start_step("load").fail("the destination refused the load");
+        run.finish();
     });
     let requests = server.requests();
     assert_eq!(requests.len(), 1);
@@ -188,16 +186,10 @@ fn planted_secrets_never_reach_the_server() {
             write_key = "segment-write-key-123",
             "failed with dsn {dsn} and https://user:hunter2@api.example.com"
         );
-        let run = PipelineTransaction::start(
-            guard,
-            "run",
-            &PipelineTags {
-                pipeline_name: "p".into(),
-                destination: Some("postgres://loader:hunter2@db".into()),
-                dataset_name: None,
-            },
-        );
-        run.finish(true);
+        let pipeline =
+            PipelineIdentity::new("p").with_destination("postgres://loader:hunter2@db", "dlt.destinations.postgres");
+        let run = PipelineRunSpan::start(guard, "run", &pipeline);
+        run.finish();
     });
     let requests = server.requests();
     assert_eq!(requests.len(), 2);
@@ -236,7 +228,7 @@ fn a_server_that_never_answers_does_not_hold_shutdown() {
         );
         assert!(server.wait_for(2, WAIT), "the second post is in flight");
         let started = Instant::now();
-        assert!(!guard.close(deadline));
+        assert!(!guard.shutdown_by(started + deadline));
         assert!(started.elapsed() < deadline + Duration::from_secs(1));
     });
 }
@@ -274,7 +266,7 @@ fn a_full_queue_drops_and_counts_without_blocking() {
         assert!(started.elapsed() < Duration::from_secs(1));
         let stats = guard.stats().unwrap();
         assert_eq!(stats.dropped_queue_full, 4, "{stats:?}");
-        assert!(!guard.close(Duration::from_millis(200)));
+        assert!(!guard.shutdown_by(Instant::now() + Duration::from_millis(200)));
     });
 }
 

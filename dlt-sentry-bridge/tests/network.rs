@@ -39,8 +39,8 @@ fn dsn_at(base: &str) -> String {
     base.replacen("://", &format!("://{SENTRY_PUBLIC_KEY}@"), 1) + "/42"
 }
 
-/// Starts the bridge on a hub of the test's own, captures `events` error messages, and closes
-/// it within `timeout`; returns whether everything was delivered, and how long closing took.
+/// Starts the bridge on a hub of the test's own, captures `events` error messages, and shuts
+/// it down within `timeout`; returns whether everything was delivered, and how long that took.
 fn send_and_close(options: SentryOptions, events: usize, timeout: Duration) -> (bool, Duration) {
     let hub = Arc::new(Hub::new_from_top(Hub::current()));
     Hub::run(Arc::clone(&hub), || {
@@ -50,7 +50,7 @@ fn send_and_close(options: SentryOptions, events: usize, timeout: Duration) -> (
             hub.capture_message(&format!("load failed ({index})"), Level::Error);
         }
         let started = Instant::now();
-        let delivered = guard.close(timeout);
+        let delivered = guard.shutdown_by(started + timeout);
         (delivered, started.elapsed())
     })
 }

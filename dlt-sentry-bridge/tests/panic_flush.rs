@@ -63,7 +63,7 @@ fn caught_panic(shutdown_timeout: Duration) -> (Duration, Arc<GatedTransport>) {
         let elapsed = started.elapsed();
         assert!(result.is_err());
         transport.release();
-        assert!(guard.close(Duration::from_secs(1)));
+        assert!(guard.shutdown_by(Instant::now() + Duration::from_secs(1)));
         elapsed
     });
     (elapsed, transport)

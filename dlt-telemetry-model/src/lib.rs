@@ -12,7 +12,8 @@
 //! - [`events`]: every event this project sends, each its own type ([`Event`]), and
 //!   [`KnownEvent`] to read typed properties back from a message.
 //! - [`SegmentBatch`]: the envelope of Segment's batch API.
-//! - [`PipelineTrace`]: one traced pipeline run, as saved in `trace.json`.
+//! - [`PipelineTrace`]: one traced pipeline run, as saved in `trace.json`, and the
+//!   [`PipelineIdentity`] it is the run of.
 //! - [`schema_files`]: the JSON Schemas (draft 2020-12) committed under `docs/schemas/`.
 //! - [`digest128`]: how pipeline, dataset and schema names are hidden.
 //!
@@ -40,6 +41,8 @@ mod trace;
 pub use anonymous::{AnonymousId, AnonymousMessage, SafeContext};
 pub use batch::SegmentBatch;
 pub use digest::digest128;
+/// What identifies a pipeline run (`dlt-pipeline-run`), flattened into [`PipelineTrace`].
+pub use dlt_pipeline_run::PipelineIdentity;
 pub use events::{Event, KnownEvent};
 pub use message::{
     Context, EventCategory, Library, OsInfo, Properties, RunContext, RunContextInfo, TRACK_TYPE, TrackMessage,

@@ -1,5 +1,6 @@
 //! The pipeline trace: one run of a pipeline, step by step, as saved in `trace.json`.
 
+use dlt_pipeline_run::PipelineIdentity;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -18,19 +19,9 @@ use crate::message::Context;
 pub struct PipelineTrace {
     /// A random 32-character hex id, the `transaction_id` of the trace's telemetry events.
     pub transaction_id: String,
-    /// The pipeline's name (in clear: the trace stays on the user's machine).
-    pub pipeline_name: String,
-    /// The destination's short name, e.g. `duckdb`, when the pipeline has one. Not in traces
-    /// written by dlt (Python).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub destination_name: Option<String>,
-    /// The destination's type, e.g. `dlt.destinations.duckdb`, when the pipeline has one. Not
-    /// in traces written by dlt (Python).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub destination_type: Option<String>,
-    /// The dataset's name, when the pipeline has one. Not in traces written by dlt (Python).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dataset_name: Option<String>,
+    /// The pipeline, its destination and its dataset.
+    #[serde(flatten)]
+    pub pipeline: PipelineIdentity,
     /// Where the run happened.
     pub execution_context: Context,
     /// When the outermost step started.

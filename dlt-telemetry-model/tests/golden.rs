@@ -83,7 +83,7 @@ fn typed_pipeline_load_reads_dlt_131_fields() {
 fn dlt_trace_asdict_parses() {
     let path = golden_dir().join("trace/dlt-1.31-pipeline-trace-asdict.json");
     let trace: PipelineTrace = serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap();
-    assert_eq!(trace.pipeline_name, "tiny");
+    assert_eq!(trace.pipeline.pipeline_name, "tiny");
     assert_eq!(trace.steps.len(), 3);
     assert!(trace.succeeded());
     assert_eq!(trace.steps[0].step, "extract");
