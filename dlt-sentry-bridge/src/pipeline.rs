@@ -307,7 +307,7 @@ mod tests {
             (name == "IMAGE_VERSION").then(|| "oci://bot:Img@Pw9@registry/dlt:1".to_owned())
         });
         let transport = capture_with_host_client(options, |guard| {
-            let hub = guard.hub().unwrap();
+            let (hub, _) = guard.hub_and_scrubber().unwrap();
             let tags = PipelineTags::new("chess")
                 .with_destination("postgresql://loader:Xy;9@db/dlt")
                 .with_dataset_name("games");
@@ -430,7 +430,7 @@ mod tests {
     #[test]
     fn events_during_a_step_link_to_it_and_the_scope_is_restored() {
         let transport = capture(|guard| {
-            let hub = guard.hub().unwrap();
+            let (hub, _) = guard.hub_and_scrubber().unwrap();
             let run = PipelineTransaction::start(guard, "run", &PipelineTags::new("chess"));
             let step = run.start_step("extract");
             hub.capture_message("inside", sentry_core::Level::Error);
