@@ -109,27 +109,32 @@ fn user_info_end(stretch: &str) -> Option<usize> {
 /// The credentials of a URL written as text, whether or not it parses: its user info as the
 /// URL rule reads it (before the last `@` after `scheme://`, or from the start of the text when
 /// it has no `://`, as a proxy may be written), its password (after the first `:`), or its user
-/// name when it has no password (a user name alone is a token, as in a Sentry DSN). Each as
-/// written and percent-decoded, without empty or repeated values; nothing when there is no
-/// `@`. For adding to a [`Redactor`], so that a credential is hidden also where it appears
-/// apart from its URL.
+/// name when it has no password (a user name alone is a token, as in a Sentry DSN). Which `@`
+/// ends the user info is not always clear: in `s3://u:p#w@h/d?mail=a@b` a password holds a
+/// `#` and a query value an `@`, and in `https://u:pw@h/x?mail=a@b` a parser reads the first.
+/// So each `@` gives one reading, and each reading's credentials count. Each as written and
+/// percent-decoded, without empty or repeated values; nothing when there is no `@`. For adding
+/// to a [`Redactor`], so that a credential is hidden also where it appears apart from its URL.
 ///
 /// ```
 /// assert_eq!(dlt_redact::url_credentials("http://loader:p%40ss@proxy:3128"), ["loader:p%40ss", "p%40ss", "loader:p@ss", "p@ss"]);
 /// assert_eq!(dlt_redact::url_credentials("https://tok_SECRET@host/v1/track"), ["tok_SECRET"]);
 /// assert!(dlt_redact::url_credentials("https://host/x?a=b").is_empty());
+/// assert_eq!(dlt_redact::url_credentials("https://u:pw@h/x?mail=a@b"), ["u:pw", "pw", "u:pw@h/x?mail=a", "pw@h/x?mail=a"]);
 /// ```
 pub fn url_credentials(raw: &str) -> Vec<String> {
     let start = raw.find("://").map_or(0, |separator| separator + 3);
     let stretch = &raw[start..];
     let stretch = &stretch[..stretch.find(char::is_whitespace).unwrap_or(stretch.len())];
-    let Some(at) = user_info_end(stretch) else { return Vec::new() };
-    let user_info = &stretch[..at];
-    let secret = user_info.split_once(':').map_or(user_info, |(_, password)| password);
+    let written: Vec<&str> = stretch
+        .match_indices('@')
+        .map(|(at, _)| &stretch[..at])
+        .flat_map(|user_info| [user_info, user_info.split_once(':').map_or(user_info, |(_, password)| password)])
+        .collect();
+    let decoded =
+        written.iter().map(|text| percent_encoding::percent_decode_str(text).decode_utf8_lossy().into_owned());
     let mut credentials: Vec<String> = Vec::new();
-    let written = [user_info, secret];
-    let decoded = written.map(|text| percent_encoding::percent_decode_str(text).decode_utf8_lossy().into_owned());
-    for credential in written.into_iter().map(str::to_owned).chain(decoded) {
+    for credential in written.iter().map(|text| (*text).to_owned()).chain(decoded) {
         if !credential.is_empty() && !credentials.contains(&credential) {
             credentials.push(credential);
         }
@@ -206,9 +211,11 @@ const MAX_PASSES: usize = 8;
 ///
 /// Both rules look at the text as given, and every part that either finds is replaced (parts
 /// that overlap or touch by one mask), so a DSN is replaced whole, its public key with it, and
-/// a secret inside a URL never hides that URL's user info from the URL rule. Empty secrets are
-/// ignored. More secrets can be added ([`Extend`]); a set is built from any strings
-/// ([`FromIterator`], [`Redactor::new`]). `Debug` shows how many secrets it holds, never which.
+/// a secret inside a URL never hides that URL's user info from the URL rule. A secret holding
+/// `"` or `\` is also hidden as a quoted string spells it (`\"`, `\\`: Rust's `Debug`, JSON).
+/// Empty secrets are ignored. More secrets can be added ([`Extend`]); a set is built from any
+/// strings ([`FromIterator`], [`Redactor::new`]). `Debug` shows how many spellings it looks
+/// for, never which.
 ///
 /// ```
 /// use dlt_redact::{MASK, Redactor};
@@ -275,13 +282,27 @@ impl Redactor {
 }
 
 impl<S: AsRef<str>> Extend<S> for Redactor {
-    /// Adds secret values; empty ones are ignored, duplicates kept once.
+    /// Adds secret values, each also as a quoted string spells it (see [`quoted_spelling`]);
+    /// empty ones are ignored, duplicates kept once.
     fn extend<I: IntoIterator<Item = S>>(&mut self, secrets: I) {
-        self.secrets
-            .extend(secrets.into_iter().map(|secret| secret.as_ref().to_owned()).filter(|secret| !secret.is_empty()));
+        for secret in secrets.into_iter().map(|secret| secret.as_ref().to_owned()).filter(|secret| !secret.is_empty()) {
+            if let Some(quoted) = quoted_spelling(&secret) {
+                self.secrets.push(quoted);
+            }
+            self.secrets.push(secret);
+        }
         self.secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         self.secrets.dedup();
     }
+}
+
+/// How `secret` is spelled inside a quoted string, as Rust's `Debug` writes one (`"` as `\"`,
+/// `\` as `\\`; JSON and TOML write printable text the same way), when that differs from the
+/// secret: a message that quotes a value (`pipeline name "p\"w" ...`) must not show it.
+fn quoted_spelling(secret: &str) -> Option<String> {
+    let debug = format!("{secret:?}");
+    let inner = debug.strip_prefix('"').and_then(|quoted| quoted.strip_suffix('"'))?;
+    (inner != secret).then(|| inner.to_owned())
 }
 
 impl<S: AsRef<str>> FromIterator<S> for Redactor {
@@ -305,6 +326,17 @@ mod tests {
 
     fn hidden(text: &str) -> Cow<'_, str> {
         hide_url_credentials(text, MASK)
+    }
+
+    #[test]
+    fn a_secret_is_hidden_also_as_a_quoted_string_spells_it() {
+        let secret = r#"p"w\1x"#;
+        let redactor = Redactor::new([secret]);
+        let message = format!("pipeline name {secret:?} cannot name a directory");
+        assert_eq!(redactor.redact(&message, MASK), r#"pipeline name "***" cannot name a directory"#);
+        assert_eq!(redactor.redact(r#"{"password":"p\"w\\1x"}"#, MASK), r#"{"password":"***"}"#);
+        assert_eq!(redactor.redact(&format!("raw {secret}"), MASK), "raw ***");
+        assert_eq!(format!("{:?}", Redactor::new(["plain"])), "Redactor { secrets: 1 }");
     }
 
     #[test]

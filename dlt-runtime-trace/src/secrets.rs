@@ -109,7 +109,8 @@ mod tests {
             ("RUNTIME__OTLP_ENDPOINT", "http://cfg:otlp-config-pw@127.0.0.1:9".as_ref()),
             ("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer%20otlp-t0ken,x-team=data".as_ref()),
             ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "api-key=traces-key".as_ref()),
-            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://u:otlp-env-pw@127.0.0.1:9/v1/traces".as_ref()),
+            // An `@` in the query does not keep the password out of the set.
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://u:otlp-env-pw@127.0.0.1:9/v1/traces?team=a@b".as_ref()),
             ("https_proxy", "user:pr0xy-pa55@proxy.internal:3128".as_ref()),
             ("ALL_PROXY", "socks5h://all-proxy-user@proxy.internal:1080".as_ref()),
         ]);

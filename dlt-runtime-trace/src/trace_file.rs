@@ -5,11 +5,12 @@
 //! (pipeline names and traces are nobody else's business, under a temporary-dir fallback
 //! least of all); an existing file keeps its mode.
 
+use std::borrow::Cow;
 use std::io;
 use std::path::{Path, PathBuf};
 
 use dlt_fs::{Durability, NewFileMode};
-use dlt_redact::{MASK, Redactor};
+use dlt_redact::{MASK, Redactor, hide_url_credentials};
 use dlt_telemetry_model::PipelineTrace;
 use serde_json::{Map, Value};
 
@@ -89,9 +90,14 @@ pub fn trace_path(pipelines_dir: &Path, pipeline_name: &str) -> Result<PathBuf, 
 
 /// Hides `secrets` and every URL's credentials (dlt-redact's rule) in the free text of a
 /// trace: the destination's name and type, the dataset's name, each step's name, error and
-/// reported info, and fields the model does not know, at any depth. Left as they are: the
-/// pipeline's name (it names the trace's folder), ids, times and the execution context.
+/// reported info, and fields the model does not know, at any depth. The pipeline's name, which
+/// names the trace's folder, only by the URL rule: a name that can name a folder holds no `/`
+/// and is left as it is, one that holds a URL cannot and is not shown with its credentials.
+/// Left as they are: ids, times and the execution context.
 pub fn redact_trace(trace: &mut PipelineTrace, secrets: &Redactor) {
+    if let Cow::Owned(hidden) = hide_url_credentials(&trace.pipeline.pipeline_name, MASK) {
+        trace.pipeline.pipeline_name = hidden;
+    }
     let redact = |text: &mut String| secrets.redact_in_place(text, MASK);
     trace.pipeline.destination_name.iter_mut().for_each(redact);
     trace.pipeline.destination_type.iter_mut().for_each(redact);
@@ -211,5 +217,16 @@ mod tests {
         redact_trace(&mut trace, &Redactor::new(["hunter2-pw", "tiny"]));
         assert_eq!(trace.steps[1].step_exception.as_deref(), Some("password *** rejected"));
         assert_eq!(trace.pipeline.pipeline_name, "tiny", "the pipeline's name names its folder");
+    }
+
+    #[test]
+    fn a_pipeline_name_holding_a_url_is_not_kept_with_its_credentials() {
+        let mut trace: PipelineTrace = serde_json::from_value(trace_of_an_older_writer()).unwrap();
+        trace.pipeline.pipeline_name = "s3://db.example/p?api_key=k3y-s3cret&token=a@b".into();
+        redact_trace(&mut trace, &Redactor::default());
+        assert_eq!(trace.pipeline.pipeline_name, "s3://***@***");
+        let error = save_trace(tempfile::tempdir().unwrap().path(), &trace).unwrap_err();
+        assert!(matches!(error, TraceFileError::InvalidPipelineName { .. }), "{error}");
+        assert!(!error.to_string().contains("s3cret"), "{error}");
     }
 }

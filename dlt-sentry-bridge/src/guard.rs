@@ -198,11 +198,6 @@ impl SentryGuard {
         self.active.as_ref().is_some_and(|active| active.owns_client)
     }
 
-    /// The hub events go to, when Sentry is on.
-    pub(crate) fn hub(&self) -> Option<&Arc<Hub>> {
-        self.active.as_ref().map(|active| &active.hub)
-    }
-
     /// The hub and the scrubber of what is built for it, when Sentry is on.
     pub(crate) fn hub_and_scrubber(&self) -> Option<(&Arc<Hub>, &Arc<Scrubber>)> {
         self.active.as_ref().map(|active| (&active.hub, &active.scrubber))
@@ -211,7 +206,8 @@ impl SentryGuard {
     /// A `tracing` layer that sends events at or above the event level and records INFO and
     /// above as breadcrumbs; a no-op layer when Sentry is off.
     pub fn tracing_layer(&self) -> SentryLayer {
-        SentryLayer::new(self.hub().cloned(), self.event_level)
+        let target = self.hub_and_scrubber().map(|(hub, scrubber)| (Arc::clone(hub), Arc::clone(scrubber)));
+        SentryLayer::new(target, self.event_level)
     }
 
     /// What the HTTP transport did so far; `None` when off, joined to a host or on a custom transport.

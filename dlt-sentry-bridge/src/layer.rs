@@ -12,6 +12,7 @@ use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, Layer};
 
 use crate::options::EventLevel;
+use crate::scrub::Scrubber;
 
 /// The bridge's own log target; its events never feed back into Sentry.
 const OWN_TARGET: &str = env!("CARGO_CRATE_NAME");
@@ -19,21 +20,23 @@ const OWN_TARGET: &str = env!("CARGO_CRATE_NAME");
 /// The layer handed out by [`crate::SentryGuard::tracing_layer`].
 #[derive(Clone)]
 pub struct SentryLayer {
-    hub: Option<Arc<Hub>>,
+    /// The hub events go to, and the scrubber of the configuration that records them.
+    target: Option<(Arc<Hub>, Arc<Scrubber>)>,
     event_level: EventLevel,
 }
 
 impl SentryLayer {
-    /// A layer reporting to `hub`; `None` makes a no-op layer.
-    pub(crate) fn new(hub: Option<Arc<Hub>>, event_level: EventLevel) -> Self {
-        Self { hub, event_level }
+    /// A layer reporting to a hub, scrubbing its breadcrumbs as it records them; `None` makes
+    /// a no-op layer.
+    pub(crate) fn new(target: Option<(Arc<Hub>, Arc<Scrubber>)>, event_level: EventLevel) -> Self {
+        Self { target, event_level }
     }
 }
 
 impl fmt::Debug for SentryLayer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SentryLayer")
-            .field("enabled", &self.hub.is_some())
+            .field("enabled", &self.target.is_some())
             .field("event_level", &self.event_level)
             .finish()
     }
@@ -47,7 +50,7 @@ impl<S: Subscriber> Layer<S> for SentryLayer {
         if level > tracing::Level::INFO {
             return;
         }
-        let Some(hub) = &self.hub else {
+        let Some((hub, scrubber)) = &self.target else {
             return;
         };
         if metadata.target().starts_with(OWN_TARGET) {
@@ -66,14 +69,19 @@ impl<S: Subscriber> Layer<S> for SentryLayer {
                 ..Default::default()
             });
         }
-        hub.add_breadcrumb(Breadcrumb {
+        let mut breadcrumb = Breadcrumb {
             ty: "log".into(),
             category: Some(metadata.target().to_owned()),
             level: sentry_level,
             message: Some(message),
             data: fields.values,
             ..Default::default()
-        });
+        };
+        // A breadcrumb stays in the hub's scope after this client is closed and goes with the
+        // events of any later one, which knows other secrets: it is scrubbed now, with the
+        // secrets of the configuration that records it.
+        scrubber.scrub_breadcrumb(&mut breadcrumb);
+        hub.add_breadcrumb(breadcrumb);
     }
 }
 
@@ -212,6 +220,33 @@ mod tests {
         assert_eq!(breadcrumbs[0].message.as_deref(), Some("extract started"));
         assert_eq!(breadcrumbs[0].category.as_deref(), Some("dlt"));
         assert_eq!(breadcrumbs[0].level, Level::Info);
+    }
+
+    #[test]
+    fn a_breadcrumb_is_scrubbed_as_it_is_recorded_so_a_later_client_never_sends_an_earlier_secret() {
+        let (first, later) = (CapturingTransport::new(), CapturingTransport::new());
+        let options = |transport: &Arc<CapturingTransport>, secrets: &[&str]| {
+            let mut options = SentryOptions::new("1.31.0");
+            options.dsn = Some(SentryDsn::parse("https://public@sentry.invalid/42").unwrap());
+            options.capture_panics = false;
+            options.extra_secrets = dlt_redact::Redactor::new(secrets);
+            options.transport = Some(transport.clone());
+            options
+        };
+        Hub::run(Arc::new(Hub::new_from_top(Hub::current())), || {
+            for (transport, secrets, message) in
+                [(&first, &["first-s3cret"][..], "connected with first-s3cret"), (&later, &[][..], "boom")]
+            {
+                let guard = init(options(transport, secrets));
+                let subscriber = tracing_subscriber::registry().with(guard.tracing_layer());
+                tracing::subscriber::with_default(subscriber, || tracing::error!(target: "dlt", "{message}"));
+                assert!(guard.shutdown_by(std::time::Instant::now() + std::time::Duration::from_secs(1)));
+            }
+        });
+        let events = later.events();
+        let messages: Vec<_> = events[0].breadcrumbs.values.iter().filter_map(|crumb| crumb.message.clone()).collect();
+        assert_eq!(messages, ["connected with [Filtered]"]);
+        assert!(!format!("{:?}", later.envelopes()).contains("first-s3cret"), "{messages:?}");
     }
 
     #[test]

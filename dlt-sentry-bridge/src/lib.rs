@@ -18,7 +18,8 @@
 //!   [`SentryOptions::extra_secrets`] and every URL's user info, query values and fragment
 //!   (with [`dlt_redact`]'s rule and Sentry's mask `[Filtered]`): by the bridge's transport
 //!   when it runs its own client; with a host's client, by a scope event processor for events
-//!   and, for transactions, as [`PipelineRunSpan`] builds them.
+//!   and, for transactions, as [`PipelineRunSpan`] builds them. Breadcrumbs are scrubbed
+//!   also as the layer records them: the scope keeps them after the client is closed.
 //! - sentry-core is a public dependency only where a host plugs in a transport of its own
 //!   ([`SentryOptions::transport`]) and in the `test-util` helpers.
 //! - The HTTP transport is a bounded queue and one background thread; it never blocks the

@@ -258,7 +258,7 @@ mod tests {
             (name == "IMAGE_VERSION").then(|| "oci://bot:Img@Pw9@registry/dlt:1".to_owned())
         });
         let transport = capture_with_host_client(options, |guard| {
-            let hub = guard.hub().unwrap();
+            let (hub, _) = guard.hub_and_scrubber().unwrap();
             let pipeline = PipelineIdentity::new("chess")
                 .with_destination("postgresql://loader:Xy;9@db/dlt", "dlt.destinations.postgres")
                 .with_dataset("games");
@@ -386,7 +386,7 @@ mod tests {
     #[test]
     fn events_during_a_step_link_to_it_and_the_scope_is_restored() {
         let transport = capture(|guard| {
-            let hub = guard.hub().unwrap();
+            let (hub, _) = guard.hub_and_scrubber().unwrap();
             let run = PipelineRunSpan::start(guard, "run", &PipelineIdentity::new("chess"));
             let step = run.start_step("extract");
             hub.capture_message("inside", sentry_core::Level::Error);

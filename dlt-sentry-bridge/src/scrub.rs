@@ -65,7 +65,7 @@ impl Scrubber {
         }
     }
 
-    fn scrub_breadcrumb(&self, breadcrumb: &mut Breadcrumb) {
+    pub(crate) fn scrub_breadcrumb(&self, breadcrumb: &mut Breadcrumb) {
         self.scrub_option(&mut breadcrumb.category);
         self.scrub_option(&mut breadcrumb.message);
         self.scrub_values(breadcrumb.data.values_mut());
