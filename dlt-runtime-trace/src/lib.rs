@@ -51,7 +51,7 @@ mod usage;
 pub use command::{CommandOutcome, Track};
 pub use dlt_segment::{RecipientState, SenderOutcome, StopSignal};
 pub use issues::{Service, StartIssue};
-pub use options::{InitOptions, SenderCommand};
+pub use options::{HostContext, InitOptions, SenderCommand};
 pub use pipeline::{FinishedRun, PipelineInfo, Step, StepInProgress, StepReport, TracedRun};
 pub use runtime::{Keeper, RuntimeTrace};
 pub use sender::{SENDER_BOUND, SenderError, run_detached_sender};

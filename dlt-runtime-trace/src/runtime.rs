@@ -7,11 +7,11 @@ use std::time::Duration;
 use dlt_config::{Config, Environment};
 use dlt_otel_bridge::{OtelGuard, OtelLayer, OtelStatus};
 use dlt_sentry_bridge::{SentryGuard, SentryLayer};
-use dlt_telemetry_model::{Context, Event, Library, TrackMessage};
+use dlt_telemetry_model::{Context, Event, EventCategory, Library, Properties, TrackMessage};
 
 use crate::context;
 use crate::issues::{Service, StartIssue};
-use crate::options::InitOptions;
+use crate::options::{HostContext, InitOptions};
 use crate::otel::{shown_endpoint, start_otel};
 use crate::sentry::start_sentry;
 use crate::status::Status;
@@ -36,6 +36,7 @@ pub struct RuntimeTrace {
 pub(crate) struct Services {
     env: Environment,
     library: Library,
+    host_context: HostContext,
     context: OnceLock<Context>,
     pub(crate) usage: Option<UsageTelemetry>,
     pub(crate) sentry: SentryGuard,
@@ -46,13 +47,18 @@ pub(crate) struct Services {
 impl Services {
     /// The execution context, collected once.
     pub(crate) fn context(&self) -> &Context {
-        self.context.get_or_init(|| context::collect(&self.env, self.library.clone()))
+        self.context.get_or_init(|| context::collect(&self.env, self.library.clone(), &self.host_context))
     }
 
     /// Sends one event with a fresh anonymous id, when usage telemetry is on.
     pub(crate) fn track<E: Event>(&self, event: E) {
+        self.track_event(E::CATEGORY, E::NAME, event.into_properties());
+    }
+
+    /// Sends one event of any name with a fresh anonymous id, when usage telemetry is on.
+    fn track_event(&self, category: EventCategory, name: &str, properties: Properties) {
         let Some(usage) = &self.usage else { return };
-        usage.transport.track(TrackMessage::from_event(event, random_hex_id(), self.context().clone()));
+        usage.transport.track(TrackMessage::new(category, name, properties, random_hex_id(), self.context().clone()));
     }
 }
 
@@ -114,6 +120,7 @@ impl RuntimeTrace {
             shutdown_timeout: runtime.telemetry_shutdown_timeout.value,
             env: config.env().clone(),
             library: options.library,
+            host_context: options.host_context,
             context: OnceLock::new(),
             usage,
             sentry,
@@ -171,6 +178,22 @@ impl RuntimeTrace {
         if let Some(services) = &self.services {
             services.track(event);
         }
+    }
+
+    /// Sends one event this crate has no type for (a host's own command, or an event another
+    /// implementation of dlt's telemetry produced), when usage telemetry is on: `properties`
+    /// are sent as given, then `event_category` and `event_name`. Never blocks.
+    pub fn track_event(&self, category: EventCategory, name: &str, properties: Properties) {
+        if let Some(services) = &self.services {
+            services.track_event(category, name, properties);
+        }
+    }
+
+    /// Waits up to `timeout` for what usage telemetry was given so far to be delivered, or (with
+    /// a detached sender) kept in the outbox; true when it was, or when usage telemetry is off.
+    pub fn flush(&self, timeout: Duration) -> bool {
+        let usage = self.services.as_ref().and_then(|services| services.usage.as_ref());
+        usage.is_none_or(|usage| usage.transport.flush(timeout))
     }
 
     /// A handle for a program's signal handler, usable while the runtime shuts down on
