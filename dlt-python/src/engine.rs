@@ -154,12 +154,6 @@ pub(crate) fn shutdown(py: Python<'_>) {
     py.detach(move || drop(engine));
 }
 
-/// What went wrong while starting the runtime, one line each.
-#[pyfunction]
-pub(crate) fn issues() -> Vec<String> {
-    state().engine().map(|engine| engine.runtime.issues().iter().map(ToString::to_string).collect()).unwrap_or_default()
-}
-
 /// `dlt telemetry --json`'s object for this process's runtime, as JSON text.
 #[pyfunction]
 pub(crate) fn status_json(py: Python<'_>) -> PyResult<String> {
