@@ -128,3 +128,34 @@ def test_an_unsupported_dlt_version_is_refused_with_a_clear_message(monkeypatch)
     with pytest.raises(dlt_telemetry.UnsupportedDltVersion, match=r"supports dlt 1\.31\.x; this is dlt 1\.30\.2"):
         dlt_telemetry.install()
     assert anon_tracker._send_event is original
+
+
+# The modules of dlt 1.31 that name the anonymous tracker, and what each takes from it
+# (docs/python.md, "The seam"). A new one is a call site to check before supporting a release.
+KNOWN_IMPORTERS = {
+    "common/runtime/anon_tracker.py": "the tracker itself: track() calls _send_event()",
+    "common/runtime/telemetry.py": "track, init_anon_tracker, disable_anon_tracker",
+    "pipeline/track.py": "track as dlthub_telemetry_track",
+    "_workspace/mcp/context.py": "track",
+    "_workspace/cli/_telemetry_command.py": "get_anonymous_id (printed by `dlt telemetry`)",
+}
+
+
+def test_every_dlt_module_that_reaches_the_tracker_is_known():
+    from pathlib import Path
+
+    import dlt
+
+    package = Path(dlt.__file__).parent
+    naming = {
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if "anon_tracker" in path.read_text(encoding="utf-8")
+    }
+    assert naming == set(KNOWN_IMPORTERS)
+    # Only the tracker calls the seam, and only the tracker posts to the telemetry endpoint.
+    for path in package.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if str(path.relative_to(package)) != "common/runtime/anon_tracker.py":
+            assert "_send_event" not in text, path
+            assert "_ANON_TRACKER_ENDPOINT" not in text, path
