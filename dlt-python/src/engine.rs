@@ -121,13 +121,15 @@ pub(crate) fn is_configured() -> bool {
 }
 
 /// Sends one event through this process's runtime (started now if needed). Never raises and
-/// never waits: the properties are converted and the message queued.
+/// never waits: the properties are converted and the message queued; with usage telemetry off,
+/// nothing is converted.
 #[pyfunction]
 #[pyo3(signature = (category, name, properties=None))]
 pub(crate) fn track(category: &str, name: &str, properties: Option<&Bound<'_, PyAny>>) {
-    let properties = convert::properties(properties);
     let Some(engine) = state().engine() else { return };
-    gate::route_event(&engine.runtime, category, name, properties);
+    if engine.runtime.status().telemetry {
+        gate::route_event(&engine.runtime, category, name, convert::properties(properties));
+    }
 }
 
 /// Waits up to `timeout` seconds, without the GIL, for what was tracked to be delivered or

@@ -485,7 +485,12 @@ impl Bench {
             }
             Side::Ours if delivery.ours == OursDriver::PythonEngine => {
                 let mut command = Command::new(&self.python);
-                command.arg(&self.driver).args(["deliver", "--messages", &delivery.ours_messages.to_string(), "--engine"]);
+                command.arg(&self.driver).args([
+                    "deliver",
+                    "--messages",
+                    &delivery.ours_messages.to_string(),
+                    "--engine",
+                ]);
                 (command, delivery.ours_messages)
             }
             Side::Ours => {
@@ -611,7 +616,14 @@ fn bench_python(root: &Path) -> Result<PathBuf, String> {
     if !has_maturin {
         eprintln!("installing maturin into {VENV}/ (it builds the dlt-python wheel)");
         child::run_visible(
-            Command::new(&python).args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "maturin>=1.9.4,<2"]),
+            Command::new(&python).args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "maturin>=1.9.4,<2",
+            ]),
             "pip install maturin",
             minutes(15),
         )?;
