@@ -8,11 +8,12 @@
 //! lock is taken only while the GIL is held and released before anything that waits, so a
 //! fork (which holds the GIL) never copies it locked.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use dlt_config::Environment;
+use dlt_config::{Environment, Locations};
 use dlt_runtime_trace::{HostContext, InitOptions, RuntimeTrace, SenderCommand, waiting_telemetry};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
@@ -32,16 +33,22 @@ struct StartParams {
 
 impl StartParams {
     fn start(&self) -> RuntimeTrace {
-        let process_env = std::env::vars_os().filter_map(|(name, value)| Some((name.into_string().ok()?, value)));
         let overrides = self.env_overrides.iter().map(|(name, value)| (name.clone(), value.into()));
         let mut options = InitOptions::new(&self.library_name, &self.library_version)
-            .with_env(Environment::from_pairs(process_env.chain(overrides)))
+            .with_env(process_env_with(overrides))
             .with_host_context(self.host_context.clone());
         if let Some((program, args)) = &self.sender {
             options = options.with_detached_sender(SenderCommand::new(program, args));
         }
         RuntimeTrace::init(options)
     }
+}
+
+/// The process environment as it is now (Python's `os.environ` writes through to it), with
+/// `overrides` replacing its variables.
+fn process_env_with(overrides: impl IntoIterator<Item = (String, OsString)>) -> Environment {
+    let process = std::env::vars_os().filter_map(|(name, value)| Some((name.into_string().ok()?, value)));
+    Environment::from_pairs(process.chain(overrides))
 }
 
 /// A runtime and the process it belongs to.
@@ -154,6 +161,16 @@ pub(crate) fn shutdown(py: Python<'_>) {
     // The last reference shuts the runtime down when dropped (a concurrent `flush` may hold
     // another for a moment: then it is dropped there).
     py.detach(move || drop(engine));
+}
+
+/// Records an opt-out made by dlt's own switch under `global_dir`: the mark every sender
+/// checks, and every outbox deleted (no config file is touched).
+#[pyfunction]
+pub(crate) fn record_opt_out(py: Python<'_>, global_dir: PathBuf) -> PyResult<()> {
+    let env = process_env_with([("DLT_GLOBAL_DIR".to_owned(), global_dir.into_os_string())]);
+    let locations = Locations::resolve(&env).map_err(|error| PyRuntimeError::new_err(error.to_string()))?;
+    py.detach(|| dlt_runtime_trace::record_opt_out(&locations))
+        .map_err(|error| PyRuntimeError::new_err(error.to_string()))
 }
 
 /// `dlt telemetry --json`'s object for this process's runtime, as JSON text.

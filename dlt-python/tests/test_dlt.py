@@ -159,3 +159,22 @@ def test_every_dlt_module_that_reaches_the_tracker_is_known():
         if str(path.relative_to(package)) != "common/runtime/anon_tracker.py":
             assert "_send_event" not in text, path
             assert "_ANON_TRACKER_ENDPOINT" not in text, path
+
+
+def test_disable_telemetry_through_the_engine_records_the_opt_out(new_env):
+    import socket
+
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    refusing = f"http://127.0.0.1:{closed.getsockname()[1]}/"
+    closed.close()
+    env = new_env("refused", refusing)
+    env.script("pipeline.py", "--engine", extra_env=INLINE)
+    (recipient,) = env.status()["waiting"]
+    assert recipient["messages"] == 4, "kept for a later run"
+
+    switched = env.run(["python", "-m", "dlt_telemetry.cli", "--disable-telemetry"])
+    assert "Telemetry switched OFF" in switched.stdout, switched.stdout + switched.stderr
+    status = env.status()
+    assert status["opted_out_at"] is not None
+    assert all(r["messages"] == 0 for r in status["waiting"]), status["waiting"]

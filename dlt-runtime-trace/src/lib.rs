@@ -13,7 +13,8 @@
 //! - [`RuntimeTrace::start_pipeline_run`]: a [`TracedRun`] of [`Step`]s that sends
 //!   `pipeline_<step>` events, drives the Sentry transaction and the OpenTelemetry trace, and
 //!   saves `pipelines/<name>/trace.json` ([`save_trace`], [`load_trace`]).
-//! - [`switch_telemetry`]: the opt-out switch, which every process honours at once.
+//! - [`switch_telemetry`]: the opt-out switch, which every process honours at once;
+//!   [`record_opt_out`] for a switch another program made in the config files.
 //! - [`waiting_telemetry`]: what waits to be sent, per recipient.
 //!
 //! ```no_run
@@ -57,5 +58,5 @@ pub use runtime::{Keeper, RuntimeTrace};
 pub use sender::{SENDER_BOUND, SenderError, run_detached_sender};
 pub use shutdown::ShutdownSummary;
 pub use status::{DecidedBy, Status, WaitingTelemetry, waiting_telemetry};
-pub use switch::{TelemetrySwitchError, switch_telemetry};
+pub use switch::{TelemetrySwitchError, record_opt_out, switch_telemetry};
 pub use trace_file::{MAX_TRACE_FILE_BYTES, TRACE_FILE_NAME, TraceFileError, load_trace, save_trace, trace_path};

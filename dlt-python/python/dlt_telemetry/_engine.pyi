@@ -25,6 +25,9 @@ def flush(timeout: float) -> bool:
 def shutdown() -> None:
     """Shuts this process's runtime down within its deadline; it starts no other."""
 
+def record_opt_out(global_dir: Union[str, PathLike[str]]) -> None:
+    """Writes the opt-out mark under ``global_dir`` and deletes every outbox there."""
+
 def status_json() -> str:
     """``dlt telemetry --json``'s object for this process's runtime, as JSON text."""
 
