@@ -346,46 +346,60 @@ fn delivery_benches() -> [DeliveryBench; 5] {
 }
 
 impl Bench {
-    /// One row per scenario: the median wall time of `runs` runs per side, interleaved.
+    /// One row per scenario: the median wall time of `runs` runs per side. Each round runs
+    /// every scenario and both sides in turn, so that a busy moment of the machine falls on
+    /// all of them alike rather than on one scenario's block.
     fn process_rows(&self, process: &ProcessBench) -> Result<Vec<Row>, String> {
         // A first run per side, not counted: file caches, Python's bytecode.
         for side in [Side::Dlt, Side::Ours] {
             self.time_process(process, side, Scenario::Off)?;
         }
-        let mut rows = Vec::new();
-        let mut off = None;
-        for scenario in SCENARIOS {
-            let before =
-                [Side::Dlt, Side::Ours].map(|side| self.endpoints(side).counting(scenario).map(Endpoint::messages));
-            let (mut dlt, mut ours) = (Vec::new(), Vec::new());
-            // Each run's dirs stay until its messages arrived, as a user's do: a detached
-            // sender delivers from them after the command exited.
-            let mut kept = Vec::new();
-            for run in 1..=self.runs {
-                eprintln!("{}, {}: run {run} of {}", process.measurement, scenario.label(), self.runs);
-                for (side, times) in [(Side::Dlt, &mut dlt), (Side::Ours, &mut ours)] {
-                    let (wall, dirs) = self.time_process(process, side, scenario)?;
+        let before: Vec<[Option<u64>; 2]> = SCENARIOS
+            .iter()
+            .map(|scenario| {
+                [Side::Dlt, Side::Ours].map(|side| self.endpoints(side).counting(*scenario).map(Endpoint::messages))
+            })
+            .collect();
+        let mut times = vec![(Vec::new(), Vec::new()); SCENARIOS.len()];
+        // Each run's dirs stay until its messages arrived, as a user's do: a detached sender
+        // delivers from them after the command exited.
+        let mut kept = Vec::new();
+        for run in 1..=self.runs {
+            eprintln!("{}: round {run} of {}", process.measurement, self.runs);
+            for (scenario, (dlt, ours)) in SCENARIOS.iter().zip(times.iter_mut()) {
+                for (side, times) in [(Side::Dlt, &mut *dlt), (Side::Ours, &mut *ours)] {
+                    let (wall, dirs) = self.time_process(process, side, *scenario)?;
                     times.push(wall.as_secs_f64());
                     kept.push(dirs);
                 }
             }
-            for (side, before) in [Side::Dlt, Side::Ours].into_iter().zip(before) {
-                self.check_arrivals(process, side, scenario, before)?;
-            }
-            drop(kept);
-            let (dlt, ours) = (seconds(median(&dlt)), seconds(median(&ours)));
-            let off_times = *off.get_or_insert((dlt, ours));
-            let note = |time, off_time| (scenario != Scenario::Off).then(|| show_difference(time, off_time, "off"));
-            rows.push(Row {
-                measurement: process.measurement.into(),
-                endpoint: scenario.label().into(),
-                dlt: Figure::Time(dlt),
-                ours: Figure::Time(ours),
-                dlt_note: note(dlt, off_times.0),
-                ours_note: note(ours, off_times.1),
-            });
         }
-        Ok(rows)
+        for (scenario, before) in SCENARIOS.iter().zip(&before) {
+            for (side, before) in [Side::Dlt, Side::Ours].into_iter().zip(*before) {
+                self.check_arrivals(process, side, *scenario, before)?;
+            }
+        }
+        drop(kept);
+        let medians: Vec<(Duration, Duration)> =
+            times.iter().map(|(dlt, ours)| (seconds(median(dlt)), seconds(median(ours)))).collect();
+        // `SCENARIOS` begins with `Scenario::Off`.
+        let off_times = medians[0];
+        Ok(SCENARIOS
+            .iter()
+            .zip(medians)
+            .map(|(scenario, (dlt, ours))| {
+                let note =
+                    |time, off_time| (*scenario != Scenario::Off).then(|| show_difference(time, off_time, "off"));
+                Row {
+                    measurement: process.measurement.into(),
+                    endpoint: scenario.label().into(),
+                    dlt: Figure::Time(dlt),
+                    ours: Figure::Time(ours),
+                    dlt_note: note(dlt, off_times.0),
+                    ours_note: note(ours, off_times.1),
+                }
+            })
+            .collect())
     }
 
     /// The wall time of one run in fresh dirs, and the dirs.
@@ -681,8 +695,9 @@ telemetry off.
 - This project: release builds of `dlt`, of the `traced_pipeline` example of `dlt-runtime-trace`
   and of xtask's `bench_segment` example (dlt-segment). dlt: `dlt=={dlt_version}` from PyPI in a
   virtual environment.
-- Process rows: wall time from spawn to exit, the median of {runs} runs per side and endpoint,
-  the two sides interleaved, after one uncounted warm-up run each; stdout and stderr through
+- Process rows: wall time from spawn to exit, the median of {runs} runs per side and endpoint;
+  each round runs every endpoint and both sides in turn (so a busy moment of the shared machine
+  falls on all of them alike), after one uncounted warm-up run each; stdout and stderr through
   pipes. Each run has its own temporary `HOME`, `DLT_GLOBAL_DIR`, `DLT_PROJECT_DIR` (its working
   dir) and `DLT_DATA_DIR`, and an environment of only `PATH`, `LANG`, these and
   `RUNTIME__DLTHUB_TELEMETRY` (`false` for telemetry off), `RUNTIME__DLTHUB_TELEMETRY_ENDPOINT`
