@@ -101,20 +101,20 @@ def test_a_url_typed_as_destination_never_leaves(dlt_env, recorder):
 
 
 def test_install_twice_is_harmless_and_without_it_dlt_is_untouched():
-    from dlt.common.runtime import anon_tracker
+    from dlt.common.runtime import anon_tracker, telemetry
 
-    original = anon_tracker._send_event
+    originals = (anon_tracker._send_event, telemetry.init_anon_tracker)
     import dlt_telemetry
 
-    assert anon_tracker._send_event is original, "importing dlt_telemetry changes nothing"
+    assert (anon_tracker._send_event, telemetry.init_anon_tracker) == originals, "importing changes nothing"
     try:
         dlt_telemetry.install()
-        replaced = anon_tracker._send_event
-        assert replaced is not original
+        replaced = (anon_tracker._send_event, telemetry.init_anon_tracker)
+        assert replaced[0] is not originals[0] and replaced[1] is not originals[1]
         dlt_telemetry.install()
-        assert anon_tracker._send_event is replaced
+        assert (anon_tracker._send_event, telemetry.init_anon_tracker) == replaced
     finally:
-        anon_tracker._send_event = original
+        anon_tracker._send_event, telemetry.init_anon_tracker = originals
 
 
 def test_an_unsupported_dlt_version_is_refused_with_a_clear_message(monkeypatch):

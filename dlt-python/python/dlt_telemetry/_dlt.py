@@ -6,7 +6,8 @@ calls ``_send_event`` through the module's globals at call time, so replacing th
 function catches every call site (docs/python.md lists them). dlt still builds the event as it
 always did (its properties, its execution context); the replacement hands it to the engine
 instead of dlt's thread pool, and dlt never builds its request payload, so it never reads or
-writes its ``.anonymous_id`` file either.
+writes its ``.anonymous_id`` file either. ``dlt.common.runtime.telemetry.init_anon_tracker`` is
+replaced too, so that dlt's tracker records dlt's decision without starting its worker.
 """
 
 from __future__ import annotations
@@ -53,8 +54,13 @@ def install() -> None:
             f"dlt {dlt_version}: dlt.common.runtime.anon_tracker._send_event is not the"
             f" function dlt_telemetry replaces (expected parameters {_SEAM_PARAMETERS})"
         )
+    from dlt.common.runtime import telemetry
+
     setattr(_send_event, _MARK, True)
     anon_tracker._send_event = _send_event
+    # dlt's start_telemetry() calls init_anon_tracker through telemetry's globals: from now on
+    # it only records dlt's decision, without dlt's worker thread and HTTP session.
+    telemetry.init_anon_tracker = _record_dlt_consent
 
 
 def _send_event(event_name: str, properties: Mapping[str, Any], context: Mapping[str, Any]) -> None:
@@ -76,6 +82,14 @@ def _send_event(event_name: str, properties: Mapping[str, Any], context: Mapping
         track(category, name, own)
     except Exception:  # noqa: BLE001 - telemetry never breaks its host
         pass
+
+
+def _record_dlt_consent(config: Any) -> None:
+    """dlt's ``init_anon_tracker`` once installed: dlt's configuration has telemetry on, and
+    this is where it would send (the engine decides again, with its own rules)."""
+    from dlt.common.runtime import anon_tracker
+
+    anon_tracker._ANON_TRACKER_ENDPOINT = config.dlthub_telemetry_endpoint
 
 
 def _configure_for_dlt(context: Mapping[str, Any]) -> None:
