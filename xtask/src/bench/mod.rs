@@ -727,9 +727,9 @@ telemetry off.
 {counts}
 - `track` call: each call timed on its own (`time.perf_counter_ns` in Python, `Instant` in
   Rust, the clock reads included) during the first delivery row's runs.
-- dlt {dlt_version} running as root keeps its global dir in `/var/dlt` whatever `HOME` says; the
-  Python driver points dlt's global dir at the run's `DLT_GLOBAL_DIR` (which the engine, once
-  installed, follows), so neither side writes outside the run's folders.
+- dlt {dlt_version} running as root keeps its global dir in `/var/dlt` whatever `HOME` says: the
+  `dlt telemetry` row, dlt's own command, writes `.anonymous_id` there. The Python driver points
+  dlt's global dir at the run's `DLT_GLOBAL_DIR` (which the engine, once installed, follows).
 ";
 
 /// `docs/benchmarks.md`: the table, the machine, and how it was measured.
