@@ -7,9 +7,7 @@ use std::io::{IsTerminal as _, Write as _};
 use dlt_config::Config;
 use dlt_runtime_trace::{DecidedBy, RecipientState, Status, WaitingTelemetry};
 use dlt_telemetry_model::{PipelineStepTrace, PipelineTrace};
-use serde_json::json;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 
 /// Standard output is closed (its reader went away, or it was never open).
@@ -114,53 +112,7 @@ pub(crate) fn status(status: &Status, waiting: &WaitingTelemetry) -> String {
 
 /// `dlt telemetry --json`: the same as one JSON object (documented in docs/cli.md).
 pub(crate) fn status_json(status: &Status, waiting: &WaitingTelemetry) -> String {
-    let recipients: Vec<serde_json::Value> = waiting
-        .recipients
-        .iter()
-        .map(|state| {
-            json!({
-                "endpoint": state.endpoint,
-                "write_key": state.write_key,
-                "messages": state.waiting,
-                "oldest": state.oldest.and_then(|at| at.format(&Rfc3339).ok()),
-                "oldest_age_seconds": state.oldest.map(|at| (OffsetDateTime::now_utc() - at).as_seconds_f64().max(0.0)),
-                "sender_running": state.sender_running,
-                "sender_pid": state.sender_pid,
-                "last_error": state.last_error,
-                "problems": state.problems,
-            })
-        })
-        .collect();
-    let withheld: Vec<serde_json::Value> = status
-        .credentials_withheld
-        .iter()
-        .map(|withheld| {
-            json!({
-                "credential": withheld.credential,
-                "credential_source": withheld.credential_source.to_string(),
-                "endpoint": withheld.endpoint,
-                "endpoint_source": withheld.endpoint_source.to_string(),
-            })
-        })
-        .collect();
-    let value = json!({
-        "telemetry": {
-            "enabled": status.telemetry,
-            "decided_by": status.decided_by.to_string(),
-            "endpoint": status.endpoint,
-            "write_key": status.write_key_set,
-            "debug": status.debug,
-            "detached_sender": status.detached_sender,
-        },
-        "runtime_trace": status.runtime_trace,
-        "sentry": { "dsn": status.sentry_dsn_set },
-        "opentelemetry": { "endpoint": status.otlp_endpoint },
-        "credentials_withheld": withheld,
-        "opted_out_at": waiting.opted_out_at.and_then(|at| at.format(&Rfc3339).ok()),
-        "problems": waiting.problems,
-        "waiting": recipients,
-    });
-    format!("{value:#}\n")
+    format!("{:#}\n", status.to_json(Some(waiting)))
 }
 
 /// How long ago, roughly: `12 s`, `5 min`, `3 h`, `2 days`.

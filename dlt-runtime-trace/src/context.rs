@@ -8,6 +8,8 @@ use dlt_config::Environment;
 use dlt_telemetry_model::{Context, Library, OsInfo, RunContext, RunContextInfo};
 use sysinfo::{CpuRefreshKind, RefreshKind, System};
 
+use crate::options::HostContext;
+
 /// The variables whose presence, whatever the value, marks a CI run (dlt's list; `CI=false`
 /// counts too, as in dlt).
 const CI_VARIABLES: [&str; 15] = [
@@ -109,15 +111,19 @@ fn cpus_in_list(list: &str) -> Option<usize> {
     Some(count)
 }
 
-/// Collects the whole context once; the host's library gives `library` and `run_context`.
-pub(crate) fn collect(env: &Environment, library: Library) -> Context {
+/// Collects the whole context once; the host's library gives `library` and `run_context`, and
+/// what the host knows itself (`python`, its own `exec_info`) replaces what the runtime sees.
+pub(crate) fn collect(env: &Environment, library: Library, host: &HostContext) -> Context {
     let kernel = System::kernel_version().unwrap_or_default();
     let run_context = RunContext::Info(RunContextInfo::new(library.name.clone()));
-    Context::new(OsInfo::new(os_family(), kernel), library)
+    let detected = host.exec_info.clone().unwrap_or_else(|| exec_info(env, Path::new("/")));
+    let mut context = Context::new(OsInfo::new(os_family(), kernel), library)
         .with_ci_run(is_ci_run(env))
         .with_cpu(logical_cpus())
-        .with_exec_info(exec_info(env, Path::new("/")))
-        .with_run_context(run_context)
+        .with_exec_info(detected)
+        .with_run_context(run_context);
+    context.python.clone_from(&host.python);
+    context
 }
 
 #[cfg(test)]

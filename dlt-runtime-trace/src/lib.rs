@@ -19,7 +19,8 @@
 //!   [`RuntimeTrace::start`] ([`RuntimeTrace::secrets`]) and hidden in everything Sentry and
 //!   OpenTelemetry are sent and in every saved trace; a trace is read back with the URL rule
 //!   applied again ([`load_trace`]), since an older writer may have kept a secret.
-//! - [`switch_telemetry`]: the opt-out switch, which every process honours at once.
+//! - [`switch_telemetry`]: the opt-out switch, which every process honours at once;
+//!   [`record_opt_out`] for a switch another program made in the config files.
 //! - [`waiting_telemetry`]: what waits to be sent, per recipient, and what is wrong with it;
 //!   it looks, never fails, and creates nothing.
 //!
@@ -65,14 +66,14 @@ pub use dlt_segment::{RecipientState, SenderOutcome, StopSignal};
 /// What a pipeline run is about: the pipeline, its destination and its dataset.
 pub use dlt_telemetry_model::PipelineIdentity;
 pub use issues::{Service, StartIssue};
-pub use options::{Delivery, InitOptions, SenderCommand};
+pub use options::{Delivery, HostContext, InitOptions, SenderCommand};
 pub use pipeline::{FinishedRun, Step, StepInProgress, StepReport, TracedRun};
 pub use runtime::{Keeper, RuntimeTrace};
 pub use secrets::{MIN_FOUND_SECRET_CHARS, secret_set};
 pub use sender::{SENDER_BOUND, SENDER_MARKER, SenderError, run_detached_sender, serve_detached_sender};
 pub use shutdown::ShutdownSummary;
 pub use status::{DecidedBy, Status, WaitingTelemetry, waiting_telemetry};
-pub use switch::{TelemetrySwitchError, switch_telemetry};
+pub use switch::{TelemetrySwitchError, record_opt_out, switch_telemetry};
 pub use trace_file::{
     MAX_TRACE_FILE_BYTES, TRACE_FILE_NAME, TraceFileError, load_trace, redact_trace, save_trace, trace_path,
 };

@@ -26,6 +26,35 @@ pub struct InitOptions {
     /// How usage telemetry reaches its endpoint: from this process, waiting at most the exit
     /// deadline (the default), or through a detached sender ([`Delivery`]).
     pub delivery: Delivery,
+    /// What the host knows of where it runs that the runtime cannot see: sent in every
+    /// message's context.
+    pub host_context: HostContext,
+}
+
+/// Facts of a message's context that only the host can know, e.g. a Python host's version
+/// and the environments it detects from inside the interpreter (a notebook, Dagster, Prefect).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HostContext {
+    /// `context.python`: the interpreter's version, e.g. `3.11.7`; omitted when `None`.
+    pub python: Option<String>,
+    /// `context.exec_info`, in dlt's order, when the host detects it itself (a Python host
+    /// sees what the runtime cannot); the runtime's own checks when `None`.
+    pub exec_info: Option<Vec<String>>,
+}
+
+impl HostContext {
+    /// The same facts with the interpreter's version.
+    pub fn with_python(mut self, version: impl Into<String>) -> Self {
+        self.python = Some(version.into());
+        self
+    }
+
+    /// The same facts with the environments the host detected, in dlt's order.
+    pub fn with_exec_info(mut self, exec_info: Vec<String>) -> Self {
+        self.exec_info = Some(exec_info);
+        self
+    }
 }
 
 impl InitOptions {
@@ -37,12 +66,19 @@ impl InitOptions {
             print_events_by_default: false,
             debug_writer: None,
             delivery: Delivery::Inline,
+            host_context: HostContext::default(),
         }
     }
 
     /// The same options reading `env` instead of the process environment.
     pub fn with_env(mut self, env: Environment) -> Self {
         self.env = Some(env);
+        self
+    }
+
+    /// The same options with facts only the host knows.
+    pub fn with_host_context(mut self, host_context: HostContext) -> Self {
+        self.host_context = host_context;
         self
     }
 

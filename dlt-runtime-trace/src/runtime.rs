@@ -8,12 +8,12 @@ use dlt_config::{Config, Environment};
 use dlt_otel_bridge::{OtelGuard, OtelLayer, OtelStatus};
 use dlt_redact::Redactor;
 use dlt_sentry_bridge::{SentryGuard, SentryLayer};
-use dlt_telemetry_model::{AnonymousId, AnonymousMessage, Event, Library, SafeContext};
+use dlt_telemetry_model::{AnonymousId, AnonymousMessage, Event, EventCategory, Library, Properties, SafeContext};
 
 use crate::context;
 use crate::credentials::segment_write_key;
 use crate::issues::{Service, StartIssue};
-use crate::options::InitOptions;
+use crate::options::{HostContext, InitOptions};
 use crate::otel::{shown_endpoint, start_otel};
 use crate::secrets::secret_set;
 use crate::sentry::start_sentry;
@@ -41,6 +41,7 @@ pub struct RuntimeTrace {
 pub(crate) struct Services {
     env: Environment,
     library: Library,
+    host_context: HostContext,
     context: OnceLock<SafeContext>,
     pub(crate) usage: Option<UsageTelemetry>,
     pub(crate) sentry: SentryGuard,
@@ -51,15 +52,24 @@ pub(crate) struct Services {
 impl Services {
     /// The execution context, collected and screened by the privacy gate once.
     pub(crate) fn context(&self) -> &SafeContext {
-        self.context.get_or_init(|| SafeContext::screen(context::collect(&self.env, self.library.clone())))
+        self.context
+            .get_or_init(|| SafeContext::screen(context::collect(&self.env, self.library.clone(), &self.host_context)))
     }
 
     /// Sends one event with a fresh anonymous id, when usage telemetry is on. The message is
     /// built by the privacy gate: only names, hashes, ids, numbers and booleans leave.
     pub(crate) fn track<E: Event>(&self, event: E) {
+        self.track_event(E::CATEGORY, E::NAME, event.into_properties());
+    }
+
+    /// Sends one event of any name with a fresh anonymous id, when usage telemetry is on.
+    fn track_event(&self, category: EventCategory, name: &str, properties: Properties) {
         let Some(usage) = &self.usage else { return };
         let anonymous_id = AnonymousId::from_random_bytes(uuid::Uuid::new_v4().into_bytes());
-        usage.transport.track(AnonymousMessage::from_event(event, anonymous_id, self.context()));
+        match AnonymousMessage::from_properties(category, name, properties, anonymous_id, self.context()) {
+            Ok(message) => usage.transport.track(message),
+            Err(refused) => tracing::debug!(%refused, "a usage event the privacy gate refuses; not sent"),
+        }
     }
 }
 
@@ -128,6 +138,7 @@ impl RuntimeTrace {
             shutdown_timeout: runtime.telemetry_shutdown_timeout.value,
             env: config.env().clone(),
             library: options.library,
+            host_context: options.host_context,
             context: OnceLock::new(),
             usage,
             sentry,
@@ -193,6 +204,22 @@ impl RuntimeTrace {
         if let Some(services) = &self.services {
             services.track(event);
         }
+    }
+
+    /// Sends one event this crate has no type for (a host's own command, or an event another
+    /// implementation of dlt's telemetry produced), when usage telemetry is on: `properties`
+    /// are sent as given, then `event_category` and `event_name`. Never blocks.
+    pub fn track_event(&self, category: EventCategory, name: &str, properties: Properties) {
+        if let Some(services) = &self.services {
+            services.track_event(category, name, properties);
+        }
+    }
+
+    /// Waits up to `timeout` for what usage telemetry was given so far to be delivered, or (with
+    /// a detached sender) kept in the outbox; true when it was, or when usage telemetry is off.
+    pub fn flush(&self, timeout: Duration) -> bool {
+        let usage = self.services.as_ref().and_then(|services| services.usage.as_ref());
+        usage.is_none_or(|usage| usage.transport.flush(timeout))
     }
 
     /// A handle for a program's signal handler, usable while the runtime shuts down on

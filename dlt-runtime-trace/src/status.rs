@@ -7,7 +7,9 @@ use std::fmt;
 use dlt_config::{Config, DO_NOT_TRACK_VARIABLE, Source, Sourced};
 use dlt_redact::{MASK, Redactor};
 use dlt_segment::{OptOutMark, RecipientState};
+use serde_json::{Value, json};
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use crate::credentials::WithheldCredential;
 use crate::usage::effective_endpoint;
@@ -103,6 +105,42 @@ impl Status {
         }
     }
 
+    /// The facts of `dlt telemetry --json` as one JSON object: this status and, when known,
+    /// what waits to be sent. Secrets appear only as `true`/`false` (set or not).
+    pub fn to_json(&self, waiting: Option<&WaitingTelemetry>) -> Value {
+        let recipients: Vec<Value> =
+            waiting.map(|waiting| waiting.recipients.iter().map(recipient_json).collect()).unwrap_or_default();
+        let withheld: Vec<Value> = self
+            .credentials_withheld
+            .iter()
+            .map(|withheld| {
+                json!({
+                    "credential": withheld.credential,
+                    "credential_source": withheld.credential_source.to_string(),
+                    "endpoint": withheld.endpoint,
+                    "endpoint_source": withheld.endpoint_source.to_string(),
+                })
+            })
+            .collect();
+        json!({
+            "telemetry": {
+                "enabled": self.telemetry,
+                "decided_by": self.decided_by.to_string(),
+                "endpoint": self.endpoint,
+                "write_key": self.write_key_set,
+                "debug": self.debug,
+                "detached_sender": self.detached_sender,
+            },
+            "runtime_trace": self.runtime_trace,
+            "sentry": { "dsn": self.sentry_dsn_set },
+            "opentelemetry": { "endpoint": self.otlp_endpoint },
+            "credentials_withheld": withheld,
+            "opted_out_at": waiting.and_then(|waiting| waiting.opted_out_at).and_then(|at| at.format(&Rfc3339).ok()),
+            "problems": waiting.map(|waiting| waiting.problems.as_slice()).unwrap_or_default(),
+            "waiting": recipients,
+        })
+    }
+
     /// Everything off because the configuration could not be read.
     pub(crate) fn unreadable(error: String) -> Self {
         Self {
@@ -118,6 +156,21 @@ impl Status {
             detached_sender: false,
         }
     }
+}
+
+/// One recipient's outbox in [`Status::to_json`].
+fn recipient_json(state: &RecipientState) -> Value {
+    json!({
+        "endpoint": state.endpoint,
+        "write_key": state.write_key,
+        "messages": state.waiting,
+        "oldest": state.oldest.and_then(|at| at.format(&Rfc3339).ok()),
+        "oldest_age_seconds": state.oldest.map(|at| (OffsetDateTime::now_utc() - at).as_seconds_f64().max(0.0)),
+        "sender_running": state.sender_running,
+        "sender_pid": state.sender_pid,
+        "last_error": state.last_error,
+        "problems": state.problems,
+    })
 }
 
 /// What waits to be sent, for `dlt telemetry`.

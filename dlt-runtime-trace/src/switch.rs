@@ -37,9 +37,25 @@ impl TelemetrySwitchError {
 pub fn switch_telemetry(locations: &Locations, enabled: bool) -> Result<SwitchReport, TelemetrySwitchError> {
     let lock = SwitchLock::acquire(locations)?;
     if !enabled {
-        let dir = locations.telemetry_dir();
-        dlt_segment::record_opt_out(&dir, OffsetDateTime::now_utc())
-            .map_err(|source| TelemetrySwitchError::OptOut { dir, source })?;
+        mark_opt_out(locations)?;
     }
     Ok(dlt_config::set_telemetry(&lock, locations, enabled)?)
+}
+
+/// Records an opt-out that another program's switch makes (dlt's own command line, which
+/// edits the config files itself): under the switch's lock, the counter of the mark every
+/// sender checks is incremented and every recipient's outbox deleted. No config file is
+/// touched.
+pub fn record_opt_out(locations: &Locations) -> Result<(), TelemetrySwitchError> {
+    let _lock = SwitchLock::acquire(locations)?;
+    mark_opt_out(locations)
+}
+
+/// Increments the opt-out mark's counter and deletes the outboxes; the caller holds the
+/// switch's lock.
+fn mark_opt_out(locations: &Locations) -> Result<(), TelemetrySwitchError> {
+    let dir = locations.telemetry_dir();
+    dlt_segment::record_opt_out(&dir, OffsetDateTime::now_utc())
+        .map(drop)
+        .map_err(|source| TelemetrySwitchError::OptOut { dir, source })
 }

@@ -11,10 +11,11 @@ use common::{Captured, Dirs, golden, keys, outbox_messages, schema_failures};
 #[cfg(target_os = "linux")]
 use common::our_threads;
 use dlt_runtime_trace::{
-    DecidedBy, InitOptions, PipelineIdentity, RuntimeTrace, Step, Track, load_trace, save_trace, switch_telemetry,
+    DecidedBy, HostContext, InitOptions, PipelineIdentity, RuntimeTrace, Step, Track, load_trace, save_trace,
+    switch_telemetry,
 };
 use dlt_telemetry_model::events::{Init, PipelineCommand, TelemetryStatus};
-use dlt_telemetry_model::{KnownEvent, TrackMessage};
+use dlt_telemetry_model::{EventCategory, KnownEvent, TrackMessage};
 use dlt_test_support::{Answer, HangingServer, RawEnvelope, Recorder, SentryReceiver};
 
 /// Options for a host named `host_under_test` reading only `env`, printing events to `captured`.
@@ -89,6 +90,25 @@ fn the_master_switch_of_one_pipeline_stops_only_that_pipeline() {
     assert_eq!(captured.messages().len(), 1);
     assert!(load_trace(&dirs.global().join("pipelines"), "tiny").unwrap().is_none());
     assert!(load_trace(&dirs.global().join("pipelines"), "other").unwrap().is_some());
+}
+
+#[test]
+fn an_untyped_event_goes_out_with_its_properties_and_the_hosts_own_context() {
+    let dirs = Dirs::new();
+    let captured = Captured::default();
+    let host = HostContext::default().with_python("3.11.7").with_exec_info(vec!["notebook".into()]);
+    let runtime = RuntimeTrace::init(debug_options(dirs.env(&[]), &captured).with_host_context(host));
+    let mut properties = serde_json::Map::new();
+    properties.insert("format".into(), "parquet".into());
+    runtime.track_event(EventCategory::Command, "export", properties);
+    assert!(runtime.flush(Duration::from_secs(1)));
+    let messages = captured.messages();
+    let [message] = messages.as_slice() else { panic!("one message: {messages:?}") };
+    assert_eq!(message.event, "command_export");
+    assert_eq!(keys(&message.properties), ["format", "event_category", "event_name"]);
+    assert_eq!(message.context.python.as_deref(), Some("3.11.7"));
+    assert_eq!(message.context.exec_info, ["notebook"]);
+    assert!(schema_failures(message).is_empty(), "{:?}", schema_failures(message));
 }
 
 #[test]

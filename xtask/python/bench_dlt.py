@@ -1,13 +1,18 @@
 """The dlt (Python) side of `cargo xtask bench-vs-dlt`.
 
-  bench_dlt.py deliver --messages N   track N pipeline_load events with dlt's anonymous tracker,
-                                      timing each track() call, then stop the tracker (which waits
-                                      until every event is posted); print the same JSON object as
-                                      xtask/examples/bench_segment.rs
-  bench_dlt.py pipeline               run a 3-row pipeline to the dummy destination (4 events)
+  bench_dlt.py deliver --messages N [--engine]
+                        track N pipeline_load events with dlt's anonymous tracker, timing each
+                        track() call, then stop the tracker (which waits until every event is
+                        posted); print the same JSON object as xtask/examples/bench_segment.rs
+  bench_dlt.py pipeline [--engine]
+                        run a 3-row pipeline to the dummy destination (4 events)
+
+With --engine, dlt_telemetry.install() switches dlt to this project's engine first, and
+`deliver` waits for the engine (sending from the process) instead of dlt's tracker.
 
 The endpoint and the telemetry switch come from the environment, as dlt reads them
-(RUNTIME__DLTHUB_TELEMETRY_ENDPOINT, RUNTIME__DLTHUB_TELEMETRY).
+(RUNTIME__DLTHUB_TELEMETRY_ENDPOINT, RUNTIME__DLTHUB_TELEMETRY). DLT_GLOBAL_DIR, which dlt itself
+does not read, moves dlt's global dir too, so that a run as root stays out of /var/dlt.
 """
 
 import json
@@ -29,10 +34,27 @@ LOAD_PROPERTIES = {
 }
 
 
-def deliver(messages: int) -> None:
+def use_global_dir() -> None:
+    """dlt's global dir is DLT_GLOBAL_DIR when it is set (dlt reads it only as root's /var/dlt)."""
+    global_dir = os.environ.get("DLT_GLOBAL_DIR")
+    if global_dir:
+        import dlt.common.runtime.run_context as run_context
+
+        run_context.global_dir = lambda: global_dir
+
+
+def install_engine() -> None:
+    import dlt_telemetry
+
+    dlt_telemetry.install()
+
+
+def deliver(messages: int, engine: bool) -> None:
     import dlt
     from dlt.common.runtime import anon_tracker
 
+    if engine:
+        install_engine()
     # The run context starts telemetry from the configuration, as any dlt program does.
     dlt.current.run_context()
     endpoint = os.environ["RUNTIME__DLTHUB_TELEMETRY_ENDPOINT"]
@@ -47,14 +69,22 @@ def deliver(messages: int) -> None:
         call = time.perf_counter_ns()
         anon_tracker.track("pipeline", "load", properties)
         track_ns.append(time.perf_counter_ns() - call)
-    anon_tracker.disable_anon_tracker()  # waits for the worker to post every event
+    if engine:
+        import dlt_telemetry
+
+        if not dlt_telemetry.flush(300.0):
+            sys.exit("the engine did not deliver every event")
+    else:
+        anon_tracker.disable_anon_tracker()  # waits for the worker to post every event
     delivered_seconds = time.perf_counter() - started
     print(json.dumps({"messages": messages, "delivered_seconds": delivered_seconds, "track_ns": track_ns}))
 
 
-def pipeline() -> None:
+def pipeline(engine: bool) -> None:
     import dlt
 
+    if engine:
+        install_engine()
     rows = [{"id": 1, "name": "alpha"}, {"id": 2, "name": "beta"}, {"id": 3, "name": "gamma"}]
     bench = dlt.pipeline(
         pipeline_name="bench_pipeline",
@@ -68,10 +98,13 @@ def pipeline() -> None:
 
 def main() -> None:
     args = sys.argv[1:]
+    engine = "--engine" in args
+    args = [arg for arg in args if arg != "--engine"]
+    use_global_dir()
     if args[:1] == ["deliver"] and len(args) == 3 and args[1] == "--messages":
-        deliver(int(args[2]))
+        deliver(int(args[2]), engine)
     elif args == ["pipeline"]:
-        pipeline()
+        pipeline(engine)
     else:
         sys.exit(__doc__)
 

@@ -6,7 +6,8 @@
 //! - `check-workflows`: the GitHub Actions workflow parses and has the jobs and steps relied on.
 //! - `package-check [--no-verify]`: every crate meant for crates.io packages (and builds from its
 //!   tarball).
-//! - `test`: the whole test suite (nextest when installed, then doctests).
+//! - `test`: the whole test suite (nextest when installed, then doctests, then the Python
+//!   tests of `dlt-python` against dlt 1.31); `test-python`: only the Python tests.
 //! - `sentry-envelopes`: the Sentry bridge's envelopes, read by Sentry's Python SDK.
 //! - `otlp-check`: the OpenTelemetry bridge's requests, decoded by OpenTelemetry's Python
 //!   `opentelemetry-proto`.
@@ -28,6 +29,7 @@ mod fuzz;
 mod otlp_check;
 mod package_check;
 mod python;
+mod python_tests;
 mod sentry_envelopes;
 mod validate;
 
@@ -51,7 +53,11 @@ commands:
       Fail if a crate meant for crates.io lacks the metadata it needs or does not package and
       build from its tarball (cargo package --workspace, offline); --no-verify skips the build.
   test
-      Run the whole test suite: cargo nextest (or cargo test) and the doctests.
+      Run the whole test suite: cargo nextest (or cargo test), the doctests, then the Python
+      tests: the dlt-python wheel built into target/python-tests/venv with dlt 1.31 and pytest
+      from PyPI (needs python3 with venv and pip; not on Windows).
+  test-python
+      Run only the Python tests, as `test` does after the Rust suites.
   sentry-envelopes
       Capture the Sentry bridge's envelopes (an error, a panic, a pipeline transaction) and
       parse each with Sentry's official Python SDK, installed into .venv/ (git ignores it).
@@ -87,6 +93,7 @@ fn main() -> ExitCode {
             package_check::Options::parse(rest).and_then(|options| package_check::run(&workspace_root(), &options))
         }
         "test" => run_tests(&workspace_root()),
+        "test-python" => python_tests::run(&workspace_root()),
         "sentry-envelopes" => sentry_envelopes::run(&workspace_root()),
         "otlp-check" => otlp_check::run(&workspace_root()),
         "faults" => faults::run(&workspace_root()),
@@ -116,7 +123,7 @@ fn workspace_root() -> PathBuf {
 }
 
 /// Runs the test suite: every test (each in its own process under nextest), then doctests,
-/// which nextest does not run.
+/// which nextest does not run, then the Python tests.
 fn run_tests(root: &Path) -> Result<(), String> {
     let has_nextest =
         Command::new("cargo").args(["nextest", "--version"]).output().is_ok_and(|output| output.status.success());
@@ -139,5 +146,5 @@ fn run_tests(root: &Path) -> Result<(), String> {
             return Err(format!("`cargo {}` failed ({status})", suite.join(" ")));
         }
     }
-    Ok(())
+    python_tests::run(root)
 }

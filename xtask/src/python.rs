@@ -1,19 +1,20 @@
-//! What the commands that hand their output to a Python package share: a virtual environment
-//! in the checkout holding that package, a fresh output folder, and steps that must succeed.
+//! What the commands that use Python share: a virtual environment in the checkout holding the
+//! packages they need, the `dlt_telemetry` wheel built into one, a fresh output folder, and
+//! steps that must succeed.
 
+use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+/// The folder of the Python package built from `dlt-python/`.
+const WHEEL_SOURCE: &str = "dlt-python";
 
 /// The Python of the virtual environment `root/dir` (`.venv`, which git ignores), created with
 /// `python3 -m venv` when missing and given `pip_package` from PyPI when `import import_name`
 /// fails.
 pub(crate) fn venv(root: &Path, dir: &str, import_name: &str, pip_package: &str) -> Result<PathBuf, String> {
-    let venv = root.join(dir);
-    let python = venv.join("bin/python");
-    if !python.exists() {
-        run_step(Command::new("python3").arg("-m").arg("venv").arg(&venv), &format!("creating {dir}"))?;
-    }
+    let python = create_venv(root, dir)?;
     let import = format!("import {import_name}");
     let installed = Command::new(&python).args(["-c", &import]).output().is_ok_and(|o| o.status.success());
     if !installed {
@@ -23,6 +24,45 @@ pub(crate) fn venv(root: &Path, dir: &str, import_name: &str, pip_package: &str)
         )?;
     }
     Ok(python)
+}
+
+/// The Python of the virtual environment `root/dir`, created with `python3 -m venv` when
+/// missing; a clear error when there is no `python3` to create it with.
+pub(crate) fn create_venv(root: &Path, dir: &str) -> Result<PathBuf, String> {
+    let python = root.join(dir).join("bin/python");
+    if python.exists() {
+        return Ok(python);
+    }
+    if !Command::new("python3").arg("--version").output().is_ok_and(|output| output.status.success()) {
+        return Err(format!(
+            "creating {dir} needs python3 (3.9 or later, with its venv module and pip) on PATH, e.g. \
+             `apt-get install python3 python3-venv` or `brew install python`"
+        ));
+    }
+    run_step(Command::new("python3").arg("-m").arg("venv").arg(root.join(dir)), &format!("creating {dir}"))?;
+    Ok(python)
+}
+
+/// Builds the `dlt_telemetry` wheel from `dlt-python/` with maturin (which must be installed in
+/// `python`'s environment) in cargo's `profile` and installs it there, replacing an earlier
+/// build. The build shares the workspace's `target/`.
+pub(crate) fn install_wheel(root: &Path, python: &Path, profile: &str) -> Result<(), String> {
+    let bin = python.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut path = OsString::from(&bin);
+    if let Some(inherited) = std::env::var_os("PATH") {
+        path.push(":");
+        path.push(inherited);
+    }
+    run_step(
+        Command::new(python)
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-build-isolation"])
+            .args(["--force-reinstall", "--no-deps"])
+            .arg(root.join(WHEEL_SOURCE))
+            .env("PATH", path)
+            .env("MATURIN_PEP517_ARGS", format!("--profile {profile}"))
+            .current_dir(root),
+        &format!("building and installing the {WHEEL_SOURCE} wheel ({profile})"),
+    )
 }
 
 /// Removes `dir` and everything in it, if it exists: each run starts from an empty folder.

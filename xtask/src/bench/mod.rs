@@ -173,6 +173,18 @@ struct DeliveryBench {
     ours_messages: usize,
     /// Whether this bench's `track` timings are reported as rows.
     report_track: bool,
+    /// This project's driver.
+    ours: OursDriver,
+}
+
+/// Which of this project's drivers a delivery row runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum OursDriver {
+    /// `bench_segment`: a `SegmentClient` in a Rust program.
+    Rust,
+    /// dlt (Python) switched to the engine by `dlt_telemetry.install()`, tracking through dlt's
+    /// own `anon_tracker.track` as the dlt side does, sending from the process.
+    PythonEngine,
 }
 
 /// What the runs share.
@@ -206,6 +218,8 @@ pub(crate) fn run(root: &Path, options: &Options, args: &[String]) -> Result<(),
     let python = bench_python(root)?;
     let target = target_dir(root)?;
     build_ours(root)?;
+    eprintln!("building the dlt-python wheel (release) into {VENV}/");
+    crate::python::install_wheel(root, &python, "release")?;
     let mut machine = Machine::describe(root, &python);
     let bench = Bench {
         dlt_cli: python.with_file_name("dlt"),
@@ -240,7 +254,7 @@ pub(crate) fn run(root: &Path, options: &Options, args: &[String]) -> Result<(),
 }
 
 /// The commands measured as whole processes, a row per endpoint each.
-fn process_benches() -> [ProcessBench; 2] {
+fn process_benches() -> [ProcessBench; 3] {
     [
         ProcessBench {
             measurement: "`dlt telemetry`",
@@ -264,11 +278,24 @@ fn process_benches() -> [ProcessBench; 2] {
                 Side::Ours => Command::new(&bench.ours_pipeline),
             },
         },
+        ProcessBench {
+            measurement: "dlt pipeline script, 4 events: dlt's tracker vs `dlt_telemetry.install()`",
+            messages_per_run: 4,
+            limit: Duration::from_secs(120),
+            command: |bench, side| {
+                let mut command = Command::new(&bench.python);
+                command.arg(&bench.driver).arg("pipeline");
+                if side == Side::Ours {
+                    command.arg("--engine");
+                }
+                command
+            },
+        },
     ]
 }
 
 /// The delivery rows.
-fn delivery_benches() -> [DeliveryBench; 4] {
+fn delivery_benches() -> [DeliveryBench; 5] {
     [
         DeliveryBench {
             measurement: "delivery, one message per request",
@@ -277,6 +304,7 @@ fn delivery_benches() -> [DeliveryBench; 4] {
             dlt_messages: 1000,
             ours_messages: 5000,
             report_track: true,
+            ours: OursDriver::Rust,
         },
         DeliveryBench {
             measurement: "delivery to a `/v1/batch` URL",
@@ -285,6 +313,7 @@ fn delivery_benches() -> [DeliveryBench; 4] {
             dlt_messages: 1000,
             ours_messages: 50_000,
             report_track: false,
+            ours: OursDriver::Rust,
         },
         DeliveryBench {
             measurement: "delivery, one message per request",
@@ -293,6 +322,7 @@ fn delivery_benches() -> [DeliveryBench; 4] {
             dlt_messages: 20,
             ours_messages: 20,
             report_track: false,
+            ours: OursDriver::Rust,
         },
         DeliveryBench {
             measurement: "delivery to a `/v1/batch` URL",
@@ -301,51 +331,75 @@ fn delivery_benches() -> [DeliveryBench; 4] {
             dlt_messages: 20,
             ours_messages: 5000,
             report_track: false,
+            ours: OursDriver::Rust,
+        },
+        DeliveryBench {
+            measurement: "dlt (Python) delivery, dlt's tracker vs `dlt_telemetry.install()`",
+            scenario: Scenario::Answers,
+            path: "/",
+            dlt_messages: 1000,
+            ours_messages: 1000,
+            report_track: true,
+            ours: OursDriver::PythonEngine,
         },
     ]
 }
 
 impl Bench {
-    /// One row per scenario: the median wall time of `runs` runs per side, interleaved.
+    /// One row per scenario: the median wall time of `runs` runs per side. Each round runs
+    /// every scenario and both sides in turn, so that a busy moment of the machine falls on
+    /// all of them alike rather than on one scenario's block.
     fn process_rows(&self, process: &ProcessBench) -> Result<Vec<Row>, String> {
         // A first run per side, not counted: file caches, Python's bytecode.
         for side in [Side::Dlt, Side::Ours] {
             self.time_process(process, side, Scenario::Off)?;
         }
-        let mut rows = Vec::new();
-        let mut off = None;
-        for scenario in SCENARIOS {
-            let before =
-                [Side::Dlt, Side::Ours].map(|side| self.endpoints(side).counting(scenario).map(Endpoint::messages));
-            let (mut dlt, mut ours) = (Vec::new(), Vec::new());
-            // Each run's dirs stay until its messages arrived, as a user's do: a detached
-            // sender delivers from them after the command exited.
-            let mut kept = Vec::new();
-            for run in 1..=self.runs {
-                eprintln!("{}, {}: run {run} of {}", process.measurement, scenario.label(), self.runs);
-                for (side, times) in [(Side::Dlt, &mut dlt), (Side::Ours, &mut ours)] {
-                    let (wall, dirs) = self.time_process(process, side, scenario)?;
+        let before: Vec<[Option<u64>; 2]> = SCENARIOS
+            .iter()
+            .map(|scenario| {
+                [Side::Dlt, Side::Ours].map(|side| self.endpoints(side).counting(*scenario).map(Endpoint::messages))
+            })
+            .collect();
+        let mut times = vec![(Vec::new(), Vec::new()); SCENARIOS.len()];
+        // Each run's dirs stay until its messages arrived, as a user's do: a detached sender
+        // delivers from them after the command exited.
+        let mut kept = Vec::new();
+        for run in 1..=self.runs {
+            eprintln!("{}: round {run} of {}", process.measurement, self.runs);
+            for (scenario, (dlt, ours)) in SCENARIOS.iter().zip(times.iter_mut()) {
+                for (side, times) in [(Side::Dlt, &mut *dlt), (Side::Ours, &mut *ours)] {
+                    let (wall, dirs) = self.time_process(process, side, *scenario)?;
                     times.push(wall.as_secs_f64());
                     kept.push(dirs);
                 }
             }
-            for (side, before) in [Side::Dlt, Side::Ours].into_iter().zip(before) {
-                self.check_arrivals(process, side, scenario, before)?;
-            }
-            drop(kept);
-            let (dlt, ours) = (seconds(median(&dlt)), seconds(median(&ours)));
-            let off_times = *off.get_or_insert((dlt, ours));
-            let note = |time, off_time| (scenario != Scenario::Off).then(|| show_difference(time, off_time, "off"));
-            rows.push(Row {
-                measurement: process.measurement.into(),
-                endpoint: scenario.label().into(),
-                dlt: Figure::Time(dlt),
-                ours: Figure::Time(ours),
-                dlt_note: note(dlt, off_times.0),
-                ours_note: note(ours, off_times.1),
-            });
         }
-        Ok(rows)
+        for (scenario, before) in SCENARIOS.iter().zip(&before) {
+            for (side, before) in [Side::Dlt, Side::Ours].into_iter().zip(*before) {
+                self.check_arrivals(process, side, *scenario, before)?;
+            }
+        }
+        drop(kept);
+        let medians: Vec<(Duration, Duration)> =
+            times.iter().map(|(dlt, ours)| (seconds(median(dlt)), seconds(median(ours)))).collect();
+        // `SCENARIOS` begins with `Scenario::Off`.
+        let off_times = medians[0];
+        Ok(SCENARIOS
+            .iter()
+            .zip(medians)
+            .map(|(scenario, (dlt, ours))| {
+                let note =
+                    |time, off_time| (*scenario != Scenario::Off).then(|| show_difference(time, off_time, "off"));
+                Row {
+                    measurement: process.measurement.into(),
+                    endpoint: scenario.label().into(),
+                    dlt: Figure::Time(dlt),
+                    ours: Figure::Time(ours),
+                    dlt_note: note(dlt, off_times.0),
+                    ours_note: note(ours, off_times.1),
+                }
+            })
+            .collect())
     }
 
     /// The wall time of one run in fresh dirs, and the dirs.
@@ -407,12 +461,16 @@ impl Bench {
             ours_note: None,
         }];
         if delivery.report_track {
+            let caller = match delivery.ours {
+                OursDriver::Rust => "",
+                OursDriver::PythonEngine => " from Python (dlt's `anon_tracker.track`)",
+            };
             for (name, statistic) in
                 [("median", median as fn(&[f64]) -> Option<f64>), ("p99", |s: &[f64]| percentile(s, 99.0))]
             {
                 let figure = |index: usize| Figure::Time(seconds(statistic(&track_ns[index]).map(|ns| ns / 1e9)));
                 rows.push(Row {
-                    measurement: format!("`track` call, {name}"),
+                    measurement: format!("`track` call{caller}, {name}"),
                     endpoint: delivery.scenario.label().into(),
                     dlt: figure(0),
                     ours: figure(1),
@@ -439,6 +497,16 @@ impl Bench {
                 command.arg(&self.driver).args(["deliver", "--messages", &delivery.dlt_messages.to_string()]);
                 (command, delivery.dlt_messages)
             }
+            Side::Ours if delivery.ours == OursDriver::PythonEngine => {
+                let mut command = Command::new(&self.python);
+                command.arg(&self.driver).args([
+                    "deliver",
+                    "--messages",
+                    &delivery.ours_messages.to_string(),
+                    "--engine",
+                ]);
+                (command, delivery.ours_messages)
+            }
             Side::Ours => {
                 let mut command = Command::new(&self.ours_driver);
                 command.args(["--endpoint", &url, "--messages", &delivery.ours_messages.to_string()]);
@@ -446,6 +514,10 @@ impl Bench {
             }
         };
         Self::environment(&mut command, &dirs, &url, true);
+        if side == Side::Ours && delivery.ours == OursDriver::PythonEngine {
+            // Delivered from the process, so that its `flush` waits for the endpoint.
+            command.env("RUNTIME__TELEMETRY_DETACHED_SENDER", "false");
+        }
         let what = format!("{} ({}, {})", delivery.measurement, side.name(), delivery.scenario.label());
         let before = endpoint.messages();
         let finished = child::run(&mut command, &what, Duration::from_secs(300))?.success(&what)?;
@@ -553,6 +625,23 @@ fn bench_python(root: &Path) -> Result<PathBuf, String> {
             return Err(format!("{VENV}/ does not import dlt {DLT_VERSION} after installing it"));
         }
     }
+    let has_maturin = child::run(Command::new(&python).args(["-c", "import maturin"]), "python", minutes(2))
+        .is_ok_and(|finished| finished.status.success());
+    if !has_maturin {
+        eprintln!("installing maturin into {VENV}/ (it builds the dlt-python wheel)");
+        child::run_visible(
+            Command::new(&python).args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "maturin>=1.9.4,<2",
+            ]),
+            "pip install maturin",
+            minutes(15),
+        )?;
+    }
     Ok(python)
 }
 
@@ -606,8 +695,9 @@ telemetry off.
 - This project: release builds of `dlt`, of the `traced_pipeline` example of `dlt-runtime-trace`
   and of xtask's `bench_segment` example (dlt-segment). dlt: `dlt=={dlt_version}` from PyPI in a
   virtual environment.
-- Process rows: wall time from spawn to exit, the median of {runs} runs per side and endpoint,
-  the two sides interleaved, after one uncounted warm-up run each; stdout and stderr through
+- Process rows: wall time from spawn to exit, the median of {runs} runs per side and endpoint;
+  each round runs every endpoint and both sides in turn (so a busy moment of the shared machine
+  falls on all of them alike), after one uncounted warm-up run each; stdout and stderr through
   pipes. Each run has its own temporary `HOME`, `DLT_GLOBAL_DIR`, `DLT_PROJECT_DIR` (its working
   dir) and `DLT_DATA_DIR`, and an environment of only `PATH`, `LANG`, these and
   `RUNTIME__DLTHUB_TELEMETRY` (`false` for telemetry off), `RUNTIME__DLTHUB_TELEMETRY_ENDPOINT`
@@ -621,6 +711,13 @@ telemetry off.
 - Pipeline run: dlt runs a 3-row pipeline to its `dummy` destination
   (`xtask/python/bench_dlt.py pipeline`); this project runs the `traced_pipeline` example. Each
   sends 4 events: `pipeline_extract`, `pipeline_normalize`, `pipeline_load`, `pipeline_run`.
+- dlt pipeline script: the same dlt script both sides, once with dlt's own tracker and once
+  after `dlt_telemetry.install()` (`bench_dlt.py pipeline --engine`, the `dlt-python` wheel built
+  in release into `.venv-bench/`): the engine hands what is undelivered at exit to a detached
+  sender (`python -m dlt_telemetry.sender`).
+- dlt (Python) delivery: both sides track through dlt's own `anon_tracker.track`; the engine
+  side sends from the process (`RUNTIME__TELEMETRY_DETACHED_SENDER=false`) and waits with
+  `dlt_telemetry.flush`.
 - Delivery: a driver process tracks N `pipeline_load` messages with the same properties (dlt:
   `dlt.common.runtime.anon_tracker.track`, then `disable_anon_tracker()`, which waits for its
   worker; this project: `SegmentClient::track`, then `shutdown`) and reports messages per second
@@ -630,8 +727,9 @@ telemetry off.
 {counts}
 - `track` call: each call timed on its own (`time.perf_counter_ns` in Python, `Instant` in
   Rust, the clock reads included) during the first delivery row's runs.
-- dlt {dlt_version} running as root keeps its global dir in `/var/dlt` whatever `HOME` says (it
-  writes `.anonymous_id` there); this project uses `DLT_GLOBAL_DIR`.
+- dlt {dlt_version} running as root keeps its global dir in `/var/dlt` whatever `HOME` says: the
+  `dlt telemetry` row, dlt's own command, writes `.anonymous_id` there. The Python driver points
+  dlt's global dir at the run's `DLT_GLOBAL_DIR` (which the engine, once installed, follows).
 ";
 
 /// `docs/benchmarks.md`: the table, the machine, and how it was measured.
