@@ -138,6 +138,8 @@ struct BoundClient {
     counters: Option<Arc<Counters>>,
     scrubber: Arc<Scrubber>,
     shutdown_timeout: Duration,
+    /// The tags this guard set on the scope.
+    scope_tags: Vec<&'static str>,
     /// The answer of the first shutdown.
     shut_down: OnceLock<bool>,
 }
@@ -155,6 +157,16 @@ impl BoundClient {
             if self.hub.client().is_some_and(|bound| Arc::ptr_eq(&bound, &self.client)) {
                 self.hub.bind_client(None);
             }
+            // The scope outlives the client: what this guard put there (its breadcrumbs, tags
+            // and user) must not travel with the next client bound to the hub, which may
+            // belong to another configuration.
+            self.hub.configure_scope(|scope| {
+                scope.clear_breadcrumbs();
+                for name in &self.scope_tags {
+                    scope.remove_tag(name);
+                }
+                scope.set_user(None);
+            });
             drained
         })
     }
@@ -182,6 +194,7 @@ impl SentryGuard {
                 counters,
                 scrubber,
                 shutdown_timeout: options.shutdown_timeout,
+                scope_tags: options.tags().into_iter().map(|(name, _)| name).collect(),
                 shut_down: OnceLock::new(),
             }),
             event_level: options.event_level,
@@ -312,6 +325,33 @@ mod tests {
         assert_eq!(event.tags["commit_sha"], "192891");
         assert_eq!(event.tags["github_user"], "rudolfix");
         assert_eq!(event.user.as_ref().unwrap().username.as_deref(), Some("rudolfix"));
+    }
+
+    /// The scope outlives a client: a second configuration bound to the same hub gets none of
+    /// the first one's breadcrumbs, tags or user.
+    #[test]
+    fn nothing_of_one_configuration_travels_with_the_next_client() {
+        let (first, second) = (CapturingTransport::new(), CapturingTransport::new());
+        on_own_hub(|hub| {
+            let guard = init(options(&first));
+            hub.add_breadcrumb(sentry_core::Breadcrumb { message: Some("first config".into()), ..Default::default() });
+            assert!(guard.shutdown_by(Instant::now() + Duration::from_secs(1)));
+
+            let mut plain = SentryOptions::new("2.0.0");
+            plain.dsn = Some(SentryDsn::parse(DSN).unwrap());
+            plain.capture_panics = false;
+            plain.transport = Some(second.clone());
+            let guard = init(plain);
+            hub.capture_message("second", Level::Error);
+            assert!(guard.shutdown_by(Instant::now() + Duration::from_secs(1)));
+        });
+        let event = &second.events()[0];
+        assert!(event.breadcrumbs.is_empty(), "{:?}", event.breadcrumbs);
+        for tag in ["pipeline_name", "commit_sha", "github_user"] {
+            assert!(!event.tags.contains_key(tag), "{tag}: {:?}", event.tags);
+        }
+        assert_eq!(event.tags["dlt_version"], "2.0.0");
+        assert_eq!(event.user, None);
     }
 
     #[test]
