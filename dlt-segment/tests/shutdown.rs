@@ -10,7 +10,8 @@ use std::time::{Duration, Instant, SystemTime};
 use dlt_segment::{OutboxOptions, SegmentClient, Transport};
 use dlt_test_support::{Answer, Recorder};
 use support::{
-    closed_port_url, handed_off, hanging_server, indexes, message, message_indexes, messages, options, read_outbox,
+    closed_port_url, handed_off, hanging_server, indexes, message, message_indexes, messages, one_at_a_time, options,
+    read_outbox,
 };
 
 const DEADLINE: Duration = Duration::from_secs(1);
@@ -88,7 +89,7 @@ fn without_an_outbox_what_is_left_is_counted_as_lost() {
 fn the_next_transport_for_the_same_recipient_sends_the_outbox_first_then_removes_it() {
     let dir = dlt_test_support::private_tempdir().unwrap();
     let server = Recorder::with_answer(Answer::status(503)).unwrap();
-    let outbox = || options(server.url() + "/v1/batch").with_outbox(OutboxOptions::new(dir.path()));
+    let outbox = || one_at_a_time(options(server.url() + "/v1/batch")).with_outbox(OutboxOptions::new(dir.path()));
     let first = SegmentClient::start(outbox()).unwrap();
     first.track(message(1));
     first.track(message(2));

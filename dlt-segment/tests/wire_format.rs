@@ -13,7 +13,7 @@ use dlt_segment::{BatchLimits, OutboxOptions, SegmentClient, Transport, WriteKey
 use dlt_telemetry_model::{AnonymousMessage, TrackMessage};
 use dlt_test_support::Recorder;
 use serde_json::{Map, Value};
-use support::{indexes, message, message_with, messages, options};
+use support::{indexes, message, message_with, messages, one_at_a_time, options};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -124,7 +124,7 @@ fn single_endpoint_posts_each_golden_message_as_dlt_does_plus_segment_fields() {
 fn batch_endpoint_carries_the_same_messages_in_an_envelope() {
     let goldens = goldens();
     let server = Recorder::start().unwrap();
-    let client = SegmentClient::start(options(server.url() + "/v1/batch")).unwrap();
+    let client = SegmentClient::start(one_at_a_time(options(server.url() + "/v1/batch"))).unwrap();
     for golden in &goldens {
         client.track(AnonymousMessage::screen(serde_json::from_str(&golden.body_raw).unwrap()).unwrap());
     }
@@ -166,11 +166,7 @@ fn a_message_keeps_its_message_id_and_timestamp() {
 #[test]
 fn a_plain_endpoint_gets_one_message_per_post_in_order() {
     let server = Recorder::start().unwrap();
-    let mut options = options(server.url() + "/");
-    // One request at a time: of several in flight on their own connections, which the server
-    // reads first is the scheduler's choice, not the sender's.
-    options.concurrency = 1;
-    let client = SegmentClient::start(options).unwrap();
+    let client = SegmentClient::start(one_at_a_time(options(server.url() + "/"))).unwrap();
     for index in 0..5 {
         client.track(message(index));
     }
@@ -204,7 +200,7 @@ fn batches_hold_at_most_the_message_count_limit() {
     let dir = dlt_test_support::private_tempdir().unwrap();
     let server = Recorder::start().unwrap();
     outbox_holding(dir.path(), &(server.url() + "/v1/batch"), 7);
-    let mut options = options(server.url() + "/v1/batch").with_outbox(OutboxOptions::new(dir.path()));
+    let mut options = one_at_a_time(options(server.url() + "/v1/batch")).with_outbox(OutboxOptions::new(dir.path()));
     options.limits.max_batch_messages = 3;
     let client = SegmentClient::start(options).unwrap();
     assert!(client.flush(Duration::from_secs(10)));

@@ -37,6 +37,14 @@ pub fn options(endpoint: impl AsRef<str>) -> SegmentOptions {
     options
 }
 
+/// `options` with one request in flight at a time, for tests of the order requests arrive in:
+/// of several in flight on their own connections, which one the server reads first is the
+/// scheduler's choice, not the sender's.
+pub fn one_at_a_time(mut options: SegmentOptions) -> SegmentOptions {
+    options.concurrency = 1;
+    options
+}
+
 /// Every message waiting in the outboxes under `telemetry_dir`, every recipient's and of every
 /// opt-out counter, one per line (a message both waiting and claimed counts twice).
 pub fn read_outbox(telemetry_dir: &Path) -> std::io::Result<Vec<TrackMessage>> {
