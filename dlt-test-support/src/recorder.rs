@@ -234,7 +234,8 @@ fn wants_close(head: &Head) -> bool {
 }
 
 /// A loopback HTTP/1.1 endpoint (keep-alive; `Content-Length` and chunked bodies) that records
-/// every request and answers with a configurable [`Answer`]. Shut down on drop.
+/// every request (or only counts it, with recording off) before it answers with a configurable
+/// [`Answer`] or a script's. Shut down on drop.
 ///
 /// ```
 /// use std::time::Duration;
