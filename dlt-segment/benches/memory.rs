@@ -6,11 +6,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
-use std::net::{TcpListener, TcpStream};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use dlt_segment::{SegmentClient, SegmentOptions, Transport};
+use dlt_test_support::{HangingServer, refusing_url};
 
 /// A `VmHWM` (peak) or `VmRSS` (current) line of `/proc/self/status`, in KiB.
 fn status_kib(field: &str) -> u64 {
@@ -21,23 +20,6 @@ fn status_kib(field: &str) -> u64 {
             line.strip_prefix(field)?.trim_start_matches(':').trim().strip_suffix("kB")?.trim().parse().ok()
         })
         .unwrap_or(0)
-}
-
-/// A loopback endpoint that accepts connections and never answers.
-fn hanging_endpoint() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap();
-    thread::spawn(move || {
-        let held: Vec<TcpStream> = listener.incoming().flatten().collect();
-        drop(held);
-    });
-    format!("http://{address}/v1/batch")
-}
-
-/// A loopback endpoint that refuses connections.
-fn closed_endpoint() -> String {
-    let address = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    format!("http://{address}/v1/batch")
 }
 
 fn offer(endpoint: &str, label: &str) {
@@ -67,6 +49,7 @@ fn offer(endpoint: &str, label: &str) {
 
 fn main() {
     println!("baseline: RSS {} KiB, peak {} KiB", status_kib("VmRSS"), status_kib("VmHWM"));
-    offer(&hanging_endpoint(), "endpoint never answers");
-    offer(&closed_endpoint(), "closed port");
+    let hanging = HangingServer::start().unwrap();
+    offer(&format!("{}/v1/batch", hanging.url()), "endpoint never answers");
+    offer(&format!("{}/v1/batch", refusing_url().unwrap()), "closed port");
 }

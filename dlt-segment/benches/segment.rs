@@ -1,13 +1,12 @@
 //! The costs that matter to a host: `track` while the worker is busy (target: under 1 µs
 //! median), the opt-out mark check each request makes, a short-lived program's handoff of its
 //! message to the outbox (empty, or holding most of its bound), and delivery to a local server
-//! (batched, and one message per request a few at once). Memory with the endpoint down is measured by `examples/memory_bound.rs`.
+//! (batched, and one message per request a few at once). Memory with the endpoint down is measured by `benches/memory.rs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(missing_docs, reason = "criterion_group! generates an undocumented pub fn")]
 
 use std::hint::black_box;
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
@@ -15,30 +14,25 @@ use dlt_redact::HttpUrl;
 use dlt_segment::{HandoffTransport, OptOutWatch, OutboxOptions, SegmentClient, SegmentOptions, Transport};
 use dlt_telemetry_model::AnonymousMessage;
 use dlt_test_support::pipeline_load_message as message;
-use tokio::runtime::Runtime;
-use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use dlt_test_support::{HangingServer, Recorder};
 
-/// A local server that answers 200 and records nothing, and the runtime that started it.
-fn local_server() -> (Runtime, MockServer) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let server = runtime.block_on(async {
-        let server = MockServer::builder().disable_request_recording().start().await;
-        Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
-        server
-    });
-    (runtime, server)
+/// A local server that answers 200 and keeps nothing: a benchmark sends it more than memory
+/// should hold.
+fn local_server() -> Recorder {
+    let server = Recorder::start().unwrap();
+    server.set_recording(false);
+    server
 }
 
 /// An endpoint that accepts connections and never answers: its worker stays busy in a request.
-fn hanging_endpoint(listener: &TcpListener) -> HttpUrl {
-    HttpUrl::parse(&format!("http://{}/v1/batch", listener.local_addr().unwrap())).unwrap()
+fn hanging_endpoint(server: &HangingServer) -> HttpUrl {
+    HttpUrl::parse(&format!("{}/v1/batch", server.url())).unwrap()
 }
 
 fn track_latency(c: &mut Criterion) {
     let mut group = c.benchmark_group("track");
     let template = message();
-    let hanging = TcpListener::bind("127.0.0.1:0").unwrap();
+    let hanging = HangingServer::start().unwrap();
 
     // The common case: room in the queue while the worker is busy with a request. A fresh
     // client per sample, with room for all of the sample's messages.
@@ -72,8 +66,8 @@ fn track_latency(c: &mut Criterion) {
     });
 
     // The worker sending to a local server as fast as it can; the queue is full part of the time.
-    let (_runtime, server) = local_server();
-    let mut options = SegmentOptions::new(HttpUrl::parse(&format!("{}/v1/batch", server.uri())).unwrap(), "dlt/0.1.0");
+    let server = local_server();
+    let mut options = SegmentOptions::new(HttpUrl::parse(&format!("{}/v1/batch", server.url())).unwrap(), "dlt/0.1.0");
     options.queue_capacity = 100_000;
     let client = SegmentClient::start(options).unwrap();
     group.bench_function("worker sending to a local server", |b| {
@@ -140,12 +134,12 @@ fn delivery(c: &mut Criterion) {
     let mut group = c.benchmark_group("delivery");
     group.throughput(Throughput::Elements(MESSAGES as u64));
     group.sample_size(10);
-    let (_runtime, server) = local_server();
+    let server = local_server();
     for (path, label) in [
         ("/v1/batch", "10,000 messages to a local /v1/batch server"),
         ("/track", "10,000 messages, one per request, 4 at once"),
     ] {
-        let mut options = SegmentOptions::new(HttpUrl::parse(&format!("{}{path}", server.uri())).unwrap(), "dlt/0.1.0");
+        let mut options = SegmentOptions::new(HttpUrl::parse(&format!("{}{path}", server.url())).unwrap(), "dlt/0.1.0");
         options.queue_capacity = MESSAGES;
         let client = SegmentClient::start(options).unwrap();
         let template = message();

@@ -78,8 +78,8 @@ pub struct SegmentOptions {
     pub retry: RetryPolicy,
     /// Segment's size limits.
     pub limits: BatchLimits,
-    /// For endpoints that take one message per request: how many requests may be in flight at
-    /// once (at least 1).
+    /// How many requests may be in flight at once (at least 1), batches or single messages: as
+    /// soon as one ends the next may start.
     pub concurrency: usize,
     /// Where to keep what could not be delivered, for a later sender; `None` drops it (counted).
     pub outbox: Option<OutboxOptions>,

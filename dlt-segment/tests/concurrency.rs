@@ -8,15 +8,16 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use dlt_segment::{OutboxOptions, SegmentClient, Transport};
+use dlt_test_support::Recorder;
 use support::read_outbox;
-use support::{Server, hanging_server, message, options};
+use support::{hanging_server, message, messages, options};
 
 #[test]
 fn eight_threads_lose_nothing_below_the_queue_bound() {
     const THREADS: usize = 8;
     const PER_THREAD: usize = 1_000;
-    let server = Server::accepting();
-    let mut options = options(server.url("/v1/batch"));
+    let server = Recorder::start().unwrap();
+    let mut options = options(server.url() + "/v1/batch");
     options.queue_capacity = THREADS * PER_THREAD;
     let client = SegmentClient::start(options).unwrap();
     thread::scope(|scope| {
@@ -33,7 +34,7 @@ fn eight_threads_lose_nothing_below_the_queue_bound() {
 
     let stats = client.stats();
     assert_eq!((stats.queued, stats.sent, stats.dropped_queue_full), (8_000, 8_000, 0));
-    let received = support::indexes(&server.messages());
+    let received = support::indexes(&messages(&server));
     assert_eq!(received.len(), 8_000);
     assert!(received.into_iter().eq(0..8_000), "each message exactly once");
 }
@@ -64,15 +65,15 @@ fn a_full_queue_drops_and_counts_and_keeps_what_it_took() {
 
 #[test]
 fn degenerate_limits_do_not_panic() {
-    let server = Server::accepting();
-    let mut options = options(server.url("/v1/batch"));
+    let server = Recorder::start().unwrap();
+    let mut options = options(server.url() + "/v1/batch");
     options.queue_capacity = usize::MAX;
     options.limits.max_batch_messages = 0;
     let client = SegmentClient::start(options).unwrap();
     client.track(message(1));
     client.track(message(2));
     assert!(client.flush(Duration::from_secs(10)));
-    assert_eq!(support::indexes(&server.messages()), [1, 2]);
+    assert_eq!(support::indexes(&messages(&server)), [1, 2]);
 }
 
 /// One message per request, four at most in flight: a request that hangs holds only its own

@@ -7,53 +7,46 @@ mod support;
 use std::time::{Duration, Instant};
 
 use dlt_segment::{OutboxOptions, SegmentClient, Transport};
+use dlt_test_support::Recorder;
 use support::read_outbox;
-use support::{Server, hanging_server, indexes, message, message_indexes, options};
-use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
-async fn accepting_server() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
-    server
-}
+use support::{hanging_server, indexes, message, message_indexes, messages, options};
 
 #[test]
 fn no_runtime_is_needed() {
-    let server = Server::accepting();
+    let server = Recorder::start().unwrap();
     assert!(tokio::runtime::Handle::try_current().is_err());
-    let client = SegmentClient::start(options(server.url("/v1/batch"))).unwrap();
+    let client = SegmentClient::start(options(server.url() + "/v1/batch")).unwrap();
     client.track(message(1));
     assert!(client.flush(Duration::from_secs(10)));
     drop(client);
-    assert_eq!(indexes(&server.messages()), [1]);
+    assert_eq!(indexes(&messages(&server)), [1]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inside_a_multi_thread_runtime() {
-    let server = accepting_server().await;
-    let client = SegmentClient::start(options(format!("{}/v1/batch", server.uri()))).unwrap();
+    let server = Recorder::start().unwrap();
+    let client = SegmentClient::start(options(server.url() + "/v1/batch")).unwrap();
     client.track(message(1));
     assert!(client.flush(Duration::from_secs(10)));
     drop(client);
-    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    assert_eq!(server.requests().len(), 1);
 }
 
 #[tokio::test]
 async fn inside_a_current_thread_runtime() {
-    let server = accepting_server().await;
-    let client = SegmentClient::start(options(format!("{}/v1/batch", server.uri()))).unwrap();
+    let server = Recorder::start().unwrap();
+    let client = SegmentClient::start(options(server.url() + "/v1/batch")).unwrap();
     client.track(message(1));
     assert!(client.flush(Duration::from_secs(10)));
     let report = client.shutdown(Instant::now() + Duration::from_secs(1));
     assert!(report.drained);
-    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+    assert_eq!(server.requests().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn started_used_and_dropped_on_a_runtime_worker_thread() {
-    let server = accepting_server().await;
-    let url = format!("{}/v1/batch", server.uri());
+    let server = Recorder::start().unwrap();
+    let url = server.url() + "/v1/batch";
     let stats = tokio::spawn(async move {
         let client = SegmentClient::start(options(url)).unwrap();
         client.track(message(1));
@@ -68,9 +61,7 @@ async fn started_used_and_dropped_on_a_runtime_worker_thread() {
     assert_eq!(stats.sent, 2);
     // One batch or two, depending on when the worker woke up: both messages arrived once.
     let delivered: usize = server
-        .received_requests()
-        .await
-        .unwrap()
+        .requests()
         .iter()
         .map(|request| {
             serde_json::from_slice::<serde_json::Value>(&request.body).unwrap()["batch"].as_array().unwrap().len()

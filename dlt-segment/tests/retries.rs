@@ -6,35 +6,33 @@ mod support;
 use std::time::{Duration, Instant};
 
 use dlt_segment::{OutboxOptions, SegmentClient, Transport};
+use dlt_test_support::{Answer, Recorder};
 use serde_json::Value;
 use support::read_outbox;
-use support::{Server, message, options};
+use support::{message, messages, options};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use wiremock::matchers::method;
-use wiremock::{Mock, ResponseTemplate};
 
 fn sent_at(message: &Value) -> OffsetDateTime {
     OffsetDateTime::parse(message["sentAt"].as_str().unwrap(), &Rfc3339).unwrap()
 }
 
 /// Answers the first request with `first`, every later one with 200.
-fn server_failing_once(first: ResponseTemplate) -> Server {
-    let server = Server::start();
-    server.mount(Mock::given(method("POST")).respond_with(first).up_to_n_times(1).with_priority(1));
-    server.mount(Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).with_priority(2));
+fn server_failing_once(first: Answer) -> Recorder {
+    let server = Recorder::start().unwrap();
+    server.push_answers([first]);
     server
 }
 
 #[test]
 fn a_server_error_is_retried_with_the_same_message_id_and_a_fresh_sent_at() {
     for (endpoint, status) in [("/v1/batch", 500), ("/", 503), ("/v1/batch", 408), ("/", 502)] {
-        let server = server_failing_once(ResponseTemplate::new(status));
-        let client = SegmentClient::start(options(server.url(endpoint))).unwrap();
+        let server = server_failing_once(Answer::status(status));
+        let client = SegmentClient::start(options(server.url() + endpoint)).unwrap();
         client.track(message(1));
         assert!(client.flush(Duration::from_secs(10)), "{status}");
 
-        let attempts = server.messages();
+        let attempts = messages(&server);
         assert_eq!(attempts.len(), 2, "{status}: one failure, one success");
         assert_eq!(attempts[0]["messageId"], attempts[1]["messageId"]);
         assert_eq!(attempts[0]["timestamp"], attempts[1]["timestamp"]);
@@ -46,8 +44,8 @@ fn a_server_error_is_retried_with_the_same_message_id_and_a_fresh_sent_at() {
 
 #[test]
 fn a_batch_retry_refreshes_the_envelope_sent_at_too() {
-    let server = server_failing_once(ResponseTemplate::new(500));
-    let client = SegmentClient::start(options(server.url("/v1/batch"))).unwrap();
+    let server = server_failing_once(Answer::status(500));
+    let client = SegmentClient::start(options(server.url() + "/v1/batch")).unwrap();
     client.track(message(1));
     assert!(client.flush(Duration::from_secs(10)));
     let bodies: Vec<Value> = server.requests().iter().map(|r| serde_json::from_slice(&r.body).unwrap()).collect();
@@ -58,12 +56,12 @@ fn a_batch_retry_refreshes_the_envelope_sent_at_too() {
 
 #[test]
 fn too_many_requests_waits_for_retry_after() {
-    let server = server_failing_once(ResponseTemplate::new(429).insert_header("Retry-After", "1"));
-    let client = SegmentClient::start(options(server.url("/v1/batch"))).unwrap();
+    let server = server_failing_once(Answer::status(429).with_header("Retry-After", "1"));
+    let client = SegmentClient::start(options(server.url() + "/v1/batch")).unwrap();
     client.track(message(1));
     assert!(client.flush(Duration::from_secs(10)));
 
-    let attempts = server.messages();
+    let attempts = messages(&server);
     assert_eq!(attempts.len(), 2);
     assert_eq!(attempts[0]["messageId"], attempts[1]["messageId"]);
     // Backoff alone would have waited at most 10 ms; the server asked for a second.
@@ -73,25 +71,25 @@ fn too_many_requests_waits_for_retry_after() {
 
 #[test]
 fn a_long_retry_after_is_capped() {
-    let server = server_failing_once(ResponseTemplate::new(503).insert_header("Retry-After", "3600"));
-    let mut options = options(server.url("/v1/batch"));
+    let server = server_failing_once(Answer::status(503).with_header("Retry-After", "3600"));
+    let mut options = options(server.url() + "/v1/batch");
     options.retry.max_retry_after = Duration::from_millis(50);
     let client = SegmentClient::start(options).unwrap();
     let started = Instant::now();
     client.track(message(1));
     assert!(client.flush(Duration::from_secs(10)));
     assert!(started.elapsed() < Duration::from_secs(5), "waited {:?}", started.elapsed());
-    assert_eq!(server.messages().len(), 2);
+    assert_eq!(messages(&server).len(), 2);
 }
 
 #[test]
 fn a_client_error_is_not_retried_nor_kept() {
     for status in [400, 401, 404, 413, 501, 505] {
         let dir = dlt_test_support::private_tempdir().unwrap();
-        let server = Server::start();
-        server.mount(Mock::given(method("POST")).respond_with(ResponseTemplate::new(status)));
+        let server = Recorder::with_answer(Answer::status(status)).unwrap();
         let client =
-            SegmentClient::start(options(server.url("/v1/batch")).with_outbox(OutboxOptions::new(dir.path()))).unwrap();
+            SegmentClient::start(options(server.url() + "/v1/batch").with_outbox(OutboxOptions::new(dir.path())))
+                .unwrap();
         client.track(message(1));
         assert!(client.flush(Duration::from_secs(10)), "{status}");
         let report = client.shutdown(Instant::now() + Duration::from_secs(1));
@@ -107,9 +105,8 @@ fn a_client_error_is_not_retried_nor_kept() {
 #[test]
 fn out_of_attempts_the_messages_go_to_the_outbox_while_running() {
     let dir = dlt_test_support::private_tempdir().unwrap();
-    let server = Server::start();
-    server.mount(Mock::given(method("POST")).respond_with(ResponseTemplate::new(500)));
-    let mut options = options(server.url("/v1/batch")).with_outbox(OutboxOptions::new(dir.path()));
+    let server = Recorder::with_answer(Answer::status(500)).unwrap();
+    let mut options = options(server.url() + "/v1/batch").with_outbox(OutboxOptions::new(dir.path()));
     options.retry.max_attempts = 3;
     let client = SegmentClient::start(options).unwrap();
     client.track(message(1));
@@ -118,7 +115,7 @@ fn out_of_attempts_the_messages_go_to_the_outbox_while_running() {
     assert_eq!(server.requests().len(), 3);
     let kept = read_outbox(dir.path()).unwrap();
     assert_eq!(kept.len(), 1);
-    assert_eq!(kept[0].message_id.as_deref(), server.messages()[0]["messageId"].as_str());
+    assert_eq!(kept[0].message_id.as_deref(), messages(&server)[0]["messageId"].as_str());
     let stats = client.stats();
     assert_eq!((stats.retried, stats.written_to_outbox, stats.sent), (2, 1, 0));
 }

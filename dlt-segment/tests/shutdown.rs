@@ -5,14 +5,14 @@
 mod support;
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use dlt_segment::{OutboxOptions, SegmentClient, Transport};
+use dlt_test_support::{Answer, Recorder};
 use support::{
-    Server, closed_port_url, handed_off, hanging_server, indexes, message, message_indexes, options, read_outbox,
+    closed_port_url, handed_off, hanging_server, indexes, message, message_indexes, messages, one_at_a_time, options,
+    read_outbox,
 };
-use wiremock::matchers::method;
-use wiremock::{Mock, ResponseTemplate};
 
 const DEADLINE: Duration = Duration::from_secs(1);
 const GRACE: Duration = Duration::from_secs(1);
@@ -88,9 +88,8 @@ fn without_an_outbox_what_is_left_is_counted_as_lost() {
 #[test]
 fn the_next_transport_for_the_same_recipient_sends_the_outbox_first_then_removes_it() {
     let dir = dlt_test_support::private_tempdir().unwrap();
-    let server = Server::start();
-    server.mount(Mock::given(method("POST")).respond_with(ResponseTemplate::new(503)));
-    let outbox = || options(server.url("/v1/batch")).with_outbox(OutboxOptions::new(dir.path()));
+    let server = Recorder::with_answer(Answer::status(503)).unwrap();
+    let outbox = || one_at_a_time(options(server.url() + "/v1/batch")).with_outbox(OutboxOptions::new(dir.path()));
     let first = SegmentClient::start(outbox()).unwrap();
     first.track(message(1));
     first.track(message(2));
@@ -98,21 +97,20 @@ fn the_next_transport_for_the_same_recipient_sends_the_outbox_first_then_removes
     let kept: HashSet<String> = read_outbox(dir.path()).unwrap().into_iter().filter_map(|m| m.message_id).collect();
     assert_eq!(kept.len(), 2);
 
-    // The endpoint is back.
-    server.reset();
-    server.mount(Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)));
+    // The endpoint is back; what the first transport sent does not count.
+    server.set_answer(Answer::ok());
+    let since = SystemTime::now();
     let second = SegmentClient::start(outbox()).unwrap();
     second.track(message(3));
     let report = second.shutdown(Instant::now() + Duration::from_secs(5));
 
     assert!(report.drained);
     assert_eq!((report.stats.read_from_outbox, report.stats.sent, report.stats.queued), (2, 3, 1));
-    let received = server.messages();
+    let requests = server.requests_sent_since(since);
+    let received: Vec<_> = requests.iter().flat_map(|request| request.message_values().unwrap()).collect();
     assert_eq!(indexes(&received), [1, 2, 3]);
-    let first_request: HashSet<String> = support::messages_in(&server.requests()[0])
-        .iter()
-        .map(|m| m["messageId"].as_str().unwrap().to_owned())
-        .collect();
+    let first_request: HashSet<String> =
+        requests[0].message_values().unwrap().iter().map(|m| m["messageId"].as_str().unwrap().to_owned()).collect();
     assert!(kept.is_subset(&first_request), "the outbox goes out before or with the new messages");
     assert!(read_outbox(dir.path()).unwrap().is_empty());
 }
@@ -120,21 +118,22 @@ fn the_next_transport_for_the_same_recipient_sends_the_outbox_first_then_removes
 #[test]
 fn another_recipient_never_gets_the_outbox() {
     let dir = dlt_test_support::private_tempdir().unwrap();
-    let a = Server::accepting();
-    let b = Server::accepting();
-    handed_off(options(a.url("/v1/batch")).with_outbox(OutboxOptions::new(dir.path())), [message(1)]);
-    let keyed = options(a.url("/v1/batch")).with_write_key(dlt_segment::WriteKey::new("wk"));
+    let a = Recorder::start().unwrap();
+    let b = Recorder::start().unwrap();
+    handed_off(options(a.url() + "/v1/batch").with_outbox(OutboxOptions::new(dir.path())), [message(1)]);
+    let keyed = options(a.url() + "/v1/batch").with_write_key(dlt_segment::WriteKey::new("wk"));
     handed_off(keyed.clone().with_outbox(OutboxOptions::new(dir.path())), [message(2)]);
 
-    let to_b = SegmentClient::start(options(b.url("/v1/batch")).with_outbox(OutboxOptions::new(dir.path()))).unwrap();
+    let to_b =
+        SegmentClient::start(options(b.url() + "/v1/batch").with_outbox(OutboxOptions::new(dir.path()))).unwrap();
     to_b.track(message(3));
     assert!(to_b.shutdown(Instant::now() + Duration::from_secs(5)).drained);
-    assert_eq!(indexes(&b.messages()), [3], "B gets exactly its own message");
+    assert_eq!(indexes(&messages(&b)), [3], "B gets exactly its own message");
 
     let to_a_with_key = SegmentClient::start(keyed.with_outbox(OutboxOptions::new(dir.path()))).unwrap();
     assert!(to_a_with_key.shutdown(Instant::now() + Duration::from_secs(5)).drained);
-    assert_eq!(indexes(&a.messages()), [2], "only the message recorded for A with the key");
-    let authorization = a.requests()[0].headers.get("authorization").unwrap().to_str().unwrap().to_owned();
+    assert_eq!(indexes(&messages(&a)), [2], "only the message recorded for A with the key");
+    let authorization = a.requests()[0].header("authorization").unwrap().to_owned();
     assert_eq!(authorization, "Basic d2s6");
     assert_eq!(message_indexes(&read_outbox(dir.path()).unwrap()), [1], "A without a key still has its own");
 }
@@ -206,8 +205,8 @@ fn two_transports_on_one_outbox_do_not_tear_or_lose_lines() {
 
 #[test]
 fn shutdown_twice_returns_the_first_report_and_later_messages_are_counted() {
-    let server = Server::accepting();
-    let client = SegmentClient::start(options(server.url("/v1/batch"))).unwrap();
+    let server = Recorder::start().unwrap();
+    let client = SegmentClient::start(options(server.url() + "/v1/batch")).unwrap();
     client.track(message(1));
     let first = client.shutdown(Instant::now() + DEADLINE);
     let second = client.shutdown(Instant::now());
@@ -216,7 +215,7 @@ fn shutdown_twice_returns_the_first_report_and_later_messages_are_counted() {
     client.track(message(2));
     assert_eq!(client.stats().dropped_after_shutdown, 1);
     assert!(!client.flush(Duration::from_millis(100)));
-    assert_eq!(server.messages().len(), 1);
+    assert_eq!(messages(&server).len(), 1);
 }
 
 #[test]

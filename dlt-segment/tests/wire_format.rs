@@ -11,8 +11,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use dlt_segment::{BatchLimits, OutboxOptions, SegmentClient, Transport, WriteKey};
 use dlt_telemetry_model::{AnonymousMessage, TrackMessage};
+use dlt_test_support::Recorder;
 use serde_json::{Map, Value};
-use support::{Server, indexes, message, message_with, options};
+use support::{indexes, message, message_with, messages, one_at_a_time, options};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -87,8 +88,8 @@ fn assert_segment_fields(message: &Value) {
 #[test]
 fn single_endpoint_posts_each_golden_message_as_dlt_does_plus_segment_fields() {
     for golden in goldens() {
-        let server = Server::accepting();
-        let mut options = options(server.url(&golden.path));
+        let server = Recorder::start().unwrap();
+        let mut options = options(server.url() + &golden.path);
         options.user_agent = golden.header("User-Agent").unwrap().to_owned();
         options.write_key = golden.write_key();
         let client = SegmentClient::start(options).unwrap();
@@ -100,12 +101,11 @@ fn single_endpoint_posts_each_golden_message_as_dlt_does_plus_segment_fields() {
         assert_eq!(requests.len(), 1, "{}", golden.name);
         let request = &requests[0];
         assert_eq!(request.method.as_str(), "POST");
-        assert_eq!(request.url.path(), golden.path);
+        assert_eq!(request.path, golden.path);
         for header in ["User-Agent", "Content-Type", "Authorization"] {
-            let ours = request.headers.get(header).map(|value| value.to_str().unwrap());
-            assert_eq!(ours, golden.header(header), "{}: header {header}", golden.name);
+            assert_eq!(request.header(header), golden.header(header), "{}: header {header}", golden.name);
         }
-        let content_length = request.headers.get("Content-Length").unwrap().to_str().unwrap();
+        let content_length = request.header("Content-Length").unwrap();
         assert_eq!(content_length, request.body.len().to_string());
 
         let body: Value = serde_json::from_slice(&request.body).unwrap();
@@ -123,8 +123,8 @@ fn single_endpoint_posts_each_golden_message_as_dlt_does_plus_segment_fields() {
 #[test]
 fn batch_endpoint_carries_the_same_messages_in_an_envelope() {
     let goldens = goldens();
-    let server = Server::accepting();
-    let client = SegmentClient::start(options(server.url("/v1/batch"))).unwrap();
+    let server = Recorder::start().unwrap();
+    let client = SegmentClient::start(one_at_a_time(options(server.url() + "/v1/batch"))).unwrap();
     for golden in &goldens {
         client.track(AnonymousMessage::screen(serde_json::from_str(&golden.body_raw).unwrap()).unwrap());
     }
@@ -151,22 +151,22 @@ fn batch_endpoint_carries_the_same_messages_in_an_envelope() {
 
 #[test]
 fn a_message_keeps_its_message_id_and_timestamp() {
-    let server = Server::accepting();
-    let client = SegmentClient::start(options(server.url("/track"))).unwrap();
+    let server = Recorder::start().unwrap();
+    let client = SegmentClient::start(options(server.url() + "/track")).unwrap();
     let mut given = message(1).into_message();
     given.message_id = Some("5f6d3c4e-2b1a-4c8d-9e7f-0a1b2c3d4e5f".into());
     given.timestamp = Some(time::macros::datetime!(2026-11-25 14:11:27.305 UTC));
     client.track(AnonymousMessage::screen(given).unwrap());
     assert!(client.flush(Duration::from_secs(10)));
-    let received = server.messages();
+    let received = messages(&server);
     assert_eq!(received[0]["messageId"], "5f6d3c4e-2b1a-4c8d-9e7f-0a1b2c3d4e5f");
     assert_eq!(received[0]["timestamp"], "2026-11-25T14:11:27.305Z");
 }
 
 #[test]
 fn a_plain_endpoint_gets_one_message_per_post_in_order() {
-    let server = Server::accepting();
-    let client = SegmentClient::start(options(server.url("/"))).unwrap();
+    let server = Recorder::start().unwrap();
+    let client = SegmentClient::start(one_at_a_time(options(server.url() + "/"))).unwrap();
     for index in 0..5 {
         client.track(message(index));
     }
@@ -198,33 +198,34 @@ fn outbox_holding(dir: &std::path::Path, endpoint: &str, count: usize) {
 #[test]
 fn batches_hold_at_most_the_message_count_limit() {
     let dir = dlt_test_support::private_tempdir().unwrap();
-    let server = Server::accepting();
-    outbox_holding(dir.path(), &server.url("/v1/batch"), 7);
-    let mut options = options(server.url("/v1/batch")).with_outbox(OutboxOptions::new(dir.path()));
+    let server = Recorder::start().unwrap();
+    outbox_holding(dir.path(), &(server.url() + "/v1/batch"), 7);
+    let mut options = one_at_a_time(options(server.url() + "/v1/batch")).with_outbox(OutboxOptions::new(dir.path()));
     options.limits.max_batch_messages = 3;
     let client = SegmentClient::start(options).unwrap();
     assert!(client.flush(Duration::from_secs(10)));
 
     let requests = server.requests();
-    let sizes: Vec<usize> = requests.iter().map(|r| support::messages_in(r).len()).collect();
+    let sizes: Vec<usize> = requests.iter().map(|r| r.message_values().unwrap().len()).collect();
     assert_eq!(sizes, [3, 3, 1]);
-    let order: Vec<u64> = server.messages().iter().map(|m| m["properties"]["index"].as_u64().unwrap()).collect();
+    let order: Vec<u64> = messages(&server).iter().map(|m| m["properties"]["index"].as_u64().unwrap()).collect();
     assert_eq!(order, (0..7).collect::<Vec<_>>());
 }
 
 #[test]
 fn batches_fill_up_to_the_byte_limit_and_never_past_it() {
     let dir = dlt_test_support::private_tempdir().unwrap();
-    let server = Server::accepting();
-    outbox_holding(dir.path(), &server.url("/v1/batch"), 3_000);
-    let client = SegmentClient::start(options(server.url("/v1/batch")).with_outbox(large_outbox(dir.path()))).unwrap();
+    let server = Recorder::start().unwrap();
+    outbox_holding(dir.path(), &(server.url() + "/v1/batch"), 3_000);
+    let client =
+        SegmentClient::start(options(server.url() + "/v1/batch").with_outbox(large_outbox(dir.path()))).unwrap();
     assert!(client.flush(Duration::from_secs(30)));
     assert_eq!(client.stats().read_from_outbox, 3_000);
 
     let limit = BatchLimits::SEGMENT.max_batch_bytes;
     let requests = server.requests();
     assert!(requests.len() >= 3, "3,000 messages of about 400 bytes need at least 3 requests");
-    let largest_message = server.messages().iter().map(|m| serde_json::to_vec(m).unwrap().len()).max().unwrap();
+    let largest_message = messages(&server).iter().map(|m| serde_json::to_vec(m).unwrap().len()).max().unwrap();
     for (number, request) in requests.iter().enumerate() {
         assert!(request.body.len() <= limit, "request {number}: {} bytes", request.body.len());
     }
@@ -233,25 +234,25 @@ fn batches_fill_up_to_the_byte_limit_and_never_past_it() {
     let partial = requests.iter().filter(|request| request.body.len() + 1 + largest_message <= limit).count();
     assert_eq!(partial, 1, "exactly one request sent before it was full");
     assert_eq!(client.stats().sent, 3_000);
-    assert!(indexes(&server.messages()).into_iter().eq(0..3_000));
+    assert!(indexes(&messages(&server)).into_iter().eq(0..3_000));
 }
 
 #[test]
 fn a_message_over_the_size_limit_is_dropped_and_counted_never_sent() {
-    let server = Server::accepting();
-    let client = SegmentClient::start(options(server.url("/v1/batch"))).unwrap();
+    let server = Recorder::start().unwrap();
+    let client = SegmentClient::start(options(server.url() + "/v1/batch")).unwrap();
     client.track(huge_message(1));
     client.track(message(2));
     assert!(client.flush(Duration::from_secs(10)));
-    assert_eq!(indexes(&server.messages()), [2]);
+    assert_eq!(indexes(&messages(&server)), [2]);
     let stats = client.stats();
     assert_eq!((stats.dropped_too_large, stats.sent), (1, 1));
 }
 
 #[test]
 fn a_message_over_the_size_limit_is_not_sent_to_a_plain_endpoint_either() {
-    let server = Server::accepting();
-    let client = SegmentClient::start(options(server.url("/"))).unwrap();
+    let server = Recorder::start().unwrap();
+    let client = SegmentClient::start(options(server.url() + "/")).unwrap();
     client.track(huge_message(1));
     assert!(client.flush(Duration::from_secs(10)));
     assert!(server.requests().is_empty());
@@ -260,14 +261,14 @@ fn a_message_over_the_size_limit_is_not_sent_to_a_plain_endpoint_either() {
 
 #[test]
 fn fields_the_model_does_not_know_never_leave() {
-    let server = Server::accepting();
-    let client = SegmentClient::start(options(server.url("/v1/batch"))).unwrap();
+    let server = Recorder::start().unwrap();
+    let client = SegmentClient::start(options(server.url() + "/v1/batch")).unwrap();
     let mut given = message(1).into_message();
     given.extra = Map::from_iter([("integrations".to_owned(), serde_json::json!({"All": true}))]);
     given.user_id = Some("alice".into());
     client.track(AnonymousMessage::screen(given).unwrap());
     assert!(client.flush(Duration::from_secs(10)));
-    let received = &server.messages()[0];
+    let received = &messages(&server)[0];
     assert_eq!((received.get("integrations"), received.get("userId")), (None, None), "{received}");
 }
 

@@ -55,6 +55,13 @@ impl HangingServer {
     pub fn bytes_received(&self) -> u64 {
         self.received.load(Ordering::Relaxed)
     }
+
+    /// Closes its port, which refuses connections from now on, and keeps the connections it
+    /// accepted open and unanswered: an endpoint that went away while a request was in flight.
+    /// Returns once the port is closed.
+    pub fn stop_accepting(&self) {
+        self.server.stop_accepting();
+    }
 }
 
 /// A loopback port nothing listens on: connecting to it is refused. (The port was free a moment

@@ -4,10 +4,12 @@
 //! tests and tests that spawn the real `dlt` binary), never sends a byte beyond loopback and
 //! shuts down on drop, closing its connections and joining its threads.
 //!
-//! - [`Recorder`]: an HTTP/1.1 endpoint that records every request ([`RecordedRequest`]) and
-//!   answers as told ([`Answer`]: status, headers, body, delay), changeable while it runs.
-//! - [`HangingServer`] (never answers), [`refusing_port`] / [`refusing_url`] (nothing listens),
-//!   [`HugeBodyServer`] (a body of any size, streamed).
+//! - [`Recorder`]: an HTTP/1.1 endpoint that records every request ([`RecordedRequest`]) before
+//!   it answers as told ([`Answer`]: status, headers, body, delay; or a script, a function of the
+//!   request), changeable while it runs; with recording off it only counts, for benchmarks.
+//! - [`HangingServer`] (never answers; can close its port and keep its connections),
+//!   [`refusing_port`] / [`refusing_url`] (nothing listens), [`HugeBodyServer`] (a body of any
+//!   size, streamed).
 //! - [`ForwardProxy`] and [`ConnectProxy`]: proxies that count what passed through them.
 //! - [`TestCa`] and [`TlsRecorder`]: a CA made at test time and the recorder behind TLS.
 //! - [`FaultProxy`]: added delay, accept-and-never-read, slow drip, reset ([`Fault`]).

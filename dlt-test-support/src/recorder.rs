@@ -49,10 +49,16 @@ impl RecordedRequest {
 
     /// The Segment messages in the body: each of a batch (`{"batch": [...]}`), or the one message.
     pub fn track_messages(&self) -> serde_json::Result<Vec<TrackMessage>> {
+        self.message_values()?.into_iter().map(serde_json::from_value).collect()
+    }
+
+    /// The Segment messages in the body as JSON, their keys in the order sent (for checks of
+    /// the wire shape that [`track_messages`](Self::track_messages) would parse away).
+    pub fn message_values(&self) -> serde_json::Result<Vec<serde_json::Value>> {
         let mut value = self.json()?;
         match value.get_mut("batch").map(serde_json::Value::take) {
             Some(batch) => serde_json::from_value(batch),
-            None => Ok(vec![serde_json::from_value(value)?]),
+            None => Ok(vec![value]),
         }
     }
 
@@ -119,28 +125,72 @@ impl Default for Answer {
     }
 }
 
+/// A function from a request to its answer (see [`Recorder::with_script`]).
+type Script = Arc<dyn Fn(&RecordedRequest) -> Answer + Send + Sync>;
+
 #[derive(Default)]
 pub(crate) struct RecorderState {
-    requests: Mutex<Vec<RecordedRequest>>,
+    received: Mutex<Received>,
     arrived: Condvar,
     answers: Mutex<Answers>,
     pub(crate) handshake_failures: Counter,
 }
 
+/// What arrived: every request counted, those that came while recording was on kept.
+struct Received {
+    kept: Vec<RecordedRequest>,
+    count: usize,
+    recording: bool,
+}
+
+impl Default for Received {
+    fn default() -> Self {
+        Self { kept: Vec::new(), count: 0, recording: true }
+    }
+}
+
 #[derive(Default)]
 struct Answers {
-    default: Answer,
+    default: Respond,
     queued: VecDeque<Answer>,
 }
 
+/// How a request is answered once the queued answers are used up.
+enum Respond {
+    Always(Answer),
+    Script(Script),
+}
+
+impl Default for Respond {
+    fn default() -> Self {
+        Self::Always(Answer::ok())
+    }
+}
+
 impl RecorderState {
-    fn next_answer(&self) -> Answer {
+    fn next_answer(&self, request: &RecordedRequest) -> Answer {
         let mut answers = lock(&self.answers);
-        answers.queued.pop_front().unwrap_or_else(|| answers.default.clone())
+        if let Some(queued) = answers.queued.pop_front() {
+            return queued;
+        }
+        match &answers.default {
+            Respond::Always(answer) => answer.clone(),
+            Respond::Script(script) => {
+                let script = script.clone();
+                // Not under the lock: a script may take its time.
+                drop(answers);
+                script(request)
+            }
+        }
     }
 
     fn record(&self, request: RecordedRequest) {
-        lock(&self.requests).push(request);
+        let mut received = lock(&self.received);
+        received.count += 1;
+        if received.recording {
+            received.kept.push(request);
+        }
+        drop(received);
         self.arrived.notify_all();
     }
 
@@ -166,8 +216,8 @@ impl RecorderState {
                 body,
                 connection,
             };
+            let answer = self.next_answer(&request);
             self.record(request);
-            let answer = self.next_answer();
             if !ctx.sleep(answer.delay) || answer.disconnect {
                 return;
             }
@@ -184,7 +234,8 @@ fn wants_close(head: &Head) -> bool {
 }
 
 /// A loopback HTTP/1.1 endpoint (keep-alive; `Content-Length` and chunked bodies) that records
-/// every request and answers with a configurable [`Answer`]. Shut down on drop.
+/// every request (or only counts it, with recording off) before it answers with a configurable
+/// [`Answer`] or a script's. Shut down on drop.
 ///
 /// ```
 /// use std::time::Duration;
@@ -210,8 +261,29 @@ impl Recorder {
 
     /// Starts a recorder that answers every request with `answer`.
     pub fn with_answer(answer: Answer) -> io::Result<Self> {
+        Self::answering(Respond::Always(answer))
+    }
+
+    /// Starts a recorder that answers each request with what `script` returns for it: an answer
+    /// that depends on the body, the path or the method. [`push_answers`](Self::push_answers)
+    /// still goes first; [`set_answer`](Self::set_answer) replaces the script.
+    ///
+    /// ```
+    /// use dlt_test_support::{Answer, Recorder};
+    ///
+    /// let recorder = Recorder::with_script(|request| match request.path.as_str() {
+    ///     "/v1/batch" => Answer::ok(),
+    ///     _ => Answer::status(404),
+    /// })?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn with_script(script: impl Fn(&RecordedRequest) -> Answer + Send + Sync + 'static) -> io::Result<Self> {
+        Self::answering(Respond::Script(Arc::new(script)))
+    }
+
+    fn answering(respond: Respond) -> io::Result<Self> {
         let state = Arc::new(RecorderState::default());
-        lock(&state.answers).default = answer;
+        lock(&state.answers).default = respond;
         let served = state.clone();
         let server = Server::start("recorder", move |mut stream: TcpStream, ctx| served.serve(&mut stream, ctx))?;
         Ok(Self { state, scheme: "http", server })
@@ -232,9 +304,22 @@ impl Recorder {
         self.server.addr()
     }
 
-    /// Every request received so far, in arrival order.
+    /// Every request received so far while recording was on, in arrival order.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        lock(&self.state.requests).clone()
+        lock(&self.state.received).kept.clone()
+    }
+
+    /// Requests received so far, recorded or not.
+    pub fn request_count(&self) -> usize {
+        lock(&self.state.received).count
+    }
+
+    /// Whether later requests are kept for [`requests`](Self::requests) (on from the start).
+    /// Off, they are only counted ([`request_count`](Self::request_count),
+    /// [`wait_for`](Self::wait_for)): for benchmarks, where keeping every body would grow the
+    /// process and slow the endpoint being measured against.
+    pub fn set_recording(&self, on: bool) {
+        lock(&self.state.received).recording = on;
     }
 
     /// The Segment requests made at or after `since` (by their `sentAt`), in arrival order. The
@@ -243,25 +328,31 @@ impl Recorder {
     pub fn requests_sent_since(&self, since: SystemTime) -> Vec<RecordedRequest> {
         let since =
             since.duration_since(UNIX_EPOCH).map_or(0, |since| i128::try_from(since.as_millis()).unwrap_or(i128::MAX));
-        let requests = lock(&self.state.requests);
-        requests.iter().filter(|request| request.sent_at_millis().is_some_and(|sent| sent >= since)).cloned().collect()
+        let received = lock(&self.state.received);
+        received
+            .kept
+            .iter()
+            .filter(|request| request.sent_at_millis().is_some_and(|sent| sent >= since))
+            .cloned()
+            .collect()
     }
 
-    /// True once `count` requests have arrived; false when `timeout` passed first.
+    /// True once `count` requests have arrived (recorded or not); false when `timeout` passed
+    /// first.
     pub fn wait_for(&self, count: usize, timeout: Duration) -> bool {
-        let requests = lock(&self.state.requests);
-        let (requests, _) = self
+        let received = lock(&self.state.received);
+        let (received, _) = self
             .state
             .arrived
-            .wait_timeout_while(requests, timeout, |requests| requests.len() < count)
+            .wait_timeout_while(received, timeout, |received| received.count < count)
             .unwrap_or_else(PoisonError::into_inner);
-        requests.len() >= count
+        received.count >= count
     }
 
     /// Answers every later request with `answer` (once the queued answers are used up), for an
     /// endpoint that goes down and comes back.
     pub fn set_answer(&self, answer: Answer) {
-        lock(&self.state.answers).default = answer;
+        lock(&self.state.answers).default = Respond::Always(answer);
     }
 
     /// Answers the next requests with `answers`, one each, before the default answer again.

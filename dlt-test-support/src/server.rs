@@ -1,6 +1,6 @@
 //! The loopback server every test server here is made of: a listener on 127.0.0.1:0, a thread
-//! per connection, a count of the connections it accepted, and a shutdown on drop that closes
-//! every socket and joins every thread.
+//! per connection, a count of the connections it accepted, a way to close the listener alone,
+//! and a shutdown on drop that closes every socket and joins every thread.
 
 use std::collections::HashMap;
 use std::io;
@@ -60,6 +60,8 @@ pub(crate) struct Ctx {
 #[derive(Default)]
 struct Shared {
     stopped: Mutex<bool>,
+    /// The listener is to close (or closed); the connections it accepted go on.
+    not_accepting: Mutex<bool>,
     wake: Condvar,
     live: Mutex<Live>,
     accepted: Counter,
@@ -92,6 +94,10 @@ impl Ctx {
 
     pub(crate) fn is_stopped(&self) -> bool {
         *lock(&self.shared.stopped)
+    }
+
+    fn is_accepting(&self) -> bool {
+        !*lock(&self.shared.not_accepting) && !self.is_stopped()
     }
 
     /// Sleeps for `duration`, or less if the server stops: true when the whole time passed.
@@ -153,7 +159,7 @@ impl Ctx {
 pub(crate) struct Server {
     addr: SocketAddr,
     ctx: Ctx,
-    acceptor: Option<JoinHandle<()>>,
+    acceptor: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Server {
@@ -170,7 +176,7 @@ impl Server {
             let ctx = ctx.clone();
             thread::Builder::new().name(format!("{name}-accept")).spawn(move || {
                 for stream in listener.incoming() {
-                    if ctx.is_stopped() {
+                    if !ctx.is_accepting() {
                         break;
                     }
                     let Ok(stream) = stream else {
@@ -190,7 +196,22 @@ impl Server {
                 }
             })?
         };
-        Ok(Self { addr, ctx, acceptor: Some(acceptor) })
+        Ok(Self { addr, ctx, acceptor: Mutex::new(Some(acceptor)) })
+    }
+
+    /// Closes the listener, so that the port refuses from now on, and keeps the connections
+    /// already accepted. Returns once the port is closed.
+    pub(crate) fn stop_accepting(&self) {
+        *lock(&self.ctx.shared.not_accepting) = true;
+        self.join_acceptor();
+    }
+
+    /// Wakes the acceptor, which then sees a flag set before, and waits until it (and with it
+    /// the listener) is gone.
+    fn join_acceptor(&self) {
+        let Some(acceptor) = lock(&self.acceptor).take() else { return };
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        let _ = acceptor.join();
     }
 
     /// The address it listens on.
@@ -219,11 +240,7 @@ impl Drop for Server {
     fn drop(&mut self) {
         *lock(&self.ctx.shared.stopped) = true;
         self.ctx.shared.wake.notify_all();
-        // Wakes the acceptor, which then sees the flag.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
+        self.join_acceptor();
         let workers = {
             let mut live = lock(&self.ctx.shared.live);
             for stream in live.streams.values() {

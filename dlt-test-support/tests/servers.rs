@@ -145,6 +145,50 @@ fn the_recorder_answer_can_change_while_it_runs() {
 }
 
 #[test]
+fn the_recorder_answers_by_script_after_the_queued_answers_until_set_answer_replaces_it() {
+    let recorder = Recorder::with_script(|request| match (request.method.as_str(), request.body.as_slice()) {
+        ("POST", b"{}") => Answer::status(202).with_body(request.path.clone()),
+        ("POST", _) => Answer::status(400),
+        _ => Answer::status(405),
+    })
+    .unwrap();
+    recorder.push_answers([Answer::status(503)]);
+    let mut client = connect(recorder.addr());
+    let post =
+        |body: &str| format!("POST /v1/batch HTTP/1.1\r\nHost: a\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+
+    assert_eq!(exchange(&mut client, &post("{}")).unwrap().0, 503, "the queued answer first");
+    let scripted = exchange(&mut client, &post("{}")).unwrap();
+    assert_eq!((scripted.0, scripted.2.as_slice()), (202, &b"/v1/batch"[..]));
+    assert_eq!(exchange(&mut client, &post("[]")).unwrap().0, 400);
+    assert_eq!(exchange(&mut client, "GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap().0, 405);
+
+    recorder.set_answer(Answer::status(204));
+    assert_eq!(exchange(&mut client, &post("[]")).unwrap().0, 204);
+    assert_eq!(recorder.requests().len(), 5, "every request recorded, whatever its answer");
+}
+
+#[test]
+fn a_recorder_with_recording_off_counts_requests_and_keeps_none() {
+    let recorder = Recorder::start().unwrap();
+    recorder.set_recording(false);
+    let mut client = connect(recorder.addr());
+    let request = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n{}";
+    for _ in 0..3 {
+        assert_eq!(exchange(&mut client, request).unwrap().0, 200, "answered as usual");
+    }
+    assert!(recorder.wait_for(3, WAIT));
+    assert_eq!(recorder.request_count(), 3);
+    assert!(recorder.requests().is_empty());
+
+    recorder.set_recording(true);
+    exchange(&mut client, request).unwrap();
+    assert_eq!(recorder.request_count(), 4);
+    assert_eq!(recorder.requests().len(), 1, "kept again from then on");
+    assert!(!recorder.wait_for(5, Duration::from_millis(20)));
+}
+
+#[test]
 fn the_recorder_delays_or_disconnects_as_told() {
     let recorder = Recorder::with_answer(Answer::ok().with_delay(Duration::from_millis(150))).unwrap();
     let mut client = connect(recorder.addr());
@@ -176,6 +220,11 @@ fn the_recorder_reads_track_messages_of_a_batch_or_one_message() {
     assert_eq!(requests[0].track_messages().unwrap().len(), 1);
     assert_eq!(requests[1].track_messages().unwrap().len(), 2);
     assert_eq!(requests[1].track_messages().unwrap()[0].event, recorded["body"]["event"]);
+    // As JSON, in the order sent: the wire shape, not the model's.
+    let values = requests[1].message_values().unwrap();
+    assert_eq!(values.len(), 2);
+    assert_eq!(values[0].to_string(), message);
+    assert_eq!(requests[0].message_values().unwrap()[0].to_string(), message);
 }
 
 #[test]
@@ -207,6 +256,28 @@ fn the_hanging_server_reads_and_never_answers() {
 
     assert!(matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut), "{error:?}");
     assert_eq!(server.bytes_received(), 18);
+}
+
+#[test]
+fn the_hanging_server_can_stop_accepting_and_keep_its_connections() {
+    let server = HangingServer::start().unwrap();
+    let held = TcpStream::connect(server.addr()).unwrap();
+    assert!(server.wait_for_connections(1, WAIT));
+
+    server.stop_accepting();
+
+    let refused = TcpStream::connect(server.addr()).unwrap_err();
+    assert_eq!(refused.kind(), io::ErrorKind::ConnectionRefused);
+    (&held).write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    held.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let error = (&held).read(&mut [0; 16]).unwrap_err();
+    assert!(matches!(error.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut), "still open: {error:?}");
+    let deadline = Instant::now() + WAIT;
+    while server.bytes_received() < 18 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(server.bytes_received(), 18, "and still read");
+    assert_eq!(server.connections(), 1, "the wake-up is not counted");
 }
 
 #[test]

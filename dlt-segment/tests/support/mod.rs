@@ -1,71 +1,18 @@
-//! Loopback servers and messages shared by the integration tests.
+//! Loopback endpoints, options and messages shared by the integration tests.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code, unreachable_pub)]
 
-use std::time::Duration;
-
 use std::path::Path;
+use std::time::Duration;
 
 use dlt_redact::HttpUrl;
 use dlt_segment::{HandoffTransport, RetryPolicy, SegmentOptions, Transport};
 use dlt_telemetry_model::{AnonymousId, AnonymousMessage, EventCategory, TrackMessage};
-use dlt_test_support::{HangingServer, test_context};
+use dlt_test_support::{HangingServer, Recorder, test_context};
 use serde_json::{Map, Value};
-use tokio::runtime::Runtime;
-use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-/// A wiremock server driven from plain (non-async) tests: its own runtime only starts it and
-/// reads what it received; the code under test never runs inside that runtime.
-pub struct Server {
-    runtime: Runtime,
-    server: MockServer,
-}
-
-impl Server {
-    /// A server with no mocks mounted (it answers 404).
-    pub fn start() -> Self {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let server = runtime.block_on(MockServer::start());
-        Self { runtime, server }
-    }
-
-    /// A server that answers every POST with 200.
-    pub fn accepting() -> Self {
-        let server = Self::start();
-        server.mount(Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)));
-        server
-    }
-
-    pub fn mount(&self, mock: Mock) {
-        self.runtime.block_on(mock.mount(&self.server));
-    }
-
-    /// Forgets every mock and every request received.
-    pub fn reset(&self) {
-        self.runtime.block_on(self.server.reset());
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.server.uri())
-    }
-
-    pub fn requests(&self) -> Vec<Request> {
-        self.runtime.block_on(self.server.received_requests()).unwrap()
-    }
-
-    /// Every message received, in order, from single or batch requests.
-    pub fn messages(&self) -> Vec<Value> {
-        self.requests().iter().flat_map(messages_in).collect()
-    }
-}
-
-/// The messages one request carried.
-pub fn messages_in(request: &Request) -> Vec<Value> {
-    let body: Value = serde_json::from_slice(&request.body).unwrap();
-    match body.get("batch") {
-        Some(Value::Array(batch)) => batch.clone(),
-        _ => vec![body],
-    }
+/// Every message `server` received, in order, from single or batch requests.
+pub fn messages(server: &Recorder) -> Vec<Value> {
+    server.requests().iter().flat_map(|request| request.message_values().unwrap()).collect()
 }
 
 /// A server that accepts connections and never answers; its URL is a batch endpoint.
@@ -87,6 +34,14 @@ pub fn options(endpoint: impl AsRef<str>) -> SegmentOptions {
         .with_backoff(Duration::from_millis(10), Duration::from_millis(100))
         .with_max_retry_after(Duration::from_secs(5));
     options.http = options.http.with_request_timeout(Duration::from_secs(30));
+    options
+}
+
+/// `options` with one request in flight at a time, for tests of the order requests arrive in:
+/// of several in flight on their own connections, which one the server reads first is the
+/// scheduler's choice, not the sender's.
+pub fn one_at_a_time(mut options: SegmentOptions) -> SegmentOptions {
+    options.concurrency = 1;
     options
 }
 

@@ -290,9 +290,9 @@ async fn post_until_control(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-    use std::net::{Ipv4Addr, TcpListener, TcpStream};
     use std::time::Instant;
 
+    use dlt_test_support::HangingServer;
     use sentry_core::protocol::Event;
 
     use super::*;
@@ -311,25 +311,18 @@ mod tests {
         Envelope::from(Event { message: Some("load failed".into()), ..Default::default() })
     }
 
-    /// Accepts the one connection the transport opens, then stops listening: the port refuses
-    /// from then on, while that connection stays open and unanswered.
-    fn accept_one_then_refuse(listener: TcpListener) -> TcpStream {
-        let (accepted, arrived) = std_mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = accepted.send(listener.accept().map(|(stream, _)| stream));
-        });
-        arrived.recv_timeout(Duration::from_secs(10)).unwrap().unwrap()
-    }
-
     #[test]
     fn at_shutdown_a_refusing_endpoint_is_tried_once_and_the_queue_dropped() {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-        let dsn: Dsn = format!("http://publickey@{}/42", listener.local_addr().unwrap()).parse().unwrap();
+        let server = HangingServer::start().unwrap();
+        let dsn: Dsn = format!("http://publickey@{}/42", server.addr()).parse().unwrap();
         // The first post hangs on an open connection until its 2 s request timeout; meanwhile
         // the port starts refusing and 20 envelopes queue up behind it.
         let transport = HttpTransport::start(&dsn, &config(Duration::from_secs(2))).unwrap();
         transport.send_envelope(envelope());
-        let _held = accept_one_then_refuse(listener);
+        // The one connection the transport opens stays open and unanswered; the port refuses
+        // from then on.
+        assert!(server.wait_for_connections(1, Duration::from_secs(10)));
+        server.stop_accepting();
         for _ in 0..20 {
             transport.send_envelope(envelope());
         }

@@ -1,63 +1,56 @@
 //! The loopback telemetry endpoint that answers 200 (at once or after a delay) and counts the
-//! messages it received, on plain std threads. It keeps counts, not bodies: a delivery run sends
-//! it tens of thousands of messages. (The endpoint that never answers and the port nothing
-//! listens on are dlt-test-support's `HangingServer` and `refusing_url`.)
+//! messages it received: dlt-test-support's `Recorder` answering by script, with recording off.
+//! It keeps counts, not bodies: a delivery run sends it tens of thousands of messages. (The
+//! endpoint that never answers and the port nothing listens on are dlt-test-support's
+//! `HangingServer` and `refusing_url`.)
 
-use std::io::{self, BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// The largest request body read; a telemetry batch is at most 500 KB.
-const MAX_BODY: usize = 8 << 20;
+use dlt_test_support::{Answer, Recorder};
+
 const ANSWER: &str = "{\"success\": true}";
 const REJECTION: &str = "{\"success\": false}";
 
-/// A loopback HTTP endpoint, kept alive for the whole process.
+/// A loopback HTTP endpoint, kept alive as long as the value.
 pub(crate) struct Endpoint {
-    address: SocketAddr,
-    counts: Arc<Counts>,
-}
-
-#[derive(Default)]
-struct Counts {
-    connections: AtomicU64,
-    requests: AtomicU64,
-    messages: AtomicU64,
+    recorder: Recorder,
+    messages: Arc<AtomicU64>,
 }
 
 impl Endpoint {
-    /// Answers every POST with 200 and `{"success": true}` after `delay`, over keep-alive
-    /// connections, and counts the messages: one per body, or the length of a `batch`.
+    /// Answers every request holding messages with 200 and `{"success": true}` after `delay`
+    /// (any other with 400), over keep-alive connections, and counts the messages: one per
+    /// body, or the length of a `batch`.
     pub(crate) fn answering(delay: Duration) -> io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let address = listener.local_addr()?;
-        let counts = Arc::new(Counts::default());
-        let shared = Arc::clone(&counts);
-        thread::Builder::new().name("bench-endpoint".into()).spawn(move || {
-            for stream in listener.incoming().flatten() {
-                shared.connections.fetch_add(1, Ordering::SeqCst);
-                let counts = Arc::clone(&shared);
-                let spawned =
-                    thread::Builder::new().name("bench-connection".into()).spawn(move || serve(stream, &counts, delay));
-                if spawned.is_err() {
-                    break;
+        let messages = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&messages);
+        let recorder = Recorder::with_script(move |request| {
+            let (status, body) = match count_messages(&request.body) {
+                Some(messages) => {
+                    counted.fetch_add(messages, Ordering::SeqCst);
+                    (200, ANSWER)
                 }
-            }
+                None => (400, REJECTION),
+            };
+            // The delay being simulated: a slow collector.
+            Answer::status(status).with_header("Content-Type", "application/json").with_body(body).with_delay(delay)
         })?;
-        Ok(Self { address, counts })
+        recorder.set_recording(false);
+        Ok(Self { recorder, messages })
     }
 
     /// The URL of `path` (starting with `/`) on this endpoint.
     pub(crate) fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.address)
+        format!("{}{path}", self.recorder.url())
     }
 
     /// Messages received so far.
     pub(crate) fn messages(&self) -> u64 {
-        self.counts.messages.load(Ordering::SeqCst)
+        self.messages.load(Ordering::SeqCst)
     }
 
     /// Waits until at least `expected` messages have arrived, or `limit` has passed; the count.
@@ -71,70 +64,6 @@ impl Endpoint {
             thread::sleep(Duration::from_millis(20));
         }
     }
-}
-
-/// Serves requests on one connection until the client closes it or asks to.
-fn serve(stream: TcpStream, counts: &Counts, delay: Duration) {
-    let Ok(mut writer) = stream.try_clone() else { return };
-    let mut reader = BufReader::new(stream);
-    while let Ok(Some(request)) = read_request(&mut reader) {
-        counts.requests.fetch_add(1, Ordering::SeqCst);
-        let messages = count_messages(&request.body);
-        let (status, body) = if messages.is_some() { ("200 OK", ANSWER) } else { ("400 Bad Request", REJECTION) };
-        if !delay.is_zero() {
-            // The delay being simulated: a slow collector.
-            thread::sleep(delay);
-        }
-        let response = format!(
-            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{}\r\n{body}",
-            body.len(),
-            if request.close { "Connection: close\r\n" } else { "" }
-        );
-        let written = writer.write_all(response.as_bytes());
-        counts.messages.fetch_add(messages.unwrap_or_default(), Ordering::SeqCst);
-        if written.is_err() || request.close {
-            return;
-        }
-    }
-}
-
-struct Request {
-    body: Vec<u8>,
-    close: bool,
-}
-
-/// One request: head and a `Content-Length` body. `None` when the connection ended cleanly.
-fn read_request(reader: &mut impl BufRead) -> io::Result<Option<Request>> {
-    let mut line = String::new();
-    if reader.read_line(&mut line)? == 0 {
-        return Ok(None);
-    }
-    let (mut length, mut close) = (0_usize, line.trim_end().ends_with("HTTP/1.0"));
-    loop {
-        line.clear();
-        if reader.read_line(&mut line)? == 0 {
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        let header = line.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        let Some((name, value)) = header.split_once(':') else { continue };
-        let value = value.trim();
-        if name.eq_ignore_ascii_case("content-length") {
-            length = value.parse().map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad Content-Length"))?;
-        } else if name.eq_ignore_ascii_case("connection") {
-            close = value.eq_ignore_ascii_case("close");
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "chunked bodies are not supported"));
-        }
-    }
-    if length > MAX_BODY {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "body too large"));
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    Ok(Some(Request { body, close }))
 }
 
 /// The messages in a body: one per `"anonymousId"` key (every message has one, a batch has
@@ -196,7 +125,7 @@ mod tests {
         post(&mut stream, "not json");
         assert_eq!(response(&mut reader), "HTTP/1.1 400 Bad Request");
         assert_eq!(endpoint.wait_for_messages(4, Duration::from_secs(10)), 4);
-        assert_eq!(endpoint.counts.connections.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(endpoint.recorder.connections(), 1);
     }
 
     #[test]
