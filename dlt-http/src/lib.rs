@@ -12,7 +12,7 @@
 //!   [`parse_retry_after`]: a `Retry-After` (seconds or an HTTP date) as a wait.
 //! - [`spawn_runtime_thread`]: the named background thread with its own current-thread runtime
 //!   ([`CurrentThreadRuntime`], which never blocks when dropped, for a thread someone else owns).
-//! - [`ensure_crypto_provider`]: rustls with ring, installed once unless the host installed one.
+//! - [`ensure_crypto_provider`]: rustls with aws-lc-rs, installed once unless the host installed one.
 //! - `test_util` (feature `test-util`): resolvers for tests that must never send a DNS query.
 //!
 //! # Which root store
