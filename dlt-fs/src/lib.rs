@@ -33,3 +33,8 @@ pub use atomic::{NewFileMode, Sync, create_locked, create_new_atomic, write_atom
 pub use dir::{create_private_dir_all, is_private_dir};
 pub use lock::FileLock;
 pub use read::{NotRegular, ReadError, read_regular_file};
+
+// The README's example runs as a doctest, so the crate's page on crates.io cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

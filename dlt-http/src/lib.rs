@@ -77,3 +77,8 @@ pub use failure::{Failure, parse_retry_after};
 pub use network::NetworkEnv;
 pub use runtime::{CurrentThreadRuntime, spawn_runtime_thread};
 pub use trust::TRUST_FILE_CAP;
+
+// The README's example runs as a doctest, so the crate's page on crates.io cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

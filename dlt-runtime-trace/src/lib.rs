@@ -59,3 +59,8 @@ pub use shutdown::ShutdownSummary;
 pub use status::{DecidedBy, Status, WaitingTelemetry, waiting_telemetry};
 pub use switch::{TelemetrySwitchError, switch_telemetry};
 pub use trace_file::{MAX_TRACE_FILE_BYTES, TRACE_FILE_NAME, TraceFileError, load_trace, save_trace, trace_path};
+
+// The README's example runs as a doctest, so the crate's page on crates.io cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -77,3 +77,8 @@ pub use transport::TransportStats;
 pub use dlt_http::NetworkEnv;
 /// A secret besides the DSN (a write key, a token), for [`SentryOptions::extra_secrets`].
 pub use dlt_redact::Secret;
+
+// The README's example runs as a doctest, so the crate's page on crates.io cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
