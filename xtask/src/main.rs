@@ -72,8 +72,8 @@ commands:
       versions, then clippy, build and the test suite with warnings denied.
   minimal-versions
       In a scratch copy (target/minimal-versions/), move every direct dependency to the lowest
-      version the manifests allow (cargo +nightly update -Z direct-minimal-versions, or on
-      stable cargo update --precise per dependency) and check every target.
+      version the manifests allow (cargo +nightly update -Z direct-minimal-versions: needs a
+      nightly toolchain) and check every target with the default toolchain.
   test
       Run the whole test suite: cargo nextest (or cargo test) and the doctests.
   sentry-envelopes
