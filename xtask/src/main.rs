@@ -56,8 +56,9 @@ commands:
       merge base with main).
   check-workflows
       Fail if .github/workflows/ci.yml does not parse or lacks a job or step relied on (.ci/run
-      on Linux and macOS, the tests on Windows, the MSRV toolchain, cargo caching), or if
-      .ci/run does not run every check.
+      on Linux and macOS, the tests on Windows, newest-deps and minimal-versions on Linux, the
+      weekly schedule, the MSRV toolchain, nightly only to resolve minimal versions, cargo
+      caching), or if .ci/run does not run every check.
   package-check [--no-verify]
       Fail if a crate meant for crates.io lacks the metadata it needs or a README of its own
       (with an example run as a doctest), or does not package and build from its tarball
