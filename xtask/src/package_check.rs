@@ -1,15 +1,20 @@
 //! `cargo xtask package-check`: every crate meant for crates.io has the metadata crates.io asks
-//! for and packages and builds on its own, as `cargo publish` would do it.
+//! for and a README of its own, and packages and builds on its own, as `cargo publish` would do
+//! it.
 //!
-//! Crates with `publish = false` (xtask, test support) are skipped. The workspace's crates
-//! depend on each other by version, and none is on crates.io yet, so they are packaged together
-//! (`cargo package --workspace`): cargo then resolves them from the tarballs it just made. It
-//! runs offline, from the registry cache the build already filled.
+//! Crates with `publish = false` (xtask, test support) are skipped. A crate's README is its page
+//! on crates.io: it must be a file in the crate's folder (not the workspace's README), and what
+//! it shows must not go stale: a library includes it as a doctest, a crate without a library
+//! (the command line) has a test named `readme` that runs it.
+//!
+//! The workspace's crates depend on each other by version, and none is on crates.io yet, so they
+//! are packaged together (`cargo package --workspace`): cargo then resolves them from the
+//! tarballs it just made. It runs offline, from the registry cache the build already filled.
 //!
 //! Building every crate from its tarball costs a debug build of the whole dependency graph
 //! without dev-dependencies (minutes on a cold target dir, seconds after that); `--no-verify`
-//! skips that build and still checks the metadata, the files and that each crate resolves its
-//! dependencies as a published crate (seconds). `.ci/run` runs the latter.
+//! skips that build and still checks the metadata, the READMEs, the files and that each crate
+//! resolves its dependencies as a published crate (seconds). `.ci/run` runs the latter.
 
 use std::path::Path;
 use std::process::Command;
