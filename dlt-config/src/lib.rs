@@ -75,3 +75,8 @@ pub use log_level::LogLevel;
 pub use source::{FileKind, Scope, Source, Sourced, Trust};
 pub use switch::{SwitchError, SwitchLock, SwitchReport, set_telemetry};
 pub use toml_file::{FileError, MAX_CONFIG_FILE_BYTES};
+
+// The README's example runs as a doctest, so the crate's page on crates.io cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

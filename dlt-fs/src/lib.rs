@@ -43,3 +43,8 @@ pub use atomic::{Durability, NewFileMode, create_new_atomic, write_atomic};
 pub use dir::create_private_dir_all;
 pub use gate::{Entry, EntryKind, FileLock, FileTail, GateError, NotPrivate, PrivateDir};
 pub use read::{NotRegular, ReadError, read_regular_file};
+
+// The README's example runs as a doctest, so the crate's page on crates.io cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -136,7 +136,7 @@ impl fmt::Debug for HttpSettings {
 /// - Certificates are always checked, against the bundled roots (webpki-roots), the OS store
 ///   (loaded once per process) and `SSL_CERT_FILE` / `SSL_CERT_DIR` when set (read once per
 ///   process for each set of paths; a file that cannot be used is an error each time).
-/// - TLS is rustls with ring ([`ensure_crypto_provider`](crate::ensure_crypto_provider) runs first).
+/// - TLS is rustls with aws-lc-rs ([`ensure_crypto_provider`](crate::ensure_crypto_provider) runs first).
 pub fn build_client(settings: &HttpSettings) -> Result<reqwest::Client, HttpError> {
     let tls = crate::trust::client_config(&settings.network)?;
     let mut builder = reqwest::Client::builder()

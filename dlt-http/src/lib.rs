@@ -15,7 +15,7 @@
 //!   ([`RetryPolicy::segment`], [`RetryPolicy::otlp`]).
 //! - [`spawn_runtime_thread`]: the named background thread with its own current-thread runtime
 //!   ([`CurrentThreadRuntime`], which never blocks when dropped, for a thread someone else owns).
-//! - [`ensure_crypto_provider`]: rustls with ring, installed once unless the host installed one.
+//! - [`ensure_crypto_provider`]: rustls with aws-lc-rs, installed once unless the host installed one.
 //! - `test_util` (feature `test-util`): resolvers for tests that must never send a DNS query.
 //!
 //! # Which root store
@@ -82,3 +82,8 @@ pub use network::NetworkEnv;
 pub use retry::{Attempt, Decision, GiveUp, OTLP_RETRYABLE, Outcome, RetryPolicy, SEGMENT_RETRYABLE};
 pub use runtime::{CurrentThreadRuntime, spawn_runtime_thread};
 pub use trust::TRUST_FILE_CAP;
+
+// The README's example runs as a doctest, so the crate's page on crates.io cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -85,3 +85,8 @@ pub use options::{CONFIG_ENDPOINT_KEY, OffReason, OtelOptions, OtelWarning, Otlp
 pub use pipeline::{PipelineRunSpan, StepSpan};
 pub use trace_context::{TraceContextError, TraceParent};
 pub use transport::ExportStats;
+
+// The README's example runs as a doctest, so the crate's page on crates.io cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

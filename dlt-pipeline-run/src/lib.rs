@@ -46,3 +46,8 @@ mod recording;
 
 pub use identity::PipelineIdentity;
 pub use recording::{RUN_UNFINISHED, Recording, RecordingGuard, STEP_UNFINISHED};
+
+// The README's example runs as a doctest, so the crate's page on crates.io cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -47,3 +47,8 @@ pub use text::{Redactor, hide_url_credentials, url_credentials};
 
 /// What replaces a secret when it is shown.
 pub const MASK: &str = "***";
+
+// The README's example runs as a doctest, so the crate's page on crates.io cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

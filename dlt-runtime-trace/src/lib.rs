@@ -77,3 +77,8 @@ pub use switch::{TelemetrySwitchError, record_opt_out, switch_telemetry};
 pub use trace_file::{
     MAX_TRACE_FILE_BYTES, TRACE_FILE_NAME, TraceFileError, load_trace, redact_trace, save_trace, trace_path,
 };
+
+// The README's example runs as a doctest, so the crate's page on crates.io cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -83,3 +83,8 @@ pub use stats::Stats;
 pub use transport::CapturingTransport;
 pub use transport::{DebugTransport, ShutdownReport, Transport};
 pub use wire::BatchLimits;
+
+// The README's example runs as a doctest, so the crate's page on crates.io cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -87,3 +87,8 @@ pub use dlt_pipeline_run::PipelineIdentity;
 pub use dlt_redact::Redactor;
 /// A string that never prints, as the bridge's options keep secrets.
 pub use dlt_redact::Secret;
+
+// The README's example runs as a doctest, so the crate's page on crates.io cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

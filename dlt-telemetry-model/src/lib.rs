@@ -49,3 +49,8 @@ pub use message::{
 };
 pub use schema::{SchemaFile, schema_files};
 pub use trace::{PipelineStepTrace, PipelineTrace};
+
+// The README's example runs as a doctest, so the crate's page on crates.io cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

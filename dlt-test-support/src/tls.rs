@@ -54,7 +54,7 @@ impl TestCa {
 
     /// A server configuration presenting the leaf (for `localhost` and `127.0.0.1`).
     pub fn server_config(&self) -> io::Result<Arc<ServerConfig>> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.leaf_key.clone()));
         let config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()

@@ -1,7 +1,10 @@
 //! `cargo xtask check-workflows`: the GitHub Actions workflow cannot run where it is written, so
-//! its shape is checked here. It must parse as YAML, run on push and pull requests, run
-//! `.ci/run` on Linux and macOS and the tests on Windows, pin the toolchain to the workspace's
-//! MSRV and cache cargo's work in every job; `.ci/run` must run the checks the README promises.
+//! its shape is checked here. It must parse as YAML, run on push, pull requests and a weekly
+//! schedule, run `.ci/run` on Linux and macOS, the tests on Windows (where aws-lc-sys may use its
+//! prebuilt NASM objects), the newest-dependencies and minimal-versions checks on Linux, pin the
+//! toolchain to the workspace's MSRV (nightly only beside it, where minimal versions are
+//! resolved) and cache cargo's work in every job; `.ci/run` must run the checks the README
+//! promises.
 
 use std::fs;
 use std::path::Path;
@@ -13,17 +16,32 @@ pub(crate) const WORKFLOW: &str = ".github/workflows/ci.yml";
 /// The CI script the workflow runs on Linux and macOS.
 const CI_SCRIPT: &str = ".ci/run";
 
-/// The runners the workflow must cover, and what each must run.
-const PLATFORMS: [(&str, &str); 3] =
-    [("ubuntu-latest", ".ci/run"), ("macos-latest", ".ci/run"), ("windows-latest", "cargo xtask test")];
+/// What the workflow must run, and on which runner.
+const REQUIRED_RUNS: [(&str, &str); 5] = [
+    ("ubuntu-latest", ".ci/run"),
+    ("macos-latest", ".ci/run"),
+    ("windows-latest", "cargo xtask test"),
+    ("ubuntu-latest", "cargo xtask newest-deps"),
+    ("ubuntu-latest", "cargo xtask minimal-versions"),
+];
+
+/// The events the workflow must run on: the weekly schedule sees new dependency releases.
+const TRIGGERS: [&str; 3] = ["push", "pull_request", "schedule"];
+
+/// The one command that needs nightly (to resolve): only its job may install it, beside the MSRV.
+const NIGHTLY_COMMAND: &str = "cargo xtask minimal-versions";
+
+/// What a job on Windows sets so that aws-lc-sys builds without NASM on the runner.
+const WINDOWS_NASM_VARIABLE: &str = "AWS_LC_SYS_PREBUILT_NASM";
 
 /// What `.ci/run` must run, each on a line of its own.
-const CI_COMMANDS: [&str; 6] = [
+const CI_COMMANDS: [&str; 7] = [
     "cargo fmt --all -- --check",
     "-D warnings",
     "cargo xtask check-schemas",
     "cargo xtask check-workflows",
     "cargo xtask package-check",
+    "cargo xtask outside-crates",
     "cargo xtask test",
 ];
 
@@ -35,7 +53,10 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
     let mut problems = check_workflow(&read(WORKFLOW)?, &msrv);
     problems.extend(check_ci_script(&read(CI_SCRIPT)?));
     if problems.is_empty() {
-        println!("{WORKFLOW}: runs .ci/run on Linux and macOS and the tests on Windows, with Rust {msrv}");
+        println!(
+            "{WORKFLOW}: runs .ci/run on Linux and macOS, the tests on Windows, newest and minimal \
+             dependency versions on Linux, with Rust {msrv}"
+        );
         Ok(())
     } else {
         Err(format!("{} problem(s):\n  {}", problems.len(), problems.join("\n  ")))
@@ -67,7 +88,7 @@ pub(crate) fn check_workflow(text: &str, msrv: &str) -> Vec<String> {
     let mut problems = Vec::new();
 
     let triggers = triggers(workflow);
-    for trigger in ["push", "pull_request"] {
+    for trigger in TRIGGERS {
         if !triggers.iter().any(|t| t == trigger) {
             problems.push(format!("the workflow does not run on `{trigger}`"));
         }
@@ -79,9 +100,16 @@ pub(crate) fn check_workflow(text: &str, msrv: &str) -> Vec<String> {
     };
     for (name, job) in jobs {
         let name = name.as_str().unwrap_or("?");
-        problems.extend(check_job(name, job, msrv).into_iter().map(|problem| format!("job `{name}`: {problem}")));
+        let mut job_problems = check_job(name, job, msrv);
+        let on_windows = runners(job).iter().any(|runner| runner.starts_with("windows"));
+        let sets_nasm_variable =
+            [&job["env"], &workflow["env"]].iter().any(|env| !env[WINDOWS_NASM_VARIABLE].is_badvalue());
+        if on_windows && !sets_nasm_variable {
+            job_problems.push(format!("runs on Windows without {WINDOWS_NASM_VARIABLE} (aws-lc-sys needs NASM then)"));
+        }
+        problems.extend(job_problems.into_iter().map(|problem| format!("job `{name}`: {problem}")));
     }
-    for (runner, command) in PLATFORMS {
+    for (runner, command) in REQUIRED_RUNS {
         let runs_it = jobs.values().any(|job| runners(job).iter().any(|r| r == runner) && runs(job, command));
         if !runs_it {
             problems.push(format!("no job runs `{command}` on {runner}"));
@@ -90,7 +118,9 @@ pub(crate) fn check_workflow(text: &str, msrv: &str) -> Vec<String> {
     problems
 }
 
-/// What every job needs: a checkout, the toolchain pinned to the MSRV, cargo caching.
+/// What every job needs: a checkout, the toolchain pinned to the MSRV (installed last, so that
+/// it is the default; nightly may come before it only in the job that resolves minimal
+/// versions), cargo caching.
 fn check_job(name: &str, job: &Yaml, msrv: &str) -> Vec<String> {
     let Some(steps) = job["steps"].as_vec() else {
         return vec![format!("`{name}` has no steps")];
@@ -106,11 +136,19 @@ fn check_job(name: &str, job: &Yaml, msrv: &str) -> Vec<String> {
         problems.push("no Swatinem/rust-cache step (cargo caching)".to_owned());
     }
     let toolchains: Vec<String> = uses("dtolnay/rust-toolchain@").map(pinned_toolchain).collect();
-    match toolchains.as_slice() {
-        [] => problems.push("no dtolnay/rust-toolchain step".to_owned()),
-        pinned if pinned.iter().all(|toolchain| toolchain == msrv) => {}
-        pinned => {
-            problems.push(format!("the toolchain is {}, not the workspace's rust-version {msrv}", pinned.join(", ")))
+    let nightly_allowed = runs(job, NIGHTLY_COMMAND);
+    match toolchains.split_last() {
+        None => problems.push("no dtolnay/rust-toolchain step".to_owned()),
+        Some((default, _)) if default != msrv => problems.push(format!(
+            "the toolchain is {}, not the workspace's rust-version {msrv} (installed last, the default)",
+            toolchains.join(", ")
+        )),
+        Some((_, before)) => {
+            for other in before.iter().filter(|toolchain| *toolchain != msrv) {
+                if other != "nightly" || !nightly_allowed {
+                    problems.push(format!("installs {other} beside {msrv}: only `{NIGHTLY_COMMAND}` may use nightly"));
+                }
+            }
         }
     }
     if runners(job).is_empty() {
@@ -232,15 +270,76 @@ mod tests {
     fn the_toolchain_must_be_the_msrv() {
         let workflow = committed();
         let problems = check_workflow(&workflow, "1.96");
+        let wrong = |job: &str, installed: &str| {
+            format!(
+                "job `{job}`: the toolchain is {installed}, not the workspace's rust-version 1.96 (installed last, the default)"
+            )
+        };
         assert_eq!(
             problems,
             [
-                "job `ci`: the toolchain is 1.95, not the workspace's rust-version 1.96",
-                "job `windows`: the toolchain is 1.95, not the workspace's rust-version 1.96"
+                wrong("ci", "1.95"),
+                wrong("windows", "1.95"),
+                wrong("newest-deps", "1.95"),
+                wrong("minimal-versions", "nightly, 1.95")
             ]
         );
         let unquoted = check_workflow(&workflow.replace("toolchain: \"1.95\"", "toolchain: 1.95"), "1.95");
         assert_eq!(unquoted, Vec::<String>::new(), "a YAML number is read as written");
+    }
+
+    #[test]
+    fn nightly_only_resolves_minimal_versions_and_is_never_the_default() {
+        let msrv_step = "      - uses: dtolnay/rust-toolchain@master\n        with:\n          toolchain: \"1.95\"\n";
+        let nightly_step = "      - uses: dtolnay/rust-toolchain@nightly\n";
+        // Installed after the MSRV, nightly would be the default toolchain.
+        let swapped = problems_after(&format!("{nightly_step}{msrv_step}"), &format!("{msrv_step}{nightly_step}"));
+        assert_eq!(
+            swapped,
+            [
+                "job `minimal-versions`: the toolchain is 1.95, nightly, not the workspace's rust-version 1.95 (installed last, the default)"
+            ]
+        );
+        let newest_deps_msrv = format!("{msrv_step}          components: clippy\n");
+        let elsewhere = problems_after(&newest_deps_msrv, &format!("{nightly_step}{newest_deps_msrv}"));
+        assert_eq!(
+            elsewhere,
+            ["job `newest-deps`: installs nightly beside 1.95: only `cargo xtask minimal-versions` may use nightly"]
+        );
+        let beta = problems_after(nightly_step, "      - uses: dtolnay/rust-toolchain@beta\n");
+        assert_eq!(
+            beta,
+            ["job `minimal-versions`: installs beta beside 1.95: only `cargo xtask minimal-versions` may use nightly"]
+        );
+    }
+
+    #[test]
+    fn the_dependency_checks_and_the_weekly_run_are_required() {
+        let problems = problems_after("      - run: cargo xtask newest-deps\n", "");
+        assert_eq!(problems, ["no job runs `cargo xtask newest-deps` on ubuntu-latest"]);
+        let problems = problems_after("      - run: cargo xtask minimal-versions\n", "");
+        assert_eq!(
+            problems,
+            [
+                "job `minimal-versions`: installs nightly beside 1.95: only `cargo xtask minimal-versions` may use nightly",
+                "no job runs `cargo xtask minimal-versions` on ubuntu-latest"
+            ]
+        );
+        let problems = problems_after("  schedule:\n    - cron: \"17 5 * * 1\"\n", "");
+        assert_eq!(problems, ["the workflow does not run on `schedule`"]);
+    }
+
+    #[test]
+    fn windows_jobs_let_aws_lc_build_without_nasm() {
+        let problems = problems_after("      AWS_LC_SYS_PREBUILT_NASM: \"1\"\n", "      OTHER: \"1\"\n");
+        assert_eq!(
+            problems,
+            ["job `windows`: runs on Windows without AWS_LC_SYS_PREBUILT_NASM (aws-lc-sys needs NASM then)"]
+        );
+        let at_the_top = committed()
+            .replace("      AWS_LC_SYS_PREBUILT_NASM: \"1\"\n", "      OTHER: \"1\"\n")
+            .replace("  CARGO_TERM_COLOR: always\n", "  CARGO_TERM_COLOR: always\n  AWS_LC_SYS_PREBUILT_NASM: \"1\"\n");
+        assert_eq!(check_workflow(&at_the_top, "1.95"), Vec::<String>::new(), "the workflow's env counts too");
     }
 
     #[test]
@@ -252,10 +351,12 @@ mod tests {
         assert_eq!(problems, ["job `windows`: no Swatinem/rust-cache step (cargo caching)"]);
         let problems = problems_after("  pull_request:\n", "");
         assert_eq!(problems, ["the workflow does not run on `pull_request`"]);
-        let problems = problems_after("on:\n  push:\n  pull_request:\n", "on: [push, pull_request]\n");
-        assert_eq!(problems, Vec::<String>::new(), "a list of events is the same");
+        let block = committed();
+        let (start, end) = (block.find("on:\n").unwrap(), block.find("\nenv:").unwrap());
+        let as_list = format!("{}on: [push, pull_request, schedule]\n{}", &block[..start], &block[end..]);
+        assert_eq!(check_workflow(&as_list, "1.95"), Vec::<String>::new(), "a list of events is the same");
         let problems = check_workflow(&committed().replace("actions/checkout@", "actions/other@"), "1.95");
-        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert_eq!(problems.len(), 4, "{problems:?}");
     }
 
     #[test]

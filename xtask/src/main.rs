@@ -5,7 +5,12 @@
 //!   compatibility with REV.
 //! - `check-workflows`: the GitHub Actions workflow parses and has the jobs and steps relied on.
 //! - `package-check [--no-verify]`: every crate meant for crates.io packages (and builds from its
-//!   tarball).
+//!   tarball) with its own README.
+//! - `outside-crates [CRATE...]`: each published library's README example as a crate outside the
+//!   workspace, freshly resolved, built with no warning (and run unless `no_run`).
+//! - `newest-deps`: the workspace on the newest compatible dependencies (a scratch copy after
+//!   `cargo update`): clippy, build and tests with warnings denied.
+//! - `minimal-versions`: the workspace on the lowest versions its manifests allow, checked.
 //! - `test`: the whole test suite (nextest when installed, then doctests, then the Python
 //!   tests of `dlt-python` against dlt 1.31); `test-python`: only the Python tests.
 //! - `sentry-envelopes`: the Sentry bridge's envelopes, read by Sentry's Python SDK.
@@ -26,12 +31,18 @@ mod check_schemas;
 mod check_workflows;
 mod faults;
 mod fuzz;
+mod minimal_versions;
+mod newest_deps;
 mod otlp_check;
+mod outside_crates;
 mod package_check;
 mod python;
 mod python_tests;
+mod readme;
+mod scratch;
 mod sentry_envelopes;
 mod validate;
+mod versions;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -47,11 +58,25 @@ commands:
       merge base with main).
   check-workflows
       Fail if .github/workflows/ci.yml does not parse or lacks a job or step relied on (.ci/run
-      on Linux and macOS, the tests on Windows, the MSRV toolchain, cargo caching), or if
-      .ci/run does not run every check.
+      on Linux and macOS, the tests on Windows, newest-deps and minimal-versions on Linux, the
+      weekly schedule, the MSRV toolchain, nightly only to resolve minimal versions, cargo
+      caching), or if .ci/run does not run every check.
   package-check [--no-verify]
-      Fail if a crate meant for crates.io lacks the metadata it needs or does not package and
-      build from its tarball (cargo package --workspace, offline); --no-verify skips the build.
+      Fail if a crate meant for crates.io lacks the metadata it needs or a README of its own
+      (with an example run as a doctest), or does not package and build from its tarball
+      (cargo package --workspace, offline); --no-verify skips the build.
+  outside-crates [CRATE...]
+      For each published library crate (or those named), write a crate outside the workspace
+      from its README (the [dependencies] block, the example as src/main.rs) that depends on it
+      by path, resolve it fresh (network), build it into target/outside-crates/ and fail on any
+      warning; run the example unless it is marked no_run.
+  newest-deps
+      In a scratch copy (target/newest-deps/), `cargo update` to the newest compatible
+      versions, then clippy, build and the test suite with warnings denied.
+  minimal-versions
+      In a scratch copy (target/minimal-versions/), move every direct dependency to the lowest
+      version the manifests allow (cargo +nightly update -Z direct-minimal-versions: needs a
+      nightly toolchain) and check every target with the default toolchain.
   test
       Run the whole test suite: cargo nextest (or cargo test), the doctests, then the Python
       tests: the dlt-python wheel built into target/python-tests/venv with dlt 1.31 and pytest
@@ -92,6 +117,11 @@ fn main() -> ExitCode {
         "package-check" => {
             package_check::Options::parse(rest).and_then(|options| package_check::run(&workspace_root(), &options))
         }
+        "outside-crates" => {
+            outside_crates::Options::parse(rest).and_then(|options| outside_crates::run(&workspace_root(), &options))
+        }
+        "newest-deps" => no_arguments(command, rest).and_then(|()| newest_deps::run(&workspace_root())),
+        "minimal-versions" => no_arguments(command, rest).and_then(|()| minimal_versions::run(&workspace_root())),
         "test" => run_tests(&workspace_root()),
         "test-python" => python_tests::run(&workspace_root()),
         "sentry-envelopes" => sentry_envelopes::run(&workspace_root()),
@@ -117,25 +147,35 @@ fn main() -> ExitCode {
     }
 }
 
+/// An error for a command that takes no arguments but was given some.
+fn no_arguments(command: &str, rest: &[String]) -> Result<(), String> {
+    if rest.is_empty() { Ok(()) } else { Err(format!("{command} takes no arguments, not: {}", rest.join(" "))) }
+}
+
 /// The workspace root: the parent of this crate's directory.
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
-/// Runs the test suite: every test (each in its own process under nextest), then doctests,
-/// which nextest does not run, then the Python tests.
-fn run_tests(root: &Path) -> Result<(), String> {
+/// The whole test suite, as named cargo commands: every test (each in its own process under
+/// nextest), then the doctests, which nextest does not run; without nextest, `cargo test` one
+/// test at a time (some tests count this process's threads).
+fn test_suites() -> Vec<(&'static str, Vec<&'static str>)> {
     let has_nextest =
         Command::new("cargo").args(["nextest", "--version"]).output().is_ok_and(|output| output.status.success());
-    let mut suites = vec![];
     if has_nextest {
-        suites.push(vec!["nextest", "run", "--workspace", "--locked", "--no-fail-fast"]);
-        suites.push(vec!["test", "--workspace", "--locked", "--doc"]);
+        vec![
+            ("tests", vec!["nextest", "run", "--workspace", "--locked", "--no-fail-fast"]),
+            ("doctests", vec!["test", "--workspace", "--locked", "--doc"]),
+        ]
     } else {
-        // One test at a time: some tests count this process's threads.
-        suites.push(vec!["test", "--workspace", "--locked", "--no-fail-fast", "--", "--test-threads=1"]);
+        vec![("tests", vec!["test", "--workspace", "--locked", "--no-fail-fast", "--", "--test-threads=1"])]
     }
-    for suite in suites {
+}
+
+/// Runs the test suite in the checkout.
+fn run_tests(root: &Path) -> Result<(), String> {
+    for (_, suite) in test_suites() {
         println!("$ cargo {}", suite.join(" "));
         let status = Command::new("cargo")
             .args(&suite)
