@@ -1,12 +1,12 @@
 //! What is on, what is off, and which setting decided it (DESIGN.md §5's order: the master
 //! switch, then `DO_NOT_TRACK`, then `runtime.dlthub_telemetry`, where any `false` wins), and
-//! what waits to be sent.
+//! what waits to be sent, and what was sent.
 
 use std::fmt;
 
 use dlt_config::{Config, DO_NOT_TRACK_VARIABLE, Source, Sourced};
 use dlt_redact::{MASK, Redactor};
-use dlt_segment::{OptOutMark, RecipientState};
+use dlt_segment::{OptOutMark, RecipientState, SentState};
 use time::OffsetDateTime;
 
 use crate::credentials::WithheldCredential;
@@ -72,6 +72,9 @@ pub struct Status {
     pub debug: bool,
     /// Whether what is undelivered at exit is handed to a detached sender.
     pub detached_sender: bool,
+    /// This run shows the first-run notice ([`crate::FirstRunNotice`]): usage telemetry is on,
+    /// but this run's messages are dropped, and nothing is sent.
+    pub first_run_notice: bool,
 }
 
 impl Status {
@@ -100,6 +103,7 @@ impl Status {
             otlp_endpoint: None,
             debug,
             detached_sender: false,
+            first_run_notice: false,
         }
     }
 
@@ -116,6 +120,7 @@ impl Status {
             otlp_endpoint: None,
             debug: false,
             detached_sender: false,
+            first_run_notice: false,
         }
     }
 }
@@ -158,4 +163,37 @@ pub fn waiting_telemetry(config: &Config) -> WaitingTelemetry {
         }
     }
     WaitingTelemetry { opted_out_at: mark.opted_out_at(), recipients, problems }
+}
+
+/// What this machine delivered, per recipient, for `dlt telemetry log` and the counts of
+/// `dlt telemetry`.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct SentTelemetry {
+    /// Each recipient's record: the messages of the last 30 days exactly as they were sent,
+    /// how many were delivered in all and when last, what was dropped and why, and what is
+    /// wrong with its files.
+    pub recipients: Vec<SentState>,
+    /// What keeps the record from being looked at at all: the folder and why.
+    pub problems: Vec<String>,
+}
+
+/// Reads the record of what was sent under the configuration's global dir, through the file
+/// gate, creating, repairing and deleting nothing. Never fails: what cannot be read is one of
+/// the problems it reports. Endpoints are shown by the URL rule (credentials hidden).
+pub fn sent_telemetry(config: &Config) -> SentTelemetry {
+    match dlt_segment::inspect_sent(&config.locations().telemetry_dir()) {
+        Ok(mut recipients) => {
+            for recipient in &mut recipients {
+                if let Some(endpoint) = &mut recipient.endpoint {
+                    Redactor::default().redact_in_place(endpoint, MASK);
+                }
+            }
+            SentTelemetry { recipients, problems: Vec::new() }
+        }
+        Err(error) => SentTelemetry {
+            recipients: Vec::new(),
+            problems: vec![format!("the record of what was sent cannot be read: {error}")],
+        },
+    }
 }
