@@ -15,7 +15,8 @@
 //!   [`DEFAULT_SENT_MAX_AGE`] (30 days) and then the oldest lines beyond
 //!   [`DEFAULT_SENT_MAX_BYTES`] (1 MiB) are dropped. A line is appended in place while the file
 //!   ends in a whole line, stays within its bound and its first line is not too old; otherwise
-//!   the file is rewritten whole (temporary file, then rename), which also heals a damaged one;
+//!   the file is rewritten whole (temporary file, then rename), down to three quarters of its
+//!   bound, which also heals a damaged one;
 //! - `counts.json`: `{"delivered":{"count":12,"last_at":"..."},"dropped":{"rejected":1,...}}`,
 //!   replaced whole on each change;
 //! - `recipient.json`: the endpoint with its credentials hidden, and whether a write key is
@@ -193,7 +194,9 @@ fn append_in_place(
 }
 
 /// Replaces the record with what it may keep of its lines and the new ones: lines that are not
-/// records and lines older than the age bound are dropped, then the oldest until it fits.
+/// records and lines older than the age bound are dropped, then the oldest until it is within
+/// three quarters of its bound, so that the next appends go in place again rather than each
+/// rewriting a full file.
 fn rewrite(
     dir: &PrivateDir,
     lines: &[u8],
@@ -201,6 +204,7 @@ fn rewrite(
     max_bytes: u64,
     max_age: Duration,
 ) -> Result<(), GateError> {
+    let target = max_bytes - max_bytes / 4;
     let old = read_lines(dir, max_bytes)?;
     let mut kept: Vec<&[u8]> = old
         .lines
@@ -212,7 +216,7 @@ fn rewrite(
     let mut size: u64 = kept.iter().map(|line| line_size(line)).sum();
     let mut over = 0;
     for line in &kept {
-        if size <= max_bytes {
+        if size <= target {
             break;
         }
         size -= line_size(line);
