@@ -78,7 +78,7 @@ mod tests {
     fn the_notice_is_due_once_per_telemetry_dir_and_its_record_is_private() {
         let root = dlt_test_support::private_tempdir().unwrap();
         let telemetry = root.path().join("telemetry");
-        assert_eq!(FirstRunNotice::not_due(Some(&telemetry)).shown_before, false);
+        assert!(!FirstRunNotice::not_due(Some(&telemetry)).shown_before);
         let first = FirstRunNotice::record(&telemetry);
         assert!(first.due && !first.shown_before);
         let second = FirstRunNotice::record(&telemetry);
