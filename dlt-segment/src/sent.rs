@@ -18,11 +18,11 @@
 //!   the file is rewritten whole (temporary file, then rename), down to three quarters of its
 //!   bound, which also heals a damaged one;
 //! - `counts.json`: `{"delivered":{"count":12,"last_at":"..."},"dropped":{"rejected":1,...}}`,
-//!   replaced whole on each change;
+//!   rewritten in place on each change;
 //! - `recipient.json`: the endpoint with its credentials hidden, and whether a write key is
 //!   used (as in the outbox);
 //! - `.lock`: every change is made holding it, so a host and a detached sender writing for the
-//!   same recipient never interleave.
+//!   same recipient never interleave, and readers take it too.
 //!
 //! Nothing is written once the user opted out (the caller checks the opt-out mark first), and
 //! switching off ([`crate::record_opt_out`]) deletes every `sent.jsonl` and resets the counts

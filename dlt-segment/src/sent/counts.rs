@@ -1,6 +1,8 @@
 //! `counts.json`: how many messages were delivered to a recipient, when last, and how many were
 //! dropped, by reason.
 
+use std::io::Write as _;
+
 use dlt_fs::{Durability, GateError, PrivateDir};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -158,6 +160,19 @@ pub(super) fn read_counts(dir: &PrivateDir) -> Result<Option<Counts>, GateError>
     })
 }
 
+/// Writes the counts, in place when the file exists: the caller holds the folder's lock, which
+/// readers take too, so nobody sees a half-written file. (Replacing it by a rename, as an
+/// atomic write does, cost milliseconds per delivery on ext4, which flushes a file renamed over
+/// another; in place it costs microseconds.) A
+/// write cut short by a crash leaves counts that do not parse: the reader shows it, and the
+/// next write starts them again.
 pub(super) fn write_counts(dir: &PrivateDir, counts: &Counts) -> Result<(), GateError> {
-    dir.write_atomic(COUNTS_FILE, format!("{}\n", counts.to_json()).as_bytes(), Durability::Fast)
+    let text = format!("{}\n", counts.to_json());
+    let Some(mut file) = dir.open_for_update(COUNTS_FILE)? else {
+        return dir.write_atomic(COUNTS_FILE, text.as_bytes(), Durability::Fast);
+    };
+    let len = u64::try_from(text.len()).unwrap_or(u64::MAX);
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.set_len(len))
+        .map_err(|source| GateError::Io { path: dir.path().join(COUNTS_FILE), source })
 }

@@ -1,15 +1,19 @@
-//! Reading the record for `dlt telemetry log` and `dlt telemetry`: through the file gate,
-//! creating, repairing and deleting nothing. A recipient's problem (a file refused, a line that
+//! Reading the record for `dlt telemetry log` and `dlt telemetry`: through the file gate, under
+//! each folder's lock, creating, repairing and deleting nothing. A recipient's problem (a file refused, a line that
 //! is not a record) is shown with that recipient, never an error of the whole.
 
 use std::path::Path;
+use std::time::Instant;
 
 use dlt_fs::{EntryKind, PrivateDir};
 use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::counts::{DroppedCounts, read_counts};
-use super::{DEFAULT_SENT_MAX_AGE, DEFAULT_SENT_MAX_BYTES, RECIPIENT_FILE, SENT_DIR, SENT_FILE, read_lines, within};
+use super::{
+    DEFAULT_SENT_MAX_AGE, DEFAULT_SENT_MAX_BYTES, LOCK_FILE, LOCK_WAIT, RECIPIENT_FILE, SENT_DIR, SENT_FILE,
+    read_lines, within,
+};
 
 /// `recipient.json` is a line; anything larger is not one.
 const RECIPIENT_FILE_MAX_BYTES: u64 = 4096;
@@ -72,6 +76,12 @@ fn inspect_recipient(sent: &PrivateDir, name: &str, now: OffsetDateTime) -> Opti
             state.problems.push(error.to_string());
             return Some(state);
         }
+    };
+    // Read as writers leave it: under the folder's lock (taken only when a writer made it; a
+    // reader creates nothing), or as it is when the lock is not free soon.
+    let _lock = match dir.entry(LOCK_FILE) {
+        Ok(Some(_)) => dir.lock(LOCK_FILE, Instant::now() + LOCK_WAIT).ok(),
+        _ => None,
     };
     match dir.read(RECIPIENT_FILE, RECIPIENT_FILE_MAX_BYTES) {
         Ok(bytes) => {
