@@ -52,13 +52,13 @@ use dlt_telemetry_model::{AnonymousMessage, TrackMessage};
 
 pub(crate) use self::files::gate_failure_class;
 use self::files::{
-    APPEND_LOCK, FileMessages, Line, MessageFile, OUTBOXES_DIR, RECIPIENT_FILE, SENDER_LOCK, append_in_place,
-    append_to_failure_log, claim_name, folder_usage, joined, outbox_name, purge_messages, read_messages, retain_within,
+    APPEND_LOCK, FileMessages, Line, MessageFile, OUTBOXES_DIR, SENDER_LOCK, append_in_place, append_to_failure_log,
+    claim_name, folder_usage, joined, outbox_name, purge_messages, read_messages, retain_within,
 };
 pub use self::inspect::{RecipientState, inspect_outboxes};
 use crate::clock::Clock;
 use crate::opt_out::OptOutWatch;
-use crate::recipient::Recipient;
+use crate::recipient::{Recipient, read_description};
 use crate::sent::{DEFAULT_SENT_MAX_AGE, DEFAULT_SENT_MAX_BYTES, PurgedOutbox, SentLog, purge_sent};
 use crate::stats::{Counters, add};
 
@@ -123,9 +123,11 @@ impl OutboxOptions {
 pub(crate) fn purge_outboxes(telemetry_dir: &Path) -> io::Result<()> {
     let mut first_error = None;
     let mut purged = Vec::new();
-    match open_outboxes(telemetry_dir) {
-        Ok(Some(outboxes)) => {
-            for entry in outboxes.entries()? {
+    match open_outboxes(telemetry_dir)
+        .and_then(|outboxes| outboxes.map(|dir| dir.entries().map(|e| (dir, e))).transpose())
+    {
+        Ok(Some((outboxes, entries))) => {
+            for entry in entries {
                 let result = if entry.kind == EntryKind::Dir {
                     purge_recipient(&outboxes, &entry.name).map(|recipient| purged.extend(recipient))
                 } else {
@@ -159,7 +161,7 @@ fn purge_recipient(outboxes: &PrivateDir, name: &str) -> Result<Option<PurgedOut
             ids.extend(read.lines.into_iter().map(|line| line.message.message_id));
         }
     }
-    let description = dir.read(RECIPIENT_FILE, 4096).ok().flatten();
+    let description = read_description(&dir).ok().flatten();
     purge_messages(&dir)?;
     let messages = u64::try_from(ids.len()).unwrap_or(u64::MAX);
     Ok(Some(PurgedOutbox { id: name.to_owned(), messages, description }))
@@ -233,17 +235,13 @@ impl Outbox {
     /// Records messages the endpoint confirmed, exactly as they were sent, with this process's
     /// new drops, unless the user opted out since this process started.
     pub(crate) fn record_delivered<'a>(&self, messages: impl IntoIterator<Item = &'a AnonymousMessage>) {
-        if self.consent() == Consent::Given {
-            self.sent.delivered(messages);
-        }
+        self.sent.delivered(messages, &|| self.consent() == Consent::Given);
     }
 
     /// Adds this process's new drops to the recipient's counts, unless the user opted out since
     /// this process started.
     pub(crate) fn record_drops(&self) {
-        if self.consent() == Consent::Given {
-            self.sent.dropped();
-        }
+        self.sent.dropped(&|| self.consent() == Consent::Given);
     }
 
     /// What the opt-out mark says now: a `stat`, and a small read when the mark changed.
@@ -376,8 +374,7 @@ impl Outbox {
         let dir = PrivateDir::create(&self.options.telemetry_dir)?
             .create_dir(OUTBOXES_DIR)?
             .create_dir(self.recipient.id())?;
-        let description = self.recipient.description().to_string();
-        dir.create_new(RECIPIENT_FILE, description.as_bytes(), Durability::Fast)?;
+        self.recipient.describe_in(&dir)?;
         Ok(dir)
     }
 

@@ -45,7 +45,7 @@ pub use self::counts::DroppedCounts;
 use self::counts::{COUNTS_FILE, Counts, read_counts, write_counts};
 pub use self::inspect::{SentMessage, SentState, inspect_sent};
 use crate::clock::Clock;
-use crate::recipient::Recipient;
+use crate::recipient::{RECIPIENT_FILE, Recipient};
 use crate::stats::Counters;
 use crate::wire::encode_message;
 
@@ -54,7 +54,6 @@ pub(crate) const SENT_DIR: &str = "sent";
 /// The record of one recipient.
 pub(crate) const SENT_FILE: &str = "sent.jsonl";
 const LOCK_FILE: &str = ".lock";
-const RECIPIENT_FILE: &str = "recipient.json";
 /// How long a write waits for another process holding the recipient's record.
 const LOCK_WAIT: Duration = Duration::from_millis(200);
 /// Every line starts with this, so that the time of the oldest line is read without parsing it.
@@ -99,10 +98,15 @@ impl SentLog {
         }
     }
 
-    /// Records `messages` as delivered now, and adds this process's new drops to the counts.
-    /// The caller checked the opt-out mark. Problems are logged, never returned: the record
-    /// never stands in the way of delivery.
-    pub(crate) fn delivered<'a>(&self, messages: impl IntoIterator<Item = &'a AnonymousMessage>) {
+    /// Records `messages` as delivered now, and adds this process's new drops to the counts,
+    /// if `allowed` (the opt-out mark, asked again under the folder's lock, which an opt-out
+    /// takes to delete the record). Problems are logged, never returned: the record never
+    /// stands in the way of delivery.
+    pub(crate) fn delivered<'a>(
+        &self,
+        messages: impl IntoIterator<Item = &'a AnonymousMessage>,
+        allowed: &dyn Fn() -> bool,
+    ) {
         let now = self.clock.now();
         let Ok(sent_at) = now.format(&Rfc3339) else { return };
         let mut lines = Vec::new();
@@ -119,17 +123,18 @@ impl SentLog {
         if count == 0 {
             return;
         }
-        if let Err(error) = self.write(&lines, count, now) {
+        if let Err(error) = self.write(&lines, count, now, allowed) {
             tracing::debug!(%error, "telemetry: could not record what was sent");
         }
     }
 
-    /// Adds this process's drops since the last write to the counts, if there are any new ones.
-    pub(crate) fn dropped(&self) {
+    /// Adds this process's drops since the last write to the counts, if there are any new ones
+    /// and `allowed` (as for [`SentLog::delivered`]).
+    pub(crate) fn dropped(&self, allowed: &dyn Fn() -> bool) {
         if self.new_drops().is_zero() {
             return;
         }
-        if let Err(error) = self.write(&[], 0, self.clock.now()) {
+        if let Err(error) = self.write(&[], 0, self.clock.now(), allowed) {
             tracing::debug!(%error, "telemetry: could not count what was dropped");
         }
     }
@@ -139,11 +144,22 @@ impl SentLog {
         DroppedCounts::of(&self.counters.snapshot()).since(&persisted)
     }
 
-    fn write(&self, lines: &[u8], delivered: u64, now: OffsetDateTime) -> Result<(), GateError> {
+    fn write(
+        &self,
+        lines: &[u8],
+        delivered: u64,
+        now: OffsetDateTime,
+        allowed: &dyn Fn() -> bool,
+    ) -> Result<(), GateError> {
+        if !allowed() {
+            return Ok(());
+        }
         let dir = PrivateDir::create(&self.telemetry_dir)?.create_dir(SENT_DIR)?.create_dir(self.recipient.id())?;
-        let description = self.recipient.description().to_string();
-        dir.create_new(RECIPIENT_FILE, description.as_bytes(), Durability::Fast)?;
+        self.recipient.describe_in(&dir)?;
         let _lock = dir.lock(LOCK_FILE, Instant::now() + LOCK_WAIT)?;
+        if !allowed() {
+            return Ok(());
+        }
         if !lines.is_empty() {
             let appended = append_in_place(&dir, lines, now, self.max_bytes, self.max_age)
                 .map_err(|source| GateError::Io { path: dir.path().join(SENT_FILE), source })?;

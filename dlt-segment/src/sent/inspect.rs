@@ -11,12 +11,9 @@ use time::OffsetDateTime;
 
 use super::counts::{DroppedCounts, read_counts};
 use super::{
-    DEFAULT_SENT_MAX_AGE, DEFAULT_SENT_MAX_BYTES, LOCK_FILE, LOCK_WAIT, RECIPIENT_FILE, SENT_DIR, SENT_FILE,
-    read_lines, within,
+    DEFAULT_SENT_MAX_AGE, DEFAULT_SENT_MAX_BYTES, LOCK_FILE, LOCK_WAIT, SENT_DIR, SENT_FILE, read_lines, within,
 };
-
-/// `recipient.json` is a line; anything larger is not one.
-const RECIPIENT_FILE_MAX_BYTES: u64 = 4096;
+use crate::recipient::{parse_description, read_description};
 
 /// One delivered message, as the record holds it.
 #[derive(Clone, Debug, PartialEq)]
@@ -83,12 +80,8 @@ fn inspect_recipient(sent: &PrivateDir, name: &str, now: OffsetDateTime) -> Opti
         Ok(Some(_)) => dir.lock(LOCK_FILE, Instant::now() + LOCK_WAIT).ok(),
         _ => None,
     };
-    match dir.read(RECIPIENT_FILE, RECIPIENT_FILE_MAX_BYTES) {
-        Ok(bytes) => {
-            let description: Option<Value> = bytes.and_then(|bytes| serde_json::from_slice(&bytes).ok());
-            state.endpoint = description.as_ref().and_then(|d| d["endpoint"].as_str()).map(str::to_owned);
-            state.write_key = description.as_ref().is_some_and(|d| d["write_key"] == true);
-        }
+    match read_description(&dir) {
+        Ok(bytes) => (state.endpoint, state.write_key) = parse_description(bytes.as_deref()),
         Err(error) => state.problems.push(error.to_string()),
     }
     match read_lines(&dir, DEFAULT_SENT_MAX_BYTES) {

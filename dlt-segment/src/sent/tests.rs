@@ -93,7 +93,7 @@ fn delivered_messages_are_recorded_byte_for_byte_with_their_recipient_and_counts
     let now = OffsetDateTime::now_utc();
     let (log, _) = log(dir.path(), SetClock::at(now), default_bounds());
     let messages: Vec<AnonymousMessage> = (0..3).map(message).collect();
-    log.delivered(&messages);
+    log.delivered(&messages, &|| true);
 
     let text = fs::read(record_file(dir.path())).unwrap();
     for (line, message) in split_lines(&text).zip(&messages) {
@@ -127,7 +127,7 @@ fn the_record_keeps_the_newest_lines_within_its_size_bound() {
     let line_bytes = 600;
     let (log, _) = log(dir.path(), clock, (10 * line_bytes, DEFAULT_SENT_MAX_AGE));
     for index in 0..40 {
-        log.delivered([&message(index)]);
+        log.delivered([&message(index)], &|| true);
         let size = fs::metadata(record_file(dir.path())).unwrap().len();
         assert!(size <= 10 * line_bytes, "{size} bytes after message {index}");
     }
@@ -143,12 +143,12 @@ fn lines_older_than_the_age_bound_are_dropped_by_the_writer_and_hidden_by_the_re
     let dir = dlt_test_support::private_tempdir().unwrap();
     let clock = SetClock::at(OffsetDateTime::now_utc() - time::Duration::days(40));
     let (log, _) = log(dir.path(), clock.clone(), default_bounds());
-    log.delivered([&message(0), &message(1)]);
+    log.delivered([&message(0), &message(1)], &|| true);
     assert_eq!(lines_on_disk(dir.path()), [0, 1]);
     assert_eq!(recorded(dir.path()), Vec::<u64>::new(), "40 days old: not shown");
 
     clock.advance(time::Duration::days(40));
-    log.delivered([&message(2)]);
+    log.delivered([&message(2)], &|| true);
     assert_eq!(lines_on_disk(dir.path()), [2], "the writer drops what is past 30 days");
     assert_eq!(recorded(dir.path()), [2]);
 }
@@ -161,13 +161,13 @@ fn drops_are_counted_by_reason_once_and_added_up_across_processes() {
     let (second, second_counters) = log(dir.path(), SetClock::at(now), default_bounds());
     first_counters.dropped_rejected.store(2, std::sync::atomic::Ordering::Relaxed);
     first_counters.dropped_too_large.store(1, std::sync::atomic::Ordering::Relaxed);
-    first.dropped();
-    first.dropped();
+    first.dropped(&|| true);
+    first.dropped(&|| true);
     second_counters.dropped_rejected.store(1, std::sync::atomic::Ordering::Relaxed);
     second_counters.dropped_expired.store(4, std::sync::atomic::Ordering::Relaxed);
-    second.delivered([&message(0)]);
+    second.delivered([&message(0)], &|| true);
     first_counters.dropped_invalid.store(3, std::sync::atomic::Ordering::Relaxed);
-    first.dropped();
+    first.dropped(&|| true);
 
     let state = &inspect_sent(dir.path()).unwrap()[0];
     assert_eq!(state.delivered, 1);
@@ -211,7 +211,7 @@ fn an_opt_out_deletes_the_record_counts_what_waited_and_stops_a_process_from_bef
 fn a_damaged_record_is_shown_read_around_and_healed_by_the_next_write() {
     let dir = dlt_test_support::private_tempdir().unwrap();
     let (log, _) = log(dir.path(), SetClock::at(OffsetDateTime::now_utc()), default_bounds());
-    log.delivered([&message(0)]);
+    log.delivered([&message(0)], &|| true);
     let file = record_file(dir.path());
     let good = fs::read(&file).unwrap();
     fs::write(&file, [b"garbage\n".as_slice(), &good, b"{\"sent_at\":\"2026-"].concat()).unwrap();
@@ -220,7 +220,7 @@ fn a_damaged_record_is_shown_read_around_and_healed_by_the_next_write() {
     assert_eq!(recorded(dir.path()), [0]);
     assert_eq!(state.problems, ["sent.jsonl has 2 lines that are not records; they are left out"]);
 
-    log.delivered([&message(1)]);
+    log.delivered([&message(1)], &|| true);
     assert_eq!(lines_on_disk(dir.path()), [0, 1]);
     assert!(inspect_sent(dir.path()).unwrap()[0].problems.is_empty());
 }
@@ -234,7 +234,7 @@ fn concurrent_writers_never_interleave_lines() {
             std::thread::spawn(move || {
                 let (log, _) = log(&telemetry, SetClock::at(OffsetDateTime::now_utc()), default_bounds());
                 for index in 0..50 {
-                    log.delivered([&message(writer * 100 + index)]);
+                    log.delivered([&message(writer * 100 + index)], &|| true);
                 }
             })
         })
@@ -256,7 +256,7 @@ fn the_record_is_private() {
     let dir = dlt_test_support::private_tempdir().unwrap();
     let telemetry = dir.path().join("telemetry");
     let (log, _) = log(&telemetry, SetClock::at(OffsetDateTime::now_utc()), default_bounds());
-    log.delivered([&message(0)]);
+    log.delivered([&message(0)], &|| true);
     let mode = |path: &Path| fs::metadata(path).unwrap().permissions().mode() & 0o777;
     let folder = telemetry.join(SENT_DIR).join(recipient().id());
     for path in [telemetry.clone(), telemetry.join(SENT_DIR), folder.clone()] {
@@ -272,13 +272,13 @@ fn the_record_is_private() {
 fn a_link_in_place_of_the_record_is_never_written_through_and_is_shown() {
     let dir = dlt_test_support::private_tempdir().unwrap();
     let (log, _) = log(dir.path(), SetClock::at(OffsetDateTime::now_utc()), default_bounds());
-    log.delivered([&message(0)]);
+    log.delivered([&message(0)], &|| true);
     let victim = dir.path().join("victim");
     fs::write(&victim, "mine\n").unwrap();
     let file = record_file(dir.path());
     fs::remove_file(&file).unwrap();
     std::os::unix::fs::symlink(&victim, &file).unwrap();
-    log.delivered([&message(1)]);
+    log.delivered([&message(1)], &|| true);
     assert_eq!(fs::read_to_string(&victim).unwrap(), "mine\n");
     let state = &inspect_sent(dir.path()).unwrap()[0];
     assert!(state.problems.iter().any(|problem| problem.contains("symbolic link")), "{:?}", state.problems);
