@@ -13,20 +13,22 @@ mod redacted;
 mod signals;
 
 use std::fmt::Display;
+use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::{CommandFactory as _, Parser as _};
-use dlt_cli::cli::{Cli, Command, PipelineOperation};
+use dlt_cli::cli::{Cli, Command, PipelineOperation, TelemetryAction};
 use dlt_config::{Config, Environment, Locations, init_project};
 use dlt_runtime_trace::{
-    Delivery, InitOptions, RuntimeTrace, SenderCommand, TraceFileError, Track, load_trace, serve_detached_sender,
-    switch_telemetry, trace_path, waiting_telemetry,
+    Delivery, InitOptions, RuntimeTrace, SenderCommand, TraceFileError, Track, load_trace, sent_telemetry,
+    serve_detached_sender, switch_telemetry, trace_path, waiting_telemetry,
 };
 use dlt_telemetry_model::anonymous::WITHHELD;
 use dlt_telemetry_model::events::{CommandEvent, Init, PipelineCommand, TelemetryStatus, TelemetrySwitch};
 use names::{check_destination, check_source};
-use output::Closed;
+use output::{Closed, LogEntry};
+use time::OffsetDateTime;
 use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
@@ -102,17 +104,29 @@ fn run(cli: Cli) -> CommandEnd {
             Err(error) if error.is_config_error() => return CommandEnd::Usage(error.to_string()),
             Err(error) => return CommandEnd::Failed(error.to_string()),
         }
-        if output::print(format_args!("Telemetry switched {}\n", output::bold(if enabled { "ON" } else { "OFF" })))
-            .is_err()
-        {
-            return CommandEnd::OutputClosed;
-        }
     }
+    // Said once the first-run notice, if due, is out: the notice comes before anything else.
+    let announce_switch = || match cli.switch() {
+        Some(enabled) => {
+            output::print(format_args!("Telemetry switched {}\n", output::bold(if enabled { "ON" } else { "OFF" })))
+        }
+        None => Ok(()),
+    };
     let config = match Config::load_at(locations, env) {
         Ok(config) => config,
-        Err(error) => return CommandEnd::Usage(error.to_string()),
+        Err(error) => {
+            return match announce_switch() {
+                Ok(()) => CommandEnd::Usage(error.to_string()),
+                Err(closed) => closed.into(),
+            };
+        }
     };
     let mut options = InitOptions::new("dlt", VERSION);
+    // The first-run notice is shown where someone sees it: on a terminal, and not in front of
+    // JSON meant for a program. Elsewhere (scripts, pipes, CI) nothing changes.
+    if std::io::stderr().is_terminal() && !cli.prints_json() {
+        options = options.with_first_run_notice();
+    }
     // A command is over in milliseconds: it never opens a socket for telemetry, and this very
     // binary, started again as the sender, delivers at exit. Where the binary cannot be found,
     // telemetry is sent inline within the exit deadline instead.
@@ -121,6 +135,13 @@ fn run(cli: Cli) -> CommandEnd {
     }
     let runtime = RuntimeTrace::start(options, config.clone());
     redacted::install(&runtime);
+    let notice = runtime.notice();
+    if notice.due {
+        let _ = std::io::stderr().write_all(notice.text.as_bytes());
+    }
+    if announce_switch().is_err() {
+        return CommandEnd::OutputClosed;
+    }
     if let Some(issue) = runtime.issues().iter().find(|issue| issue.is_config_error()) {
         return CommandEnd::Usage(issue.to_string());
     }
@@ -152,7 +173,11 @@ fn dispatch(runtime: &RuntimeTrace, config: &Config, cli: Cli) -> CommandEnd {
             let _ = Cli::command().print_help();
             CommandEnd::Usage("a command or a switch is required".into())
         }
-        Some(Command::Telemetry { json, .. }) => {
+        // Looking at what was sent sends nothing.
+        Some(Command::Telemetry { action: Some(TelemetryAction::Log { json, since }), .. }) => {
+            telemetry_log(config, json, since)
+        }
+        Some(Command::Telemetry { json, action: None }) => {
             runtime.track_command(TelemetryStatus {}, Track::After, || telemetry(runtime, config, json))
         }
         Some(Command::Init { source, destination }) => {
@@ -188,12 +213,46 @@ fn report_switch(runtime: &RuntimeTrace, config: &Config, enabled: bool, started
     redacted::eprint_line("note", format_args!("telemetry stays {state}: {} {verb} it {state}", deciders.join(", ")));
 }
 
-/// `dlt telemetry`: the status, and what waits to be sent. An outbox never makes it fail: what
-/// is wrong with one is shown.
+/// `dlt telemetry`: the status, what waits to be sent, and what was delivered and dropped. An
+/// outbox or a record never makes it fail: what is wrong with one is shown.
 fn telemetry(runtime: &RuntimeTrace, config: &Config, json: bool) -> CommandEnd {
     let waiting = waiting_telemetry(config);
-    let text =
-        if json { output::status_json(runtime.status(), &waiting) } else { output::status(runtime.status(), &waiting) };
+    let sent = sent_telemetry(config);
+    let text = if json {
+        output::status_json(runtime.status(), &waiting, &sent)
+    } else {
+        output::status(runtime.status(), &waiting, &sent)
+    };
+    match output::print(text) {
+        Ok(()) => CommandEnd::Done,
+        Err(closed) => closed.into(),
+    }
+}
+
+/// `dlt telemetry log`: every message delivered from this machine (the last 30 days, or
+/// `since`), newest last. A record that cannot be read never makes it fail: each problem is a
+/// `warning:` line on stderr, and the rest is shown.
+fn telemetry_log(config: &Config, json: bool, since: Option<Duration>) -> CommandEnd {
+    let sent = sent_telemetry(config);
+    let problems = sent.problems.iter().map(String::as_str);
+    for problem in problems.chain(sent.recipients.iter().flat_map(|state| state.problems.iter().map(String::as_str))) {
+        redacted::eprint_line("warning", problem);
+    }
+    // A duration longer than the calendar reaches back shows everything.
+    let since = since.map(|since| {
+        time::Duration::try_from(since)
+            .ok()
+            .and_then(|since| OffsetDateTime::now_utc().checked_sub(since))
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    });
+    let mut entries: Vec<LogEntry<'_>> = sent
+        .recipients
+        .iter()
+        .flat_map(|recipient| recipient.messages.iter().map(move |sent| LogEntry { recipient, sent }))
+        .filter(|entry| since.is_none_or(|since| entry.sent.sent_at >= since))
+        .collect();
+    entries.sort_by_key(|entry| entry.sent.sent_at);
+    let text = if json { output::sent_log_json(&entries) } else { output::sent_log(&entries, since) };
     match output::print(text) {
         Ok(()) => CommandEnd::Done,
         Err(closed) => closed.into(),

@@ -5,9 +5,11 @@ use std::fmt::{Display, Write as _};
 use std::io::{IsTerminal as _, Write as _};
 
 use dlt_config::Config;
-use dlt_runtime_trace::{DecidedBy, RecipientState, Status, WaitingTelemetry};
+use dlt_runtime_trace::{DecidedBy, RecipientState, SentMessage, SentState, SentTelemetry, Status, WaitingTelemetry};
 use dlt_telemetry_model::{PipelineStepTrace, PipelineTrace};
+use serde_json::json;
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 
 /// Standard output is closed (its reader went away, or it was never open).
@@ -47,7 +49,9 @@ pub(crate) fn deciders(status: &Status, config: &Config) -> Vec<String> {
 
 /// How usage telemetry is delivered.
 fn delivery(status: &Status) -> &'static str {
-    if status.debug {
+    if status.first_run_notice {
+        "none this run (the first-run notice was shown; nothing is sent)"
+    } else if status.debug {
         "printed to stderr instead (runtime.dlthub_telemetry_debug)"
     } else if status.detached_sender {
         "by a detached sender after each command"
@@ -56,8 +60,9 @@ fn delivery(status: &Status) -> &'static str {
     }
 }
 
-/// `dlt telemetry`: dlt's first line, then what decided it, where events go and what waits.
-pub(crate) fn status(status: &Status, waiting: &WaitingTelemetry) -> String {
+/// `dlt telemetry`: dlt's first line, then what decided it, where events go, what waits and
+/// what was delivered and dropped.
+pub(crate) fn status(status: &Status, waiting: &WaitingTelemetry, sent: &SentTelemetry) -> String {
     let state = if status.telemetry { "ENABLED" } else { "DISABLED" };
     let mut text = format!("Telemetry is {}\n", bold(state));
     let _ = writeln!(text, "  decided by: {}", status.decided_by);
@@ -107,12 +112,79 @@ pub(crate) fn status(status: &Status, waiting: &WaitingTelemetry) -> String {
             let _ = writeln!(text, "    problem: {problem}");
         }
     }
+    for problem in &sent.problems {
+        let _ = writeln!(text, "  problem: {problem}");
+    }
+    if sent.recipients.is_empty() {
+        let _ = writeln!(text, "  delivered: nothing");
+    }
+    for state in &sent.recipients {
+        let endpoint = state.endpoint.as_deref().unwrap_or("an unknown endpoint");
+        let key = if state.write_key { " (with a write key)" } else { "" };
+        let last = state.last_delivered_at.map(|at| format!(", last at {}", timestamp(at))).unwrap_or_default();
+        let dropped: Vec<String> = state
+            .dropped
+            .by_reason()
+            .into_iter()
+            .filter(|(_, count)| *count > 0)
+            .map(|(reason, count)| format!("{count} {}", reason.replace('_', " ")))
+            .collect();
+        let dropped = if dropped.is_empty() { String::new() } else { format!("; dropped: {}", dropped.join(", ")) };
+        let _ = writeln!(text, "  delivered to {endpoint}{key}: {} message(s){last}{dropped}", state.delivered);
+        for problem in &state.problems {
+            let _ = writeln!(text, "    problem: {problem}");
+        }
+    }
     text
 }
 
 /// `dlt telemetry --json`: the same as one JSON object (documented in docs/cli.md).
-pub(crate) fn status_json(status: &Status, waiting: &WaitingTelemetry) -> String {
-    format!("{:#}\n", status.to_json(Some(waiting)))
+pub(crate) fn status_json(status: &Status, waiting: &WaitingTelemetry, sent: &SentTelemetry) -> String {
+    format!("{:#}\n", status.to_json(Some(waiting), Some(sent)))
+}
+
+/// One message of `dlt telemetry log`, with its recipient.
+pub(crate) struct LogEntry<'a> {
+    pub(crate) recipient: &'a SentState,
+    pub(crate) sent: &'a SentMessage,
+}
+
+/// `dlt telemetry log`: a line per message (when it was confirmed, the event, the recipient),
+/// its properties indented below, newest last.
+pub(crate) fn sent_log(entries: &[LogEntry<'_>], since: Option<OffsetDateTime>) -> String {
+    let mut text = String::new();
+    if entries.is_empty() {
+        let since = since.map_or("in the last 30 days".to_owned(), |at| format!("since {}", timestamp(at)));
+        let _ = writeln!(text, "Nothing was delivered from this machine {since}.");
+    }
+    for LogEntry { recipient, sent } in entries {
+        let event = sent.message["event"].as_str().unwrap_or("(no event name)");
+        let endpoint = recipient.endpoint.as_deref().unwrap_or("an unknown endpoint");
+        let key = if recipient.write_key { " (with a write key)" } else { "" };
+        let _ = writeln!(text, "{}  {event}  to {endpoint}{key}", timestamp(sent.sent_at));
+        if let Some(properties) = sent.message["properties"].as_object() {
+            for (name, value) in properties {
+                let _ = writeln!(text, "    {name}: {value}");
+            }
+        }
+    }
+    text
+}
+
+/// `dlt telemetry log --json`: one array of `{sent_at, endpoint, write_key, message}`.
+pub(crate) fn sent_log_json(entries: &[LogEntry<'_>]) -> String {
+    let entries: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|LogEntry { recipient, sent }| {
+            json!({
+                "sent_at": sent.sent_at.format(&Rfc3339).ok(),
+                "endpoint": recipient.endpoint,
+                "write_key": recipient.write_key,
+                "message": sent.message,
+            })
+        })
+        .collect();
+    format!("{:#}\n", serde_json::Value::Array(entries))
 }
 
 /// How long ago, roughly: `12 s`, `5 min`, `3 h`, `2 days`.

@@ -205,6 +205,8 @@ fn a_terminal_that_closes_as_the_command_ends_never_takes_the_sender_with_it() {
     }
     const COMMANDS: usize = 5;
     let machine = Machine::new();
+    // The first interactive run would show the first-run notice and send nothing.
+    machine.notice_already_shown();
     // Each answer takes a while, so that every sender is still at work when its terminal closes.
     machine.endpoint.set_answer(Answer::ok().with_delay(Duration::from_millis(300)));
     for _ in 0..COMMANDS {

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use dlt_config::{Environment, Locations};
-use dlt_runtime_trace::{HostContext, InitOptions, RuntimeTrace, SenderCommand, waiting_telemetry};
+use dlt_runtime_trace::{HostContext, InitOptions, RuntimeTrace, SenderCommand, sent_telemetry, waiting_telemetry};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 
@@ -182,6 +182,7 @@ pub(crate) fn status_json(py: Python<'_>) -> PyResult<String> {
     Ok(py.detach(|| {
         let runtime = &engine.runtime;
         let waiting = runtime.config().map(waiting_telemetry);
-        runtime.status().to_json(waiting.as_ref()).to_string()
+        let sent = runtime.config().map(sent_telemetry);
+        runtime.status().to_json(waiting.as_ref(), sent.as_ref()).to_string()
     }))
 }

@@ -23,6 +23,10 @@
 //!   [`record_opt_out`] for a switch another program made in the config files.
 //! - [`waiting_telemetry`]: what waits to be sent, per recipient, and what is wrong with it;
 //!   it looks, never fails, and creates nothing.
+//! - [`sent_telemetry`]: what was delivered, per recipient, exactly as it was sent (the last 30
+//!   days), with the counts of what was delivered and dropped; it looks, never fails.
+//! - [`RuntimeTrace::notice`]: the first-run notice ([`FirstRunNotice`]) for a host to show its
+//!   own way; the runtime never prints.
 //!
 //! ```no_run
 //! use dlt_runtime_trace::{InitOptions, PipelineIdentity, RuntimeTrace, Step};
@@ -45,6 +49,7 @@ mod command;
 mod context;
 mod credentials;
 mod issues;
+mod notice;
 mod options;
 mod otel;
 mod pipeline;
@@ -62,17 +67,18 @@ pub use command::{CommandOutcome, Track};
 pub use credentials::WithheldCredential;
 /// The set of secrets [`secret_set`] and [`RuntimeTrace::secrets`] give.
 pub use dlt_redact::Redactor;
-pub use dlt_segment::{RecipientState, SenderOutcome, StopSignal};
+pub use dlt_segment::{DroppedCounts, RecipientState, SenderOutcome, SentMessage, SentState, StopSignal};
 /// What a pipeline run is about: the pipeline, its destination and its dataset.
 pub use dlt_telemetry_model::PipelineIdentity;
 pub use issues::{Service, StartIssue};
+pub use notice::{FIRST_RUN_NOTICE, FirstRunNotice};
 pub use options::{Delivery, HostContext, InitOptions, SenderCommand};
 pub use pipeline::{FinishedRun, Step, StepInProgress, StepReport, TracedRun};
 pub use runtime::{Keeper, RuntimeTrace};
 pub use secrets::{MIN_FOUND_SECRET_CHARS, secret_set};
 pub use sender::{SENDER_BOUND, SENDER_MARKER, SenderError, run_detached_sender, serve_detached_sender};
 pub use shutdown::ShutdownSummary;
-pub use status::{DecidedBy, Status, WaitingTelemetry, waiting_telemetry};
+pub use status::{DecidedBy, SentTelemetry, Status, WaitingTelemetry, sent_telemetry, waiting_telemetry};
 pub use switch::{TelemetrySwitchError, record_opt_out, switch_telemetry};
 pub use trace_file::{
     MAX_TRACE_FILE_BYTES, TRACE_FILE_NAME, TraceFileError, load_trace, redact_trace, save_trace, trace_path,

@@ -29,6 +29,9 @@ pub struct InitOptions {
     /// What the host knows of where it runs that the runtime cannot see: sent in every
     /// message's context.
     pub host_context: HostContext,
+    /// The host shows the first-run notice ([`crate::FirstRunNotice`]) when it is due; the run
+    /// that is due then sends nothing. Off by default: a library host never prints.
+    pub first_run_notice: bool,
 }
 
 /// Facts of a message's context that only the host can know, e.g. a Python host's version
@@ -67,6 +70,7 @@ impl InitOptions {
             debug_writer: None,
             delivery: Delivery::Inline,
             host_context: HostContext::default(),
+            first_run_notice: false,
         }
     }
 
@@ -107,6 +111,17 @@ impl InitOptions {
     /// ```
     pub fn with_detached_sender(self, sender: SenderCommand) -> Self {
         self.with_delivery(Delivery::HandOffAtExit(sender))
+    }
+
+    /// The same options for a host that shows the first-run notice when
+    /// [`crate::RuntimeTrace::notice`] says it is due: usage telemetry is on, and the notice was
+    /// not shown before for this global dir. It is then recorded as shown, and that run's usage
+    /// messages are dropped (not kept), so that the user can opt out before anything is sent.
+    /// Ask only when the notice will be seen (the command line asks when its standard error is
+    /// a terminal).
+    pub fn with_first_run_notice(mut self) -> Self {
+        self.first_run_notice = true;
+        self
     }
 
     /// The same options delivering usage telemetry as `delivery` says.

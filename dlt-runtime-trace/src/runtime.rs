@@ -13,6 +13,7 @@ use dlt_telemetry_model::{AnonymousId, AnonymousMessage, Event, EventCategory, L
 use crate::context;
 use crate::credentials::segment_write_key;
 use crate::issues::{Service, StartIssue};
+use crate::notice::FirstRunNotice;
 use crate::options::{HostContext, InitOptions};
 use crate::otel::{shown_endpoint, start_otel};
 use crate::secrets::secret_set;
@@ -35,6 +36,9 @@ pub struct RuntimeTrace {
     /// The configuration's secrets, gathered once (empty when it could not be read).
     pub(crate) secrets: Redactor,
     pub(crate) services: Option<Services>,
+    /// The notice as this run recorded it, when it asked and usage telemetry is on; otherwise
+    /// it is looked up only when asked for (off means no file read).
+    notice: Option<FirstRunNotice>,
 }
 
 /// What runs when the master switch is on.
@@ -100,8 +104,12 @@ impl RuntimeTrace {
             runtime.dlthub_telemetry_debug.value
         };
         let mut status = Status::decide(&config, &master_switch, print_events);
+        let notice = (options.first_run_notice && status.telemetry && !print_events)
+            .then(|| FirstRunNotice::record(&config.locations().telemetry_dir()));
+        let notice_due = notice.is_some_and(|notice| notice.due);
+        status.first_run_notice = notice_due;
         if !status.runtime_trace {
-            return Self { status, issues: Vec::new(), config: Some(config), secrets, services: None };
+            return Self { status, issues: Vec::new(), config: Some(config), secrets, services: None, notice };
         }
         let mut issues = Vec::new();
         if status.telemetry
@@ -109,7 +117,8 @@ impl RuntimeTrace {
         {
             issues.push(StartIssue::CredentialWithheld(withheld));
         }
-        let usage = if status.telemetry {
+        // The run that shows the first-run notice sends nothing: no transport at all.
+        let usage = if status.telemetry && !notice_due {
             UsageTelemetry::start(&config, &options.library, print_events, options.debug_writer, options.delivery)
                 .map_err(|issue| issues.push(issue))
                 .ok()
@@ -148,7 +157,7 @@ impl RuntimeTrace {
             // Collected here, once, so that no `track` call ever reads a file.
             services.context();
         }
-        Self { status, issues, config: Some(config), secrets, services: Some(services) }
+        Self { status, issues, config: Some(config), secrets, services: Some(services), notice }
     }
 
     /// Everything off, with one issue saying why.
@@ -159,12 +168,23 @@ impl RuntimeTrace {
             config: None,
             secrets: Redactor::default(),
             services: None,
+            notice: None,
         }
     }
 
     /// What is on and which setting decided it.
     pub fn status(&self) -> &Status {
         &self.status
+    }
+
+    /// The first-run notice: its text, whether it was shown before for this global dir, and
+    /// whether this run is the one to show it (then this run sends no usage telemetry). The
+    /// runtime never prints it: a host that can show it asks with
+    /// [`InitOptions::with_first_run_notice`] and shows it its own way.
+    pub fn notice(&self) -> FirstRunNotice {
+        self.notice.unwrap_or_else(|| {
+            FirstRunNotice::not_due(self.config.as_ref().map(|config| config.locations().telemetry_dir()).as_deref())
+        })
     }
 
     /// What went wrong while starting, for the host to show: nothing here is logged.

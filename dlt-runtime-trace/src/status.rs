@@ -1,12 +1,12 @@
 //! What is on, what is off, and which setting decided it (DESIGN.md §5's order: the master
 //! switch, then `DO_NOT_TRACK`, then `runtime.dlthub_telemetry`, where any `false` wins), and
-//! what waits to be sent.
+//! what waits to be sent, and what was sent.
 
 use std::fmt;
 
 use dlt_config::{Config, DO_NOT_TRACK_VARIABLE, Source, Sourced};
 use dlt_redact::{MASK, Redactor};
-use dlt_segment::{OptOutMark, RecipientState};
+use dlt_segment::{OptOutMark, RecipientState, SentState};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -74,6 +74,9 @@ pub struct Status {
     pub debug: bool,
     /// Whether what is undelivered at exit is handed to a detached sender.
     pub detached_sender: bool,
+    /// This run shows the first-run notice ([`crate::FirstRunNotice`]): usage telemetry is on,
+    /// but this run's messages are dropped, and nothing is sent.
+    pub first_run_notice: bool,
 }
 
 impl Status {
@@ -102,14 +105,23 @@ impl Status {
             otlp_endpoint: None,
             debug,
             detached_sender: false,
+            first_run_notice: false,
         }
     }
 
     /// The facts of `dlt telemetry --json` as one JSON object: this status and, when known,
     /// what waits to be sent. Secrets appear only as `true`/`false` (set or not).
-    pub fn to_json(&self, waiting: Option<&WaitingTelemetry>) -> Value {
+    pub fn to_json(&self, waiting: Option<&WaitingTelemetry>, sent: Option<&SentTelemetry>) -> Value {
         let recipients: Vec<Value> =
             waiting.map(|waiting| waiting.recipients.iter().map(recipient_json).collect()).unwrap_or_default();
+        let delivered: Vec<Value> =
+            sent.map(|sent| sent.recipients.iter().map(sent_json).collect()).unwrap_or_default();
+        let problems: Vec<&String> = waiting
+            .map(|waiting| waiting.problems.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .chain(sent.map(|sent| sent.problems.as_slice()).unwrap_or_default())
+            .collect();
         let withheld: Vec<Value> = self
             .credentials_withheld
             .iter()
@@ -130,14 +142,16 @@ impl Status {
                 "write_key": self.write_key_set,
                 "debug": self.debug,
                 "detached_sender": self.detached_sender,
+                "first_run_notice": self.first_run_notice,
             },
             "runtime_trace": self.runtime_trace,
             "sentry": { "dsn": self.sentry_dsn_set },
             "opentelemetry": { "endpoint": self.otlp_endpoint },
             "credentials_withheld": withheld,
             "opted_out_at": waiting.and_then(|waiting| waiting.opted_out_at).and_then(|at| at.format(&Rfc3339).ok()),
-            "problems": waiting.map(|waiting| waiting.problems.as_slice()).unwrap_or_default(),
+            "problems": problems,
             "waiting": recipients,
+            "sent": delivered,
         })
     }
 
@@ -154,6 +168,7 @@ impl Status {
             otlp_endpoint: None,
             debug: false,
             detached_sender: false,
+            first_run_notice: false,
         }
     }
 }
@@ -169,6 +184,22 @@ fn recipient_json(state: &RecipientState) -> Value {
         "sender_running": state.sender_running,
         "sender_pid": state.sender_pid,
         "last_error": state.last_error,
+        "problems": state.problems,
+    })
+}
+
+/// One recipient's record of what left in [`Status::to_json`]: counts, never the messages.
+fn sent_json(state: &SentState) -> Value {
+    let dropped: serde_json::Map<String, Value> =
+        state.dropped.by_reason().into_iter().map(|(reason, count)| (reason.to_owned(), count.into())).collect();
+    json!({
+        "endpoint": state.endpoint,
+        "write_key": state.write_key,
+        "delivered": {
+            "count": state.delivered,
+            "last_at": state.last_delivered_at.and_then(|at| at.format(&Rfc3339).ok()),
+        },
+        "dropped": dropped,
         "problems": state.problems,
     })
 }
@@ -211,4 +242,37 @@ pub fn waiting_telemetry(config: &Config) -> WaitingTelemetry {
         }
     }
     WaitingTelemetry { opted_out_at: mark.opted_out_at(), recipients, problems }
+}
+
+/// What this machine delivered, per recipient, for `dlt telemetry log` and the counts of
+/// `dlt telemetry`.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct SentTelemetry {
+    /// Each recipient's record: the messages of the last 30 days exactly as they were sent,
+    /// how many were delivered in all and when last, what was dropped and why, and what is
+    /// wrong with its files.
+    pub recipients: Vec<SentState>,
+    /// What keeps the record from being looked at at all: the folder and why.
+    pub problems: Vec<String>,
+}
+
+/// Reads the record of what was sent under the configuration's global dir, through the file
+/// gate, creating, repairing and deleting nothing. Never fails: what cannot be read is one of
+/// the problems it reports. Endpoints are shown by the URL rule (credentials hidden).
+pub fn sent_telemetry(config: &Config) -> SentTelemetry {
+    match dlt_segment::inspect_sent(&config.locations().telemetry_dir()) {
+        Ok(mut recipients) => {
+            for recipient in &mut recipients {
+                if let Some(endpoint) = &mut recipient.endpoint {
+                    Redactor::default().redact_in_place(endpoint, MASK);
+                }
+            }
+            SentTelemetry { recipients, problems: Vec::new() }
+        }
+        Err(error) => SentTelemetry {
+            recipients: Vec::new(),
+            problems: vec![format!("the record of what was sent cannot be read: {error}")],
+        },
+    }
 }

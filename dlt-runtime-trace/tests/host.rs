@@ -11,8 +11,8 @@ use common::{Captured, Dirs, golden, keys, outbox_messages, schema_failures};
 #[cfg(target_os = "linux")]
 use common::our_threads;
 use dlt_runtime_trace::{
-    DecidedBy, HostContext, InitOptions, PipelineIdentity, RuntimeTrace, Step, Track, load_trace, save_trace,
-    switch_telemetry,
+    DecidedBy, FIRST_RUN_NOTICE, HostContext, InitOptions, PipelineIdentity, RuntimeTrace, Step, Track, load_trace,
+    save_trace, sent_telemetry, switch_telemetry,
 };
 use dlt_telemetry_model::events::{Init, PipelineCommand, TelemetryStatus};
 use dlt_telemetry_model::{EventCategory, KnownEvent, TrackMessage};
@@ -449,4 +449,44 @@ fn the_status_never_shows_endpoint_credentials() {
     let runtime = RuntimeTrace::init(InitOptions::new("host_under_test", "9.9.9").with_env(env));
     assert_eq!(runtime.status().endpoint.as_deref(), Some("http://***@127.0.0.1:9/v1/batch"));
     assert!(!format!("{runtime:?}").contains("hunter2"));
+}
+
+#[test]
+fn a_host_that_shows_the_notice_sends_nothing_on_that_run_and_one_that_does_not_is_unchanged() {
+    let dirs = Dirs::new();
+    let segment = Recorder::start().unwrap();
+    let endpoint = format!("{}/v1/track", segment.url());
+    let env = || dirs.env(&[("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", &endpoint)]);
+
+    // A host that never asks: it sends on its first run, and the notice is never due.
+    let quiet = RuntimeTrace::init(InitOptions::new("host_under_test", "9.9.9").with_env(env()));
+    let notice = quiet.notice();
+    assert!(!notice.due && !notice.shown_before);
+    assert_eq!(notice.text, FIRST_RUN_NOTICE);
+    quiet.track_command(TelemetryStatus {}, Track::After, || 0);
+    drop(quiet);
+    assert_eq!(segment.requests().len(), 1);
+
+    // A host that shows it: due once, and that run sends and keeps nothing.
+    let asking = || InitOptions::new("host_under_test", "9.9.9").with_env(env()).with_first_run_notice();
+    let first = RuntimeTrace::init(asking());
+    assert!(first.notice().due && first.status().first_run_notice && first.status().telemetry);
+    first.track_command(TelemetryStatus {}, Track::After, || 0);
+    drop(first);
+    assert_eq!(segment.requests().len(), 1, "the run that shows the notice sends nothing");
+    assert!(outbox_messages(&dirs.global()).is_empty(), "and keeps nothing");
+    let second = RuntimeTrace::init(asking());
+    assert!(!second.notice().due && second.notice().shown_before);
+    second.track_command(TelemetryStatus {}, Track::After, || 0);
+    drop(second);
+    assert_eq!(segment.requests().len(), 2);
+
+    // What the host delivered is on record, exactly as the endpoint received it.
+    let config = dlt_config::Config::load(env()).unwrap();
+    let sent = sent_telemetry(&config);
+    let recorded: Vec<serde_json::Value> =
+        sent.recipients.iter().flat_map(|state| &state.messages).map(|sent| sent.message.clone()).collect();
+    let received: Vec<serde_json::Value> =
+        segment.requests().iter().map(|request| serde_json::from_slice(&request.body).unwrap()).collect();
+    assert_eq!(recorded, received);
 }

@@ -1,7 +1,9 @@
 //! The costs that matter to a host: `track` while the worker is busy (target: under 1 µs
 //! median), the opt-out mark check each request makes, a short-lived program's handoff of its
 //! message to the outbox (empty, or holding most of its bound), and delivery to a local server
-//! (batched, and one message per request a few at once). Memory with the endpoint down is measured by `benches/memory.rs`.
+//! (batched, and one message per request a few at once), and what the record of what left costs
+//! per delivered batch (the same delivery with and without it). Memory with the endpoint down is
+//! measured by `benches/memory.rs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(missing_docs, reason = "criterion_group! generates an undocumented pub fn")]
@@ -165,5 +167,49 @@ fn delivery(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, track_latency, opt_out_check, handoff, delivery);
+/// What the record of what left costs per delivered batch: one message tracked and confirmed by
+/// a local server, without an outbox (nothing is recorded) and with one (the confirmed message
+/// is appended to the recipient's record and its counts on the worker's thread), the record
+/// empty and near its 1 MiB bound (where, now and then, it is rewritten down to 768 KiB). The
+/// difference between the first and the others is the record's cost; `track` does not change.
+fn sent_record(c: &mut Criterion) {
+    let server = local_server();
+    let endpoint = HttpUrl::parse(&format!("{}/v1/batch", server.url())).unwrap();
+    let template = message();
+    let mut group = c.benchmark_group("sent record");
+    let dir = dlt_test_support::private_tempdir().unwrap();
+    let recorded = SegmentOptions::new(endpoint.clone(), "dlt/0.1.0").with_outbox(OutboxOptions::new(dir.path()));
+    let record = dir.path().join("sent").join(recorded.recipient().id()).join("sent.jsonl");
+    let cases = [
+        ("one message per batch, not recorded", SegmentOptions::new(endpoint, "dlt/0.1.0"), false),
+        ("one message per batch, recorded", recorded.clone(), false),
+        ("one message per batch, recorded, near the 1 MiB bound", recorded, true),
+    ];
+    for (label, options, near_bound) in cases {
+        let client = SegmentClient::start(options).unwrap();
+        client.track(template.clone());
+        assert!(client.flush(Duration::from_secs(10)));
+        if near_bound {
+            let line = std::fs::read(&record).unwrap();
+            std::fs::write(&record, line.repeat(1000 * 1024 / line.len())).unwrap();
+        }
+        group.bench_function(label, |b| {
+            b.iter_batched(
+                || template.clone(),
+                |message| {
+                    client.track(message);
+                    assert!(client.flush(Duration::from_secs(10)));
+                },
+                BatchSize::SmallInput,
+            );
+        });
+        let stats = client.stats();
+        assert_eq!(stats.sent, stats.queued, "every message confirmed");
+    }
+    let size = std::fs::metadata(&record).unwrap().len();
+    assert!(size <= 1024 * 1024, "the record stays within its bound: {size} bytes");
+    group.finish();
+}
+
+criterion_group!(benches, track_latency, opt_out_check, handoff, delivery, sent_record);
 criterion_main!(benches);

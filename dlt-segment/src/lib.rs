@@ -21,6 +21,10 @@
 //!   counter and deletes every outbox; every sender compares it ([`OptOutWatch`]) with the
 //!   counter it started with before each request and before keeping anything, so nothing
 //!   recorded before an opt-out is sent or kept, by any process, whatever the clocks say.
+//! - The record of what left ([`inspect_sent`]): every message an endpoint confirmed, exactly as
+//!   it was sent, written by the worker that got the confirmation (never on the caller's
+//!   thread) beside the outbox, per recipient, bounded to 30 days and 1 MiB, with the counts of
+//!   what was delivered and dropped ([`DroppedCounts`]); deleted by [`record_opt_out`].
 //! - [`Transport`]: the interface hosts hold, with [`DebugTransport`] (one JSON line per message, for `runtime.dlthub_telemetry_debug`) and,
 //!   with the `test-util` feature, `CapturingTransport` and `ManualClock`.
 //! - [`Stats`]: counters a host can read; [`Clock`]: the injected wall clock.
@@ -61,6 +65,7 @@ mod options;
 mod outbox;
 mod recipient;
 mod sender;
+mod sent;
 mod stats;
 mod transport;
 mod wire;
@@ -78,6 +83,7 @@ pub use options::{SEGMENT_BATCH_ENDPOINT, SegmentOptions, WriteKey};
 pub use outbox::{OutboxOptions, RecipientState, inspect_outboxes};
 pub use recipient::Recipient;
 pub use sender::{SenderOutcome, StopSignal, run_sender};
+pub use sent::{DEFAULT_SENT_MAX_AGE, DEFAULT_SENT_MAX_BYTES, DroppedCounts, SentMessage, SentState, inspect_sent};
 pub use stats::Stats;
 #[cfg(feature = "test-util")]
 pub use transport::CapturingTransport;

@@ -40,6 +40,7 @@
 mod files;
 mod inspect;
 
+use std::collections::HashSet;
 use std::fs::{File, TryLockError};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -47,17 +48,18 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use dlt_fs::{Durability, EntryKind, FileLock, GateError, PrivateDir};
-use dlt_telemetry_model::TrackMessage;
+use dlt_telemetry_model::{AnonymousMessage, TrackMessage};
 
 pub(crate) use self::files::gate_failure_class;
 use self::files::{
-    APPEND_LOCK, FileMessages, Line, MessageFile, OUTBOXES_DIR, RECIPIENT_FILE, SENDER_LOCK, append_in_place,
-    append_to_failure_log, claim_name, folder_usage, joined, outbox_name, purge_messages, read_messages, retain_within,
+    APPEND_LOCK, FileMessages, Line, MessageFile, OUTBOXES_DIR, SENDER_LOCK, append_in_place, append_to_failure_log,
+    claim_name, folder_usage, joined, outbox_name, purge_messages, read_messages, retain_within,
 };
 pub use self::inspect::{RecipientState, inspect_outboxes};
 use crate::clock::Clock;
 use crate::opt_out::OptOutWatch;
-use crate::recipient::Recipient;
+use crate::recipient::{Recipient, read_description};
+use crate::sent::{DEFAULT_SENT_MAX_AGE, DEFAULT_SENT_MAX_BYTES, PurgedOutbox, SentLog, purge_sent};
 use crate::stats::{Counters, add};
 
 /// The default size bound of one recipient's outbox: 1 MiB.
@@ -90,46 +92,79 @@ pub struct OutboxOptions {
     /// Messages older than this (by their `timestamp`) are dropped, folders not written for
     /// this long removed.
     pub max_age: Duration,
+    /// The largest one recipient's record of what was sent (`<telemetry dir>/sent/<id>/`) may
+    /// grow; the oldest lines are dropped first.
+    pub sent_max_bytes: u64,
+    /// Lines of the record of what was sent older than this are dropped.
+    pub sent_max_age: Duration,
 }
 
 impl OutboxOptions {
     /// Outboxes under `telemetry_dir` with the default bounds: 1 MiB per recipient, 4 MiB in
-    /// all, 7 days.
+    /// all, 7 days; the record of what was sent, 1 MiB per recipient and 30 days.
     pub fn new(telemetry_dir: impl Into<PathBuf>) -> Self {
         Self {
             telemetry_dir: telemetry_dir.into(),
             max_bytes: DEFAULT_OUTBOX_MAX_BYTES,
             max_total_bytes: DEFAULT_OUTBOX_MAX_TOTAL_BYTES,
             max_age: DEFAULT_OUTBOX_MAX_AGE,
+            sent_max_bytes: DEFAULT_SENT_MAX_BYTES,
+            sent_max_age: DEFAULT_SENT_MAX_AGE,
         }
     }
 }
 
 /// Deletes every recipient's waiting and claimed messages, of every counter (and files of
-/// unknown recipients), each folder under its lock so that no process appends in between.
-/// For when the user turns telemetry off. Lock files stay (another process may hold them); a
-/// missing folder is fine. A link is refused, not deleted; the first error is returned once
-/// everything else was deleted.
+/// unknown recipients), each folder under its lock so that no process appends in between, and
+/// then every record of what was sent, leaving as counts how many messages the opt-out
+/// dropped. For when the user turns telemetry off. Lock files stay (another process may hold
+/// them); a missing folder is fine. A link is refused, not deleted; the first error is
+/// returned once everything else was deleted.
 pub(crate) fn purge_outboxes(telemetry_dir: &Path) -> io::Result<()> {
-    let Some(outboxes) = open_outboxes(telemetry_dir)? else { return Ok(()) };
     let mut first_error = None;
-    for entry in outboxes.entries()? {
-        let purged = if entry.kind == EntryKind::Dir {
-            purge_recipient(&outboxes, &entry.name)
-        } else {
-            outboxes.remove_file(&entry.name).map(drop)
-        };
-        if let Err(error) = purged {
+    let mut purged = Vec::new();
+    match open_outboxes(telemetry_dir)
+        .and_then(|outboxes| outboxes.map(|dir| dir.entries().map(|e| (dir, e))).transpose())
+    {
+        Ok(Some((outboxes, entries))) => {
+            for entry in entries {
+                let result = if entry.kind == EntryKind::Dir {
+                    purge_recipient(&outboxes, &entry.name).map(|recipient| purged.extend(recipient))
+                } else {
+                    outboxes.remove_file(&entry.name).map(drop)
+                };
+                if let Err(error) = result {
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        Ok(None) => {}
+        Err(error) => {
             first_error.get_or_insert(error);
         }
+    }
+    if let Err(error) = purge_sent(telemetry_dir, &purged) {
+        first_error.get_or_insert(error);
     }
     first_error.map_or(Ok(()), |error| Err(error.into()))
 }
 
-fn purge_recipient(outboxes: &PrivateDir, name: &str) -> Result<(), GateError> {
-    let Some(dir) = outboxes.open_dir(name)? else { return Ok(()) };
+/// Deletes one recipient's messages; what it held, for the counts.
+fn purge_recipient(outboxes: &PrivateDir, name: &str) -> Result<Option<PurgedOutbox>, GateError> {
+    let Some(dir) = outboxes.open_dir(name)? else { return Ok(None) };
     let _lock = dir.lock(APPEND_LOCK, Instant::now() + PURGE_LOCK_WAIT)?;
-    purge_messages(&dir)
+    let mut ids = HashSet::new();
+    for entry in dir.entries()? {
+        if matches!(MessageFile::of(&entry.name), Some(kind) if kind != MessageFile::Temporary)
+            && let Ok(Some(read)) = read_messages(&dir, &entry.name, DEFAULT_OUTBOX_MAX_BYTES)
+        {
+            ids.extend(read.lines.into_iter().map(|line| line.message.message_id));
+        }
+    }
+    let description = read_description(&dir).ok().flatten();
+    purge_messages(&dir)?;
+    let messages = u64::try_from(ids.len()).unwrap_or(u64::MAX);
+    Ok(Some(PurgedOutbox { id: name.to_owned(), messages, description }))
 }
 
 /// `<telemetry dir>/outbox`, verified, if it exists; nothing is created.
@@ -153,6 +188,8 @@ pub(crate) struct Outbox {
     /// nothing is ever sent or kept). A different counter later means the user opted out since.
     started_under: Option<u64>,
     watch: Mutex<OptOutWatch>,
+    /// The record of what this recipient was sent.
+    sent: SentLog,
 }
 
 /// Messages taken over from the outbox (or written ahead at shutdown); they stay on disk,
@@ -185,7 +222,26 @@ impl Outbox {
         let dir = options.telemetry_dir.join(OUTBOXES_DIR).join(recipient.id());
         let mut watch = OptOutWatch::new(&options.telemetry_dir);
         let started_under = watch.mark().counter();
-        Self { options, recipient, dir, counters, clock, started_under, watch: Mutex::new(watch) }
+        let sent = SentLog::new(
+            &options.telemetry_dir,
+            recipient.clone(),
+            (options.sent_max_bytes, options.sent_max_age),
+            clock.clone(),
+            counters.clone(),
+        );
+        Self { options, recipient, dir, counters, clock, started_under, watch: Mutex::new(watch), sent }
+    }
+
+    /// Records messages the endpoint confirmed, exactly as they were sent, with this process's
+    /// new drops, unless the user opted out since this process started.
+    pub(crate) fn record_delivered<'a>(&self, messages: impl IntoIterator<Item = &'a AnonymousMessage>) {
+        self.sent.delivered(messages, &|| self.consent() == Consent::Given);
+    }
+
+    /// Adds this process's new drops to the recipient's counts, unless the user opted out since
+    /// this process started.
+    pub(crate) fn record_drops(&self) {
+        self.sent.dropped(&|| self.consent() == Consent::Given);
     }
 
     /// What the opt-out mark says now: a `stat`, and a small read when the mark changed.
@@ -318,8 +374,7 @@ impl Outbox {
         let dir = PrivateDir::create(&self.options.telemetry_dir)?
             .create_dir(OUTBOXES_DIR)?
             .create_dir(self.recipient.id())?;
-        let description = self.recipient.description().to_string();
-        dir.create_new(RECIPIENT_FILE, description.as_bytes(), Durability::Fast)?;
+        self.recipient.describe_in(&dir)?;
         Ok(dir)
     }
 

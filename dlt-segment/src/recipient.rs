@@ -1,6 +1,8 @@
 //! Who a message is for: an endpoint and a write key. Each recipient has its own outbox folder,
 //! named by a digest of both, so that a message is only ever sent where it was recorded for.
+//! The record of what was sent uses the same id for its folders.
 
+use dlt_fs::{Durability, GateError, PrivateDir};
 use dlt_redact::HttpUrl;
 use sha3::{Digest as _, Sha3_256};
 
@@ -50,6 +52,30 @@ impl Recipient {
     pub(crate) fn description(&self) -> serde_json::Value {
         serde_json::json!({ "endpoint": self.shown_endpoint, "write_key": self.has_write_key })
     }
+
+    /// Writes `recipient.json` into the recipient's folder `dir` (an outbox's or a record's)
+    /// unless it is there.
+    pub(crate) fn describe_in(&self, dir: &PrivateDir) -> Result<(), GateError> {
+        dir.create_new(RECIPIENT_FILE, self.description().to_string().as_bytes(), Durability::Fast).map(drop)
+    }
+}
+
+/// The file of a recipient's folder that says who the recipient is, nothing secret.
+pub(crate) const RECIPIENT_FILE: &str = "recipient.json";
+/// `recipient.json` is a line; anything larger is not one.
+const RECIPIENT_FILE_MAX_BYTES: u64 = 4096;
+
+/// The `recipient.json` of a folder, as it is (`None` when there is none).
+pub(crate) fn read_description(dir: &PrivateDir) -> Result<Option<Vec<u8>>, GateError> {
+    dir.read(RECIPIENT_FILE, RECIPIENT_FILE_MAX_BYTES)
+}
+
+/// What a `recipient.json` says: the endpoint as shown (`None` when it does not say), and
+/// whether a write key is used.
+pub(crate) fn parse_description(bytes: Option<&[u8]>) -> (Option<String>, bool) {
+    let description: Option<serde_json::Value> = bytes.and_then(|bytes| serde_json::from_slice(bytes).ok());
+    let endpoint = description.as_ref().and_then(|d| d["endpoint"].as_str()).map(str::to_owned);
+    (endpoint, description.is_some_and(|d| d["write_key"] == true))
 }
 
 #[cfg(test)]

@@ -467,10 +467,19 @@ impl Running {
             jitter: fastrand::f64(),
         });
         match decision {
-            Decision::Done => add(&self.worker.counters.sent, count),
+            Decision::Done => {
+                add(&self.worker.counters.sent, count);
+                // The record of what left: written here, on the worker's thread, once confirmed.
+                if let Some(outbox) = &self.worker.outbox {
+                    outbox.record_delivered(in_flight.iter().map(|pending| &pending.message));
+                }
+            }
             Decision::GiveUp(GiveUp::Rejected) => {
                 add(&self.worker.counters.dropped_rejected, count);
                 tracing::debug!(?outcome, messages = count, "telemetry request rejected; its messages are dropped");
+                if let Some(outbox) = &self.worker.outbox {
+                    outbox.record_drops();
+                }
             }
             // Exit is no time to wait for an endpoint that is not there: kept with the rest.
             Decision::GiveUp(GiveUp::Unreachable) => self.requeue(in_flight),
@@ -608,6 +617,9 @@ impl Running {
         // sent twice (with the same messageId, which Segment drops), but none is lost.
         if appended.saved {
             self.release_claims();
+        }
+        if let Some(outbox) = &self.worker.outbox {
+            outbox.record_drops();
         }
         if count > 0 {
             tracing::debug!(

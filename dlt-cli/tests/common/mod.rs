@@ -82,6 +82,27 @@ impl Machine {
         command
     }
 
+    /// Records the first-run notice as shown for this machine's global dir, as the first
+    /// interactive `dlt` would: for tests that run `dlt` on a terminal and expect it to send.
+    pub fn notice_already_shown(&self) {
+        let telemetry = self.global().join("telemetry");
+        fs::create_dir_all(&telemetry).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            fs::set_permissions(&telemetry, fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        fs::write(telemetry.join("notice-shown"), "2026-12-01T10:00:00Z\n").unwrap();
+    }
+
+    /// `dlt telemetry log --json` as a user reads it, with telemetry off in its environment
+    /// (so that the command itself neither sends nor takes over anything): the entries.
+    pub fn sent_log(&self) -> Vec<serde_json::Value> {
+        let output = self.dlt(&["telemetry", "log", "--json"], &[("RUNTIME__DLTHUB_TELEMETRY", "false")]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        serde_json::from_slice::<Vec<serde_json::Value>>(&output.stdout).unwrap()
+    }
+
     /// Every file below the global dir, relative, sorted.
     pub fn global_files(&self) -> Vec<String> {
         let mut files = Vec::new();

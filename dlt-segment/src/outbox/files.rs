@@ -13,7 +13,6 @@ use time::OffsetDateTime;
 pub(super) const OUTBOXES_DIR: &str = "outbox";
 pub(super) const APPEND_LOCK: &str = ".lock";
 pub(super) const SENDER_LOCK: &str = "sender.lock";
-pub(super) const RECIPIENT_FILE: &str = "recipient.json";
 pub(super) const FAILURE_LOG: &str = "sender.log";
 const OUTBOX_PREFIX: &str = "outbox-";
 const CLAIM_PREFIX: &str = "claimed-";

@@ -8,12 +8,10 @@ use std::path::Path;
 use dlt_fs::{EntryKind, GateError, PrivateDir};
 use time::OffsetDateTime;
 
-use super::files::{MessageFile, RECIPIENT_FILE, SENDER_LOCK, last_failure, read_messages};
+use super::files::{MessageFile, SENDER_LOCK, last_failure, read_messages};
 use super::{DEFAULT_OUTBOX_MAX_BYTES, open_outboxes};
 use crate::opt_out::read_opt_out;
-
-/// `recipient.json` is a line; anything larger is not one.
-const RECIPIENT_FILE_MAX_BYTES: u64 = 4096;
+use crate::recipient::{parse_description, read_description};
 
 /// One recipient's outbox as `dlt telemetry` shows it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -66,12 +64,8 @@ fn inspect_recipient(outboxes: &PrivateDir, name: &str, counter: Option<u64>) ->
             return Some(state);
         }
     };
-    match dir.read(RECIPIENT_FILE, RECIPIENT_FILE_MAX_BYTES) {
-        Ok(bytes) => {
-            let description: Option<serde_json::Value> = bytes.and_then(|bytes| serde_json::from_slice(&bytes).ok());
-            state.endpoint = description.as_ref().and_then(|d| d["endpoint"].as_str()).map(str::to_owned);
-            state.write_key = description.as_ref().is_some_and(|d| d["write_key"] == true);
-        }
+    match read_description(&dir) {
+        Ok(bytes) => (state.endpoint, state.write_key) = parse_description(bytes.as_deref()),
         Err(error) => state.problems.push(error.to_string()),
     }
     let mut waiting = Vec::new();
