@@ -285,6 +285,17 @@ enum Visibility {
     Hidden,
 }
 
+/// A value as an error may show it: `***` for a secret, and for anything a `secrets.toml`
+/// holds (every string there counts as a secret: a password pasted under the wrong key must
+/// not be printed).
+fn shown(found: &Found, visibility: Visibility) -> String {
+    let in_secrets_file = matches!(found.source, Source::File { kind: FileKind::Secrets, .. });
+    match visibility {
+        Visibility::Plain if !in_secrets_file => found.raw.render(),
+        _ => MASK.to_owned(),
+    }
+}
+
 /// dlt's telemetry endpoint.
 #[allow(clippy::expect_used, reason = "a constant URL, checked by a test")]
 fn default_endpoint() -> HttpUrl {
@@ -333,7 +344,7 @@ impl Layers {
             .map(|found| match found.raw.to_bool() {
                 Ok(value) => Ok(Sourced { value, source: found.source }),
                 Err(expected) => Err(ConfigError::InvalidValue {
-                    value: found.raw.render(),
+                    value: shown(&found, Visibility::Plain),
                     key: found.key,
                     origin: found.source,
                     expected,
@@ -375,11 +386,8 @@ impl Layers {
         match convert(&found.raw) {
             Ok(value) => Ok(Sourced { value, source: found.source }),
             Err(expected) => Err(ConfigError::InvalidValue {
+                value: shown(&found, visibility),
                 key: found.key,
-                value: match visibility {
-                    Visibility::Plain => found.raw.render(),
-                    Visibility::Hidden => MASK.to_owned(),
-                },
                 origin: found.source,
                 expected,
             }),
