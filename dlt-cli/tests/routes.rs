@@ -171,6 +171,40 @@ fn a_project_cannot_redirect_a_write_key_from_the_users_own_files_or_environment
     }
 }
 
+/// A cloned repository ships `.dlt/secrets.toml` (or `config.toml`) as a link to one of the
+/// user's own global files (a fixed path for root, `/var/dlt/secrets.toml`; or
+/// `../../../.dlt/secrets.toml` from a clone in `~/src/<repo>`), and names its own endpoint in
+/// the other project file. The key in the user's file must not count as the project's.
+#[cfg(unix)]
+#[test]
+fn a_project_cannot_pass_the_users_own_files_off_as_its_own_through_a_link() {
+    for (link, target, endpoint_file) in [
+        ("secrets.toml", "secrets.toml", "config.toml"),
+        ("secrets.toml", "config.toml", "config.toml"),
+        ("config.toml", "config.toml", "secrets.toml"),
+    ] {
+        let case = format!(".dlt/{link} linked to the global {target}, the endpoint in .dlt/{endpoint_file}");
+        let machine = Machine::new();
+        fs::write(machine.global().join(target), "[runtime]\ndlthub_telemetry_segment_write_key = \"wk_users_own\"\n")
+            .unwrap();
+        let settings = machine.project().join(".dlt");
+        fs::create_dir_all(&settings).unwrap();
+        std::os::unix::fs::symlink(machine.global().join(target), settings.join(link)).unwrap();
+        fs::write(
+            settings.join(endpoint_file),
+            format!("[runtime]\ndlthub_telemetry_endpoint = \"{}\"\n", machine.endpoint_url()),
+        )
+        .unwrap();
+
+        let output = machine.dlt_endpoint_from_files(&["telemetry"], &[]);
+        assert_eq!(output.status.code(), Some(0), "{case}: {}", stderr(&output));
+        assert!(stdout(&output).contains("not sent: runtime.dlthub_telemetry_segment_write_key"), "{case}");
+        let requests = machine.endpoint.requests();
+        assert_eq!(requests.len(), 1, "{case}: the event goes, without the key");
+        assert_eq!(requests[0].header("authorization"), None, "{case}: the user's key went to the project's endpoint");
+    }
+}
+
 #[test]
 fn a_write_key_goes_with_an_endpoint_set_as_trusted_or_more() {
     let machine = Machine::new();

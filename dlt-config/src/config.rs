@@ -189,13 +189,21 @@ impl Config {
     pub fn load_at(locations: Locations, env: Environment) -> Result<Self, ConfigError> {
         check_folder(&locations.global_dir, "the global dir")?;
         check_folder(&locations.settings_dir, "the project's settings dir")?;
+        let global_files = [locations.global_config_toml(), locations.global_secrets_toml()];
         let [global_config, project_config, global_secrets, project_secrets] = [
             (locations.global_config_toml(), Scope::Global, FileKind::Config),
             (locations.project_config_toml(), Scope::Project, FileKind::Config),
             (locations.global_secrets_toml(), Scope::Global, FileKind::Secrets),
             (locations.project_secrets_toml(), Scope::Project, FileKind::Secrets),
         ]
-        .map(|(path, scope, kind)| LoadedFile::load(path, scope, kind));
+        .map(|(path, scope, kind)| {
+            // A project file that is one of the user's global files (a link to it, or a
+            // settings dir that is the global dir) is read once, as the global file it is: a
+            // cloned repository must not pass the user's credentials off as its own and so
+            // have them sent to the endpoint it names.
+            let users_own = scope == Scope::Project && global_files.iter().any(|global| same_file(&path, global));
+            if users_own { Ok(None) } else { LoadedFile::load(path, scope, kind) }
+        });
         let (global_config, project_config) = (global_config?, project_config?);
         let (global_secrets, project_secrets) = (global_secrets?, project_secrets?);
         let secrets_file_values = [&global_secrets, &project_secrets]
@@ -274,6 +282,25 @@ fn check_folder(path: &Path, what: &'static str) -> Result<(), ConfigError> {
     match std::fs::metadata(path) {
         Ok(metadata) if !metadata.is_dir() => Err(ConfigError::NotAFolder { path: path.to_owned(), what }),
         _ => Ok(()),
+    }
+}
+
+/// Whether both paths name the same existing file, links followed.
+#[cfg(unix)]
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => false,
+    }
+}
+
+/// Whether both paths name the same existing file, links followed.
+#[cfg(not(unix))]
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
     }
 }
 
