@@ -81,7 +81,10 @@ fn main() -> ExitCode {
     if let Some(code) = serve_detached_sender() {
         return code;
     }
-    ExitCode::from(run(Cli::parse()).exit_code())
+    match Cli::try_parse() {
+        Ok(cli) => ExitCode::from(run(cli).exit_code()),
+        Err(error) => ExitCode::from(redacted::usage_error(&error)),
+    }
 }
 
 /// Writes one error line to stderr, secrets hidden (quietly nothing if stderr is closed), and

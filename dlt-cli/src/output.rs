@@ -211,23 +211,42 @@ pub(crate) fn trace(trace: &PipelineTrace) -> String {
     for step in &trace.steps {
         let _ = writeln!(text, "{}", step_line(step, outcome(step.succeeded())));
         if let Some(error) = &step.step_exception {
-            let _ = writeln!(text, "  error: {error}");
+            let _ = writeln!(text, "  error: {}", printable(error, "\n    "));
         }
     }
-    let _ = writeln!(text, "Pipeline: {}", trace.pipeline.pipeline_name);
+    let _ = writeln!(text, "Pipeline: {}", printable(&trace.pipeline.pipeline_name, "\\n"));
     if let Some(destination) = &trace.pipeline.destination_name {
         let kind = trace.pipeline.destination_type.as_deref().map(|t| format!(" ({t})")).unwrap_or_default();
-        let _ = writeln!(text, "Destination: {destination}{kind}");
+        let _ = writeln!(text, "Destination: {}", printable(&format!("{destination}{kind}"), "\\n"));
     }
     if let Some(dataset) = &trace.pipeline.dataset_name {
-        let _ = writeln!(text, "Dataset: {dataset}");
+        let _ = writeln!(text, "Dataset: {}", printable(dataset, "\\n"));
     }
-    let _ = writeln!(text, "Transaction id: {}", trace.transaction_id);
+    let _ = writeln!(text, "Transaction id: {}", printable(&trace.transaction_id, "\\n"));
     text
 }
 
 fn step_line(step: &PipelineStepTrace, outcome: &str) -> String {
-    format!("Step {} {outcome} in {}.", step.step, duration(step.started_at, step.finished_at))
+    let name = printable(&step.step, "\\n");
+    format!("Step {name} {outcome} in {}.", duration(step.started_at, step.finished_at))
+}
+
+/// Text of a trace as the terminal may show it: a trace's free text can quote data (a row, a
+/// server's message), and its control characters must not drive the terminal or make a line
+/// that looks like the command's own. A line break becomes `line_break`; every other control
+/// character, and the characters that reorder text (bidirectional overrides), is shown
+/// escaped (`\u{1b}`).
+fn printable(text: &str, line_break: &str) -> String {
+    let reorders = |c: char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    let mut shown = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => shown.push_str(line_break),
+            c if c.is_control() || reorders(c) => shown.extend(c.escape_default()),
+            c => shown.push(c),
+        }
+    }
+    shown
 }
 
 fn timestamp(at: OffsetDateTime) -> String {

@@ -37,6 +37,18 @@ pub(crate) fn eprint_line(label: &str, message: impl Display) {
     let _ = with_secrets(|secrets| io::stderr().write_all(secrets.redact(&line, MASK).as_bytes()));
 }
 
+/// What clap says about a command line it refused (or `--help`, `--version`), as clap prints
+/// it, unless it quotes a URL with credentials (a connection string typed in the wrong place):
+/// then with the URL rule applied, without colours. Gives the exit code.
+pub(crate) fn usage_error(error: &clap::Error) -> u8 {
+    let text = error.to_string();
+    let _ = match with_secrets(|secrets| secrets.redact(&text, MASK).into_owned()) {
+        hidden if hidden == text => error.print(),
+        hidden => io::stderr().write_all(hidden.as_bytes()),
+    };
+    u8::try_from(error.exit_code()).unwrap_or(2)
+}
+
 /// The trace with the secrets hidden in its free text.
 pub(crate) fn trace(mut trace: PipelineTrace) -> PipelineTrace {
     with_secrets(|secrets| redact_trace(&mut trace, secrets));

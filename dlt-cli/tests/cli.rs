@@ -308,6 +308,31 @@ fn pipeline_trace_shows_a_saved_dlt_trace_and_is_tracked_before() {
     }
 }
 
+/// A step error can quote data (a row, a server's message): its control characters must not
+/// drive the terminal (clear it, set its title, move the cursor) or print a line of their own
+/// that looks like the command's.
+#[test]
+fn pipeline_trace_shows_control_characters_escaped_and_a_multi_line_error_indented() {
+    let machine = Machine::new();
+    let golden =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/golden/trace/dlt-1.31-pipeline-trace-asdict.json");
+    let mut trace: serde_json::Value = serde_json::from_str(&read(&golden)).unwrap();
+    let last = trace["steps"].as_array().unwrap().len() - 1;
+    trace["steps"][last]["step_exception"] =
+        "boom \u{1b}[2J\u{1b}]0;title\u{7}\r\nStep load COMPLETED in 0.00 s.\u{202e}".into();
+    trace["dataset_name"] = "data\u{1b}[31m".into();
+    fs::create_dir_all(machine.global().join("pipelines/tiny")).unwrap();
+    fs::write(machine.global().join("pipelines/tiny/trace.json"), trace.to_string()).unwrap();
+
+    let output = machine.dlt(&["pipeline", "tiny", "trace"], &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let printed = stdout(&output);
+    assert!(!printed.chars().any(|c| c.is_control() && c != '\n' || c == '\u{202e}'), "{printed:?}");
+    assert!(printed.contains("  error: boom \\u{1b}[2J\\u{1b}]0;title\\u{7}\\r\n    Step load COMPLETED"), "{printed}");
+    assert!(!printed.lines().any(|line| line.starts_with("Step load COMPLETED")), "{printed}");
+    assert!(printed.contains("Dataset: data\\u{1b}[31m\n"), "{printed}");
+}
+
 #[test]
 fn pipeline_trace_without_a_trace_or_with_a_bad_name_fails_clearly() {
     let machine = Machine::new();

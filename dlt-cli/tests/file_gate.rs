@@ -243,6 +243,28 @@ fn when_both_fallbacks_are_refused_dlt_stops_with_one_line_naming_them_and_the_r
     }
 }
 
+/// The attacker holds `<tmp>/dlt` while the victim opts out, so the opt-out is kept in the
+/// victim's `<tmp>/dlt-<uid>`; then the attacker removes `<tmp>/dlt`. The victim's next command
+/// must stay in `<tmp>/dlt-<uid>`, where its settings are: taking the freed `<tmp>/dlt` would
+/// start from nothing, telemetry on, and send.
+#[test]
+fn an_opt_out_kept_in_the_own_fallback_holds_once_the_shared_one_is_freed() {
+    let Some(machine) = SharedMachine::new() else { return };
+    machine.attacker_dir(&machine.shared_fallback(), 0o777);
+    let endpoint = Recorder::start().unwrap();
+    let url = format!("{}/v1/track", endpoint.url());
+    let output = machine.dlt(&["--disable-telemetry"], &url, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(machine.own_fallback().join("telemetry/opt-out").is_file(), "the opt-out is in the own fallback");
+
+    fs::remove_dir(machine.shared_fallback()).unwrap();
+    let output = machine.dlt(&["telemetry"], &url, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stdout(&output).contains("Telemetry is DISABLED"), "the opt-out was lost: {}", stdout(&output));
+    assert_eq!(endpoint.requests().len(), 0, "sent after the opt-out");
+    assert!(!machine.shared_fallback().exists(), "the freed shared fallback is not taken");
+}
+
 /// Links planted inside the victim's own private fallback (only root, or the victim, could do
 /// that; the gate refuses them all the same): an outbox file, the failure log, the sender's
 /// lock, the opt-out mark. The victim's file is never written, truncated, appended to or

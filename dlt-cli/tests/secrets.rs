@@ -145,3 +145,33 @@ fn planted_secrets_never_reach_the_terminal() {
         "showing a trace does not rewrite it"
     );
 }
+
+/// A connection string typed in the wrong place (an extra argument, a flag's value, a command
+/// name): the usage error that quotes it hides its credentials, as every `error:` line does.
+/// Help and version are printed as clap prints them.
+#[test]
+fn a_url_typed_in_the_wrong_place_is_not_echoed_by_a_usage_error() {
+    let machine = Machine::new();
+    let url = "postgres://loader:Pw0rd-typed@db.internal/x?sslkey=k3y-typed";
+    for args in [
+        vec!["init", "chess", "duckdb", url],
+        vec![url],
+        vec![&format!("--disable-telemetry={url}")],
+        vec!["pipeline", "chess", "trace", &format!("--json={url}")],
+    ] {
+        let output = machine.dlt(&args, &[]);
+        let error = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {error}");
+        assert!(error.starts_with("error: "), "{args:?}: {error}");
+        assert!(error.contains("postgres://***@db.internal/x?sslkey=***"), "{args:?}: {error}");
+        for secret in ["Pw0rd-typed", "loader", "k3y-typed"] {
+            assert!(!error.contains(secret) && !stdout(&output).contains(secret), "{args:?}: {error}");
+        }
+        assert!(machine.endpoint.requests().is_empty(), "a usage error sends nothing");
+    }
+    let help = machine.dlt(&["--help"], &[]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(stdout(&help).starts_with("The dlt command line"), "{}", stdout(&help));
+    let version = machine.dlt(&["--version"], &[]);
+    assert_eq!((version.status.code(), stdout(&version)), (Some(0), format!("dlt {}\n", env!("CARGO_PKG_VERSION"))));
+}

@@ -189,13 +189,21 @@ impl Config {
     pub fn load_at(locations: Locations, env: Environment) -> Result<Self, ConfigError> {
         check_folder(&locations.global_dir, "the global dir")?;
         check_folder(&locations.settings_dir, "the project's settings dir")?;
+        let global_files = [locations.global_config_toml(), locations.global_secrets_toml()];
         let [global_config, project_config, global_secrets, project_secrets] = [
             (locations.global_config_toml(), Scope::Global, FileKind::Config),
             (locations.project_config_toml(), Scope::Project, FileKind::Config),
             (locations.global_secrets_toml(), Scope::Global, FileKind::Secrets),
             (locations.project_secrets_toml(), Scope::Project, FileKind::Secrets),
         ]
-        .map(|(path, scope, kind)| LoadedFile::load(path, scope, kind));
+        .map(|(path, scope, kind)| {
+            // A project file that is one of the user's global files (a link to it, or a
+            // settings dir that is the global dir) is read once, as the global file it is: a
+            // cloned repository must not pass the user's credentials off as its own and so
+            // have them sent to the endpoint it names.
+            let users_own = scope == Scope::Project && global_files.iter().any(|global| same_file(&path, global));
+            if users_own { Ok(None) } else { LoadedFile::load(path, scope, kind) }
+        });
         let (global_config, project_config) = (global_config?, project_config?);
         let (global_secrets, project_secrets) = (global_secrets?, project_secrets?);
         let secrets_file_values = [&global_secrets, &project_secrets]
@@ -277,12 +285,42 @@ fn check_folder(path: &Path, what: &'static str) -> Result<(), ConfigError> {
     }
 }
 
+/// Whether both paths name the same existing file, links followed.
+#[cfg(unix)]
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => false,
+    }
+}
+
+/// Whether both paths name the same existing file, links followed.
+#[cfg(not(unix))]
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
 /// How a value may appear in an error message.
 #[derive(Clone, Copy)]
 enum Visibility {
     Plain,
     /// A secret, or a URL that may hold a password: never shown, `***` instead.
     Hidden,
+}
+
+/// A value as an error may show it: `***` for a secret, and for anything a `secrets.toml`
+/// holds (every string there counts as a secret: a password pasted under the wrong key must
+/// not be printed).
+fn shown(found: &Found, visibility: Visibility) -> String {
+    let in_secrets_file = matches!(found.source, Source::File { kind: FileKind::Secrets, .. });
+    match visibility {
+        Visibility::Plain if !in_secrets_file => found.raw.render(),
+        _ => MASK.to_owned(),
+    }
 }
 
 /// dlt's telemetry endpoint.
@@ -333,7 +371,7 @@ impl Layers {
             .map(|found| match found.raw.to_bool() {
                 Ok(value) => Ok(Sourced { value, source: found.source }),
                 Err(expected) => Err(ConfigError::InvalidValue {
-                    value: found.raw.render(),
+                    value: shown(&found, Visibility::Plain),
                     key: found.key,
                     origin: found.source,
                     expected,
@@ -375,11 +413,8 @@ impl Layers {
         match convert(&found.raw) {
             Ok(value) => Ok(Sourced { value, source: found.source }),
             Err(expected) => Err(ConfigError::InvalidValue {
+                value: shown(&found, visibility),
                 key: found.key,
-                value: match visibility {
-                    Visibility::Plain => found.raw.render(),
-                    Visibility::Hidden => MASK.to_owned(),
-                },
                 origin: found.source,
                 expected,
             }),

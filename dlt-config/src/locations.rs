@@ -134,17 +134,25 @@ fn global_dir(env: &Environment, config_folder: &Path, running_as_root: bool) ->
     })
 }
 
-/// `<tmp>/dlt`, else `<tmp>/dlt-<uid>`: the first that this process creates `0700`, or that
-/// exists and is verified private on its open handle (anyone may create a folder in the
-/// temporary dir, and plant a config or a link there). Creating it here, not when something is
-/// first written, leaves no moment between the check and the creation for another user.
+/// `<tmp>/dlt-<uid>` when it exists and is verified private; else `<tmp>/dlt`, else
+/// `<tmp>/dlt-<uid>`: the first that this process creates `0700`, or that exists and is
+/// verified private on its open handle (anyone may create a folder in the temporary dir, and
+/// plant a config or a link there). Creating it here, not when something is first written,
+/// leaves no moment between the check and the creation for another user.
+///
+/// `<tmp>/dlt-<uid>` exists only because `<tmp>/dlt` was refused once (another user held it);
+/// from then on it holds this user's settings, an opt-out among them, so it stays in use when
+/// `<tmp>/dlt` is freed: another user must not be able to move this user to a fresh folder.
 fn private_temp_dir(temp: &Path) -> Result<PathBuf, LocationsError> {
+    let own = temp.join(format!("dlt-{}", user_id()));
+    if let Ok(Some(_)) = PrivateDir::open(&own) {
+        return Ok(own);
+    }
     let shared = temp.join("dlt");
     let shared_refused = match PrivateDir::create(&shared) {
         Ok(_) => return Ok(shared),
         Err(error) => error,
     };
-    let own = temp.join(format!("dlt-{}", user_id()));
     match PrivateDir::create(&own) {
         Ok(_) => Ok(own),
         Err(own_refused) => Err(LocationsError::UnsafeTempDir { refused: Box::new([shared_refused, own_refused]) }),
@@ -271,6 +279,23 @@ mod tests {
 
         std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o700)).unwrap();
         assert_eq!(locations(&[("TMPDIR", tmp)], false).global_dir, open, "a private dlt folder of ours");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn once_in_the_own_temp_folder_it_stays_there_when_the_shared_one_is_freed() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let temp = tempfile::tempdir().unwrap();
+        let tmp = temp.path().to_str().unwrap();
+        let held = temp.path().join("dlt");
+        std::fs::create_dir(&held).unwrap();
+        std::fs::set_permissions(&held, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let ours = temp.path().join(format!("dlt-{}", user_id()));
+        assert_eq!(locations(&[("TMPDIR", tmp)], false).global_dir, ours, "the shared folder is held");
+
+        std::fs::remove_dir(&held).unwrap();
+        assert_eq!(locations(&[("TMPDIR", tmp)], false).global_dir, ours, "freed: ours stays in use");
+        assert!(!held.exists(), "the freed folder is not taken");
     }
 
     #[cfg(unix)]

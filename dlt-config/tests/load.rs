@@ -287,6 +287,49 @@ fn secrets_never_show_in_debug_or_errors() {
     assert!(!format!("{message} {error:?}").contains("supersecret"));
 }
 
+/// A project file that is one of the user's global files (a link to it) is read as the global
+/// file it is, so that a cloned repository cannot make the user's credentials count as its own.
+#[cfg(unix)]
+#[test]
+fn a_project_file_linked_to_a_global_file_counts_as_the_global_one() {
+    let dirs = Dirs::new();
+    let global_secrets = dirs.locations().global_secrets_toml();
+    write(&global_secrets, "[runtime]\ndlthub_telemetry_segment_write_key = \"wk_users_own\"\n");
+    let project_secrets = dirs.locations().project_secrets_toml();
+    std::fs::create_dir_all(project_secrets.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(&global_secrets, &project_secrets).unwrap();
+    let key = load(&dirs, &[]).unwrap().runtime().dlthub_telemetry_segment_write_key.clone();
+    assert_eq!(key.source, file(&global_secrets, Scope::Global, FileKind::Secrets));
+}
+
+/// A password pasted under the wrong key of a `secrets.toml` (a boolean, a number, a URL) is
+/// never echoed by the error that refuses it: every string of a `secrets.toml` is a secret.
+#[test]
+fn a_bad_value_in_a_secrets_file_is_never_shown() {
+    let dirs = Dirs::new();
+    for (contents, key) in [
+        ("[runtime]\ndlthub_telemetry = \"supersecret-pw\"\n", "runtime.dlthub_telemetry"),
+        ("[runtime]\ntelemetry_shutdown_timeout = \"supersecret-pw\"\n", "runtime.telemetry_shutdown_timeout"),
+        ("enable_runtime_trace = \"supersecret-pw\"\n", "enable_runtime_trace"),
+        ("[runtime]\nlog_level = \"supersecret-pw\"\n", "runtime.log_level"),
+    ] {
+        for file in [dirs.locations().project_secrets_toml(), dirs.locations().global_secrets_toml()] {
+            write(&file, contents);
+            let error = match load(&dirs, &[]) {
+                Ok(config) => config.enable_runtime_trace(None).map(drop).unwrap_err(),
+                Err(error) => error,
+            };
+            let message = error.to_string();
+            assert!(message.starts_with(&format!("{key}=*** (")), "{message}");
+            assert!(!format!("{message} {error:?}").contains("supersecret"), "{message}");
+            std::fs::remove_file(&file).unwrap();
+        }
+    }
+    // In a config.toml the value is shown, as dlt shows it.
+    write(&dirs.locations().project_config_toml(), "[runtime]\ndlthub_telemetry = \"off\"\n");
+    assert!(load(&dirs, &[]).unwrap_err().to_string().starts_with("runtime.dlthub_telemetry=\"off\" ("));
+}
+
 #[test]
 fn the_string_values_of_both_secrets_files_are_listed_and_never_shown() {
     let dirs = Dirs::new();

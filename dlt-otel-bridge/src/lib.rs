@@ -24,7 +24,8 @@
 //! - Header values, the endpoint's credentials and [`OtelOptions::extra_secrets`] never reach
 //!   `Debug` or errors, and every span passes one gate on its way out, whatever built it: its
 //!   name, every string attribute, its events and its status message are redacted by
-//!   dlt-redact's rule (URL user info, query values and fragments hidden too).
+//!   dlt-redact's rule (URL user info, query values and fragments hidden too); so are the
+//!   resource's attributes (`OTEL_RESOURCE_ATTRIBUTES`, `OTEL_SERVICE_NAME`).
 //!
 //! ```no_run
 //! use std::time::{Duration, Instant};

@@ -4,8 +4,8 @@
 //! to a bounded length so that one log line cannot bloat a request.
 //!
 //! Text is redacted twice: where the bridge builds a span (before it is cut, so that no cut
-//! leaves part of a secret behind) and by [`RedactingExporter`], the one gate every span
-//! passes on its way out, whatever built it.
+//! leaves part of a secret behind) and by [`RedactingExporter`], the one gate every span (and
+//! the resource sent with them) passes on its way out, whatever built it.
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -109,8 +109,18 @@ impl<E: SpanExporter> SpanExporter for RedactingExporter<E> {
         self.inner.force_flush()
     }
 
+    /// The resource goes out with every batch: its attributes (`OTEL_RESOURCE_ATTRIBUTES`,
+    /// `OTEL_SERVICE_NAME`, from the user's environment) pass the same gate.
     fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
+        let mut attributes: Vec<KeyValue> =
+            resource.iter().map(|(key, value)| KeyValue::new(key.clone(), value.clone())).collect();
+        self.redactor.redact_attributes(&mut attributes);
+        let builder = Resource::builder_empty();
+        let builder = match resource.schema_url() {
+            Some(url) => builder.with_schema_url(attributes, url.to_owned()),
+            None => builder.with_attributes(attributes),
+        };
+        self.inner.set_resource(&builder.build());
     }
 }
 

@@ -416,6 +416,34 @@ fn extra_secrets_and_url_credentials_never_leave_in_any_text() {
     assert_eq!(command.string("dlt.command.argument.name"), Some("***"));
 }
 
+/// The resource passes the same gate: `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_SERVICE_NAME` come
+/// from the user's environment, where a connection string or a secret of another service may
+/// be pasted; neither leaves with its credentials.
+#[test]
+fn the_resource_loses_the_extra_secrets_and_url_credentials_too() {
+    const WRITE_KEY: &str = "segment-write-key-4567";
+    let receiver = OtlpReceiver::start().unwrap();
+    let attributes = format!("db.url=postgresql://loader:it's9@db/x,team={WRITE_KEY}");
+    let service = format!("svc-{WRITE_KEY}");
+    let mut options = options(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.url()),
+        ("OTEL_RESOURCE_ATTRIBUTES", &attributes),
+        ("OTEL_SERVICE_NAME", &service),
+    ]);
+    options.extra_secrets = Redactor::new([WRITE_KEY]);
+    let guard = init(options);
+    run_pipeline(&guard, None);
+    let requests = shut_down(&guard, &receiver);
+    assert!(!requests.is_empty());
+    for request in &requests {
+        let body = String::from_utf8_lossy(&request.body);
+        for secret in [WRITE_KEY, "it's9", "loader"] {
+            assert!(!body.contains(secret), "{secret} sent in {body:?}");
+        }
+        assert!(body.contains("postgresql://***@db/x") && body.contains("svc-***"), "{body:?}");
+    }
+}
+
 #[test]
 fn gzip_is_used_when_asked() {
     let receiver = OtlpReceiver::start().unwrap();

@@ -38,10 +38,12 @@ const PROXY_VARIABLES: [&str; 6] = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", 
 pub fn secret_set(config: &Config) -> Redactor {
     let runtime = config.runtime();
     let env = config.env();
-    let mut secrets = Redactor::default();
-    secrets.extend(runtime.dlthub_telemetry_segment_write_key.value.iter().map(|key| key.expose()));
+    // Gathered first and handed to the redactor at once: each `extend` sorts the whole set, and
+    // a `secrets.toml` may hold a hundred thousand strings.
+    let mut secrets: Vec<String> = Vec::new();
+    secrets.extend(runtime.dlthub_telemetry_segment_write_key.value.iter().map(|key| key.expose().to_owned()));
     if let Some(dsn) = &runtime.sentry_dsn.value {
-        secrets.extend([dsn.expose(), dsn.expose().trim()]);
+        secrets.extend([dsn.expose().to_owned(), dsn.expose().trim().to_owned()]);
         add_url_credentials(&mut secrets, dsn.expose());
     }
     for raw in HEADER_VARIABLES.into_iter().filter_map(|variable| env.get(variable)) {
@@ -59,20 +61,20 @@ pub fn secret_set(config: &Config) -> Redactor {
     for value in config.secrets_file_values() {
         let value = value.expose();
         if long_enough(value) {
-            secrets.extend([value]);
+            secrets.push(value.to_owned());
         }
         if value.contains("://") {
             add_url_credentials(&mut secrets, value);
         }
     }
-    secrets
+    Redactor::new(secrets)
 }
 
 /// Adds the credentials of a URL: its whole user info when it holds a `:`, and each part with
 /// at least [`MIN_FOUND_SECRET_CHARS`] characters.
-fn add_url_credentials(secrets: &mut Redactor, url: &str) {
+fn add_url_credentials(secrets: &mut Vec<String>, url: &str) {
     let credentials = url_credentials(url);
-    secrets.extend(credentials.iter().filter(|credential| credential.contains(':') || long_enough(credential)));
+    secrets.extend(credentials.into_iter().filter(|credential| credential.contains(':') || long_enough(credential)));
 }
 
 fn long_enough(value: &str) -> bool {
