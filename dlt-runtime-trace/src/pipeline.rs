@@ -20,8 +20,10 @@ use time::OffsetDateTime;
 use crate::runtime::{RuntimeTrace, Services, random_hex_id};
 use crate::trace_file::{TraceFileError, redact_trace, save_trace};
 
-/// A step of a pipeline run, each with its `pipeline_<step>` event (DESIGN.md §4.3).
+/// A step of a pipeline run, each with its `pipeline_<step>` event (DESIGN.md §4.3). dlt may
+/// add steps, so a `match` on it needs a catch-all arm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Step {
     /// Extract data from the source.
     Extract,

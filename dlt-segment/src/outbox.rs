@@ -1,6 +1,26 @@
 //! The on-disk outbox: messages not delivered yet, kept as JSON lines for a later sender, one
 //! folder per recipient, bounded in bytes (per recipient and in all) and in age.
 //!
+//! **Words used here and in the worker** (`worker.rs`):
+//! - *recipient*: an endpoint with its write key. Each has its own folder, named by a digest of
+//!   both, so a message is only ever sent where it was recorded for.
+//! - *counter*: the opt-out counter in the mark at `<telemetry dir>/opt-out`; a message is
+//!   filed under the counter its process started with, and is void once the counter moved.
+//! - *append* (the worker's *set aside*): keep undelivered messages in the recipient's outbox.
+//! - *claim*: a process takes messages over to send them, by renaming them into a claim file
+//!   of its own, locked while it lives; *release* deletes the claim once its messages were
+//!   delivered or appended back.
+//! - *write ahead*: at shutdown, before the last attempts, everything the worker holds is
+//!   written to a claim, so that a kill during those attempts loses nothing.
+//! - *settle*: the worker acting on one request's outcome (delivered, rejected for good,
+//!   retried later, or set aside).
+//! - *withdraw*: the worker's answer to an opt-out seen while it runs: everything held is
+//!   dropped, the claims are deleted, nothing more is taken or kept.
+//! - *heal*: a damaged file (too large, torn or foreign lines) is read back within its bound
+//!   and rewritten, below.
+//! - *sender*: the one process per recipient (holding `sender.lock`) that delivers an outbox
+//!   after the program that recorded it has exited (`crate::sender`).
+//!
 //! Every file and folder here is reached through the file gate ([`dlt_fs::PrivateDir`]): the
 //! telemetry dir, `outbox/` and each recipient's folder are verified private on their open
 //! handle (a folder of this user, mode `0700`), files are opened relative to it without
