@@ -128,3 +128,42 @@ fn a_torn_last_line_is_dropped_and_the_rest_delivered() {
         "1 line that is not a message",
     );
 }
+
+/// Anyone who can write the outbox folder can put a message there: read back, every message
+/// passes the privacy gate again. A value no rule allows (a URL with a password) leaves as
+/// `<withheld>`, a message whose ids fail is dropped and counted as `invalid`, and the secret
+/// reaches no request.
+#[test]
+fn a_message_planted_in_the_outbox_passes_the_privacy_gate_again() {
+    const PASSWORD: &str = "pl4nted-s3cret";
+    let machine = Machine::new();
+    let (file, line) = outbox_with_one_message(&machine);
+    let message: serde_json::Value = serde_json::from_slice(line.trim_ascii_end()).unwrap();
+    let mut with_url = message.clone();
+    with_url["messageId"] = "00000001-0000-4000-8000-000000000000".into();
+    with_url["properties"]["destination_name"] = format!("postgresql://loader:{PASSWORD}@db.example.com/dwh").into();
+    let mut bad_id = message.clone();
+    bad_id["messageId"] = "00000002-0000-4000-8000-000000000000".into();
+    bad_id["anonymousId"] = format!("/home/alice/{PASSWORD}").into();
+    fs::write(&file, format!("{with_url}\n{bad_id}\n")).unwrap();
+
+    let first_request = machine.endpoint.requests().len();
+    let endpoint = batch_endpoint(&machine);
+    let output = machine.dlt(&["telemetry"], &[("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", endpoint.as_str())]);
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let requests = &machine.endpoint.requests()[first_request..];
+    assert!(requests.iter().all(|request| !request.body_text().contains(PASSWORD)), "the planted secret left");
+    let delivered: Vec<TrackMessage> = requests.iter().flat_map(|request| request.track_messages().unwrap()).collect();
+    let screened = delivered
+        .iter()
+        .find(|message| message.message_id.as_deref() == Some("00000001-0000-4000-8000-000000000000"))
+        .expect("the message with a URL is delivered, screened");
+    assert_eq!(screened.properties["destination_name"], "<withheld>");
+    assert!(
+        delivered.iter().all(|message| message.message_id.as_deref() != Some("00000002-0000-4000-8000-000000000000")),
+        "a message whose ids fail the gate is never sent"
+    );
+    let after = status(&machine);
+    assert_eq!(after["sent"][0]["dropped"]["invalid"], 1, "{after:#}");
+}

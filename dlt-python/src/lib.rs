@@ -2,10 +2,10 @@
 //! `dlt_telemetry._engine`. The Python package (`python/dlt_telemetry/`) is the public API and
 //! documents it; this module only forwards to `dlt-runtime-trace`.
 //!
-//! - [`engine`]: the runtime of this process, started lazily and re-created after a `fork`.
-//! - [`gate`]: the one function every event from Python passes on its way to the transports.
-//! - [`convert`]: Python values to JSON.
-//! - [`sender`]: the detached sender's loop, for `python -m dlt_telemetry.sender`.
+//! - `engine`: the runtime of this process, started lazily and re-created after a `fork`.
+//! - `gate`: the one function every event from Python passes on its way to the transports.
+//! - `convert`: Python values to JSON.
+//! - `sender`: the detached sender's loop, for `python -m dlt_telemetry.sender`.
 
 mod convert;
 mod engine;

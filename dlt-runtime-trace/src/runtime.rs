@@ -227,8 +227,10 @@ impl RuntimeTrace {
     }
 
     /// Sends one event this crate has no type for (a host's own command, or an event another
-    /// implementation of dlt's telemetry produced), when usage telemetry is on: `properties`
-    /// are sent as given, then `event_category` and `event_name`. Never blocks.
+    /// implementation of dlt's telemetry produced), when usage telemetry is on: `properties`,
+    /// then `event_category` and `event_name`, through the privacy gate
+    /// ([`AnonymousMessage::from_properties`]: a value its key's rule refuses goes as
+    /// `<withheld>`). Never blocks.
     pub fn track_event(&self, category: EventCategory, name: &str, properties: Properties) {
         if let Some(services) = &self.services {
             services.track_event(category, name, properties);
