@@ -22,13 +22,12 @@ use dlt_cli::cli::{Cli, Command, PipelineOperation, TelemetryAction};
 use dlt_config::{Config, Environment, Locations, init_project};
 use dlt_runtime_trace::{
     Delivery, InitOptions, RuntimeTrace, SenderCommand, TraceFileError, Track, load_trace, sent_telemetry,
-    serve_detached_sender, switch_telemetry, trace_path, waiting_telemetry,
+    serve_detached_sender, switch_telemetry, time_ago, trace_path, waiting_telemetry,
 };
 use dlt_telemetry_model::anonymous::WITHHELD;
 use dlt_telemetry_model::events::{CommandEvent, Init, PipelineCommand, TelemetryStatus, TelemetrySwitch};
 use names::{check_destination, check_source};
-use output::{Closed, LogEntry};
-use time::OffsetDateTime;
+use output::Closed;
 use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
@@ -241,20 +240,8 @@ fn telemetry_log(config: &Config, json: bool, since: Option<Duration>) -> Comman
     for problem in problems.chain(sent.recipients.iter().flat_map(|state| state.problems.iter().map(String::as_str))) {
         redacted::eprint_line("warning", problem);
     }
-    // A duration longer than the calendar reaches back shows everything.
-    let since = since.map(|since| {
-        time::Duration::try_from(since)
-            .ok()
-            .and_then(|since| OffsetDateTime::now_utc().checked_sub(since))
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-    });
-    let mut entries: Vec<LogEntry<'_>> = sent
-        .recipients
-        .iter()
-        .flat_map(|recipient| recipient.messages.iter().map(move |sent| LogEntry { recipient, sent }))
-        .filter(|entry| since.is_none_or(|since| entry.sent.sent_at >= since))
-        .collect();
-    entries.sort_by_key(|entry| entry.sent.sent_at);
+    let since = since.map(time_ago);
+    let entries = sent.log(since);
     let text = if json { output::sent_log_json(&entries) } else { output::sent_log(&entries, since) };
     match output::print(text) {
         Ok(()) => CommandEnd::Done,

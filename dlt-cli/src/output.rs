@@ -4,12 +4,10 @@
 use std::fmt::{Display, Write as _};
 use std::io::{IsTerminal as _, Write as _};
 
-use dlt_config::Config;
-use dlt_runtime_trace::{DecidedBy, RecipientState, SentMessage, SentState, SentTelemetry, Status, WaitingTelemetry};
+use dlt_config::{Config, Source};
+use dlt_runtime_trace::{DecidedBy, LoggedMessage, RecipientState, SentTelemetry, Status, WaitingTelemetry};
 use dlt_telemetry_model::{PipelineStepTrace, PipelineTrace};
-use serde_json::json;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 
 /// Standard output is closed (its reader went away, or it was never open).
@@ -29,6 +27,14 @@ pub(crate) fn bold(text: &str) -> String {
 
 fn set_or_not(set: bool) -> &'static str {
     if set { "set" } else { "not set" }
+}
+
+/// `, from <file or variable>` for a setting someone set; nothing for a built-in default.
+fn set_in(source: &Source) -> String {
+    match source {
+        Source::Default => String::new(),
+        source => format!(", from {source}"),
+    }
 }
 
 /// Every setting that keeps usage telemetry the way it is: the master switch, `DO_NOT_TRACK`,
@@ -67,7 +73,7 @@ pub(crate) fn status(status: &Status, waiting: &WaitingTelemetry, sent: &SentTel
     let mut text = format!("Telemetry is {}\n", bold(state));
     let _ = writeln!(text, "  decided by: {}", status.decided_by);
     if let Some(endpoint) = &status.endpoint {
-        let _ = writeln!(text, "  endpoint: {endpoint}");
+        let _ = writeln!(text, "  endpoint: {endpoint}{}", set_in(&status.endpoint_source));
     }
     let _ = writeln!(text, "  segment write key: {}", set_or_not(status.write_key_set));
     for withheld in &status.credentials_withheld {
@@ -76,8 +82,11 @@ pub(crate) fn status(status: &Status, waiting: &WaitingTelemetry, sent: &SentTel
     if status.telemetry {
         let _ = writeln!(text, "  delivery: {}", delivery(status));
     }
-    let _ = writeln!(text, "  sentry dsn: {}", set_or_not(status.sentry_dsn_set));
-    let _ = writeln!(text, "  opentelemetry: {}", status.otlp_endpoint.as_deref().unwrap_or("off"));
+    let _ = writeln!(text, "  sentry dsn: {}{}", set_or_not(status.sentry_dsn_set), set_in(&status.sentry_dsn_source));
+    match &status.otlp_endpoint {
+        Some(endpoint) => _ = writeln!(text, "  opentelemetry: {endpoint}{}", set_in(&status.otlp_endpoint_source)),
+        None => _ = writeln!(text, "  opentelemetry: off"),
+    }
     if !status.runtime_trace {
         let _ = writeln!(text, "  runtime trace: off (no telemetry, no Sentry, no OpenTelemetry, no trace file)");
     }
@@ -143,21 +152,15 @@ pub(crate) fn status_json(status: &Status, waiting: &WaitingTelemetry, sent: &Se
     format!("{:#}\n", status.to_json(Some(waiting), Some(sent)))
 }
 
-/// One message of `dlt telemetry log`, with its recipient.
-pub(crate) struct LogEntry<'a> {
-    pub(crate) recipient: &'a SentState,
-    pub(crate) sent: &'a SentMessage,
-}
-
 /// `dlt telemetry log`: a line per message (when it was confirmed, the event, the recipient),
 /// its properties indented below, newest last.
-pub(crate) fn sent_log(entries: &[LogEntry<'_>], since: Option<OffsetDateTime>) -> String {
+pub(crate) fn sent_log(entries: &[LoggedMessage<'_>], since: Option<OffsetDateTime>) -> String {
     let mut text = String::new();
     if entries.is_empty() {
         let since = since.map_or("in the last 30 days".to_owned(), |at| format!("since {}", timestamp(at)));
         let _ = writeln!(text, "Nothing was delivered from this machine {since}.");
     }
-    for LogEntry { recipient, sent } in entries {
+    for LoggedMessage { recipient, sent, .. } in entries {
         let event = sent.message["event"].as_str().unwrap_or("(no event name)");
         let endpoint = recipient.endpoint.as_deref().unwrap_or("an unknown endpoint");
         let key = if recipient.write_key { " (with a write key)" } else { "" };
@@ -172,18 +175,8 @@ pub(crate) fn sent_log(entries: &[LogEntry<'_>], since: Option<OffsetDateTime>) 
 }
 
 /// `dlt telemetry log --json`: one array of `{sent_at, endpoint, write_key, message}`.
-pub(crate) fn sent_log_json(entries: &[LogEntry<'_>]) -> String {
-    let entries: Vec<serde_json::Value> = entries
-        .iter()
-        .map(|LogEntry { recipient, sent }| {
-            json!({
-                "sent_at": sent.sent_at.format(&Rfc3339).ok(),
-                "endpoint": recipient.endpoint,
-                "write_key": recipient.write_key,
-                "message": sent.message,
-            })
-        })
-        .collect();
+pub(crate) fn sent_log_json(entries: &[LoggedMessage<'_>]) -> String {
+    let entries: Vec<serde_json::Value> = entries.iter().map(LoggedMessage::to_json).collect();
     format!("{:#}\n", serde_json::Value::Array(entries))
 }
 

@@ -288,3 +288,51 @@ fn a_project_cannot_redirect_the_otlp_headers_of_the_environment() {
     collector.wait_for_spans(1, std::time::Duration::from_secs(10)).unwrap();
     assert_eq!(collector.requests()[0].header("authorization"), Some("Bearer tok_SECRET_1234"));
 }
+
+/// A project (a cloned repository) may name its own endpoints; `dlt telemetry` says which file
+/// set each, so that it is seen, and says nothing for a built-in default.
+#[test]
+fn the_status_names_the_file_or_variable_that_set_each_endpoint() {
+    let machine = Machine::new();
+    let collector = dlt_test_support::OtlpReceiver::start().unwrap();
+    let settings = machine.project().join(".dlt");
+    fs::create_dir_all(&settings).unwrap();
+    let config = settings.join("config.toml");
+    fs::write(
+        &config,
+        format!(
+            "[runtime]\ndlthub_telemetry_endpoint = \"{}\"\notlp_endpoint = \"{}\"\n",
+            machine.endpoint_url(),
+            collector.url()
+        ),
+    )
+    .unwrap();
+    let secrets = settings.join("secrets.toml");
+    fs::write(&secrets, "[runtime]\nsentry_dsn = \"http://k3y@127.0.0.1:9/1\"\n").unwrap();
+
+    let output = machine.dlt_endpoint_from_files(&["telemetry"], &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    let from = |path: &std::path::Path| format!(", from {}\n", path.display());
+    assert!(text.contains(&format!("  endpoint: {}{}", machine.endpoint_url(), from(&config))), "{text}");
+    assert!(text.contains(&format!("  sentry dsn: set{}", from(&secrets))), "{text}");
+    assert!(text.contains(&format!("  opentelemetry: {}", collector.url())) && text.contains(&from(&config)), "{text}");
+
+    let output = machine.dlt_endpoint_from_files(&["telemetry", "--json"], &[]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json["telemetry"]["endpoint_source"], config.display().to_string());
+    assert_eq!(json["sentry"]["dsn_source"], secrets.display().to_string());
+    assert_eq!(json["opentelemetry"]["endpoint_source"], config.display().to_string());
+
+    // From the environment, the variable is named; unset, nothing is said.
+    fs::remove_file(&config).unwrap();
+    fs::remove_file(&secrets).unwrap();
+    let vars = [("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url())];
+    let output = machine.dlt(&["telemetry", "--json"], &[(vars[0].0, vars[0].1.as_str())]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(json["telemetry"]["endpoint_source"], "RUNTIME__DLTHUB_TELEMETRY_ENDPOINT (environment)");
+    assert_eq!(json["opentelemetry"]["endpoint_source"], "OTEL_EXPORTER_OTLP_ENDPOINT (environment)");
+    assert_eq!(json["sentry"]["dsn_source"], serde_json::Value::Null);
+    let output = machine.dlt(&["telemetry"], &[]);
+    assert!(stdout(&output).contains("  sentry dsn: not set\n  opentelemetry: off\n"), "{}", stdout(&output));
+}

@@ -41,7 +41,10 @@ fn a_user_name_and_query_values_are_never_printed_or_kept_in_recipient_json() {
 
     let (code, text) = printed(&machine, &["telemetry"], &vars);
     assert_eq!(code, Some(0), "{text}");
-    assert!(text.contains(&format!("  endpoint: {shown}\n")), "{text}");
+    assert!(
+        text.contains(&format!("  endpoint: {shown}, from RUNTIME__DLTHUB_TELEMETRY_ENDPOINT (environment)\n")),
+        "{text}"
+    );
     assert!(text.contains(&format!("  waiting for {shown}: ")), "{text}");
     let (_, json) = printed(&machine, &["telemetry", "--json"], &vars);
     let status: serde_json::Value = serde_json::from_str(&json).unwrap();

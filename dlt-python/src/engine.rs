@@ -14,8 +14,10 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use dlt_config::{Environment, Locations};
-use dlt_runtime_trace::{HostContext, InitOptions, RuntimeTrace, SenderCommand, sent_telemetry, waiting_telemetry};
-use pyo3::exceptions::PyRuntimeError;
+use dlt_runtime_trace::{
+    HostContext, InitOptions, LoggedMessage, RuntimeTrace, SenderCommand, sent_telemetry, time_ago, waiting_telemetry,
+};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::{convert, gate};
@@ -171,6 +173,29 @@ pub(crate) fn record_opt_out(py: Python<'_>, global_dir: PathBuf) -> PyResult<()
     let locations = Locations::resolve(&env).map_err(|error| PyRuntimeError::new_err(error.to_string()))?;
     py.detach(|| dlt_runtime_trace::record_opt_out(&locations))
         .map_err(|error| PyRuntimeError::new_err(error.to_string()))
+}
+
+/// `dlt telemetry log --json`'s array for this process's configuration, as JSON text: every
+/// message delivered from this machine, or only those of the last `since_seconds`.
+#[pyfunction]
+#[pyo3(signature = (since_seconds=None))]
+pub(crate) fn sent_json(py: Python<'_>, since_seconds: Option<f64>) -> PyResult<String> {
+    let engine = state()
+        .engine()
+        .ok_or_else(|| PyRuntimeError::new_err("dlt_telemetry is not started: call start() or install() first"))?;
+    let back = since_seconds
+        .map(|seconds| {
+            Duration::try_from_secs_f64(seconds).map_err(|_| {
+                PyValueError::new_err(format!("since must be a number of seconds, 0 or more; got {seconds}"))
+            })
+        })
+        .transpose()?;
+    Ok(py.detach(|| {
+        let Some(config) = engine.runtime.config() else { return "[]".to_owned() };
+        let sent = sent_telemetry(config);
+        let log: Vec<serde_json::Value> = sent.log(back.map(time_ago)).iter().map(LoggedMessage::to_json).collect();
+        serde_json::Value::Array(log).to_string()
+    }))
 }
 
 /// `dlt telemetry --json`'s object for this process's runtime, as JSON text.

@@ -18,7 +18,7 @@ use pyo3::prelude::*;
 #[pymodule(name = "_engine")]
 mod engine_module {
     #[pymodule_export]
-    use crate::engine::{configure, flush, is_configured, record_opt_out, shutdown, status_json, track};
+    use crate::engine::{configure, flush, is_configured, record_opt_out, sent_json, shutdown, status_json, track};
     #[pymodule_export]
     use crate::sender::serve_sender;
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 
@@ -61,6 +62,7 @@ def test_status_has_the_facts_of_dlt_telemetry_json(dlt_env, recorder):
         "opted_out_at",
         "problems",
         "waiting",
+        "sent",
     }
     assert status["telemetry"]["enabled"] is True
     assert status["telemetry"]["endpoint"] == recorder.url
@@ -99,3 +101,32 @@ def test_flush_delivers_what_was_tracked_before_a_hard_exit(dlt_env, recorder):
     (message,) = recorder.messages()
     assert message["event"] == "command_kept"
     assert all(recipient["messages"] == 0 for recipient in dlt_env.status()["waiting"])
+
+
+def test_sent_lists_exactly_what_the_endpoint_confirmed(dlt_env, recorder):
+    dlt_env.run(
+        [
+            "python",
+            "-c",
+            "import dlt_telemetry as t; t.start('my_tool', '0.3.0'); t.track('command', 'kept'); assert t.flush(5.0)",
+        ]
+    )
+    (delivered,) = recorder.messages()
+    looked = dlt_env.run(
+        [
+            "python",
+            "-c",
+            "import json, dlt_telemetry as t; t.start('probe', '1.0');"
+            " print(json.dumps([t.sent(), t.sent(since=3600), t.sent(since=0)]))"
+            "\ntry:\n t.sent(since=-1)\nexcept ValueError as error:\n print(error)",
+        ]
+    )
+    assert looked.returncode == 0, looked.stderr
+    logs, refusal = looked.stdout.splitlines()
+    everything, last_hour, from_now = json.loads(logs)
+    (entry,) = everything
+    assert entry["message"] == delivered, "the record holds the message exactly as it was sent"
+    assert entry["endpoint"] == recorder.url and entry["write_key"] is False
+    assert last_hour == everything and from_now == []
+    assert "since" in refusal and "-1" in refusal
+    assert len(recorder.messages()) == 1, "looking sends nothing"

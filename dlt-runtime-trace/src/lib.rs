@@ -78,7 +78,9 @@ pub use runtime::{Keeper, RuntimeTrace};
 pub use secrets::{MIN_FOUND_SECRET_CHARS, secret_set};
 pub use sender::{SENDER_BOUND, SENDER_MARKER, SenderError, run_detached_sender, serve_detached_sender};
 pub use shutdown::ShutdownSummary;
-pub use status::{DecidedBy, SentTelemetry, Status, WaitingTelemetry, sent_telemetry, waiting_telemetry};
+pub use status::{
+    DecidedBy, LoggedMessage, SentTelemetry, Status, WaitingTelemetry, sent_telemetry, time_ago, waiting_telemetry,
+};
 pub use switch::{TelemetrySwitchError, record_opt_out, switch_telemetry};
 pub use trace_file::{
     MAX_TRACE_FILE_BYTES, TRACE_FILE_NAME, TraceFileError, load_trace, redact_trace, save_trace, trace_path,

@@ -9,8 +9,12 @@ use crate::credentials::{WithheldCredential, may_travel};
 use crate::issues::StartIssue;
 
 /// The export guard (a no-op one without an endpoint) hiding `secrets` in everything it
-/// exports, and what was ignored on the way.
-pub(crate) fn start_otel(config: &Config, library: &Library, secrets: &Redactor) -> (OtelGuard, Vec<StartIssue>) {
+/// exports, where its endpoint was set, and what was ignored on the way.
+pub(crate) fn start_otel(
+    config: &Config,
+    library: &Library,
+    secrets: &Redactor,
+) -> (OtelGuard, Source, Vec<StartIssue>) {
     let env = config.env();
     let runtime = config.runtime();
     let configured = runtime.otlp_endpoint.value.as_ref().map(|endpoint| endpoint.as_str());
@@ -23,7 +27,12 @@ pub(crate) fn start_otel(config: &Config, library: &Library, secrets: &Redactor)
     if let Some(withheld) = withhold_headers(&mut options, config) {
         issues.push(StartIssue::CredentialWithheld(withheld));
     }
-    (dlt_otel_bridge::init(options), issues)
+    let endpoint_source = match options.endpoint_setting {
+        None => Source::Default,
+        Some(CONFIG_ENDPOINT_KEY) => runtime.otlp_endpoint.source.clone(),
+        Some(variable) => Source::Environment { variable: variable.to_owned() },
+    };
+    (dlt_otel_bridge::init(options), endpoint_source, issues)
 }
 
 /// The OTLP headers (read from the environment) go only to an endpoint set in the environment

@@ -129,7 +129,7 @@ impl RuntimeTrace {
             issues.push(issue);
             SentryGuard::disabled()
         });
-        let (otel, ignored) = start_otel(&config, &options.library, &secrets);
+        let (otel, otlp_endpoint_source, ignored) = start_otel(&config, &options.library, &secrets);
         issues.extend(ignored);
         if let OtelStatus::StartFailed(error) = otel.status() {
             issues.push(StartIssue::Unavailable { service: Service::OpenTelemetry, message: error.to_string() });
@@ -143,6 +143,9 @@ impl RuntimeTrace {
             .collect();
         status.detached_sender = usage.as_ref().is_some_and(UsageTelemetry::hands_off);
         status.otlp_endpoint = shown_endpoint(&otel);
+        if status.otlp_endpoint.is_some() {
+            status.otlp_endpoint_source = otlp_endpoint_source;
+        }
         let services = Services {
             shutdown_timeout: runtime.telemetry_shutdown_timeout.value,
             env: config.env().clone(),

@@ -3,10 +3,11 @@
 //! what waits to be sent, and what was sent.
 
 use std::fmt;
+use std::time::Duration;
 
 use dlt_config::{Config, DO_NOT_TRACK_VARIABLE, Source, Sourced};
 use dlt_redact::{MASK, Redactor};
-use dlt_segment::{OptOutMark, RecipientState, SentState};
+use dlt_segment::{OptOutMark, RecipientState, SentMessage, SentState};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -61,6 +62,8 @@ pub struct Status {
     /// Where usage events go, when the configuration could be read; the URL's user info, query
     /// values and fragment are shown as `***`.
     pub endpoint: Option<String>,
+    /// Where the endpoint was set ([`Source::Default`] for the built-in one).
+    pub endpoint_source: Source,
     /// Whether a Segment write key is configured (its value is never shown).
     pub write_key_set: bool,
     /// Credentials configured but not sent, because their endpoint was set in a less trusted
@@ -68,8 +71,13 @@ pub struct Status {
     pub credentials_withheld: Vec<WithheldCredential>,
     /// Whether a Sentry DSN is configured (its value is never shown).
     pub sentry_dsn_set: bool,
+    /// Where the Sentry DSN was set ([`Source::Default`] when it is not).
+    pub sentry_dsn_source: Source,
     /// Where OpenTelemetry traces go, when export is on (credentials hidden).
     pub otlp_endpoint: Option<String>,
+    /// Where that endpoint was set: `runtime.otlp_endpoint`'s file or variable, or an
+    /// `OTEL_EXPORTER_OTLP_*` variable.
+    pub otlp_endpoint_source: Source,
     /// Whether events are printed to stderr instead of sent (`runtime.dlthub_telemetry_debug`).
     pub debug: bool,
     /// Whether what is undelivered at exit is handed to a detached sender.
@@ -99,10 +107,13 @@ impl Status {
             telemetry: matches!(decided_by, DecidedBy::TelemetrySetting { enabled: true, .. }),
             decided_by,
             endpoint: Some(effective_endpoint(runtime).to_string()),
+            endpoint_source: runtime.dlthub_telemetry_endpoint.source.clone(),
             write_key_set: runtime.dlthub_telemetry_segment_write_key.value.is_some(),
             credentials_withheld: Vec::new(),
             sentry_dsn_set: runtime.sentry_dsn.value.is_some(),
+            sentry_dsn_source: runtime.sentry_dsn.source.clone(),
             otlp_endpoint: None,
+            otlp_endpoint_source: Source::Default,
             debug,
             detached_sender: false,
             first_run_notice: false,
@@ -139,14 +150,18 @@ impl Status {
                 "enabled": self.telemetry,
                 "decided_by": self.decided_by.to_string(),
                 "endpoint": self.endpoint,
+                "endpoint_source": set_in(&self.endpoint_source),
                 "write_key": self.write_key_set,
                 "debug": self.debug,
                 "detached_sender": self.detached_sender,
                 "first_run_notice": self.first_run_notice,
             },
             "runtime_trace": self.runtime_trace,
-            "sentry": { "dsn": self.sentry_dsn_set },
-            "opentelemetry": { "endpoint": self.otlp_endpoint },
+            "sentry": { "dsn": self.sentry_dsn_set, "dsn_source": set_in(&self.sentry_dsn_source) },
+            "opentelemetry": {
+                "endpoint": self.otlp_endpoint,
+                "endpoint_source": set_in(&self.otlp_endpoint_source),
+            },
             "credentials_withheld": withheld,
             "opted_out_at": waiting.and_then(|waiting| waiting.opted_out_at).and_then(|at| at.format(&Rfc3339).ok()),
             "problems": problems,
@@ -162,14 +177,26 @@ impl Status {
             telemetry: false,
             decided_by: DecidedBy::ConfigError(error),
             endpoint: None,
+            endpoint_source: Source::Default,
             write_key_set: false,
             credentials_withheld: Vec::new(),
             sentry_dsn_set: false,
+            sentry_dsn_source: Source::Default,
             otlp_endpoint: None,
+            otlp_endpoint_source: Source::Default,
             debug: false,
             detached_sender: false,
             first_run_notice: false,
         }
+    }
+}
+
+/// Where a setting was set, for [`Status::to_json`]: the file or variable, `null` for the
+/// built-in default.
+fn set_in(source: &Source) -> Value {
+    match source {
+        Source::Default => Value::Null,
+        source => source.to_string().into(),
     }
 }
 
@@ -255,6 +282,52 @@ pub struct SentTelemetry {
     pub recipients: Vec<SentState>,
     /// What keeps the record from being looked at at all: the folder and why.
     pub problems: Vec<String>,
+}
+
+impl SentTelemetry {
+    /// Every message on record, of every recipient, confirmed at or after `since` (all of them
+    /// without it), oldest first: what `dlt telemetry log` lists.
+    pub fn log(&self, since: Option<OffsetDateTime>) -> Vec<LoggedMessage<'_>> {
+        let mut log: Vec<LoggedMessage<'_>> = self
+            .recipients
+            .iter()
+            .flat_map(|recipient| recipient.messages.iter().map(move |sent| LoggedMessage { recipient, sent }))
+            .filter(|logged| since.is_none_or(|since| logged.sent.sent_at >= since))
+            .collect();
+        log.sort_by_key(|logged| logged.sent.sent_at);
+        log
+    }
+}
+
+/// The time `back` before now, for [`SentTelemetry::log`]; the earliest time there is when
+/// `back` reaches further than the calendar.
+pub fn time_ago(back: Duration) -> OffsetDateTime {
+    time::Duration::try_from(back)
+        .ok()
+        .and_then(|back| OffsetDateTime::now_utc().checked_sub(back))
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// One delivered message and its recipient.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct LoggedMessage<'a> {
+    /// Whom it went to.
+    pub recipient: &'a SentState,
+    /// When it was confirmed, and the message exactly as sent.
+    pub sent: &'a SentMessage,
+}
+
+impl LoggedMessage<'_> {
+    /// `{sent_at, endpoint, write_key, message}`: an entry of `dlt telemetry log --json`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "sent_at": self.sent.sent_at.format(&Rfc3339).ok(),
+            "endpoint": self.recipient.endpoint,
+            "write_key": self.recipient.write_key,
+            "message": self.sent.message,
+        })
+    }
 }
 
 /// Reads the record of what was sent under the configuration's global dir, through the file

@@ -24,7 +24,7 @@ import atexit
 import json
 import os
 import sys
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 from . import _engine
 from ._dlt import SUPPORTED_DLT_VERSIONS, UnsupportedDltVersion, install
@@ -35,6 +35,7 @@ __all__ = [
     "flush",
     "install",
     "start",
+    "sent",
     "status",
     "track",
 ]
@@ -93,8 +94,16 @@ def status() -> Dict[str, Any]:
     return json.loads(_engine.status_json())
 
 
-# The sent record (every delivered message exactly as sent, as `dlt telemetry log` will show
-# it) is a later addition: it will be a function here, `sent()`, returning the messages.
+def sent(since: Optional[float] = None) -> List[Dict[str, Any]]:
+    """Every usage message delivered from this machine, exactly as it was sent, oldest first.
+
+    What ``dlt telemetry log --json`` prints: a list of ``{"sent_at", "endpoint", "write_key",
+    "message"}``, ``endpoint`` with its credentials hidden, from the record the engine keeps
+    for 30 days (only messages an endpoint confirmed). ``since`` limits it to the last so many
+    seconds. Sends nothing. Raises ``RuntimeError`` before :func:`start` or :func:`install`,
+    ``ValueError`` for a negative ``since``.
+    """
+    return json.loads(_engine.sent_json(None if since is None else float(since)))
 
 
 def _configure(

@@ -28,6 +28,10 @@ def shutdown() -> None:
 def record_opt_out(global_dir: Union[str, PathLike[str]]) -> None:
     """Writes the opt-out mark under ``global_dir`` and deletes every outbox there."""
 
+def sent_json(since_seconds: Optional[float] = None) -> str:
+    """``dlt telemetry log --json``'s array, as JSON text; raises ``ValueError`` for a negative
+    or non-finite ``since_seconds``."""
+
 def status_json() -> str:
     """``dlt telemetry --json``'s object for this process's runtime, as JSON text."""
 
