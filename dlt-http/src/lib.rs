@@ -79,7 +79,7 @@ pub use crypto::ensure_crypto_provider;
 pub use error::{HttpError, ProxyUrlProblem, TrustFileProblem};
 pub use failure::{Failure, parse_retry_after};
 pub use network::NetworkEnv;
-pub use retry::{Attempt, Decision, GiveUp, OTLP_RETRYABLE, Outcome, RetryPolicy, SEGMENT_RETRYABLE};
+pub use retry::{Attempt, AttemptOutcome, Decision, GiveUp, OTLP_RETRYABLE, RetryPolicy, SEGMENT_RETRYABLE};
 pub use runtime::{CurrentThreadRuntime, spawn_runtime_thread};
 pub use trust::TRUST_FILE_CAP;
 

@@ -10,7 +10,7 @@ use crate::Failure;
 
 /// What one attempt to send a request ended with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum AttemptOutcome {
     /// The server answered with this HTTP status.
     Status(u16),
     /// No answer: refused, no such host, a timeout, a TLS failure, a reset.
@@ -48,7 +48,7 @@ pub enum GiveUp {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Attempt {
     /// What it ended with.
-    pub outcome: Outcome,
+    pub outcome: AttemptOutcome,
     /// How many attempts were made so far, this one included (1 after the first).
     pub number: u32,
     /// The server's `Retry-After`, parsed by [`crate::parse_retry_after`].
@@ -66,7 +66,7 @@ pub struct Attempt {
 impl Attempt {
     /// The first attempt, ending with `outcome`: nothing asked by the server, no time bound,
     /// not exiting, a jitter of one half. The `with_` methods set the rest.
-    pub fn first(outcome: Outcome) -> Self {
+    pub fn first(outcome: AttemptOutcome) -> Self {
         Self { outcome, number: 1, retry_after: None, time_left: None, exiting: false, jitter: 0.5 }
     }
 }
@@ -141,12 +141,12 @@ impl RetryPolicy {
     /// Decides what follows an attempt.
     pub fn decide(&self, attempt: &Attempt) -> Decision {
         let retryable = match attempt.outcome {
-            Outcome::Status(200..=299) => return Decision::Done,
-            Outcome::Status(status) => self.retryable.iter().any(|range| range.contains(&status)),
-            Outcome::Failed(failure) if attempt.exiting && !failure.may_succeed_on_retry() => {
+            AttemptOutcome::Status(200..=299) => return Decision::Done,
+            AttemptOutcome::Status(status) => self.retryable.iter().any(|range| range.contains(&status)),
+            AttemptOutcome::Failed(failure) if attempt.exiting && !failure.may_succeed_on_retry() => {
                 return Decision::GiveUp(GiveUp::Unreachable);
             }
-            Outcome::Failed(_) => true,
+            AttemptOutcome::Failed(_) => true,
         };
         if !retryable {
             return Decision::GiveUp(GiveUp::Rejected);
@@ -189,14 +189,14 @@ mod tests {
             .with_max_retry_after(Duration::from_secs(5))
     }
 
-    fn decide(policy: &RetryPolicy, outcome: Outcome, number: u32) -> Decision {
+    fn decide(policy: &RetryPolicy, outcome: AttemptOutcome, number: u32) -> Decision {
         policy.decide(&Attempt { number, ..Attempt::first(outcome) })
     }
 
     #[test]
     fn success_is_done() {
         for status in [200, 201, 202, 204, 299] {
-            assert_eq!(decide(&policy(), Outcome::Status(status), 1), Decision::Done, "{status}");
+            assert_eq!(decide(&policy(), AttemptOutcome::Status(status), 1), Decision::Done, "{status}");
         }
     }
 
@@ -209,13 +209,20 @@ mod tests {
         ];
         for (policy, retried, rejected) in cases {
             for &status in retried {
-                assert!(matches!(decide(&policy, Outcome::Status(status), 1), Decision::Backoff(_)), "{status}");
+                assert!(matches!(decide(&policy, AttemptOutcome::Status(status), 1), Decision::Backoff(_)), "{status}");
             }
             for &status in rejected {
-                assert_eq!(decide(&policy, Outcome::Status(status), 1), Decision::GiveUp(GiveUp::Rejected), "{status}");
+                assert_eq!(
+                    decide(&policy, AttemptOutcome::Status(status), 1),
+                    Decision::GiveUp(GiveUp::Rejected),
+                    "{status}"
+                );
             }
             for failure in failures {
-                assert!(matches!(decide(&policy, Outcome::Failed(failure), 1), Decision::Backoff(_)), "{failure}");
+                assert!(
+                    matches!(decide(&policy, AttemptOutcome::Failed(failure), 1), Decision::Backoff(_)),
+                    "{failure}"
+                );
             }
         }
     }
@@ -223,15 +230,16 @@ mod tests {
     #[test]
     fn attempts_run_out() {
         let policy = policy();
-        assert!(matches!(decide(&policy, Outcome::Status(503), 3), Decision::Backoff(_)));
-        assert_eq!(decide(&policy, Outcome::Status(503), 4), Decision::GiveUp(GiveUp::Exhausted));
-        assert_eq!(decide(&policy, Outcome::Failed(Failure::Timeout), 9), Decision::GiveUp(GiveUp::Exhausted));
-        assert_eq!(decide(&policy, Outcome::Status(400), 9), Decision::GiveUp(GiveUp::Rejected));
+        assert!(matches!(decide(&policy, AttemptOutcome::Status(503), 3), Decision::Backoff(_)));
+        assert_eq!(decide(&policy, AttemptOutcome::Status(503), 4), Decision::GiveUp(GiveUp::Exhausted));
+        assert_eq!(decide(&policy, AttemptOutcome::Failed(Failure::Timeout), 9), Decision::GiveUp(GiveUp::Exhausted));
+        assert_eq!(decide(&policy, AttemptOutcome::Status(400), 9), Decision::GiveUp(GiveUp::Rejected));
     }
 
     #[test]
     fn an_unreachable_endpoint_is_not_retried_at_exit() {
-        let exiting = |failure| policy().decide(&Attempt { exiting: true, ..Attempt::first(Outcome::Failed(failure)) });
+        let exiting =
+            |failure| policy().decide(&Attempt { exiting: true, ..Attempt::first(AttemptOutcome::Failed(failure)) });
         for failure in [Failure::Refused, Failure::Unresolvable, Failure::Tls] {
             assert_eq!(exiting(failure), Decision::GiveUp(GiveUp::Unreachable), "{failure}");
         }
@@ -246,7 +254,7 @@ mod tests {
             time_left: Some(Duration::from_millis(time_left)),
             retry_after: retry_after.map(Duration::from_secs),
             jitter: 1.0,
-            ..Attempt::first(Outcome::Status(503))
+            ..Attempt::first(AttemptOutcome::Status(503))
         };
         assert_eq!(policy().decide(&attempt(100, None)), Decision::GiveUp(GiveUp::OutOfTime));
         assert_eq!(policy().decide(&attempt(101, None)), Decision::Backoff(Duration::from_millis(100)));
@@ -277,7 +285,7 @@ mod tests {
         }
         let huge = policy.clone().with_backoff(Duration::MAX, Duration::MAX);
         assert!(huge.backoff(40, 1.0) >= Duration::from_secs(u64::MAX / 2));
-        let attempt = Attempt { jitter: f64::NAN, ..Attempt::first(Outcome::Status(503)) };
+        let attempt = Attempt { jitter: f64::NAN, ..Attempt::first(AttemptOutcome::Status(503)) };
         assert!(matches!(huge.decide(&attempt), Decision::Backoff(_)));
     }
 
@@ -287,7 +295,7 @@ mod tests {
         let decide = |wait| {
             policy.decide(&Attempt {
                 retry_after: Some(Duration::from_secs(wait)),
-                ..Attempt::first(Outcome::Status(429))
+                ..Attempt::first(AttemptOutcome::Status(429))
             })
         };
         assert_eq!(decide(2), Decision::Backoff(Duration::from_secs(2)));

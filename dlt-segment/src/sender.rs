@@ -165,13 +165,14 @@ fn http_failure_class(error: &HttpError) -> String {
 
 #[cfg(test)]
 mod tests {
-    use dlt_http::{Attempt, Decision, Failure, Outcome};
+    use dlt_http::{Attempt, AttemptOutcome, Decision, Failure};
 
     use super::*;
 
     #[test]
     fn the_sender_keeps_trying_with_waits_of_at_most_two_seconds() {
-        let attempt = Attempt { number: 10_000, jitter: 0.99, ..Attempt::first(Outcome::Failed(Failure::Refused)) };
+        let attempt =
+            Attempt { number: 10_000, jitter: 0.99, ..Attempt::first(AttemptOutcome::Failed(Failure::Refused)) };
         let decision = sender_retry_policy().decide(&attempt);
         assert!(matches!(decision, Decision::Backoff(wait) if wait <= Duration::from_secs(2)), "{decision:?}");
     }

@@ -11,7 +11,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use dlt_http::{
-    Attempt, DEFAULT_BODY_CAP, Decision, Failure, GiveUp, Outcome, RetryPolicy, parse_retry_after, read_body_capped,
+    Attempt, AttemptOutcome, DEFAULT_BODY_CAP, Decision, Failure, GiveUp, RetryPolicy, parse_retry_after,
+    read_body_capped,
 };
 use dlt_telemetry_model::{AnonymousMessage, TrackMessage};
 use futures_util::StreamExt as _;
@@ -96,7 +97,7 @@ struct Pending {
 }
 
 /// A request that ended: its id, its outcome and the server's `Retry-After`.
-type Exchanged = (u64, (Outcome, Option<String>));
+type Exchanged = (u64, (AttemptOutcome, Option<String>));
 
 /// The messages of a request that will be tried again, and when.
 #[derive(Debug)]
@@ -450,11 +451,12 @@ impl Running {
 
     /// Acts on one request's outcome: delivered, dropped for good, kept in the outbox, or
     /// scheduled for a retry.
-    fn settle(&mut self, in_flight: Vec<Pending>, outcome: Outcome, retry_after: Option<String>) {
+    fn settle(&mut self, in_flight: Vec<Pending>, outcome: AttemptOutcome, retry_after: Option<String>) {
         let count = in_flight.len();
         let attempt = in_flight.iter().map(|pending| pending.attempts).max().unwrap_or(0).saturating_add(1);
-        self.unreachable = matches!(outcome, Outcome::Failed(Failure::Refused | Failure::Unresolvable | Failure::Tls));
-        if !matches!(outcome, Outcome::Status(200..=299)) {
+        self.unreachable =
+            matches!(outcome, AttemptOutcome::Failed(Failure::Refused | Failure::Unresolvable | Failure::Tls));
+        if !matches!(outcome, AttemptOutcome::Status(200..=299)) {
             self.log_failure(outcome, attempt);
         }
         let now = Instant::now();
@@ -501,11 +503,11 @@ impl Running {
         }
     }
 
-    fn log_failure(&self, outcome: Outcome, attempt: u32) {
+    fn log_failure(&self, outcome: AttemptOutcome, attempt: u32) {
         let Some(outbox) = &self.worker.outbox else { return };
         let what = match outcome {
-            Outcome::Status(status) => format!("HTTP {status}"),
-            Outcome::Failed(failure) => failure.to_string(),
+            AttemptOutcome::Status(status) => format!("HTTP {status}"),
+            AttemptOutcome::Failed(failure) => failure.to_string(),
         };
         outbox.log_failure(&format!("{what} (attempt {attempt})"));
     }
@@ -644,19 +646,19 @@ impl Running {
 
 /// Sends one request: its outcome and the server's `Retry-After`, if any. At most a small part
 /// of the response body is read (and ignored), so that the connection can be reused.
-async fn exchange(request: reqwest::RequestBuilder) -> (Outcome, Option<String>) {
+async fn exchange(request: reqwest::RequestBuilder) -> (AttemptOutcome, Option<String>) {
     match request.send().await {
         Ok(response) => {
             let status = response.status().as_u16();
             let retry_after =
                 response.headers().get(RETRY_AFTER).and_then(|value| value.to_str().ok()).map(str::to_owned);
             let _ = read_body_capped(response, DEFAULT_BODY_CAP).await;
-            (Outcome::Status(status), retry_after)
+            (AttemptOutcome::Status(status), retry_after)
         }
         Err(error) => {
             let failure = Failure::of(&error);
             tracing::debug!(error = %error.without_url(), %failure, "telemetry request failed");
-            (Outcome::Failed(failure), None)
+            (AttemptOutcome::Failed(failure), None)
         }
     }
 }

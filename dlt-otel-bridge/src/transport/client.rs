@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use dlt_http::{
-    Attempt, CurrentThreadRuntime, DEFAULT_BODY_CAP, Decision, Failure, Outcome, RetryPolicy, parse_retry_after,
+    Attempt, AttemptOutcome, CurrentThreadRuntime, DEFAULT_BODY_CAP, Decision, Failure, RetryPolicy, parse_retry_after,
     read_body_capped,
 };
 use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
@@ -164,9 +164,9 @@ async fn export(
                     .and_then(|value| value.to_str().ok())
                     .and_then(|value| parse_retry_after(value, SystemTime::now()));
                 let status = response.status();
-                (Outcome::Status(status.as_u16()), retry_after, Ok(answer(status, Bytes::new())))
+                (AttemptOutcome::Status(status.as_u16()), retry_after, Ok(answer(status, Bytes::new())))
             }
-            Posted::Failed(failure) => (Outcome::Failed(failure), None, Err(error_of(failure))),
+            Posted::Failed(failure) => (AttemptOutcome::Failed(failure), None, Err(error_of(failure))),
         };
         let attempt = Attempt {
             outcome,

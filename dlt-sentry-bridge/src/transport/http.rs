@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::rate_limit::{Category, RateLimits};
-use super::{Counters, Outcome, TransportError};
+use super::{Counters, EnvelopeOutcome, TransportError};
 
 /// The content type of a Sentry envelope.
 const ENVELOPE_CONTENT_TYPE: &str = "application/x-sentry-envelope";
@@ -98,9 +98,9 @@ impl Transport for HttpTransport {
         match self.envelopes.try_send(envelope) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
-                self.counters.count(Outcome::DroppedQueueFull);
+                self.counters.count(EnvelopeOutcome::DroppedQueueFull);
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => self.counters.count(Outcome::Failed),
+            Err(mpsc::error::TrySendError::Closed(_)) => self.counters.count(EnvelopeOutcome::Failed),
         }
     }
 
@@ -128,13 +128,13 @@ struct Poster {
 impl Poster {
     /// Posts one envelope unless its category is rate-limited, and says what became of it.
     /// Counting is the caller's, so that a post cut short by a deadline is counted once.
-    async fn post(&mut self, envelope: Envelope) -> Outcome {
+    async fn post(&mut self, envelope: Envelope) -> EnvelopeOutcome {
         if self.limits.is_limited(Category::of(&envelope), std::time::Instant::now()) {
-            return Outcome::DroppedRateLimited;
+            return EnvelopeOutcome::DroppedRateLimited;
         }
         let mut body = Vec::new();
         if envelope.to_writer(&mut body).is_err() {
-            return Outcome::Failed;
+            return EnvelopeOutcome::Failed;
         }
         let response = self
             .http
@@ -152,7 +152,7 @@ impl Poster {
                     self.unreachable = Some(failure);
                 }
                 tracing::debug!(error = %error.without_url(), %failure, "could not send an envelope to Sentry");
-                return Outcome::Failed;
+                return EnvelopeOutcome::Failed;
             }
         };
         self.unreachable = None;
@@ -165,12 +165,12 @@ impl Poster {
             std::time::Instant::now(),
         );
         let outcome = if status.is_success() {
-            Outcome::Sent
+            EnvelopeOutcome::Sent
         } else if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-            Outcome::DroppedRateLimited
+            EnvelopeOutcome::DroppedRateLimited
         } else {
             tracing::debug!(status = status.as_u16(), "Sentry rejected an envelope");
-            Outcome::Failed
+            EnvelopeOutcome::Failed
         };
         // Nothing in the body is needed. A small one is read so that the connection can be
         // used again; a larger one is left unread and its connection closed.
@@ -183,7 +183,7 @@ impl Poster {
     async fn post_by(&mut self, envelope: Envelope, deadline: Instant) -> bool {
         let counters = Arc::clone(&self.counters);
         let outcome = tokio::time::timeout_at(deadline, self.post(envelope)).await.ok();
-        counters.count(outcome.unwrap_or(Outcome::Failed));
+        counters.count(outcome.unwrap_or(EnvelopeOutcome::Failed));
         outcome.is_some()
     }
 
@@ -215,7 +215,7 @@ impl Poster {
     fn drop_queued(&self, envelopes: &mut mpsc::Receiver<Envelope>) -> usize {
         let mut dropped = 0;
         while envelopes.try_recv().is_ok() {
-            self.counters.count(Outcome::DroppedUnreachable);
+            self.counters.count(EnvelopeOutcome::DroppedUnreachable);
             dropped += 1;
         }
         dropped
@@ -256,7 +256,7 @@ async fn run(
         let _ = control.done.try_send(drained);
         if control.shutdown {
             for _ in 0..envelopes.len() {
-                poster.counters.count(Outcome::Failed);
+                poster.counters.count(EnvelopeOutcome::Failed);
             }
             return;
         }
@@ -282,7 +282,7 @@ async fn post_until_control(
         control = controls.recv() => control?,
     };
     let outcome = tokio::time::timeout_at(control.deadline, &mut post).await.ok();
-    counters.count(outcome.unwrap_or(Outcome::Failed));
+    counters.count(outcome.unwrap_or(EnvelopeOutcome::Failed));
     Some((control, outcome.is_some()))
 }
 

@@ -55,7 +55,7 @@ pub(crate) struct Counters {
 
 /// One outcome to count.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Outcome {
+pub(crate) enum EnvelopeOutcome {
     Sent,
     DroppedQueueFull,
     DroppedRateLimited,
@@ -65,13 +65,13 @@ pub(crate) enum Outcome {
 
 impl Counters {
     /// Counts one envelope with this outcome.
-    pub(crate) fn count(&self, outcome: Outcome) {
+    pub(crate) fn count(&self, outcome: EnvelopeOutcome) {
         let counter = match outcome {
-            Outcome::Sent => &self.sent,
-            Outcome::DroppedQueueFull => &self.dropped_queue_full,
-            Outcome::DroppedRateLimited => &self.dropped_rate_limited,
-            Outcome::Failed => &self.failed,
-            Outcome::DroppedUnreachable => &self.dropped_unreachable,
+            EnvelopeOutcome::Sent => &self.sent,
+            EnvelopeOutcome::DroppedQueueFull => &self.dropped_queue_full,
+            EnvelopeOutcome::DroppedRateLimited => &self.dropped_rate_limited,
+            EnvelopeOutcome::Failed => &self.failed,
+            EnvelopeOutcome::DroppedUnreachable => &self.dropped_unreachable,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
