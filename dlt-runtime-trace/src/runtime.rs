@@ -108,10 +108,14 @@ impl RuntimeTrace {
             .then(|| FirstRunNotice::record(&config.locations().telemetry_dir()));
         let notice_due = notice.is_some_and(|notice| notice.due);
         status.first_run_notice = notice_due;
+        let mut issues: Vec<StartIssue> = config
+            .files_outside_project()
+            .iter()
+            .map(|outside| StartIssue::Ignored { message: outside.to_string() })
+            .collect();
         if !status.runtime_trace {
-            return Self { status, issues: Vec::new(), config: Some(config), secrets, services: None, notice };
+            return Self { status, issues, config: Some(config), secrets, services: None, notice };
         }
-        let mut issues = Vec::new();
         if status.telemetry
             && let Err(withheld) = segment_write_key(runtime)
         {
