@@ -227,7 +227,7 @@ impl Config {
         let each_file = [&project_secrets, &global_secrets, &project_config, &global_config]
             .into_iter()
             .flatten()
-            .map(|read| Figment::from(read.file.clone()))
+            .map(|read| (Figment::from(read.file.clone()), read.settings))
             .collect();
         let layers = Layers {
             env,
@@ -359,9 +359,10 @@ struct Layers {
     env: Environment,
     secrets: Figment,
     config: Figment,
-    /// Project secrets, global secrets, project config, global config: those that exist, a
-    /// project file that leads out of the project dir too (it counts for the opt-out only).
-    each_file: Vec<Figment>,
+    /// Project secrets, global secrets, project config, global config: those that exist, each
+    /// with whether it is read for every setting (false: a project file that leads out of the
+    /// project dir, which counts only for a `false` in [`Layers::opt_out_wins`]).
+    each_file: Vec<(Figment, bool)>,
 }
 
 impl Layers {
@@ -378,24 +379,30 @@ impl Layers {
         Ok((decided, opt_outs))
     }
 
-    /// The boolean at `path` in the environment and in each file, in precedence order; a value
-    /// that is not a boolean is an error wherever it is.
+    /// The boolean at `path` in the environment and in each file, in precedence order (of a
+    /// file read only for its opt-out, only a `false`); a value that is not a boolean is an
+    /// error wherever it is.
     fn every_bool(&self, path: &[&str]) -> Result<Vec<Sourced<bool>>, ConfigError> {
-        let found = self
-            .find_in_env(path)
-            .into_iter()
-            .chain(self.each_file.iter().filter_map(|file| find_in_files(file, path)));
-        found
-            .map(|found| match found.raw.to_bool() {
-                Ok(value) => Ok(Sourced { value, source: found.source }),
-                Err(expected) => Err(ConfigError::InvalidValue {
-                    value: shown(&found, Visibility::Plain),
-                    key: found.key,
-                    origin: found.source,
-                    expected,
-                }),
-            })
-            .collect()
+        let found =
+            self.find_in_env(path).map(|found| (found, true)).into_iter().chain(
+                self.each_file.iter().filter_map(|(file, settings)| Some((find_in_files(file, path)?, *settings))),
+            );
+        let mut values = Vec::new();
+        for (found, settings) in found {
+            match found.raw.to_bool() {
+                Ok(value) if settings || !value => values.push(Sourced { value, source: found.source }),
+                Ok(_) => {}
+                Err(expected) => {
+                    return Err(ConfigError::InvalidValue {
+                        value: shown(&found, Visibility::Plain),
+                        key: found.key,
+                        origin: found.source,
+                        expected,
+                    });
+                }
+            }
+        }
+        Ok(values)
     }
 
     /// The value of the first source that sets any of `paths`, trying its most specific path first.

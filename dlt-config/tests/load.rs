@@ -336,6 +336,10 @@ fn a_project_file_that_leads_out_of_the_project_counts_only_for_its_opt_out() {
     );
     assert!(config.secrets_file_values().is_empty(), "the other file's strings are not the project's secrets");
 
+    // A `true` there is not a setting of the project either: the default decides.
+    write(&other_config, "[runtime]\ndlthub_telemetry = true\n");
+    assert_eq!(load(&dirs, &[]).unwrap().runtime().dlthub_telemetry, Sourced::default_value(true));
+
     let project_dir = std::fs::canonicalize(dirs.project.path()).unwrap();
     let outside: Vec<_> = config
         .files_outside_project()
