@@ -6,7 +6,7 @@
 //!   where any `false` wins; see [`Status`]), starts usage telemetry, Sentry and
 //!   OpenTelemetry, and shuts them down within one deadline when dropped. With the master
 //!   switch off it starts nothing at all. What went wrong is typed: [`StartIssue`].
-//! - Usage telemetry is sent from the process, or, with [`InitOptions::detached_sender`],
+//! - Usage telemetry is sent from the process, or, with [`InitOptions::with_detached_sender`],
 //!   handed to a detached sender at exit ([`run_detached_sender`] is its entry point), so
 //!   that a short-lived program never waits for the network.
 //! - [`RuntimeTrace::track_command`]: a command's event, before or after it ([`Track`]).
