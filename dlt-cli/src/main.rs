@@ -263,6 +263,13 @@ fn init(config: &Config, source: &str, destination: &str) -> CommandEnd {
     for path in &report.kept {
         text.push_str(&format!("Kept {} (it exists)\n", path.display()));
     }
+    for outside in &report.outside_project {
+        text.push_str(&format!(
+            "Not written {} (it leads to {}, outside the project dir)\n",
+            outside.path.display(),
+            outside.target.display()
+        ));
+    }
     text.push_str(&format!("Project ready for source {source} and destination {destination}.\n"));
     match output::print(text) {
         Ok(()) => CommandEnd::Done,

@@ -207,10 +207,9 @@ fn a_project_cannot_pass_the_users_own_files_off_as_its_own_through_a_link() {
 
 /// The same route through a file of the user's that is not a global file: another project's
 /// `secrets.toml` holding the user's key (`../other_project/.dlt/secrets.toml` from a clone
-/// beside it). Only a link to one of the global files is read as the user's own today.
+/// beside it). A project file that leads out of the project dir is not the project's.
 #[cfg(unix)]
 #[test]
-#[ignore = "finding: a project file linked to a file outside the project still counts as the project's; see the report"]
 fn a_project_cannot_pass_another_file_of_the_users_off_as_its_own_through_a_link() {
     let machine = Machine::new();
     let other_project = machine.root.path().join("other_project/.dlt");
@@ -231,6 +230,81 @@ fn a_project_cannot_pass_another_file_of_the_users_off_as_its_own_through_a_link
     let requests = machine.endpoint.requests();
     assert_eq!(requests.len(), 1, "the event goes");
     assert_eq!(requests[0].header("authorization"), None, "the user's key went to the project's endpoint");
+}
+
+/// A cloned repository's `.dlt/config.toml` is a link to another project's `config.toml` (or its
+/// `.dlt` a link to that project's folder). Neither switch nor `dlt init` writes through it, in a
+/// project named by `DLT_PROJECT_DIR` or found as the current dir: each says which file it left
+/// alone and where it leads, the global file is switched, and the opt-out holds.
+#[cfg(unix)]
+#[test]
+fn the_switches_and_init_never_write_through_a_project_file_that_leads_out_of_the_project() {
+    const THEIRS: &str = "# the other project's\n[runtime]\ndlthub_telemetry = true\n";
+    for (link, target) in
+        [(".dlt/config.toml", "../../other_project/.dlt/config.toml"), (".dlt", "../other_project/.dlt")]
+    {
+        for project_dir_variable in [true, false] {
+            let case = format!("{link} -> {target}, DLT_PROJECT_DIR set: {project_dir_variable}");
+            let machine = Machine::new();
+            let others = machine.root.path().join("other_project/.dlt");
+            fs::create_dir_all(&others).unwrap();
+            fs::write(others.join("config.toml"), THEIRS).unwrap();
+            fs::create_dir_all(machine.project().join(".dlt").parent().unwrap()).unwrap();
+            if link == ".dlt/config.toml" {
+                fs::create_dir_all(machine.project().join(".dlt")).unwrap();
+            }
+            std::os::unix::fs::symlink(target, machine.project().join(link)).unwrap();
+            let project =
+                if project_dir_variable { machine.project() } else { fs::canonicalize(machine.project()).unwrap() };
+            let project_config = project.join(".dlt/config.toml").display().to_string();
+            let run = |args: &[&str]| {
+                let mut command = machine.command(args, &[("RUNTIME__TELEMETRY_DETACHED_SENDER", "false")]);
+                if !project_dir_variable {
+                    command.env_remove("DLT_PROJECT_DIR");
+                }
+                let output = command.output().unwrap();
+                assert_eq!(output.status.code(), Some(0), "{case} {args:?}: {}", stderr(&output));
+                let warning = stderr(&output);
+                assert_eq!(warning.matches("warning: ").count(), 1, "{case} {args:?}: {warning}");
+                assert!(
+                    warning.contains(&format!("warning: {project_config} leads to "))
+                        && warning.contains("outside the project dir"),
+                    "{case} {args:?}: {warning}"
+                );
+                output
+            };
+            let others_untouched = |when: &str| {
+                assert_eq!(
+                    fs::read_to_string(others.join("config.toml")).unwrap(),
+                    THEIRS,
+                    "{case}: written through after {when}"
+                );
+                assert_eq!(
+                    fs::read_dir(&others).unwrap().count(),
+                    1,
+                    "{case}: something created beside it after {when}"
+                );
+            };
+
+            let output = run(&["--disable-telemetry"]);
+            assert!(stdout(&output).starts_with("Telemetry switched OFF\n"), "{case}");
+            others_untouched("--disable-telemetry");
+            let global = fs::read_to_string(machine.global().join("config.toml")).unwrap();
+            assert!(global.contains("dlthub_telemetry = false"), "{case}: {global}");
+            assert!(machine.global().join("telemetry/opt-out").exists(), "{case}: the opt-out is recorded");
+            run(&["telemetry"]);
+            assert_eq!(machine.endpoint.requests().len(), 0, "{case}: the opt-out holds");
+
+            let output = run(&["--enable-telemetry"]);
+            assert!(stdout(&output).starts_with("Telemetry switched ON\n"), "{case}");
+            others_untouched("--enable-telemetry");
+
+            let output = run(&["init", "chess", "duckdb"]);
+            others_untouched("init");
+            let text = stdout(&output);
+            assert!(text.contains(&format!("Not written {project_config} (it leads to ")), "{case}: {text}");
+        }
+    }
 }
 
 #[test]

@@ -9,7 +9,7 @@ use figment::value::Value;
 
 use crate::coerce::{Expected, Raw};
 use crate::environment::Environment;
-use crate::locations::{Locations, LocationsError};
+use crate::locations::{Locations, LocationsError, OutsideProject, ProjectFile};
 use crate::log_level::LogLevel;
 use crate::source::{FileKind, Scope, Source, Sourced};
 use crate::toml_file::{FileError, LoadedFile, source_of};
@@ -167,6 +167,8 @@ pub struct Config {
     layers: Layers,
     /// Every string value of the two `secrets.toml` files.
     secrets_file_values: Vec<Secret>,
+    /// Project files that lead out of the project dir.
+    files_outside_project: Vec<OutsideProject>,
 }
 
 /// The files may hold secrets of any key: Debug shows the typed, redacted `runtime` section only.
@@ -189,7 +191,7 @@ impl Config {
     pub fn load_at(locations: Locations, env: Environment) -> Result<Self, ConfigError> {
         check_folder(&locations.global_dir, "the global dir")?;
         check_folder(&locations.settings_dir, "the project's settings dir")?;
-        let global_files = [locations.global_config_toml(), locations.global_secrets_toml()];
+        let mut files_outside_project = Vec::new();
         let [global_config, project_config, global_secrets, project_secrets] = [
             (locations.global_config_toml(), Scope::Global, FileKind::Config),
             (locations.project_config_toml(), Scope::Project, FileKind::Config),
@@ -197,34 +199,44 @@ impl Config {
             (locations.project_secrets_toml(), Scope::Project, FileKind::Secrets),
         ]
         .map(|(path, scope, kind)| {
-            // A project file that is one of the user's global files (a link to it, or a
-            // settings dir that is the global dir) is read once, as the global file it is: a
-            // cloned repository must not pass the user's credentials off as its own and so
-            // have them sent to the endpoint it names.
-            let users_own = scope == Scope::Project && global_files.iter().any(|global| same_file(&path, global));
-            if users_own { Ok(None) } else { LoadedFile::load(path, scope, kind) }
+            // A cloned repository must not pass a file of the user's off as its own and so have
+            // the credentials in it sent to the endpoint it names: a project file that is one of
+            // the global files is read once, as the global file it is; one that leads out of the
+            // project dir counts only for its opt-out.
+            let outside = match scope {
+                Scope::Project => match locations.project_file(&path) {
+                    ProjectFile::Own => None,
+                    ProjectFile::Global => return Ok(None),
+                    ProjectFile::Outside(outside) => Some(outside),
+                },
+                Scope::Global => None,
+            };
+            let Some(file) = LoadedFile::load(path, scope, kind)? else { return Ok::<_, FileError>(None) };
+            let settings = outside.is_none();
+            files_outside_project.extend(outside);
+            Ok(Some(ReadFile { file, settings }))
         });
         let (global_config, project_config) = (global_config?, project_config?);
         let (global_secrets, project_secrets) = (global_secrets?, project_secrets?);
         let secrets_file_values = [&global_secrets, &project_secrets]
             .into_iter()
-            .flatten()
+            .filter_map(ReadFile::for_settings)
             .flat_map(LoadedFile::string_values)
             .map(Secret::new)
             .collect();
         let each_file = [&project_secrets, &global_secrets, &project_config, &global_config]
             .into_iter()
             .flatten()
-            .map(|file| Figment::from(file.clone()))
+            .map(|read| (Figment::from(read.file.clone()), read.settings))
             .collect();
         let layers = Layers {
             env,
-            secrets: merge([global_secrets, project_secrets]),
-            config: merge([global_config, project_config]),
+            secrets: merge([&global_secrets, &project_secrets]),
+            config: merge([&global_config, &project_config]),
             each_file,
         };
         let runtime = RuntimeConfig::resolve(&layers)?;
-        Ok(Self { locations, runtime, layers, secrets_file_values })
+        Ok(Self { locations, runtime, layers, secrets_file_values, files_outside_project })
     }
 
     /// The `runtime` section.
@@ -237,12 +249,21 @@ impl Config {
         &self.layers.env
     }
 
-    /// Every string value in the global and the project `secrets.toml`, at any depth and
+    /// Every string value in the global and the project `secrets.toml` (not one that leads out
+    /// of the project dir, whose settings are not used), at any depth and
     /// whichever file wins for its key, in no particular order: the credentials of sources and
     /// destinations that a host may quote in an error, for hiding them wherever text is shown
     /// or sent.
     pub fn secrets_file_values(&self) -> &[Secret] {
         &self.secrets_file_values
+    }
+
+    /// The project's `config.toml` and `secrets.toml` when they lead out of the project dir (a
+    /// link in the file's name or in its folders): their settings are not used, only a
+    /// `runtime.dlthub_telemetry = false` in them counts, and the secret set leaves them out.
+    /// For the host to show.
+    pub fn files_outside_project(&self) -> &[OutsideProject] {
+        &self.files_outside_project
     }
 
     /// Where the files were read from, and where data and telemetry state live.
@@ -271,9 +292,24 @@ impl Config {
     }
 }
 
-/// The files of one kind as one source, the second beating the first key by key.
-fn merge(files: [Option<LoadedFile>; 2]) -> Figment {
-    files.into_iter().flatten().fold(Figment::new(), Figment::merge)
+/// One file as read: for every setting, or, when it leads out of the project dir, only for the
+/// opt-out (`runtime.dlthub_telemetry = false`).
+struct ReadFile {
+    file: LoadedFile,
+    settings: bool,
+}
+
+impl ReadFile {
+    /// The file, when it is read for every setting.
+    fn for_settings(read: &Option<Self>) -> Option<&LoadedFile> {
+        read.as_ref().filter(|read| read.settings).map(|read| &read.file)
+    }
+}
+
+/// The files of one kind that are read for every setting as one source, the second beating
+/// the first key by key.
+fn merge(files: [&Option<ReadFile>; 2]) -> Figment {
+    files.into_iter().filter_map(ReadFile::for_settings).cloned().fold(Figment::new(), Figment::merge)
 }
 
 /// A dir that exists but is not a folder (after following links) is a configuration error:
@@ -282,25 +318,6 @@ fn check_folder(path: &Path, what: &'static str) -> Result<(), ConfigError> {
     match std::fs::metadata(path) {
         Ok(metadata) if !metadata.is_dir() => Err(ConfigError::NotAFolder { path: path.to_owned(), what }),
         _ => Ok(()),
-    }
-}
-
-/// Whether both paths name the same existing file, links followed.
-#[cfg(unix)]
-fn same_file(a: &Path, b: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt as _;
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
-        _ => false,
-    }
-}
-
-/// Whether both paths name the same existing file, links followed.
-#[cfg(not(unix))]
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
     }
 }
 
@@ -342,8 +359,10 @@ struct Layers {
     env: Environment,
     secrets: Figment,
     config: Figment,
-    /// Project secrets, global secrets, project config, global config: those that exist.
-    each_file: Vec<Figment>,
+    /// Project secrets, global secrets, project config, global config: those that exist, each
+    /// with whether it is read for every setting (false: a project file that leads out of the
+    /// project dir, which counts only for a `false` in [`Layers::opt_out_wins`]).
+    each_file: Vec<(Figment, bool)>,
 }
 
 impl Layers {
@@ -360,24 +379,30 @@ impl Layers {
         Ok((decided, opt_outs))
     }
 
-    /// The boolean at `path` in the environment and in each file, in precedence order; a value
-    /// that is not a boolean is an error wherever it is.
+    /// The boolean at `path` in the environment and in each file, in precedence order (of a
+    /// file read only for its opt-out, only a `false`); a value that is not a boolean is an
+    /// error wherever it is.
     fn every_bool(&self, path: &[&str]) -> Result<Vec<Sourced<bool>>, ConfigError> {
-        let found = self
-            .find_in_env(path)
-            .into_iter()
-            .chain(self.each_file.iter().filter_map(|file| find_in_files(file, path)));
-        found
-            .map(|found| match found.raw.to_bool() {
-                Ok(value) => Ok(Sourced { value, source: found.source }),
-                Err(expected) => Err(ConfigError::InvalidValue {
-                    value: shown(&found, Visibility::Plain),
-                    key: found.key,
-                    origin: found.source,
-                    expected,
-                }),
-            })
-            .collect()
+        let found =
+            self.find_in_env(path).map(|found| (found, true)).into_iter().chain(
+                self.each_file.iter().filter_map(|(file, settings)| Some((find_in_files(file, path)?, *settings))),
+            );
+        let mut values = Vec::new();
+        for (found, settings) in found {
+            match found.raw.to_bool() {
+                Ok(value) if settings || !value => values.push(Sourced { value, source: found.source }),
+                Ok(_) => {}
+                Err(expected) => {
+                    return Err(ConfigError::InvalidValue {
+                        value: shown(&found, Visibility::Plain),
+                        key: found.key,
+                        origin: found.source,
+                        expected,
+                    });
+                }
+            }
+        }
+        Ok(values)
     }
 
     /// The value of the first source that sets any of `paths`, trying its most specific path first.

@@ -4,7 +4,10 @@
 //!
 //! - [`Environment`]: the snapshot of environment variables that everything here reads.
 //! - [`Locations`]: the project, settings, global and data dirs (DESIGN.md §2); a temporary-dir
-//!   fallback is created private, or used only when verified private on its handle.
+//!   fallback is created private, or used only when verified private on its handle. A project
+//!   file that leads out of the project dir through a link is not the project's
+//!   ([`OutsideProject`]): its settings are not used (but its opt-out is), and neither the
+//!   switch nor [`init_project`] writes to it.
 //! - [`Config`]: one loaded value: the environment it was read with, the [`Locations`], the
 //!   layered configuration (environment > project `secrets.toml` > global `secrets.toml` >
 //!   project `config.toml` > global `config.toml` > defaults), its typed [`RuntimeConfig`] and
@@ -69,7 +72,7 @@ pub use environment::Environment;
 pub use init::{InitError, InitReport, init_project};
 pub use locations::{
     CONFIG_FOLDER_VARIABLE, DATA_DIR_VARIABLE, DEFAULT_CONFIG_FOLDER, GLOBAL_DIR_VARIABLE, Locations, LocationsError,
-    PROJECT_DIR_VARIABLE, ROOT_GLOBAL_DIR,
+    OutsideProject, PROJECT_DIR_VARIABLE, ROOT_GLOBAL_DIR,
 };
 pub use log_level::LogLevel;
 pub use source::{FileKind, Scope, Source, Sourced, Trust};

@@ -1,5 +1,7 @@
 //! Where dlt keeps its configuration and data (DESIGN.md §2; dlt's `run_context.py`).
 
+use std::fmt;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use dlt_fs::PrivateDir;
@@ -108,6 +110,98 @@ impl Locations {
     /// folder every file of which is reached through the file gate (`dlt_fs::PrivateDir`).
     pub fn telemetry_dir(&self) -> PathBuf {
         self.global_dir.join("telemetry")
+    }
+}
+
+/// Whose a file of the project's settings dir is, by where it really is.
+pub(crate) enum ProjectFile {
+    /// Inside the project dir, links followed; or nothing there and nowhere to resolve (the
+    /// reader or writer reports what is wrong): the project's own.
+    Own,
+    /// One of the user's global files (a link to it, or a settings dir that is the global dir).
+    Global,
+    /// Outside the project dir: the file, or a folder on its way, is a link that leads out.
+    Outside(OutsideProject),
+}
+
+/// A file of the project's settings dir that is not the project's: the file, or its settings
+/// dir, is a link that leads out of the project dir (to another project's `secrets.toml`, a
+/// file of the user's, anything). A cloned repository must not pass such a file off as its own,
+/// nor have a switch or `dlt init` write to it. dlt uses none of its settings, except that a
+/// `runtime.dlthub_telemetry = false` in it still keeps usage telemetry off, and never writes
+/// to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OutsideProject {
+    /// The file as the project names it, e.g. `<project dir>/.dlt/secrets.toml`.
+    pub path: PathBuf,
+    /// Where it really is, links followed (for a file not there yet: where it would be created).
+    pub target: PathBuf,
+    /// The project dir, links followed.
+    pub project_dir: PathBuf,
+}
+
+impl fmt::Display for OutsideProject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} leads to {}, outside the project dir {}: it is not used as the project's file (only a runtime.dlthub_telemetry = false in it counts) and is never written",
+            self.path.display(),
+            self.target.display(),
+            self.project_dir.display()
+        )
+    }
+}
+
+impl Locations {
+    /// Whose the file at `path` in the settings dir is (see [`ProjectFile`]): one of the
+    /// global files, else the project's when it really lies inside the project dir (links
+    /// in its name and in its folders followed, the project dir's own path resolved too),
+    /// else outside. A file not there yet is placed where it would be created.
+    pub(crate) fn project_file(&self, path: &Path) -> ProjectFile {
+        if [self.global_config_toml(), self.global_secrets_toml()].iter().any(|global| same_file(path, global)) {
+            return ProjectFile::Global;
+        }
+        let (Some(target), Ok(project_dir)) = (real_location(path), std::fs::canonicalize(&self.project_dir)) else {
+            return ProjectFile::Own;
+        };
+        if target.starts_with(&project_dir) {
+            ProjectFile::Own
+        } else {
+            ProjectFile::Outside(OutsideProject { path: path.to_owned(), target, project_dir })
+        }
+    }
+}
+
+/// Where `path` really is, links followed; for a file not there yet (and not a link to
+/// nothing), where it would be created: its folder's real place. `None` when that cannot be
+/// worked out (a link to nothing, a loop, no permission, no folder either).
+fn real_location(path: &Path) -> Option<PathBuf> {
+    match std::fs::canonicalize(path) {
+        Ok(real) => Some(real),
+        Err(error) if error.kind() == io::ErrorKind::NotFound && std::fs::symlink_metadata(path).is_err() => {
+            Some(std::fs::canonicalize(path.parent()?).ok()?.join(path.file_name()?))
+        }
+        Err(_) => None,
+    }
+}
+
+/// Whether both paths name the same existing file, links followed.
+#[cfg(unix)]
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => false,
+    }
+}
+
+/// Whether both paths name the same existing file, links followed.
+#[cfg(not(unix))]
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
     }
 }
 

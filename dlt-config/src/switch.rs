@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use dlt_fs::{Durability, FileLock, GateError, NewFileMode, PrivateDir};
 
 use crate::edit::{EditError, set_telemetry_value};
-use crate::locations::Locations;
+use crate::locations::{Locations, OutsideProject, ProjectFile};
 use crate::toml_file::{FileError, parse, read_text, without_bom};
 
 /// How long a switch waits for another process that is switching.
@@ -26,6 +26,9 @@ pub struct SwitchReport {
     pub written: Vec<PathBuf>,
     /// Files that already held the value and were left alone.
     pub unchanged: Vec<PathBuf>,
+    /// The project's `config.toml` when it exists but leads out of the project dir: not
+    /// edited, since it is not the project's file.
+    pub outside_project: Vec<OutsideProject>,
 }
 
 /// Why the switch was not (fully) applied. Every file is read and edited in memory before any
@@ -117,23 +120,34 @@ impl SwitchLock {
 /// spacing, line endings and a byte order mark stay. Each file is replaced atomically and
 /// durably, keeping its permissions and owner (a new global file is readable by its owner only,
 /// a new project file by whom the umask allows); a symlinked file is edited where it points, and
-/// a symlink to nothing is an error. `secrets.toml` and the environment are not touched.
-/// The caller holds the [`SwitchLock`].
+/// a symlink to nothing is an error. A project file that is one of the global files is written
+/// once, as the global file; one that leads out of the project dir (a link in its name or its
+/// folders) is not the project's and is not edited: it is listed in
+/// [`SwitchReport::outside_project`], and the global file is switched all the same.
+/// `secrets.toml` and the environment are not touched. The caller holds the [`SwitchLock`].
 pub fn set_telemetry(_lock: &SwitchLock, locations: &Locations, enabled: bool) -> Result<SwitchReport, SwitchError> {
     let project = locations.project_config_toml();
     let global = locations.global_config_toml();
     let global_text = read_text(&global)?;
-    let mut plans = vec![Plan::new(global.clone(), global_text, enabled, NewFileMode::Private)?];
-    if !same_file(&project, &global)
-        && let Some(text) = read_text(&project)?.filter(|text| !text.is_empty())
-    {
-        plans.push(Plan::new(project, Some(text), enabled, NewFileMode::Shared)?);
+    let mut plans = vec![Plan::new(global, global_text, enabled, NewFileMode::Private)?];
+    let mut report = SwitchReport::default();
+    match locations.project_file(&project) {
+        ProjectFile::Own => {
+            if let Some(text) = read_text(&project)?.filter(|text| !text.is_empty()) {
+                plans.push(Plan::new(project, Some(text), enabled, NewFileMode::Shared)?);
+            }
+        }
+        ProjectFile::Global => {}
+        ProjectFile::Outside(outside) => {
+            if fs::metadata(&project).is_ok() {
+                report.outside_project.push(outside);
+            }
+        }
     }
 
     for plan in plans.iter().filter(|plan| plan.changes()) {
         plan.check_writable()?;
     }
-    let mut report = SwitchReport::default();
     for plan in plans {
         if plan.changes() {
             plan.write()?;
@@ -207,13 +221,5 @@ fn parent_dir(path: &Path) -> &Path {
     match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
-    }
-}
-
-/// True when the project's settings dir is the global dir (then the file is written once).
-fn same_file(project: &Path, global: &Path) -> bool {
-    match (fs::canonicalize(project), fs::canonicalize(global)) {
-        (Ok(project), Ok(global)) => project == global,
-        _ => project == global,
     }
 }

@@ -302,6 +302,130 @@ fn a_project_file_linked_to_a_global_file_counts_as_the_global_one() {
     assert_eq!(key.source, file(&global_secrets, Scope::Global, FileKind::Secrets));
 }
 
+/// A project file that leads out of the project dir (another project's `secrets.toml` through a
+/// relative link, a file of the user's) is not the project's: none of its settings is used and
+/// its strings are not in the secret set, but a `dlthub_telemetry = false` in it still counts.
+#[cfg(unix)]
+#[test]
+fn a_project_file_that_leads_out_of_the_project_counts_only_for_its_opt_out() {
+    let dirs = Dirs::new();
+    // Beside the project, as a clone next to the user's other project would be.
+    let elsewhere = tempfile::tempdir_in(dirs.project.path().parent().unwrap()).unwrap();
+    let other_secrets = elsewhere.path().join("other/.dlt/secrets.toml");
+    write(&other_secrets, "[runtime]\ndlthub_telemetry_segment_write_key = \"wk_users_own\"\n");
+    let other_config = elsewhere.path().join("shared.toml");
+    write(&other_config, "[runtime]\ndlthub_telemetry = false\nlog_level = \"INFO\"\n");
+    let locations = dirs.locations();
+    std::fs::create_dir_all(&locations.settings_dir).unwrap();
+    let relative = Path::new("../..").join(elsewhere.path().file_name().unwrap()).join("other/.dlt/secrets.toml");
+    std::os::unix::fs::symlink(&relative, locations.project_secrets_toml()).unwrap();
+    std::os::unix::fs::symlink(&other_config, locations.project_config_toml()).unwrap();
+
+    let config = load(&dirs, &[]).unwrap();
+    let runtime = config.runtime();
+    assert_eq!(
+        runtime.dlthub_telemetry_segment_write_key,
+        Sourced::default_value(None),
+        "the user's key is not the project's"
+    );
+    assert_eq!(runtime.log_level, Sourced::default_value(LogLevel::Warning), "no setting of the file is used");
+    assert!(!runtime.dlthub_telemetry.value, "its opt-out counts");
+    assert_eq!(
+        runtime.dlthub_telemetry.source,
+        file(&locations.project_config_toml(), Scope::Project, FileKind::Config)
+    );
+    assert!(config.secrets_file_values().is_empty(), "the other file's strings are not the project's secrets");
+
+    // A `true` there is not a setting of the project either: the default decides.
+    write(&other_config, "[runtime]\ndlthub_telemetry = true\n");
+    assert_eq!(load(&dirs, &[]).unwrap().runtime().dlthub_telemetry, Sourced::default_value(true));
+
+    let project_dir = std::fs::canonicalize(dirs.project.path()).unwrap();
+    let outside: Vec<_> = config
+        .files_outside_project()
+        .iter()
+        .map(|o| (o.path.clone(), o.target.clone(), o.project_dir.clone()))
+        .collect();
+    assert_eq!(
+        outside,
+        [
+            (locations.project_config_toml(), std::fs::canonicalize(&other_config).unwrap(), project_dir.clone()),
+            (locations.project_secrets_toml(), std::fs::canonicalize(&other_secrets).unwrap(), project_dir.clone()),
+        ]
+    );
+    let message = config.files_outside_project()[1].to_string();
+    assert!(
+        message.starts_with(&format!(
+            "{} leads to {}, outside the project dir {}: ",
+            locations.project_secrets_toml().display(),
+            std::fs::canonicalize(&other_secrets).unwrap().display(),
+            project_dir.display()
+        )),
+        "{message}"
+    );
+}
+
+/// The same for a settings dir that is itself a link out of the project, or that
+/// `DLT_CONFIG_FOLDER` puts outside it: both files are outside.
+#[cfg(unix)]
+#[test]
+fn a_settings_dir_outside_the_project_holds_no_file_of_the_project() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    write(&elsewhere.path().join("config.toml"), "[runtime]\nlog_level = \"INFO\"\n");
+    write(&elsewhere.path().join("secrets.toml"), "[runtime]\nsentry_dsn = \"https://k@o.example/1\"\n");
+    for through in ["a linked .dlt", "DLT_CONFIG_FOLDER"] {
+        let dirs = Dirs::new();
+        let folder = elsewhere.path().to_str().unwrap();
+        let env: &[(&str, &str)] = if through == "DLT_CONFIG_FOLDER" {
+            &[("DLT_CONFIG_FOLDER", folder)]
+        } else {
+            std::os::unix::fs::symlink(elsewhere.path(), dirs.project.path().join(".dlt")).unwrap();
+            &[]
+        };
+        let config = load(&dirs, env).unwrap();
+        assert_eq!(config.runtime().log_level, Sourced::default_value(LogLevel::Warning), "{through}");
+        assert_eq!(config.runtime().sentry_dsn, Sourced::default_value(None), "{through}");
+        assert_eq!(config.files_outside_project().len(), 2, "{through}");
+    }
+}
+
+/// Links that stay inside the project are the project's: a project dir that is itself a link,
+/// a `.dlt` that links to a folder of the project, a file that links to another of the project.
+/// A link to nothing is no file; a link loop is an error naming the file.
+#[cfg(unix)]
+#[test]
+fn links_inside_the_project_are_the_projects_and_broken_ones_are_no_file_or_an_error() {
+    let root = tempfile::tempdir().unwrap();
+    let real_project = root.path().join("real");
+    write(&real_project.join("settings/shared.toml"), "[runtime]\nlog_level = \"INFO\"\n");
+    std::os::unix::fs::symlink("settings", real_project.join(".dlt")).unwrap();
+    std::os::unix::fs::symlink("shared.toml", real_project.join("settings/config.toml")).unwrap();
+    let project_link = root.path().join("project");
+    std::os::unix::fs::symlink(&real_project, &project_link).unwrap();
+    let global = tempfile::tempdir().unwrap();
+    let env = |extra: &[(&str, &std::ffi::OsStr)]| {
+        let mut pairs =
+            vec![("DLT_PROJECT_DIR", project_link.as_os_str()), ("DLT_GLOBAL_DIR", global.path().as_os_str())];
+        pairs.extend_from_slice(extra);
+        Environment::from_pairs(pairs)
+    };
+    let config = Config::load(env(&[])).unwrap();
+    assert_eq!(config.runtime().log_level.value, LogLevel::Info);
+    assert!(config.files_outside_project().is_empty());
+
+    std::os::unix::fs::symlink("/nonexistent/elsewhere.toml", real_project.join("settings/secrets.toml")).unwrap();
+    let config = Config::load(env(&[])).unwrap();
+    assert!(config.files_outside_project().is_empty(), "a link to nothing is no file");
+
+    std::fs::remove_file(real_project.join("settings/secrets.toml")).unwrap();
+    std::os::unix::fs::symlink("secrets.toml", real_project.join("settings/secrets.toml")).unwrap();
+    let error = Config::load(env(&[])).unwrap_err().to_string();
+    assert!(
+        error.starts_with(&format!("cannot read {}: ", project_link.join(".dlt/secrets.toml").display())),
+        "{error}"
+    );
+}
+
 /// A password pasted under the wrong key of a `secrets.toml` (a boolean, a number, a URL) is
 /// never echoed by the error that refuses it: every string of a `secrets.toml` is a secret.
 #[test]

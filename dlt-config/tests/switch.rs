@@ -291,6 +291,35 @@ fn a_symlinked_config_is_edited_where_it_points() {
     assert_eq!(read(&shared), "[runtime]\ndlthub_telemetry = false\n");
 }
 
+/// A project `config.toml` that leads out of the project dir (the file, or the `.dlt` folder, is
+/// a link to another project's file) is not the project's: the switch does not edit it, says
+/// so, and switches the global file all the same.
+#[cfg(unix)]
+#[test]
+fn a_project_config_that_leads_out_of_the_project_is_not_edited_and_the_global_one_is() {
+    for link in ["config.toml", ".dlt"] {
+        let dirs = Dirs::new();
+        let other = tempfile::tempdir().unwrap();
+        let others_config = other.path().join("config.toml");
+        write(&others_config, "# another project's\n[runtime]\ndlthub_telemetry = true\n");
+        let locations = dirs.locations();
+        if link == ".dlt" {
+            std::os::unix::fs::symlink(other.path(), &locations.settings_dir).unwrap();
+        } else {
+            fs::create_dir_all(&locations.settings_dir).unwrap();
+            std::os::unix::fs::symlink(&others_config, locations.project_config_toml()).unwrap();
+        }
+        let report = switch(&locations, false).unwrap();
+        assert_eq!(report.written, [locations.global_config_toml()], "{link}");
+        assert_eq!(read(&locations.global_config_toml()), "[runtime]\ndlthub_telemetry = false\n", "{link}");
+        assert_eq!(read(&others_config), "# another project's\n[runtime]\ndlthub_telemetry = true\n", "{link}");
+        assert_eq!(entries(other.path()), ["config.toml"], "{link}: no temporary file beside it");
+        let [outside] = &report.outside_project[..] else { panic!("{link}: {report:?}") };
+        assert_eq!(outside.path, locations.project_config_toml(), "{link}");
+        assert_eq!(outside.target, fs::canonicalize(&others_config).unwrap(), "{link}");
+    }
+}
+
 #[test]
 fn project_settings_dir_equal_to_global_dir_is_written_once() {
     let dirs = Dirs::new();

@@ -38,7 +38,8 @@ pub enum StartIssue {
         message: String,
     },
     /// A setting was ignored, as its specification says (an invalid `TRACEPARENT`, an
-    /// unsupported `OTEL_EXPORTER_OTLP_PROTOCOL`).
+    /// unsupported `OTEL_EXPORTER_OTLP_PROTOCOL`), or a project file that leads out of the
+    /// project dir is not used as the project's (see `dlt_config::OutsideProject`).
     Ignored {
         /// What was ignored and why.
         message: String,

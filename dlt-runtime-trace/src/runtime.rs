@@ -4,9 +4,10 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use dlt_config::{Config, Environment};
+use dlt_config::{Config, Environment, Locations};
 use dlt_otel_bridge::{OtelGuard, OtelLayer, OtelStatus};
 use dlt_redact::Redactor;
+use dlt_segment::OptOutMark;
 use dlt_sentry_bridge::{SentryGuard, SentryLayer};
 use dlt_telemetry_model::{AnonymousId, AnonymousMessage, Event, EventCategory, Library, Properties, SafeContext};
 
@@ -19,7 +20,7 @@ use crate::otel::{shown_endpoint, start_otel};
 use crate::secrets::secret_set;
 use crate::sentry::start_sentry;
 use crate::status::Status;
-use crate::usage::UsageTelemetry;
+use crate::usage::{UsageTelemetry, load_after_opt_out_mark};
 
 /// The telemetry and tracing of one host process. Dropping it (or [`RuntimeTrace::shutdown`])
 /// flushes usage telemetry, Sentry and OpenTelemetry in parallel within one deadline,
@@ -83,15 +84,38 @@ impl RuntimeTrace {
     /// host to show); a configuration that cannot be read turns everything off.
     pub fn init(mut options: InitOptions) -> Self {
         let env = options.env.take().unwrap_or_else(Environment::from_process);
-        match Config::load(env) {
-            Ok(config) => Self::start(options, config),
-            Err(error) => Self::unreadable(error.to_string()),
+        let locations = match Locations::resolve(&env) {
+            Ok(locations) => locations,
+            Err(error) => return Self::unreadable(error.to_string()),
+        };
+        match load_after_opt_out_mark(locations, env) {
+            (opt_out_baseline, Ok(config)) => Self::start_under(options, config, opt_out_baseline),
+            (_, Err(error)) => Self::unreadable(error.to_string()),
         }
     }
 
-    /// Starts from a configuration the host has already loaded (and perhaps reported on), so it
-    /// is read once; its environment and locations are the ones used (`options.env` is not read).
+    /// Starts from a configuration the host has already loaded (and perhaps reported on); its
+    /// environment and locations are the ones used (`options.env` is not read).
+    ///
+    /// The user may have opted out since the host loaded it: the opt-out mark is read now, then
+    /// the files again. When they no longer allow usage telemetry, the runtime starts from them
+    /// as they are now; when they cannot be read any more, everything is off (as in
+    /// [`RuntimeTrace::init`]).
     pub fn start(options: InitOptions, config: Config) -> Self {
+        match load_after_opt_out_mark(config.locations().clone(), config.env().clone()) {
+            (opt_out_baseline, Ok(now))
+                if config.runtime().dlthub_telemetry.value && !now.runtime().dlthub_telemetry.value =>
+            {
+                Self::start_under(options, now, opt_out_baseline)
+            }
+            (opt_out_baseline, Ok(_)) => Self::start_under(options, config, opt_out_baseline),
+            (_, Err(error)) => Self::unreadable(error.to_string()),
+        }
+    }
+
+    /// Starts what `config` enables; usage telemetry works under `opt_out_baseline`, the
+    /// opt-out mark read before the files of `config` ([`load_after_opt_out_mark`]).
+    fn start_under(options: InitOptions, config: Config, opt_out_baseline: OptOutMark) -> Self {
         let secrets = secret_set(&config);
         let master_switch = match config.enable_runtime_trace(None) {
             Ok(master_switch) => master_switch,
@@ -108,10 +132,14 @@ impl RuntimeTrace {
             .then(|| FirstRunNotice::record(&config.locations().telemetry_dir()));
         let notice_due = notice.is_some_and(|notice| notice.due);
         status.first_run_notice = notice_due;
+        let mut issues: Vec<StartIssue> = config
+            .files_outside_project()
+            .iter()
+            .map(|outside| StartIssue::Ignored { message: outside.to_string() })
+            .collect();
         if !status.runtime_trace {
-            return Self { status, issues: Vec::new(), config: Some(config), secrets, services: None, notice };
+            return Self { status, issues, config: Some(config), secrets, services: None, notice };
         }
-        let mut issues = Vec::new();
         if status.telemetry
             && let Err(withheld) = segment_write_key(runtime)
         {
@@ -119,9 +147,16 @@ impl RuntimeTrace {
         }
         // The run that shows the first-run notice sends nothing: no transport at all.
         let usage = if status.telemetry && !notice_due {
-            UsageTelemetry::start(&config, &options.library, print_events, options.debug_writer, options.delivery)
-                .map_err(|issue| issues.push(issue))
-                .ok()
+            UsageTelemetry::start(
+                &config,
+                opt_out_baseline,
+                &options.library,
+                print_events,
+                options.debug_writer,
+                options.delivery,
+            )
+            .map_err(|issue| issues.push(issue))
+            .ok()
         } else {
             None
         };

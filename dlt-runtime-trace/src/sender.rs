@@ -6,12 +6,12 @@ use std::ffi::OsStr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use dlt_config::{Config, Environment};
+use dlt_config::{ConfigError, Environment, Locations};
 use dlt_segment::{SenderOutcome, StopSignal};
 use dlt_telemetry_model::Library;
 
 use crate::status::Status;
-use crate::usage::segment_options;
+use crate::usage::{load_after_opt_out_mark, segment_options};
 
 /// How long a detached sender may run in all.
 pub const SENDER_BOUND: Duration = Duration::from_secs(30);
@@ -100,13 +100,16 @@ pub fn run_detached_sender(
     env: Environment,
     stop: &StopSignal,
 ) -> Result<Option<SenderOutcome>, SenderError> {
-    let config = Config::load(env)?;
+    let locations = Locations::resolve(&env).map_err(ConfigError::from)?;
+    let (opt_out_baseline, config) = load_after_opt_out_mark(locations, env);
+    let config = config?;
     let master_switch = config.enable_runtime_trace(None)?;
     let printing = config.runtime().dlthub_telemetry_debug.value;
     if !Status::decide(&config, &master_switch, printing).telemetry || printing {
         return Ok(None);
     }
-    Ok(Some(dlt_segment::run_sender(segment_options(&config, library), SENDER_BOUND, stop)?))
+    let options = segment_options(&config, opt_out_baseline, library);
+    Ok(Some(dlt_segment::run_sender(options, SENDER_BOUND, stop)?))
 }
 
 #[cfg(unix)]

@@ -1,6 +1,11 @@
 //! The telemetry switch as `dlt --enable-telemetry` / `--disable-telemetry` use it: under the
-//! switch's lock, an opt-out first leaves the mark that every running sender checks and
-//! deletes every outbox, then the config files are edited.
+//! switch's lock, the config files are edited, then an opt-out leaves the mark that every
+//! running sender checks and deletes every outbox.
+//!
+//! The mark comes after the files: every process reads the mark before its configuration, so
+//! one that read the files from before this opt-out holds the counter from before it too, and
+//! sees the opt-out at its next look at the mark. With the mark first, a process reading the
+//! mark between the two would take the new counter for its own and trust the old files.
 
 use dlt_config::{Locations, SwitchError, SwitchLock, SwitchReport};
 use time::OffsetDateTime;
@@ -12,7 +17,8 @@ pub enum TelemetrySwitchError {
     /// A config file could not be read, edited or written, or the lock taken.
     #[error(transparent)]
     Switch(#[from] SwitchError),
-    /// The opt-out mark could not be written or the outboxes deleted; no file was edited.
+    /// The opt-out mark could not be written or the outboxes deleted (the config files were
+    /// edited): processes running now may not see the opt-out.
     #[error("cannot record the opt-out in {}: {source}", .dir.display())]
     OptOut {
         /// The telemetry dir.
@@ -34,18 +40,22 @@ impl TelemetrySwitchError {
 /// mark's counter goes up): from then on no process sends or keeps anything recorded before
 /// it, including processes running now, and every recipient's outbox is deleted. Sentry and OpenTelemetry, the user's
 /// own services, are not affected.
+///
+/// An opt-out is recorded also when the files could not be edited (a malformed or read-only
+/// file, reported as the error): the processes running now stop all the same.
 pub fn switch_telemetry(locations: &Locations, enabled: bool) -> Result<SwitchReport, TelemetrySwitchError> {
     let lock = SwitchLock::acquire(locations)?;
-    if !enabled {
-        mark_opt_out(locations)?;
-    }
-    Ok(dlt_config::set_telemetry(&lock, locations, enabled)?)
+    let switched = dlt_config::set_telemetry(&lock, locations, enabled);
+    let marked = if enabled { Ok(()) } else { mark_opt_out(locations) };
+    let report = switched?;
+    marked?;
+    Ok(report)
 }
 
 /// Records an opt-out that another program's switch makes (dlt's own command line, which
 /// edits the config files itself): under the switch's lock, the counter of the mark every
 /// sender checks is incremented and every recipient's outbox deleted. No config file is
-/// touched.
+/// touched. Call it once that program has edited the files (see the module's doc for why).
 pub fn record_opt_out(locations: &Locations) -> Result<(), TelemetrySwitchError> {
     let _lock = SwitchLock::acquire(locations)?;
     mark_opt_out(locations)

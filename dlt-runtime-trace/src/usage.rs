@@ -6,11 +6,11 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
 
-use dlt_config::{Config, Environment, HttpUrl, RuntimeConfig};
+use dlt_config::{Config, ConfigError, Environment, HttpUrl, Locations, RuntimeConfig};
 use dlt_http::NetworkEnv;
 use dlt_segment::{
-    DebugTransport, HandoffTransport, OutboxOptions, SegmentClient, SegmentError, SegmentOptions, ShutdownReport,
-    Transport, WriteKey,
+    DebugTransport, HandoffTransport, OptOutMark, OutboxOptions, SegmentClient, SegmentError, SegmentOptions,
+    ShutdownReport, Transport, WriteKey,
 };
 use dlt_telemetry_model::Library;
 
@@ -37,9 +37,10 @@ struct SenderLaunch {
 
 impl UsageTelemetry {
     /// Starts the transport: the debug sink, a hand-off to a detached sender, or a client that
-    /// sends from this process.
+    /// sends from this process, under the opt-out mark read before `config`.
     pub(crate) fn start(
         config: &Config,
+        opt_out_baseline: OptOutMark,
         library: &Library,
         print_events: bool,
         debug_writer: Option<Box<dyn Write + Send>>,
@@ -52,7 +53,7 @@ impl UsageTelemetry {
             };
             return Ok(Self { transport: Arc::new(transport), sender: None });
         }
-        let options = segment_options(config, library);
+        let options = segment_options(config, opt_out_baseline, library);
         let delivery = if detaches(config) { delivery } else { Delivery::Inline };
         let sender = delivery.sender().map(|command| {
             Arc::new(SenderLaunch { command: command.clone(), env: config.env().clone(), marker: marker_of(library) })
@@ -104,13 +105,27 @@ fn detaches(config: &Config) -> bool {
         .unwrap_or_else(|| !is_ci_run(config.env()) && std::process::id() != 1)
 }
 
+/// Reads the opt-out mark, then the configuration, in this order. A switch edits the files
+/// first and records the opt-out after, so a configuration read before an opt-out's edit comes
+/// with the mark from before it, and every sender, comparing the mark with this one, sees the
+/// opt-out (see `dlt_segment::OutboxOptions::opt_out_baseline`).
+pub(crate) fn load_after_opt_out_mark(
+    locations: Locations,
+    env: Environment,
+) -> (OptOutMark, Result<Config, ConfigError>) {
+    let mark = dlt_segment::read_opt_out(&locations.telemetry_dir());
+    (mark, Config::load_at(locations, env))
+}
+
 /// The Segment options a configuration asks for: shared by a host and its detached sender, so
 /// that both speak to the same recipient with the same credentials and network settings. The
-/// write key goes along only when the endpoint may have it (see [`crate::credentials`]).
-pub(crate) fn segment_options(config: &Config, library: &Library) -> SegmentOptions {
+/// write key goes along only when the endpoint may have it (see [`crate::credentials`]). The
+/// outbox works under `opt_out_baseline`, the mark read before `config`
+/// ([`load_after_opt_out_mark`]).
+pub(crate) fn segment_options(config: &Config, opt_out_baseline: OptOutMark, library: &Library) -> SegmentOptions {
     let runtime = config.runtime();
     let mut options = SegmentOptions::new(effective_endpoint(runtime), format!("{}/{}", library.name, library.version))
-        .with_outbox(OutboxOptions::new(config.locations().telemetry_dir()));
+        .with_outbox(OutboxOptions::new(config.locations().telemetry_dir()).with_opt_out_baseline(opt_out_baseline));
     options.shutdown_timeout = runtime.telemetry_shutdown_timeout.value;
     options.http = options.http.with_network(network(config));
     if let Ok(Some(key)) = segment_write_key(runtime) {

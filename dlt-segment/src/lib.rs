@@ -19,7 +19,8 @@
 //!   (`dlt_fs::PrivateDir`); [`inspect_outboxes`] shows what waits and what is wrong.
 //! - The opt-out mark: [`record_opt_out`] (when the user switches telemetry off) increments its
 //!   counter and deletes every outbox; every sender compares it ([`OptOutWatch`]) with the
-//!   counter it started with before each request and before keeping anything, so nothing
+//!   counter it started with (read before its configuration: [`OutboxOptions::opt_out_baseline`])
+//!   before each request and before keeping anything, so nothing
 //!   recorded before an opt-out is sent or kept, by any process, whatever the clocks say.
 //! - The record of what left ([`inspect_sent`]): every message an endpoint confirmed, exactly as
 //!   it was sent, written by the worker that got the confirmation (never on the caller's

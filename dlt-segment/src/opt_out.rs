@@ -3,6 +3,12 @@
 //!
 //! Every process remembers the counter it saw when it started (no mark: 0). When the mark's
 //! counter differs, the user has opted out since: the process sends and keeps nothing more.
+//!
+//! Order matters, for the switch and for every process. A process reads the mark before it
+//! reads the configuration ([`crate::OutboxOptions::opt_out_baseline`]); a switch edits the
+//! configuration first and records the opt-out after. So a process whose configuration was
+//! read before an opt-out's edit holds the counter from before it, and sees the opt-out at its
+//! next look at the mark.
 //! What a process records goes to files named with its counter, and a file of another counter
 //! is deleted, never sent. No clock is compared: a clock stepped back, or two machines sharing
 //! a home dir, cannot let anything through.

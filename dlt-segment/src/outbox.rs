@@ -77,7 +77,7 @@ use self::files::{
 };
 pub use self::inspect::{RecipientState, inspect_outboxes};
 use crate::clock::Clock;
-use crate::opt_out::OptOutWatch;
+use crate::opt_out::{OptOutMark, OptOutWatch};
 use crate::recipient::{Recipient, read_description};
 use crate::sent::{DEFAULT_SENT_MAX_AGE, DEFAULT_SENT_MAX_BYTES, PurgedOutbox, SentLog, purge_sent};
 use crate::stats::{Counters, add};
@@ -117,6 +117,11 @@ pub struct OutboxOptions {
     pub sent_max_bytes: u64,
     /// Lines of the record of what was sent older than this are dropped.
     pub sent_max_age: Duration,
+    /// The opt-out mark as the process read it before it read the configuration that turned
+    /// usage telemetry on ([`crate::read_opt_out`]): the counter it works under, which every
+    /// later look at the mark is compared with. `None`: the mark is read when the outbox is
+    /// made, which misses an opt-out that lands between the configuration's reading and then.
+    pub opt_out_baseline: Option<OptOutMark>,
 }
 
 impl OutboxOptions {
@@ -130,7 +135,16 @@ impl OutboxOptions {
             max_age: DEFAULT_OUTBOX_MAX_AGE,
             sent_max_bytes: DEFAULT_SENT_MAX_BYTES,
             sent_max_age: DEFAULT_SENT_MAX_AGE,
+            opt_out_baseline: None,
         }
+    }
+
+    /// Works under the counter of `mark`, read before the configuration (see
+    /// [`OutboxOptions::opt_out_baseline`]).
+    #[must_use]
+    pub fn with_opt_out_baseline(mut self, mark: OptOutMark) -> Self {
+        self.opt_out_baseline = Some(mark);
+        self
     }
 }
 
@@ -231,8 +245,8 @@ pub(crate) enum Consent {
 }
 
 impl Outbox {
-    /// The outbox of `recipient`; reads the opt-out mark once, to learn the counter this
-    /// process starts under.
+    /// The outbox of `recipient`, under the counter of the options' opt-out baseline, else of
+    /// the opt-out mark read now.
     pub(crate) fn new(
         options: OutboxOptions,
         recipient: Recipient,
@@ -241,7 +255,7 @@ impl Outbox {
     ) -> Self {
         let dir = options.telemetry_dir.join(OUTBOXES_DIR).join(recipient.id());
         let mut watch = OptOutWatch::new(&options.telemetry_dir);
-        let started_under = watch.mark().counter();
+        let started_under = options.opt_out_baseline.clone().unwrap_or_else(|| watch.mark()).counter();
         let sent = SentLog::new(
             &options.telemetry_dir,
             recipient.clone(),

@@ -347,6 +347,29 @@ fn after_an_opt_out_a_process_from_before_keeps_nothing_whatever_the_clocks_say(
     assert!(!outbox_file(&after).exists(), "nothing of counter 0 after the opt-out");
 }
 
+/// A process that read the mark before its configuration, and had its outbox made after an
+/// opt-out landed, works under the counter from before it: it keeps nothing. Without the
+/// baseline the outbox would take the new counter for its own.
+#[test]
+fn an_outbox_under_a_baseline_from_before_an_opt_out_keeps_nothing() {
+    let dir = dlt_test_support::private_tempdir().unwrap();
+    let baseline = read_opt_out(dir.path());
+    record_opt_out(dir.path(), OffsetDateTime::now_utc()).unwrap();
+    let counters = Arc::new(Counters::default());
+    let options = OutboxOptions::new(dir.path()).with_opt_out_baseline(baseline);
+    let under_baseline = Outbox::new(options, recipient("http://a.example/"), counters.clone(), Arc::new(SystemClock));
+    assert_eq!(under_baseline.consent(), Consent::Withdrawn);
+    assert!(under_baseline.append(vec![message(1, Duration::ZERO)], soon()).saved);
+    assert_eq!(counters.snapshot().dropped_opted_out, 1);
+    let kept = fs::read_dir(&under_baseline.dir).unwrap().flatten().filter(|entry| {
+        MessageFile::of(&entry.file_name().to_string_lossy()).is_some_and(|kind| kind != MessageFile::Temporary)
+    });
+    assert_eq!(kept.count(), 0, "nothing kept, under any counter");
+
+    let (read_at_start, _) = outbox(dir.path());
+    assert_eq!(read_at_start.consent(), Consent::Given, "the mark read when the outbox is made");
+}
+
 #[test]
 fn files_of_another_counter_or_an_older_version_are_deleted_never_sent() {
     let dir = dlt_test_support::private_tempdir().unwrap();
