@@ -102,7 +102,17 @@ fn run(cli: Cli) -> CommandEnd {
     let switch_started = Instant::now();
     if let Some(enabled) = cli.switch() {
         match switch_telemetry(&locations, enabled) {
-            Ok(_) => {}
+            Ok(report) => {
+                if let Some(not_switched) = report.not_switched {
+                    redacted::eprint_line(
+                        "warning",
+                        format_args!(
+                            "{}; that file was left as it is, and telemetry is off all the same (the global config.toml says so)",
+                            not_switched.reason
+                        ),
+                    );
+                }
+            }
             Err(error) if error.is_config_error() => return CommandEnd::Usage(error.to_string()),
             Err(error) => return CommandEnd::Failed(error.to_string()),
         }

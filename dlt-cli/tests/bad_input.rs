@@ -165,17 +165,29 @@ fn an_empty_config_toml_works() {
     row(|machine| write_config(machine, ""), &[], Expect::Works);
 }
 
-/// The switch on a hostile file: refused the same way, and the file is left as it was.
+/// The switch on a hostile project file: the file is left as it was. Switching on writes
+/// nothing; switching off still switches the global file (a repository's file cannot keep the
+/// user from opting out), warns naming the file, and sends nothing.
 #[test]
 fn the_switch_never_touches_a_file_it_cannot_read() {
     let machine = Machine::new();
     let path = project_config(&machine);
     let bytes = b"[runtime]\ndlthub_telemetry = \"\xff\"\n";
     fs::write(&path, bytes).unwrap();
-    let output = machine.dlt(&["--disable-telemetry"], &[]);
+    let global = machine.global().join("config.toml");
+
+    let output = machine.dlt(&["--enable-telemetry"], &[]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     assert_eq!(fs::read(&path).unwrap(), bytes);
-    assert!(!Path::new(&machine.global().join("config.toml")).exists(), "nothing written when a file is refused");
+    assert!(!global.exists(), "nothing written when switching on meets a file it cannot read");
+
+    let output = machine.dlt(&["--disable-telemetry"], &[]);
+    assert_eq!(output.status.code(), Some(2), "the project's file is still an error: {}", stderr(&output));
+    assert_eq!(fs::read(&path).unwrap(), bytes);
+    let warning = stderr(&output);
+    assert!(warning.contains("warning: ") && warning.contains(&path.display().to_string()), "{warning}");
+    assert_eq!(fs::read_to_string(&global).unwrap(), "[runtime]\ndlthub_telemetry = false\n");
+    assert!(machine.endpoint.requests().is_empty(), "nothing sent");
 }
 
 /// A trace of `steps` steps, as big as a user's long-running pipeline may make it.

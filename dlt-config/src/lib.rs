@@ -76,7 +76,7 @@ pub use locations::{
 };
 pub use log_level::LogLevel;
 pub use source::{FileKind, Scope, Source, Sourced, Trust};
-pub use switch::{SwitchError, SwitchLock, SwitchReport, set_telemetry};
+pub use switch::{NotSwitched, SwitchError, SwitchLock, SwitchReport, set_telemetry};
 pub use toml_file::{FileError, MAX_CONFIG_FILE_BYTES};
 
 // The README's example runs as a doctest, so the crate's page on crates.io cannot go stale.

@@ -29,6 +29,20 @@ pub struct SwitchReport {
     /// The project's `config.toml` when it exists but leads out of the project dir: not
     /// edited, since it is not the project's file.
     pub outside_project: Vec<OutsideProject>,
+    /// Switching off only: the project's `config.toml` when it could not be read, understood or
+    /// written, and why. The global file was switched all the same, so that no project (a
+    /// cloned repository's malformed file) can keep the user from opting out.
+    pub not_switched: Option<NotSwitched>,
+}
+
+/// A project file an opt-out could not switch, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NotSwitched {
+    /// The file.
+    pub path: PathBuf,
+    /// What was wrong, as the error says it (naming the file).
+    pub reason: String,
 }
 
 /// Why the switch was not (fully) applied. Every file is read and edited in memory before any
@@ -124,6 +138,11 @@ impl SwitchLock {
 /// once, as the global file; one that leads out of the project dir (a link in its name or its
 /// folders) is not the project's and is not edited: it is listed in
 /// [`SwitchReport::outside_project`], and the global file is switched all the same.
+///
+/// Switching on is all or nothing: any file that cannot be switched is the error, and nothing
+/// is written. Switching off never depends on the project: a project file that cannot be read,
+/// understood or written is reported in [`SwitchReport::not_switched`] and the global file is
+/// switched; only a global file that cannot be switched is the error.
 /// `secrets.toml` and the environment are not touched. The caller holds the [`SwitchLock`].
 pub fn set_telemetry(_lock: &SwitchLock, locations: &Locations, enabled: bool) -> Result<SwitchReport, SwitchError> {
     let project = locations.project_config_toml();
@@ -132,11 +151,12 @@ pub fn set_telemetry(_lock: &SwitchLock, locations: &Locations, enabled: bool) -
     let mut plans = vec![Plan::new(global, global_text, enabled, NewFileMode::Private)?];
     let mut report = SwitchReport::default();
     match locations.project_file(&project) {
-        ProjectFile::Own => {
-            if let Some(text) = read_text(&project)?.filter(|text| !text.is_empty()) {
-                plans.push(Plan::new(project, Some(text), enabled, NewFileMode::Shared)?);
-            }
-        }
+        ProjectFile::Own => match project_plan(&project, enabled) {
+            Ok(Some(plan)) => plans.push(plan),
+            Ok(None) => {}
+            Err(error) if enabled => return Err(error),
+            Err(error) => report.not_switched = Some(NotSwitched { path: project, reason: error.to_string() }),
+        },
         ProjectFile::Global => {}
         ProjectFile::Outside(outside) => {
             if fs::metadata(&project).is_ok() {
@@ -148,15 +168,31 @@ pub fn set_telemetry(_lock: &SwitchLock, locations: &Locations, enabled: bool) -
     for plan in plans.iter().filter(|plan| plan.changes()) {
         plan.check_writable()?;
     }
-    for plan in plans {
-        if plan.changes() {
-            plan.write()?;
-            report.written.push(plan.path);
-        } else {
+    for (index, plan) in plans.into_iter().enumerate() {
+        if !plan.changes() {
             report.unchanged.push(plan.path);
+            continue;
+        }
+        match plan.write() {
+            Ok(()) => report.written.push(plan.path),
+            // The project file, after the global one was switched off.
+            Err(error) if index > 0 && !enabled => {
+                report.not_switched = Some(NotSwitched { path: plan.path, reason: error.to_string() });
+            }
+            Err(error) => return Err(error),
         }
     }
     Ok(report)
+}
+
+/// The project file's new contents, when it exists, is not empty and can be written.
+fn project_plan(project: &Path, enabled: bool) -> Result<Option<Plan>, SwitchError> {
+    let Some(text) = read_text(project)?.filter(|text| !text.is_empty()) else { return Ok(None) };
+    let plan = Plan::new(project.to_owned(), Some(text), enabled, NewFileMode::Shared)?;
+    if plan.changes() {
+        plan.check_writable()?;
+    }
+    Ok(Some(plan))
 }
 
 /// One file's new contents, computed before anything is written, and the mode it gets if it

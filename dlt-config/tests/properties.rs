@@ -187,10 +187,19 @@ proptest! {
             let report = match switched {
                 Ok(report) => report,
                 Err(error) => {
+                    prop_assert!(enabled, "switching off never fails for the project's file ({})", error);
                     prop_assert_eq!(&after, &before, "a refused switch changed the file ({})", error);
                     return Ok(());
                 }
             };
+            if let Some(not_switched) = &report.not_switched {
+                prop_assert!(!enabled, "{:?}", report);
+                prop_assert_eq!(&not_switched.path, &project);
+                prop_assert_eq!(&after, &before, "a file the opt-out could not switch changed");
+                let global = std::fs::read_to_string(locations.global_config_toml()).unwrap();
+                prop_assert_eq!(global, "[runtime]\ndlthub_telemetry = false\n", "the global file is switched off all the same");
+                return Ok(());
+            }
             if bytes.is_empty() {
                 let listed = report.written.contains(&project) || report.unchanged.contains(&project);
                 prop_assert!(after.is_empty() && !listed, "an empty project file was edited: {:?}", report);

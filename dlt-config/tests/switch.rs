@@ -144,13 +144,13 @@ fn inline_dotted_string_and_no_trailing_newline_cases() {
 }
 
 #[test]
-fn invalid_project_toml_is_left_untouched_and_nothing_else_is_written() {
+fn invalid_project_toml_is_left_untouched_and_switching_on_writes_nothing_else() {
     let dirs = Dirs::new();
     let locations = dirs.locations();
     fs::remove_dir(&locations.global_dir).unwrap();
     let broken = "[runtime\ndlthub_telemetry = true\n";
     write(&dirs.project_config(), broken);
-    let error = switch(&locations, false).unwrap_err();
+    let error = switch(&locations, true).unwrap_err();
     let SwitchError::File(FileError::Malformed { path, line, column, .. }) = &error else {
         panic!("unexpected {error:?}");
     };
@@ -158,6 +158,11 @@ fn invalid_project_toml_is_left_untouched_and_nothing_else_is_written() {
     assert!(error.to_string().starts_with(&format!("{}:1:9: invalid TOML", dirs.project_config().display())));
     assert_eq!(read(&dirs.project_config()), broken);
     assert!(entries(&locations.global_dir).is_empty(), "a global config.toml created despite the error");
+    // Switching off: the project's file is left as it is and reported, the global one written.
+    let report = switch(&locations, false).unwrap();
+    assert_eq!(report.not_switched.unwrap().reason, error.to_string());
+    assert_eq!(read(&dirs.project_config()), broken);
+    assert_eq!(read(&locations.global_config_toml()), "[runtime]\ndlthub_telemetry = false\n");
 }
 
 #[test]
@@ -175,7 +180,7 @@ fn invalid_global_toml_means_the_project_file_is_not_written_either() {
 fn a_runtime_key_that_cannot_hold_a_table_is_reported() {
     let dirs = Dirs::new();
     write(&dirs.project_config(), "runtime = \"prod\"\n");
-    let error = switch(&dirs.locations(), false).unwrap_err();
+    let error = switch(&dirs.locations(), true).unwrap_err();
     assert!(
         matches!(&error, SwitchError::Edit { path, source: EditError::Conflict { key: "runtime", found: "a string" } } if path == &dirs.project_config()),
         "{error:?}"
@@ -187,7 +192,14 @@ fn a_runtime_key_that_cannot_hold_a_table_is_reported() {
             dirs.project_config().display()
         )
     );
-    assert!(!dirs.global_config().exists());
+    assert!(!dirs.global_config().exists(), "switching on is all or nothing");
+    // Switching off does not depend on the project's file: the global one is switched.
+    let report = switch(&dirs.locations(), false).unwrap();
+    let not_switched = report.not_switched.unwrap();
+    assert_eq!(not_switched.path, dirs.project_config());
+    assert_eq!(not_switched.reason, error.to_string());
+    assert_eq!(report.written, [dirs.global_config()]);
+    assert_eq!(read(&dirs.global_config()), "[runtime]\ndlthub_telemetry = false\n");
 }
 
 // Unix only: file modes.
@@ -251,15 +263,26 @@ fn a_telemetry_dir_that_is_not_private_stops_the_switch_before_any_file_is_writt
 fn a_read_only_file_is_reported_and_nothing_is_written() {
     use std::os::unix::fs::PermissionsExt;
     let dirs = Dirs::new();
-    write(&dirs.project_config(), "[runtime]\ndlthub_telemetry = true\n");
+    write(&dirs.project_config(), "[runtime]\ndlthub_telemetry = false\n");
     fs::set_permissions(dirs.project_config(), fs::Permissions::from_mode(0o444)).unwrap();
-    let error = switch(&dirs.locations(), false).unwrap_err();
+    let error = switch(&dirs.locations(), true).unwrap_err();
     assert_eq!(
         error.to_string(),
         format!("{} is read-only; telemetry setting not changed", dirs.project_config().display())
     );
-    assert_eq!(read(&dirs.project_config()), "[runtime]\ndlthub_telemetry = true\n");
+    assert_eq!(read(&dirs.project_config()), "[runtime]\ndlthub_telemetry = false\n");
     assert!(!dirs.global_config().exists());
+    // Switching off: the read-only project file is reported, the global file switched.
+    fs::set_permissions(dirs.project_config(), fs::Permissions::from_mode(0o644)).unwrap();
+    write(&dirs.project_config(), "[runtime]\ndlthub_telemetry = true\n");
+    fs::set_permissions(dirs.project_config(), fs::Permissions::from_mode(0o444)).unwrap();
+    let report = switch(&dirs.locations(), false).unwrap();
+    assert_eq!(
+        report.not_switched.unwrap().reason,
+        format!("{} is read-only; telemetry setting not changed", dirs.project_config().display())
+    );
+    assert_eq!(read(&dirs.project_config()), "[runtime]\ndlthub_telemetry = true\n");
+    assert_eq!(read(&dirs.global_config()), "[runtime]\ndlthub_telemetry = false\n");
 }
 
 // Unix only: a folder made read-only by its mode.
@@ -332,40 +355,52 @@ fn project_settings_dir_equal_to_global_dir_is_written_once() {
     assert_eq!(read(&locations.global_config_toml()), "[runtime]\ndlthub_telemetry = false\n");
 }
 
-/// Odd bytes in both files: the switch either writes a file that holds the value, or reports
-/// an error and leaves both files as they were. It never panics.
+/// Odd bytes in the project's file: the switch writes each file so that it holds the value or
+/// leaves it as it was, and never panics. Switching on is all or nothing; switching off always
+/// switches the global file, whatever the project's holds.
 #[test]
 fn arbitrary_file_bytes_never_panic_and_never_half_write() {
     let seed_text = "# c\n[runtime]\nlog_level = \"INFO\"\ndlthub_telemetry = true\n[x]\ny = { a = 1 }\n";
     let mut rng = fastrand::Rng::with_seed(7_302_026);
-    let mut outcomes = (0, 0);
     let dirs = Dirs::new();
-    for _ in 0..300 {
-        let bytes = mutate(&mut rng, seed_text, 6);
-        write(&dirs.project_config(), &bytes);
-        write(&dirs.global_config(), "[runtime]\ndlthub_telemetry = true\n");
-        match switch(&dirs.locations(), false) {
-            Ok(report) => {
-                if bytes.is_empty() {
-                    assert_eq!(report.written, [dirs.global_config()]);
-                    assert!(fs::read(dirs.project_config()).unwrap().is_empty());
+    for enabled in [false, true] {
+        let before = format!("[runtime]\ndlthub_telemetry = {}\n", !enabled);
+        let mut outcomes = (0, 0);
+        for _ in 0..300 {
+            let bytes = mutate(&mut rng, seed_text, 6);
+            write(&dirs.project_config(), &bytes);
+            write(&dirs.global_config(), &before);
+            match switch(&dirs.locations(), enabled) {
+                Ok(report) => {
+                    if bytes.is_empty() {
+                        assert_eq!(report.written, [dirs.global_config()]);
+                        assert!(fs::read(dirs.project_config()).unwrap().is_empty());
+                    }
+                    if report.not_switched.is_some() {
+                        assert!(!enabled);
+                        assert_eq!(fs::read(dirs.project_config()).unwrap(), bytes);
+                        outcomes.1 += 1;
+                    } else {
+                        outcomes.0 += 1;
+                    }
+                    assert!(report.written.contains(&dirs.global_config()), "{report:?}");
+                    for path in report.written {
+                        let text = read(&path);
+                        let document: toml_edit::DocumentMut = text.parse().unwrap();
+                        let value = document.get("runtime").and_then(|runtime| runtime.get("dlthub_telemetry"));
+                        assert_eq!(value.and_then(toml_edit::Item::as_bool), Some(enabled), "{text:?}");
+                    }
                 }
-                for path in report.written {
-                    let text = read(&path);
-                    let document: toml_edit::DocumentMut = text.parse().unwrap();
-                    let value = document.get("runtime").and_then(|runtime| runtime.get("dlthub_telemetry"));
-                    assert_eq!(value.and_then(toml_edit::Item::as_bool), Some(false), "{text:?}");
+                Err(_) => {
+                    assert!(enabled, "switching off never fails for the project's file");
+                    assert_eq!(fs::read(dirs.project_config()).unwrap(), bytes);
+                    assert_eq!(read(&dirs.global_config()), before);
+                    outcomes.1 += 1;
                 }
-                outcomes.0 += 1;
-            }
-            Err(_) => {
-                assert_eq!(fs::read(dirs.project_config()).unwrap(), bytes);
-                assert_eq!(read(&dirs.global_config()), "[runtime]\ndlthub_telemetry = true\n");
-                outcomes.1 += 1;
             }
         }
+        assert!(outcomes.0 > 0 && outcomes.1 > 0, "{outcomes:?}");
     }
-    assert!(outcomes.0 > 0 && outcomes.1 > 0, "{outcomes:?}");
 }
 
 #[cfg(unix)]

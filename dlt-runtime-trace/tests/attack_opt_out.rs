@@ -52,16 +52,16 @@ fn the_switch_edits_the_files_before_it_records_the_opt_out() {
     assert!(global.contains("dlthub_telemetry = false"), "the files come first: {global}");
 }
 
-/// An opt-out is recorded also when the files cannot be edited: the processes running now stop.
+/// An opt-out is recorded also when the global file cannot be edited: the processes running now
+/// stop. (A project file that cannot be edited does not keep the global one from being switched.)
 #[test]
 fn an_opt_out_the_files_refuse_is_recorded_all_the_same() {
     let dirs = Dirs::new();
     let locations = Locations::resolve(&dirs.env(&[])).unwrap();
-    std::fs::create_dir_all(&locations.settings_dir).unwrap();
-    std::fs::write(locations.project_config_toml(), "[runtime\n").unwrap();
+    std::fs::write(locations.global_config_toml(), "[runtime\n").unwrap();
     let error = switch_telemetry(&locations, false).unwrap_err();
     assert!(error.is_config_error(), "{error:?}");
-    assert!(error.to_string().contains(&locations.project_config_toml().display().to_string()), "{error}");
+    assert!(error.to_string().contains(&locations.global_config_toml().display().to_string()), "{error}");
     let mark = std::fs::read_to_string(locations.telemetry_dir().join("opt-out")).unwrap();
     assert!(mark.contains("\"counter\""), "the opt-out is recorded: {mark}");
 }

@@ -136,10 +136,25 @@ fn after_an_opt_out_the_sender_sends_nothing_more() {
     let dirs = Dirs::new();
     let endpoint = Recorder::with_answer(Answer::ok().with_delay(Duration::from_secs(3600))).unwrap();
     run(example(&dirs, &endpoint, &[]));
+    let exited = SystemTime::now();
     assert!(wait_for_sender(&dirs, true, Duration::from_secs(20)), "the sender is at work");
+    // Its requests are out (and never answered) before the opt-out: what is checked is that it
+    // sends nothing more, not a race with its first requests.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let sent_by_sender = || {
+        endpoint
+            .requests_sent_since(exited)
+            .iter()
+            .map(|request| request.track_messages().unwrap().len())
+            .sum::<usize>()
+    };
+    while sent_by_sender() < 4 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(sent_by_sender(), 4, "the sender sent the four waiting messages");
 
-    let opted_out = SystemTime::now();
     switch_telemetry(&Locations::resolve(&dirs.env(&[])).unwrap(), false).unwrap();
+    let opted_out = SystemTime::now();
     endpoint.set_answer(Answer::ok());
     assert!(wait_for_sender(&dirs, false, Duration::from_secs(10)), "the sender stops at the opt-out");
     assert!(endpoint.requests_sent_since(opted_out).is_empty(), "nothing is sent after the opt-out");
