@@ -18,8 +18,9 @@
 //! - [`Redactor`]: a set of secret values plus that URL rule, the one shape in which secrets
 //!   travel from the configuration to every place that shows or sends text (log lines, error
 //!   reports, Sentry, OpenTelemetry, trace files); the caller picks the mask (Sentry's
-//!   convention is `[Filtered]`). [`url_credentials`] gives the user name and password of a
-//!   URL as secrets for it, so that they are hidden also where they appear alone.
+//!   convention is `[Filtered]`); every occurrence of every secret is hidden, all searched in
+//!   one pass. [`url_credentials`] gives the user name and password of a URL as secrets for
+//!   it, so that they are hidden also where they appear alone.
 //!
 //! ```
 //! use dlt_redact::{HttpUrl, MASK, Redactor, Secret};
