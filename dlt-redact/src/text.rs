@@ -108,42 +108,6 @@ fn user_info_end(stretch: &str) -> Option<usize> {
     stretch.rfind('@')
 }
 
-/// The credentials of a URL written as text, whether or not it parses: its user info as the
-/// URL rule reads it (before the last `@` after `scheme://`, or from the start of the text when
-/// it has no `://`, as a proxy may be written), its password (after the first `:`), or its user
-/// name when it has no password (a user name alone is a token, as in a Sentry DSN). Which `@`
-/// ends the user info is not always clear: in `s3://u:p#w@h/d?mail=a@b` a password holds a
-/// `#` and a query value an `@`, and in `https://u:pw@h/x?mail=a@b` a parser reads the first.
-/// So each `@` gives one reading, and each reading's credentials count. Each as written and
-/// percent-decoded, without empty or repeated values; nothing when there is no `@`. For adding
-/// to a [`Redactor`], so that a credential is hidden also where it appears apart from its URL.
-///
-/// ```
-/// assert_eq!(dlt_redact::url_credentials("http://loader:p%40ss@proxy:3128"), ["loader:p%40ss", "p%40ss", "loader:p@ss", "p@ss"]);
-/// assert_eq!(dlt_redact::url_credentials("https://tok_SECRET@host/v1/track"), ["tok_SECRET"]);
-/// assert!(dlt_redact::url_credentials("https://host/x?a=b").is_empty());
-/// assert_eq!(dlt_redact::url_credentials("https://u:pw@h/x?mail=a@b"), ["u:pw", "pw", "u:pw@h/x?mail=a", "pw@h/x?mail=a"]);
-/// ```
-pub fn url_credentials(raw: &str) -> Vec<String> {
-    let start = raw.find("://").map_or(0, |separator| separator + 3);
-    let stretch = &raw[start..];
-    let stretch = &stretch[..stretch.find(char::is_whitespace).unwrap_or(stretch.len())];
-    let written: Vec<&str> = stretch
-        .match_indices('@')
-        .map(|(at, _)| &stretch[..at])
-        .flat_map(|user_info| [user_info, user_info.split_once(':').map_or(user_info, |(_, password)| password)])
-        .collect();
-    let decoded =
-        written.iter().map(|text| percent_encoding::percent_decode_str(text).decode_utf8_lossy().into_owned());
-    let mut credentials: Vec<String> = Vec::new();
-    for credential in written.iter().map(|text| (*text).to_owned()).chain(decoded) {
-        if !credential.is_empty() && !credentials.contains(&credential) {
-            credentials.push(credential);
-        }
-    }
-    credentials
-}
-
 /// The ranges of the values in the query `text[query]`: after the first `=` of each part split
 /// at `&`, or the whole part when it has no `=`. Some may be empty.
 pub(crate) fn query_value_ranges(text: &str, query: Range<usize>) -> impl Iterator<Item = Range<usize>> + '_ {
@@ -488,19 +452,6 @@ mod tests {
         let redactor = Redactor::new(["9a@db"]);
         assert_eq!(redactor.redact("postgresql://loader:Xy;9a@db/dlt", MASK), "postgresql://***/dlt");
         assert_eq!(Redactor::default().redact("https://u@h", MASK), "https://***@h");
-    }
-
-    #[test]
-    fn url_credentials_are_read_by_the_url_rule() {
-        assert_eq!(url_credentials("user:pw@proxy:3128"), ["user:pw", "pw"]);
-        assert_eq!(url_credentials("https://u:123/secret@h/x and more@x"), ["u:123/secret", "123/secret"]);
-        assert_eq!(url_credentials("socks5h://:only-pw@proxy"), [":only-pw", "only-pw"]);
-        assert_eq!(url_credentials("https://u:@h"), ["u:"]);
-        assert_eq!(url_credentials("https://tok%2Fen@h"), ["tok%2Fen", "tok/en"]);
-        assert!(url_credentials("").is_empty());
-        assert!(url_credentials("https://@h").is_empty());
-        let redactor = Redactor::new(url_credentials("http://loader:pr0xy-pa55@proxy:3128"));
-        assert_eq!(redactor.redact("auth failed for pr0xy-pa55", MASK), "auth failed for ***");
     }
 
     #[test]
