@@ -43,6 +43,13 @@ fn redact(c: &mut Criterion) {
         assert!(redactor.redact(&text, MASK).contains("auth failed with ***"));
         group.bench_function(format!("{count} secrets"), |b| b.iter(|| black_box(redactor.redact(&text, MASK))));
     }
+    // The worst case: secrets that end with one another (a, aa, aaa...: as many as a 1 MiB
+    // secrets file holds) in a text of that letter, so every place ends an occurrence of each.
+    let nested = Redactor::new((6..1_450).map(|length| "a".repeat(length)));
+    let letters = "a".repeat(TEXT_BYTES);
+    group.bench_function("1444 nested secrets, all found everywhere", |b| {
+        b.iter(|| black_box(nested.redact(&letters, MASK)))
+    });
     group.finish();
     let many = secrets(20_000);
     c.bench_function("build a set of 20000 secrets", |b| b.iter(|| black_box(Redactor::new(&many))));
