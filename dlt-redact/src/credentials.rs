@@ -4,13 +4,16 @@
 //! string ([`connection_string_passwords`]). The value is read whole, whitespace included: a
 //! passphrase may hold spaces.
 
+use std::collections::HashSet;
+
 /// The credentials of a URL given as one value, whether or not it parses: its user info as the
 /// URL rule reads it (before the last `@` after `scheme://`, or from the start of the value
 /// when it has no `://`, as a proxy may be written), its password (after the first `:`), or
 /// its user name when it has no password (a user name alone is a token, as in a Sentry DSN).
 /// Which `@` ends the user info is not always clear: in `s3://u:p#w@h/d?mail=a@b` a password
 /// holds a `#` and a query value an `@`, and in `https://u:pw@h/x?mail=a@b` a parser reads the
-/// first. So each `@` gives one reading, and each reading's credentials count. The whole
+/// first. So each `@` gives one reading, and each reading's credentials count (of a value
+/// holding more than eight `@`, the readings of the first four and the last four). The whole
 /// value is read, whitespace included (`postgresql://loader:correct horse@db` has the password
 /// `correct horse`); free text goes to the URL rule instead ([`crate::hide_url_credentials`]).
 /// Each as written and percent-decoded, without empty or repeated values; nothing when there
@@ -26,13 +29,23 @@
 pub fn url_credentials(raw: &str) -> Vec<String> {
     let start = raw.find("://").map_or(0, |separator| separator + 3);
     let stretch = &raw[start..];
-    let written: Vec<&str> = stretch
-        .match_indices('@')
-        .map(|(at, _)| &stretch[..at])
+    let ats: Vec<usize> = stretch.match_indices('@').map(|(at, _)| at).collect();
+    // Each reading copies the value up to its `@`: of a value of many, only the first and the
+    // last few, or a value of `@`s would cost as the square of its length.
+    let (first, last) = ats.split_at(ats.len().saturating_sub(READINGS_FROM_EACH_END));
+    let written: Vec<&str> = first
+        .iter()
+        .take(READINGS_FROM_EACH_END)
+        .chain(last)
+        .map(|&at| &stretch[..at])
         .flat_map(|user_info| [user_info, user_info.split_once(':').map_or(user_info, |(_, password)| password)])
         .collect();
     as_written_and_decoded(&written)
 }
+
+/// How many readings of a URL's user info [`url_credentials`] takes from each end of a value
+/// holding many `@`.
+const READINGS_FROM_EACH_END: usize = 4;
 
 /// The passwords of a connection string given as one value, written as `key=value` pairs:
 /// libpq's (`host=db user=loader password='correct horse'`: pairs apart at whitespace, a value
@@ -55,18 +68,27 @@ pub fn url_credentials(raw: &str) -> Vec<String> {
 /// assert!(connection_string_passwords("host=db user=loader").is_empty());
 /// ```
 pub fn connection_string_passwords(value: &str) -> Vec<String> {
+    let odbc = value.contains(';');
     let mut written: Vec<&str> = Vec::new();
     let mut unquoted: Vec<String> = Vec::new();
+    // A key inside a value read already is part of it, not a key: reading on after it keeps
+    // the readings apart, so they cost about the value's length.
+    let mut read_to = 0;
     for (equals, _) in value.match_indices('=') {
+        if equals < read_to {
+            continue;
+        }
         let before = value[..equals].trim_end_matches([' ', '\t']);
         let key = &before[before.trim_end_matches(|c: char| c.is_ascii_alphanumeric() || c == '_').len()..];
         if !is_password_key(key) {
             continue;
         }
         let rest = value[equals + 1..].trim_start_matches([' ', '\t']);
+        let rest_start = value.len() - rest.len();
         match rest.chars().next() {
             Some(quote @ ('\'' | '"')) => {
                 let (as_written, value) = enclosed(&rest[1..], |c, _| (c == quote).then_some(Close::Here), Some('\\'));
+                read_to = rest_start + 1 + as_written.len();
                 written.push(as_written);
                 unquoted.push(value);
             }
@@ -77,14 +99,19 @@ pub fn connection_string_passwords(value: &str) -> Vec<String> {
                     _ => None,
                 };
                 let (as_written, value) = enclosed(&rest[1..], closing, None);
+                read_to = rest_start + 1 + as_written.len();
                 written.push(as_written);
                 unquoted.push(value);
             }
             _ => {
                 let to_whitespace = rest.find(|c: char| c.is_whitespace() || matches!(c, ';' | '&'));
-                written.push(&rest[..to_whitespace.unwrap_or(rest.len())]);
-                if value.contains(';') {
-                    written.push(rest[..rest.find(';').unwrap_or(rest.len())].trim_end());
+                let to_whitespace = &rest[..to_whitespace.unwrap_or(rest.len())];
+                written.push(to_whitespace);
+                read_to = rest_start + to_whitespace.len();
+                if odbc {
+                    let to_semicolon = &rest[..rest.find(';').unwrap_or(rest.len())];
+                    written.push(to_semicolon.trim_end());
+                    read_to = rest_start + to_semicolon.len();
                 }
             }
         }
@@ -132,9 +159,10 @@ fn enclosed(text: &str, closing: impl Fn(char, Option<char>) -> Option<Close>, e
 fn as_written_and_decoded(written: &[&str]) -> Vec<String> {
     let decoded =
         written.iter().map(|text| percent_encoding::percent_decode_str(text).decode_utf8_lossy().into_owned());
+    let mut seen: HashSet<String> = HashSet::new();
     let mut credentials: Vec<String> = Vec::new();
     for credential in written.iter().map(|text| (*text).to_owned()).chain(decoded) {
-        if !credential.is_empty() && !credentials.contains(&credential) {
+        if !credential.is_empty() && seen.insert(credential.clone()) {
             credentials.push(credential);
         }
     }
@@ -180,6 +208,22 @@ mod tests {
         assert_eq!(connection_string_passwords("password= host=db"), ["host=db"]);
         assert!(connection_string_passwords("password=").is_empty());
         assert!(connection_string_passwords("user=loader passwords=x-not-a-key-x").is_empty());
+    }
+
+    #[test]
+    fn a_value_built_to_be_read_many_times_costs_about_its_length() {
+        let at_signs = format!("https://{}", "@".repeat(1_000_000));
+        let readings = url_credentials(&at_signs);
+        assert!(readings.iter().map(String::len).sum::<usize>() <= 16 * at_signs.len(), "{}", readings.len());
+        // The readings of the first and the last `@`s are kept.
+        let many = format!("https://u:p@{}h", "x@".repeat(20));
+        let readings = url_credentials(&many);
+        assert_eq!(readings[..2], ["u:p", "p"]);
+        assert!(readings.contains(&format!("u:p@{}x", "x@".repeat(19))));
+        for keys in ["pwd=".repeat(250_000), "password=x ".repeat(100_000), "pwd='a' ".repeat(125_000)] {
+            let readings = connection_string_passwords(&keys);
+            assert!(readings.iter().map(String::len).sum::<usize>() <= 4 * keys.len(), "{}", readings.len());
+        }
     }
 
     #[test]

@@ -50,7 +50,8 @@ const PROXY_VARIABLES: [&str; 6] = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", 
 ///
 /// A user name or password taken out of a URL or a connection string, a string of a
 /// `secrets.toml` and the value of a variable count only with at least
-/// [`MIN_FOUND_SECRET_CHARS`] characters. The URL rule applies whatever the set holds.
+/// [`MIN_FOUND_SECRET_CHARS`] characters (a string and a value besides the whitespace around
+/// them, which is also hidden without it). The URL rule applies whatever the set holds.
 pub fn secret_set(config: &Config) -> Redactor {
     let runtime = config.runtime();
     let env = config.env();
@@ -94,11 +95,12 @@ fn names_a_credential(name: &str) -> bool {
 }
 
 /// Adds a value that is a secret as a whole (a string of a `secrets.toml`, a variable named like
-/// a credential): itself, with at least [`MIN_FOUND_SECRET_CHARS`] characters, and the
-/// credentials inside it.
+/// a credential): itself, and without the whitespace around it (a pasted token's newline),
+/// when that has at least [`MIN_FOUND_SECRET_CHARS`] characters; and the credentials inside it.
 fn add_secret_value(secrets: &mut Vec<String>, value: &str) {
-    if long_enough(value) {
-        secrets.push(value.to_owned());
+    let trimmed = value.trim();
+    if long_enough(trimmed) {
+        secrets.extend([value, trimmed].map(str::to_owned));
     }
     add_credentials_inside(secrets, value);
 }
@@ -219,7 +221,7 @@ mod tests {
     fn variables_named_like_credentials_are_secrets_with_what_they_hold() {
         let json = r#"{"project_id": "my-project", "private_key": "-----BEGIN KEY-----\nMIIE\n-----END KEY-----\n",
             "client": {"refresh_token": "refresh-t0ken"}, "extra": ["postgresql://u:json pass@db"]}"#;
-        let variables: [(&str, &OsStr); 14] = [
+        let variables: [(&str, &OsStr); 16] = [
             ("DESTINATION__POSTGRES__CREDENTIALS__PASSWORD", "env-pa55word".as_ref()),
             ("DESTINATION__POSTGRES__CREDENTIALS__HOST", "db.internal".as_ref()),
             ("DESTINATION__POSTGRES__CREDENTIALS__PORT", "5432".as_ref()),
@@ -227,6 +229,8 @@ mod tests {
             ("sources__github__access_token", "ghp_lower".as_ref()),
             ("PGPASSWORD", "pg-env-pass".as_ref()),
             ("SOURCES__API__USE_TOKEN", "true".as_ref()),
+            ("SOURCES__API__SECRET", "  \n\t  ".as_ref()),
+            ("SOURCES__K8S__TOKEN", "tok-pasted\n".as_ref()),
             ("DESTINATION__BIGQUERY__CREDENTIALS", json.as_ref()),
             ("DESTINATION__MSSQL__CREDENTIALS", "Server=db;Uid=loader;Pwd={odbc;pa55};".as_ref()),
             ("DESTINATION__PG2__CREDENTIALS", "postgresql://loader:url pass phrase@db/dlt".as_ref()),
@@ -243,6 +247,7 @@ mod tests {
             "db.internal",
             "api-k3y-env",
             "ghp_lower",
+            "tok-pasted",
             "pg-env-pass",
             json,
             "-----BEGIN KEY-----\nMIIE\n-----END KEY-----\n",
@@ -255,7 +260,8 @@ mod tests {
         }
         // A value read as JSON is hidden also as a quoted string spells it.
         assert_eq!(hidden(r#"'-----BEGIN KEY-----\nMIIE\n-----END KEY-----\n'"#), "'***'");
-        let kept = "5432 true WARNING /home/loader/project https://api.example.com split-at-the-parts my-project";
+        let kept =
+            "5432 true   \n\t   WARNING /home/loader/project https://api.example.com split-at-the-parts my-project";
         assert_eq!(hidden(kept), kept);
     }
 
