@@ -186,26 +186,34 @@ mod tests {
         ]);
         let secrets = secret_set(&dlt_config::Config::load(env).unwrap());
         let hidden = |text: &str| secrets.redact(text, MASK).into_owned();
-        for secret in [
-            "wk",
-            "dsnpublickey0123",
-            "tok_SECRET",
-            "otlp-config-pw",
-            "otlp-t0ken",
-            "Bearer otlp-t0ken",
-            "data",
-            "traces-key",
-            "otlp-env-pw",
-            "pr0xy-pa55",
-            "all-proxy-user",
-            "pg-pa55word",
-            "api-key-from-file",
-        ] {
-            assert_eq!(hidden(&format!("<{secret}>")), "<***>", "{secret}");
-        }
+        assert_each_hidden(
+            &secrets,
+            &[
+                "wk",
+                "dsnpublickey0123",
+                "tok_SECRET",
+                "otlp-config-pw",
+                "otlp-t0ken",
+                "Bearer otlp-t0ken",
+                "data",
+                "traces-key",
+                "otlp-env-pw",
+                "pr0xy-pa55",
+                "all-proxy-user",
+                "pg-pa55word",
+                "api-key-from-file",
+            ],
+        );
         // Short values found inside others stay: a port, a one-letter user name.
         assert_eq!(hidden("port 5432, user u, loader"), "port 5432, user u, loader");
         assert_eq!(format!("{secrets:?}").matches("pa55").count(), 0);
+    }
+
+    /// Checks that each value is hidden where it stands alone.
+    fn assert_each_hidden(secrets: &Redactor, values: &[&str]) {
+        for value in values {
+            assert_eq!(secrets.redact(&format!("<{value}>"), MASK), "<***>", "{value}");
+        }
     }
 
     /// The set of a configuration read with these files and variables.
@@ -242,22 +250,23 @@ mod tests {
         ];
         let secrets = set_of("", &variables);
         let hidden = |text: &str| secrets.redact(text, MASK).into_owned();
-        for secret in [
-            "env-pa55word",
-            "db.internal",
-            "api-k3y-env",
-            "ghp_lower",
-            "tok-pasted",
-            "pg-env-pass",
-            json,
-            "-----BEGIN KEY-----\nMIIE\n-----END KEY-----\n",
-            "refresh-t0ken",
-            "json pass",
-            "odbc;pa55",
-            "url pass phrase",
-        ] {
-            assert_eq!(hidden(&format!("<{secret}>")), "<***>", "{secret}");
-        }
+        assert_each_hidden(
+            &secrets,
+            &[
+                "env-pa55word",
+                "db.internal",
+                "api-k3y-env",
+                "ghp_lower",
+                "tok-pasted",
+                "pg-env-pass",
+                json,
+                "-----BEGIN KEY-----\nMIIE\n-----END KEY-----\n",
+                "refresh-t0ken",
+                "json pass",
+                "odbc;pa55",
+                "url pass phrase",
+            ],
+        );
         // A value read as JSON is hidden also as a quoted string spells it.
         assert_eq!(hidden(r#"'-----BEGIN KEY-----\nMIIE\n-----END KEY-----\n'"#), "'***'");
         let kept =
@@ -281,16 +290,17 @@ mod tests {
         "#;
         let secrets = set_of(secrets_toml, &[]);
         let hidden = |text: &str| secrets.redact(text, MASK).into_owned();
-        for secret in [
-            "libpq pa55",
-            "odbc pa55",
-            "correct horse battery",
-            "loader:correct horse battery",
-            "ssl-pa55",
-            "tok-from-json",
-        ] {
-            assert_eq!(hidden(&format!("<{secret}>")), "<***>", "{secret}");
-        }
+        assert_each_hidden(
+            &secrets,
+            &[
+                "libpq pa55",
+                "odbc pa55",
+                "correct horse battery",
+                "loader:correct horse battery",
+                "ssl-pa55",
+                "tok-from-json",
+            ],
+        );
         // A password shorter than the minimum is hidden only inside its value; a JSON string
         // under a key that names no credential is not a secret on its own.
         assert_eq!(hidden("abc, api.example.com"), "abc, api.example.com");
