@@ -18,8 +18,12 @@
 //! - [`Redactor`]: a set of secret values plus that URL rule, the one shape in which secrets
 //!   travel from the configuration to every place that shows or sends text (log lines, error
 //!   reports, Sentry, OpenTelemetry, trace files); the caller picks the mask (Sentry's
-//!   convention is `[Filtered]`). [`url_credentials`] gives the user name and password of a
-//!   URL as secrets for it, so that they are hidden also where they appear alone.
+//!   convention is `[Filtered]`); every occurrence of every secret is hidden, all searched in
+//!   one pass.
+//! - [`url_credentials`] and [`connection_string_passwords`]: the credentials inside one secret
+//!   value (a URL's user name and password, read over the whole value, spaces included; the
+//!   password of a `key=value` connection string, libpq's or ODBC's), to add to a [`Redactor`]
+//!   so that they are hidden also where they appear alone.
 //!
 //! ```
 //! use dlt_redact::{HttpUrl, MASK, Redactor, Secret};
@@ -37,13 +41,15 @@
 //! # Ok::<(), dlt_redact::UrlError>(())
 //! ```
 
+mod credentials;
 mod http_url;
 mod secret;
 mod text;
 
+pub use credentials::{connection_string_passwords, url_credentials};
 pub use http_url::{HttpUrl, UrlError, display_url, parse_url};
 pub use secret::Secret;
-pub use text::{Redactor, hide_url_credentials, url_credentials};
+pub use text::{Redactor, hide_url_credentials};
 
 /// What replaces a secret when it is shown.
 pub const MASK: &str = "***";

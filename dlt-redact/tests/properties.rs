@@ -259,6 +259,35 @@ fn text_with_urls() -> impl Strategy<Value = (String, String, Vec<SecretUrl>)> {
         })
 }
 
+/// A small alphabet (one character of two bytes, one of three), so that secrets overlap each
+/// other and the text often.
+fn overlap_text(length: std::ops::Range<usize>) -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(vec!['a', 'b', 'c', 'ü', '€', ' ']), length)
+        .prop_map(|chars| chars.into_iter().collect())
+}
+
+/// `text` with every byte covered by some occurrence of some secret (overlapping ones too)
+/// replaced, each run of covered bytes by one `mask`: the set's rule, written the slow way.
+fn masked_by_hand(text: &str, secrets: &[String], mask: &str) -> String {
+    let mut covered = vec![false; text.len()];
+    for secret in secrets.iter().filter(|secret| !secret.is_empty()) {
+        for start in
+            (0..text.len()).filter(|&start| text.get(start..).is_some_and(|rest| rest.starts_with(secret.as_str())))
+        {
+            covered[start..start + secret.len()].iter_mut().for_each(|byte| *byte = true);
+        }
+    }
+    let mut out = String::new();
+    for (at, c) in text.char_indices() {
+        if !covered[at] {
+            out.push(c);
+        } else if at == 0 || !covered[at - 1] {
+            out.push_str(mask);
+        }
+    }
+    out
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -311,6 +340,18 @@ proptest! {
                 prop_assert!(!redacted.contains(&secret), "{} leaked in {}", secret, redacted);
             }
         }
+    }
+
+    /// Secrets that overlap each other and themselves, in text without URLs: every byte of
+    /// every occurrence is hidden, and nothing else.
+    #[test]
+    fn every_occurrence_of_overlapping_secrets_is_hidden_and_nothing_else(
+        secrets in prop::collection::vec(overlap_text(1..5), 0..6),
+        text in overlap_text(0..40),
+    ) {
+        let redacted = Redactor::new(&secrets).redact(&text, ODD_MASK);
+        let expected = masked_by_hand(&text, &secrets, ODD_MASK);
+        prop_assert_eq!(redacted.as_ref(), expected.as_str());
     }
 
     /// A URL value, parsed or refused: what is shown (the URL, its `Debug`, or the error) never

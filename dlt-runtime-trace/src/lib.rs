@@ -15,7 +15,8 @@
 //!   OpenTelemetry trace, and saves `pipelines/<name>/trace.json` ([`save_trace`],
 //!   [`load_trace`]).
 //! - [`secret_set`]: every secret of the configuration (write key, DSN, OTLP headers, endpoint
-//!   and proxy credentials, the strings of the `secrets.toml` files), gathered once by
+//!   and proxy credentials, the strings of the `secrets.toml` files and the values of the
+//!   variables named like credentials, with what they hold), gathered once by
 //!   [`RuntimeTrace::start`] ([`RuntimeTrace::secrets`]) and hidden in everything Sentry and
 //!   OpenTelemetry are sent and in every saved trace; a trace is read back with the URL rule
 //!   applied again ([`load_trace`]), since an older writer may have kept a secret.
