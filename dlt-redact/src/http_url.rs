@@ -37,7 +37,7 @@ pub enum UrlError {
     /// [`HttpUrl::parse`] and [`parse_url`] refuse it: a [`Url`] does not keep its text, so
     /// nothing shown from it could tell which part was meant as a password.
     #[error(
-        "the URL has a `:` before an `@` that is not a user:password part; percent-encode `/ ? # @` in a user name or password (and `@` elsewhere as %40)"
+        "the URL has an `@` that does not end a user name or password the parser can read; percent-encode `/ ? # @` in a user name or password (and `@` elsewhere as %40)"
     )]
     AmbiguousCredentials,
     /// Any other reason the URL parser gave, e.g. an invalid port number. Its messages are
@@ -198,10 +198,23 @@ fn parse_checked(raw: &str) -> Result<Url, UrlError> {
     if url.host().is_none() {
         return Err(UrlError::NoHost);
     }
-    if url.password().is_none() && looks_like_credentials(raw) {
+    let read_user_info = !url.username().is_empty() || url.password().is_some();
+    if (url.password().is_none() && looks_like_credentials(raw)) || (!read_user_info && user_info_cut_short(raw)) {
         return Err(UrlError::AmbiguousCredentials);
     }
     Ok(url)
+}
+
+/// Whether an unescaped `?` or `#` may have cut what was meant as user info: the host ends at
+/// one, and an `@` follows (`http://tok?en@host/` is read as host `tok`, whose name would then
+/// be shown, with a query `en@host/`).
+fn user_info_cut_short(raw: &str) -> bool {
+    let Some(separator) = raw.find("://") else { return false };
+    let rest = &raw[separator + 3..];
+    match rest.find(['/', '?', '#']) {
+        Some(end) => rest.as_bytes()[end] != b'/' && rest[end..].contains('@'),
+        None => false,
+    }
 }
 
 /// Whether the value, read by the URL rule, has a `user:password@` part: a `:` before the last
@@ -271,6 +284,13 @@ mod tests {
             assert_eq!(parse_url(raw), Err(UrlError::AmbiguousCredentials), "{raw}");
         }
         assert_eq!(parse_url("http://user:123/secret@proxy"), Err(UrlError::AmbiguousCredentials));
+        // A `?` or `#` in a token alone: the parser would read a host made of its first part.
+        for raw in ["http://tok?secret@host/", "socks5h://QZ?$$'$=@a", "https://tok#secret@host"] {
+            assert_eq!(parse_url(raw), Err(UrlError::AmbiguousCredentials), "{raw}");
+            assert!(!HttpUrl::parse(raw).unwrap_err().to_string().contains("tok"), "{raw}");
+        }
+        // An `@` after a path is not in doubt: a query value holding one is hidden as any other.
+        assert_eq!(HttpUrl::parse("https://h/x?mail=a@b").unwrap().to_string(), "https://h/x?mail=***");
         // Percent-encoded, the same password is read as one.
         let url = HttpUrl::parse("https://user:123%2Fsecret@host/x").unwrap();
         assert_eq!(url.url().password(), Some("123%2Fsecret"));

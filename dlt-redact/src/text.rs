@@ -340,7 +340,7 @@ impl Redactor {
 }
 
 impl<S: AsRef<str>> Extend<S> for Redactor {
-    /// Adds secret values, each also as a quoted string spells it (see [`quoted_spelling`]);
+    /// Adds secret values, each also as a quoted string spells it (see `quoted_spelling`);
     /// empty ones are ignored, duplicates kept once. Each call builds the search for the whole
     /// set again: add many secrets in one call, not one at a time.
     fn extend<I: IntoIterator<Item = S>>(&mut self, secrets: I) {
