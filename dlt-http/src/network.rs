@@ -298,7 +298,11 @@ mod tests {
             shown.push(error.to_string());
             source = error.source();
         }
-        assert!(shown[1].contains("https=unusable: the URL has an `@` that does not end a user name or password"), "{}", shown[1]);
+        assert!(
+            shown[1].contains("https=unusable: the URL has an `@` that does not end a user name or password"),
+            "{}",
+            shown[1]
+        );
         for text in shown {
             assert!(!text.contains("secret"), "{text}");
             assert!(!text.contains("123"), "{text}");
