@@ -349,20 +349,27 @@ fn a_lock_is_exclusive_until_dropped_and_names_its_holder() {
     assert!(dir.try_lock(".lock").unwrap().is_some());
 }
 
+/// The waiter is still waiting after a quarter of a second of the lock being held (so it does
+/// wait, rather than fail or take it), and takes it once the holder lets go, not before.
 #[test]
 fn a_waiter_gets_the_lock_when_the_holder_lets_go() {
     let root = tempfile::tempdir().unwrap();
     let path = root.path().join("telemetry");
     let held = PrivateDir::create(&path).unwrap().lock(".lock", Instant::now()).unwrap();
-    let (sender, receiver) = std::sync::mpsc::channel();
     let waiter = std::thread::spawn(move || {
         let dir = PrivateDir::open(&path).unwrap().unwrap();
-        sender.send(()).unwrap();
-        dir.lock(".lock", Instant::now() + Duration::from_secs(10)).map(drop)
+        let lock = dir.lock(".lock", Instant::now() + Duration::from_secs(10));
+        lock.map(|_lock| Instant::now())
     });
-    receiver.recv().unwrap();
+    let waiting_until = Instant::now() + Duration::from_millis(250);
+    while Instant::now() < waiting_until {
+        assert!(!waiter.is_finished(), "the waiter gave up or took a held lock");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let let_go = Instant::now();
     drop(held);
-    waiter.join().unwrap().unwrap();
+    let taken = waiter.join().unwrap().unwrap();
+    assert!(taken >= let_go, "taken only once the holder let go");
 }
 
 #[test]
