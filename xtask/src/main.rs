@@ -132,8 +132,7 @@ fn run_tests(root: &Path) -> Result<(), String> {
         suites.push(vec!["nextest", "run", "--workspace", "--locked", "--no-fail-fast"]);
         suites.push(vec!["test", "--workspace", "--locked", "--doc"]);
     } else {
-        // One test at a time: some tests count this process's threads.
-        suites.push(vec!["test", "--workspace", "--locked", "--no-fail-fast", "--", "--test-threads=1"]);
+        suites.push(vec!["test", "--workspace", "--locked", "--no-fail-fast"]);
     }
     for suite in suites {
         println!("$ cargo {}", suite.join(" "));
