@@ -931,7 +931,9 @@ fn run_commands(planted: &mut Planted, outputs: &mut Vec<Output>, coverage: &mut
     let mut sender = planted.env.command(env!("CARGO_BIN_EXE_dlt"));
     sender.env(dlt_runtime_trace::SENDER_MARKER, "dlt/0.1.0");
     sender.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
-    assert!(sender.status().unwrap().success(), "the sender");
+    // It fails (1) when the planted values leave it no usable transport, and never crashes.
+    let status = sender.status().unwrap();
+    assert!(matches!(status.code(), Some(0 | 1)), "the sender: {status}");
     let root = planted.env.root();
     outputs.extend(file_outputs(root, "after the sender", &planted.written_by_user));
     run(&["--disable-telemetry"], outputs);
