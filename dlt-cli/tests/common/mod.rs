@@ -147,7 +147,14 @@ impl Machine {
                 }
                 if name == "sender.lock" {
                     let file = fs::File::open(&path).unwrap();
-                    sender |= matches!(file.try_lock_shared(), Err(std::fs::TryLockError::WouldBlock));
+                    match file.try_lock_shared() {
+                        Err(std::fs::TryLockError::WouldBlock) => sender = true,
+                        // Let go at once, not when the file is closed: a program another test
+                        // is starting now holds a copy of the descriptor until it runs, and a
+                        // sender must not find its lock taken meanwhile.
+                        Ok(()) => file.unlock().unwrap(),
+                        Err(error) => panic!("cannot look at {}: {error:?}", path.display()),
+                    }
                 }
             }
         }
