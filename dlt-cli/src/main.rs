@@ -133,17 +133,11 @@ fn run(cli: Cli) -> CommandEnd {
             };
         }
     };
-    let mut options = InitOptions::new("dlt", VERSION);
+    let mut options = InitOptions::new("dlt", VERSION).with_delivery(delivery(SenderCommand::this_program()));
     // The first-run notice is shown where someone sees it: on a terminal, and not in front of
     // JSON meant for a program. Elsewhere (scripts, pipes, CI) nothing changes.
     if std::io::stderr().is_terminal() && !cli.prints_json() {
         options = options.with_first_run_notice();
-    }
-    // A command is over in milliseconds: it never opens a socket for telemetry, and this very
-    // binary, started again as the sender, delivers at exit. Where the binary cannot be found,
-    // telemetry is sent inline within the exit deadline instead.
-    if let Ok(sender) = SenderCommand::this_program() {
-        options = options.with_delivery(Delivery::HandOffOnly(sender));
     }
     let runtime = RuntimeTrace::start(options, config.clone());
     redacted::install(&runtime);
@@ -175,6 +169,14 @@ fn run(cli: Cli) -> CommandEnd {
         drop(runtime);
         outcome
     })
+}
+
+/// How a command delivers usage telemetry. A command is over in milliseconds: it never opens a
+/// socket for telemetry, and this very binary (`this_program`), started again as the sender,
+/// delivers at exit. Where the binary cannot be found, telemetry is sent inline within the exit
+/// deadline instead.
+fn delivery(this_program: std::io::Result<SenderCommand>) -> Delivery {
+    this_program.map_or(Delivery::Inline, Delivery::HandOffOnly)
 }
 
 /// Runs the command of the command line.
@@ -313,5 +315,18 @@ fn pipeline(config: &Config, name: &str, operation: &PipelineOperation) -> Comma
     match output::print(text) {
         Ok(()) => CommandEnd::Done,
         Err(closed) => closed.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_command_hands_off_to_this_binary_or_sends_inline_when_it_cannot_be_found() {
+        let this = SenderCommand::new("/usr/local/bin/dlt", Vec::<String>::new());
+        assert_eq!(delivery(Ok(this.clone())), Delivery::HandOffOnly(this));
+        let unknown = std::io::Error::new(std::io::ErrorKind::NotFound, "no /proc/self/exe available");
+        assert_eq!(delivery(Err(unknown)), Delivery::Inline);
     }
 }

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use dlt_telemetry_model::TrackMessage;
-use dlt_test_support::SentryReceiver;
+use dlt_test_support::{ConnectProxy, SentryReceiver};
 
 mod common;
 
@@ -51,6 +51,7 @@ fn bare_disable_exits_0_sends_nothing_and_writes_only_the_global_file() {
     assert!(machine.received().is_empty());
 
     let status = machine.dlt(&["telemetry"], &[]);
+    assert!(status.status.success(), "{}", stderr(&status));
     let printed = stdout(&status);
     assert!(printed.starts_with("Telemetry is DISABLED\n"), "{printed}");
     assert!(
@@ -90,9 +91,14 @@ fn telemetry_status_prints_plainly_and_sends_command_telemetry() {
     assert!(messages[0].message_id.is_some() && messages[0].timestamp.is_some() && messages[0].sent_at.is_some());
 }
 
+/// With a write key and no endpoint, events would go to Segment's real API: this test must not
+/// reach it even if telemetry stopped being off here. Usage telemetry is off (`DO_NOT_TRACK`)
+/// and sent inline (no sender outlives the test), and every HTTPS request would go through a
+/// loopback proxy that tunnels to loopback only: it must see none, and nothing may be queued.
 #[test]
 fn a_write_key_without_an_endpoint_targets_segments_batch_api() {
     let machine = Machine::new();
+    let proxy = ConnectProxy::start().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_dlt"))
         .env_clear()
         .env("DLT_GLOBAL_DIR", machine.global())
@@ -100,12 +106,18 @@ fn a_write_key_without_an_endpoint_targets_segments_batch_api() {
         .env("HOME", machine.root.path().join("home"))
         .env("RUNTIME__DLTHUB_TELEMETRY_SEGMENT_WRITE_KEY", "my_key")
         .env("DO_NOT_TRACK", "1")
+        .env("RUNTIME__TELEMETRY_DETACHED_SENDER", "false")
+        .env("HTTPS_PROXY", proxy.url())
+        .env("HTTP_PROXY", proxy.url())
         .arg("telemetry")
         .output()
         .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
     let printed = stdout(&output);
     assert!(printed.contains("endpoint: https://api.segment.io/v1/batch\n"), "{printed}");
     assert!(printed.contains("segment write key: set\n"), "{printed}");
+    assert!(proxy.requests().is_empty(), "nothing went out: {:?}", proxy.requests());
+    assert!(!machine.global().join("telemetry").exists(), "nothing was queued: {:?}", machine.global_files());
 }
 
 #[test]
@@ -131,6 +143,7 @@ fn an_opt_out_anywhere_beats_every_true() {
     fs::write(machine.project().join(".dlt/config.toml"), "[runtime]\ndlthub_telemetry = true\n").unwrap();
     let global_config = machine.global().join("config.toml");
     let off = machine.dlt(&["telemetry"], &[("RUNTIME__DLTHUB_TELEMETRY", "true")]);
+    assert!(off.status.success(), "{}", stderr(&off));
     assert_eq!(
         stdout(&off).lines().take(2).collect::<Vec<_>>(),
         [
@@ -148,6 +161,7 @@ fn an_opt_out_anywhere_beats_every_true() {
         stderr(&switched)
     );
     let off = machine.dlt(&["telemetry"], &[("RUNTIME__DLTHUB_TELEMETRY", "n")]);
+    assert!(off.status.success(), "{}", stderr(&off));
     assert!(
         stdout(&off)
             .starts_with("Telemetry is DISABLED\n  decided by: RUNTIME__DLTHUB_TELEMETRY=false (environment)\n")
@@ -211,6 +225,7 @@ fn do_not_track_and_the_master_switch_send_nothing() {
     ];
     for (var, decided) in cases {
         let output = machine.dlt(&["telemetry"], &[var]);
+        assert!(output.status.success(), "{}", stderr(&output));
         let printed = stdout(&output);
         assert!(printed.starts_with("Telemetry is DISABLED\n"), "{printed}");
         assert!(printed.contains(decided), "{printed}");
@@ -293,6 +308,7 @@ fn pipeline_trace_shows_a_saved_dlt_trace_and_is_tracked_before() {
     assert!(printed.contains("Transaction id: 7a2854ba5e862d2a319cfca0a5d578b1"), "{printed}");
 
     let json = machine.dlt(&["pipeline", "tiny", "trace", "--json"], &[]);
+    assert!(json.status.success(), "{}", stderr(&json));
     let trace: dlt_telemetry_model::PipelineTrace = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(trace.steps.len(), 3);
 
@@ -371,8 +387,10 @@ fn help_version_and_usage_errors() {
 #[test]
 fn every_message_has_a_fresh_anonymous_id_and_no_id_file_is_written() {
     let machine = Machine::new();
-    machine.dlt(&["telemetry"], &[]);
-    machine.dlt(&["telemetry"], &[]);
+    for _ in 0..2 {
+        let output = machine.dlt(&["telemetry"], &[]);
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
     let ids: Vec<String> = machine.received().into_iter().map(|m| m.anonymous_id).collect();
     assert_eq!(ids.len(), 2);
     assert_ne!(ids[0], ids[1]);
@@ -413,6 +431,7 @@ fn opentelemetry_is_shown_without_secrets_and_each_command_is_one_span() {
     let vars =
         [("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()), ("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=s3cr3t-key")];
     let output = machine.dlt(&["telemetry"], &vars);
+    assert!(output.status.success(), "{}", stderr(&output));
     let printed = stdout(&output);
     let shown = format!("opentelemetry: {}/v1/traces", collector.url().replace("http://", "http://***@"));
     assert!(printed.contains(&shown), "{printed}");
@@ -425,5 +444,6 @@ fn opentelemetry_is_shown_without_secrets_and_each_command_is_one_span() {
     assert_eq!(request.header("x-api-key"), Some("s3cr3t-key"));
 
     let off = machine.dlt(&["telemetry"], &[]);
+    assert!(off.status.success(), "{}", stderr(&off));
     assert!(stdout(&off).contains("opentelemetry: off\n"), "{}", stdout(&off));
 }

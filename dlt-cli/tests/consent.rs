@@ -53,8 +53,11 @@ fn disable_telemetry_sends_nothing_whatever_else_is_configured() {
         assert_eq!(machine.waiting(), (0, false), "nothing kept, no sender started");
     }
     // Every other command of an opted-out user, too.
-    machine.dlt(&["init", "chess", "duckdb"], &on);
-    machine.dlt(&["--enable-telemetry"], &[("RUNTIME__DLTHUB_TELEMETRY", "false")]);
+    let init = machine.dlt(&["init", "chess", "duckdb"], &on);
+    assert!(init.status.success(), "{}", stderr(&init));
+    let enable = machine.dlt(&["--enable-telemetry"], &[("RUNTIME__DLTHUB_TELEMETRY", "false")]);
+    assert!(enable.status.success(), "{}", stderr(&enable));
+    assert!(stderr(&enable).contains("telemetry stays off"), "{}", stderr(&enable));
     assert!(machine.endpoint.requests().is_empty(), "zero requests");
 }
 
@@ -105,6 +108,7 @@ fn the_opt_out_mark_is_shown_and_nothing_recorded_before_it_waits() {
     assert!(machine.dlt(&["--disable-telemetry"], &[]).status.success());
     assert_eq!(machine.waiting().0, 0, "switching off deletes what waits");
     let json = machine.dlt(&["telemetry", "--json"], &[]);
+    assert!(json.status.success(), "{}", stderr(&json));
     let status: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert!(status["opted_out_at"].is_string(), "{status}");
     assert_eq!(status["telemetry"]["enabled"], false);

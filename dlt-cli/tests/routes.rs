@@ -106,9 +106,15 @@ fn the_switches_come_first_for_every_command_clap_knows() {
     for line in lines {
         let args: Vec<&str> = line.iter().map(String::as_str).collect();
 
+        // The command's own exit status, which a switch before it does not change (a bare
+        // switch is a command of its own and succeeds).
+        let alone = Machine::new().dlt(&args, &[("RUNTIME__DLTHUB_TELEMETRY", "false")]).status.code();
+        let expected = if args.is_empty() { Some(0) } else { alone };
+
         let machine = machine_with_a_message_waiting();
         let before = machine.endpoint.requests().len();
         let output = machine.dlt(&[&["--disable-telemetry"], &args[..]].concat(), &[]);
+        assert_eq!(output.status.code(), expected, "{line:?}: {}", stderr(&output));
         assert!(stdout(&output).starts_with("Telemetry switched OFF\n"), "{line:?}: {}", stderr(&output));
         assert!(
             fs::read_to_string(machine.global().join("config.toml")).unwrap().contains("dlthub_telemetry = false"),
@@ -120,6 +126,7 @@ fn the_switches_come_first_for_every_command_clap_knows() {
 
         let machine = machine_with_a_message_waiting();
         let output = machine.dlt(&[&["--enable-telemetry"], &args[..]].concat(), &[]);
+        assert_eq!(output.status.code(), expected, "{line:?}: {}", stderr(&output));
         assert!(stdout(&output).starts_with("Telemetry switched ON\n"), "{line:?}: {}", stderr(&output));
         assert!(
             fs::read_to_string(machine.global().join("config.toml")).unwrap().contains("dlthub_telemetry = true"),
@@ -358,6 +365,7 @@ fn a_project_cannot_redirect_the_otlp_headers_of_the_environment() {
     let collector = dlt_test_support::OtlpReceiver::start().unwrap();
     let vars = [vars[0], ("OTEL_EXPORTER_OTLP_ENDPOINT", &collector.url())];
     let output = machine.dlt(&["telemetry"], &vars);
+    assert!(output.status.success(), "{}", stderr(&output));
     assert!(!stderr(&output).contains("warning"), "{}", stderr(&output));
     collector.wait_for_spans(1, std::time::Duration::from_secs(10)).unwrap();
     assert_eq!(collector.requests()[0].header("authorization"), Some("Bearer tok_SECRET_1234"));

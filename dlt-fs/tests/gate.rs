@@ -327,6 +327,20 @@ fn a_file_opened_for_update_is_read_and_written_in_place() {
     assert_eq!(dir.read("outbox.jsonl", 64).unwrap().unwrap(), b"a\nb\nc\n");
 }
 
+/// Whether the lock on `name` is free within a second of its file being closed. A lock ends
+/// with the last descriptor of its file; when another test of this process starts a program at
+/// that moment, the program holds a copy until it runs (close-on-exec then drops it).
+fn let_go_soon(dir: &PrivateDir, name: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while dir.is_locked(name).unwrap() {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    true
+}
+
 #[test]
 fn a_lock_is_exclusive_until_dropped_and_names_its_holder() {
     let root = tempfile::tempdir().unwrap();
@@ -344,25 +358,32 @@ fn a_lock_is_exclusive_until_dropped_and_names_its_holder() {
     held.record_holder().unwrap();
     assert_eq!(dir.lock_holder(".lock"), Some(std::process::id()));
     drop(held);
-    assert!(!dir.is_locked(".lock").unwrap());
+    assert!(let_go_soon(&dir, ".lock"));
     assert_eq!(dir.lock_holder(".lock"), None, "a lock nobody holds has no holder");
     assert!(dir.try_lock(".lock").unwrap().is_some());
 }
 
+/// The waiter is still waiting after a quarter of a second of the lock being held (so it does
+/// wait, rather than fail or take it), and takes it once the holder lets go, not before.
 #[test]
 fn a_waiter_gets_the_lock_when_the_holder_lets_go() {
     let root = tempfile::tempdir().unwrap();
     let path = root.path().join("telemetry");
     let held = PrivateDir::create(&path).unwrap().lock(".lock", Instant::now()).unwrap();
-    let (sender, receiver) = std::sync::mpsc::channel();
     let waiter = std::thread::spawn(move || {
         let dir = PrivateDir::open(&path).unwrap().unwrap();
-        sender.send(()).unwrap();
-        dir.lock(".lock", Instant::now() + Duration::from_secs(10)).map(drop)
+        let lock = dir.lock(".lock", Instant::now() + Duration::from_secs(10));
+        lock.map(|_lock| Instant::now())
     });
-    receiver.recv().unwrap();
+    let waiting_until = Instant::now() + Duration::from_millis(250);
+    while Instant::now() < waiting_until {
+        assert!(!waiter.is_finished(), "the waiter gave up or took a held lock");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let let_go = Instant::now();
     drop(held);
-    waiter.join().unwrap().unwrap();
+    let taken = waiter.join().unwrap().unwrap();
+    assert!(taken >= let_go, "taken only once the holder let go");
 }
 
 #[test]
@@ -374,7 +395,7 @@ fn a_file_created_locked_is_whole_and_held_until_dropped() {
     assert_eq!(fs::read(path.join("claimed-1.jsonl")).unwrap(), b"line\n");
     assert!(dir.is_locked("claimed-1.jsonl").unwrap(), "locked from the moment it has its name");
     drop(held);
-    assert!(!dir.is_locked("claimed-1.jsonl").unwrap());
+    assert!(let_go_soon(&dir, "claimed-1.jsonl"));
     assert_eq!(names(&path), ["claimed-1.jsonl"], "no temporary file left");
 }
 

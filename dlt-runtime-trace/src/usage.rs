@@ -54,7 +54,9 @@ impl UsageTelemetry {
             return Ok(Self { transport: Arc::new(transport), sender: None });
         }
         let options = segment_options(config, opt_out_baseline, library);
-        let delivery = if detaches(config) { delivery } else { Delivery::Inline };
+        let setting = config.runtime().telemetry_detached_sender.value;
+        let detached = detaches(setting, is_ci_run(config.env()), std::process::id());
+        let delivery = if detached { delivery } else { Delivery::Inline };
         let sender = delivery.sender().map(|command| {
             Arc::new(SenderLaunch { command: command.clone(), env: config.env().clone(), marker: marker_of(library) })
         });
@@ -94,15 +96,11 @@ impl UsageTelemetry {
     }
 }
 
-/// Whether a detached sender may be used: `runtime.telemetry_detached_sender` decides when
-/// set; otherwise not in CI and not as PID 1, where a detached process may not outlive the
-/// program.
-fn detaches(config: &Config) -> bool {
-    config
-        .runtime()
-        .telemetry_detached_sender
-        .value
-        .unwrap_or_else(|| !is_ci_run(config.env()) && std::process::id() != 1)
+/// Whether a detached sender may be used: `runtime.telemetry_detached_sender` (`setting`)
+/// decides when set; otherwise not in CI and not as PID 1 (`pid` is this process's id), where a
+/// detached process may not outlive the program.
+fn detaches(setting: Option<bool>, ci: bool, pid: u32) -> bool {
+    setting.unwrap_or(!ci && pid != 1)
 }
 
 /// Reads the opt-out mark, then the configuration, in this order. A switch edits the files
@@ -203,4 +201,22 @@ fn run_nicer(sender: &std::process::Child) {
     use rustix::process::{Pid, getpriority_process, setpriority_process};
     let own = getpriority_process(None).unwrap_or(0);
     let _ = setpriority_process(Some(Pid::from_child(sender)), own.saturating_add(10).min(19));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_detached_sender_is_used_outside_ci_and_not_as_pid_1_unless_the_setting_decides() {
+        let (outside_ci, in_ci, pid_1, other_pid) = (false, true, 1, 4242);
+        assert!(detaches(None, outside_ci, other_pid));
+        assert!(!detaches(None, in_ci, other_pid), "in CI the job may end with the program");
+        assert!(!detaches(None, outside_ci, pid_1), "a container ends with its PID 1");
+        assert!(!detaches(None, in_ci, pid_1));
+        for (ci, pid) in [(outside_ci, other_pid), (in_ci, other_pid), (outside_ci, pid_1), (in_ci, pid_1)] {
+            assert!(detaches(Some(true), ci, pid), "the setting wins: {ci} {pid}");
+            assert!(!detaches(Some(false), ci, pid), "the setting wins: {ci} {pid}");
+        }
+    }
 }

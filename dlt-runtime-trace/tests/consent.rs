@@ -24,7 +24,11 @@ fn events(requests: &[RecordedRequest]) -> Vec<String> {
 #[test]
 fn an_opt_out_reaches_a_host_that_is_shutting_down_and_nothing_from_before_is_ever_sent() {
     let dirs = Dirs::new();
-    let endpoint = Recorder::with_answer(Answer::ok().with_delay(Duration::from_secs(60))).unwrap();
+    // The first four requests are answered two seconds late, every later one at once: without
+    // the opt-out, the messages waiting behind the first four would go well within the 5 s
+    // deadline, after the opt-out.
+    let endpoint = Recorder::start().unwrap();
+    endpoint.push_answers(std::iter::repeat_n(Answer::ok().with_delay(Duration::from_secs(2)), 4));
     let url = format!("{}/v1/track", endpoint.url());
     let vars = [("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", url.as_str()), ("RUNTIME__TELEMETRY_SHUTDOWN_TIMEOUT", "5")];
     let runtime = host(&dirs, &vars);

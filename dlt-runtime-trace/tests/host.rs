@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Captured, Dirs, golden, keys, outbox_messages, schema_failures};
+use common::{Captured, Dirs, alone_in_this_process, golden, keys, outbox_messages, schema_failures};
 // Linux only: threads are counted through /proc/self/task.
 #[cfg(target_os = "linux")]
 use common::our_threads;
@@ -48,6 +48,10 @@ fn run_pipeline(runtime: &RuntimeTrace, fail_at: Option<Step>) {
 
 #[test]
 fn master_switch_off_starts_nothing_and_sends_nothing() {
+    // Counts this process's threads, and uses Sentry's process-wide hub.
+    if !alone_in_this_process("master_switch_off_starts_nothing_and_sends_nothing") {
+        return;
+    }
     let dirs = Dirs::new();
     let segment = HangingServer::start().unwrap();
     let sentry = SentryReceiver::start().unwrap();
@@ -113,6 +117,10 @@ fn an_untyped_event_goes_out_with_its_properties_and_the_hosts_own_context() {
 
 #[test]
 fn do_not_track_stops_usage_telemetry_but_not_sentry() {
+    // Uses Sentry's process-wide hub.
+    if !alone_in_this_process("do_not_track_stops_usage_telemetry_but_not_sentry") {
+        return;
+    }
     let dirs = Dirs::new();
     let segment = HangingServer::start().unwrap();
     let sentry = SentryReceiver::start().unwrap();
@@ -211,6 +219,10 @@ fn a_pipeline_run_sends_dlts_events_in_order_with_dlts_shape() {
 
 #[test]
 fn a_failing_step_gives_failed_events_a_failed_span_and_a_failed_trace() {
+    // Uses Sentry's process-wide hub.
+    if !alone_in_this_process("a_failing_step_gives_failed_events_a_failed_span_and_a_failed_trace") {
+        return;
+    }
     let dirs = Dirs::new();
     let captured = Captured::default();
     let sentry = SentryReceiver::start().unwrap();
@@ -286,6 +298,10 @@ fn commands_follow_dlts_success_rules() {
 
 #[test]
 fn shutdown_is_bounded_when_both_endpoints_hang_and_keeps_the_messages() {
+    // Uses Sentry's process-wide hub.
+    if !alone_in_this_process("shutdown_is_bounded_when_both_endpoints_hang_and_keeps_the_messages") {
+        return;
+    }
     let dirs = Dirs::new();
     let segment = HangingServer::start().unwrap();
     let sentry = SentryReceiver::with_answer(Answer::ok().with_delay(Duration::from_secs(3600))).unwrap();

@@ -17,9 +17,14 @@ fn example_binary() -> PathBuf {
     deps.parent().unwrap().join("examples").join(format!("traced_pipeline{}", std::env::consts::EXE_SUFFIX))
 }
 
+/// Runs the example with only the test's dirs and `vars`; its usage telemetry (printed by
+/// default) would go inline to a loopback port nothing listens on, never further.
 fn run_example(dirs: &Dirs, vars: &[(&str, &str)], args: &[&str]) -> Output {
     let mut command = Command::new(example_binary());
-    command.env_clear().envs(dirs.vars()).envs(vars.iter().copied()).args(args).current_dir(dirs.project());
+    command.env_clear().envs(dirs.vars());
+    command.env("RUNTIME__DLTHUB_TELEMETRY_ENDPOINT", refusing_url().unwrap());
+    command.env("RUNTIME__TELEMETRY_DETACHED_SENDER", "false");
+    command.envs(vars.iter().copied()).args(args).current_dir(dirs.project());
     command.output().unwrap()
 }
 

@@ -1,4 +1,4 @@
-//! See `dlt_fuzz::message_parsing`.
+//! See `dlt_properties::message_parsing`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| dlt_fuzz::message_parsing::check(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| dlt_properties::fuzz(&dlt_properties::MESSAGE_PARSING, data));

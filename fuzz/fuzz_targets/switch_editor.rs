@@ -1,4 +1,4 @@
-//! See `dlt_fuzz::switch_editor`.
+//! See `dlt_properties::switch_editor`.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| dlt_fuzz::switch_editor::check(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| dlt_properties::fuzz(&dlt_properties::SWITCH_EDITOR, data));

@@ -1,11 +1,14 @@
 //! `cargo xtask fuzz [--seconds N] [TARGET...]`: runs the cargo-fuzz targets of `fuzz/` (a
-//! crate outside the workspace, built with nightly) for N seconds each and prints a table of
+//! package outside the workspace, built with nightly) for N seconds each and prints a table of
 //! what each did: executions, corpus size, crashes.
 //!
-//! Each target starts from its corpus (`fuzz/corpus/<target>`, kept between runs, git-ignored)
-//! and the committed seeds (`fuzz/seeds/<target>`), with a dictionary of its input format. An
-//! input that fails a property is saved under `fuzz/artifacts/<target>/`; replay it with
-//! `cargo +nightly fuzz run -s none -a <target> <file>`. libFuzzer's output goes to
+//! Each binary of `fuzz/` is one line calling its entry point in `dlt-properties` (a workspace
+//! member, which holds the properties and whose tests replay the seeds on every build). Each
+//! target starts from its corpus (`fuzz/corpus/<target>`, kept between runs, git-ignored) and
+//! the committed seeds (`fuzz/seeds/<target>`), with a dictionary of its input format. An input
+//! that fails a property is saved under `fuzz/artifacts/<target>/`; replay it with
+//! `cargo +nightly fuzz run -s none -a <target> <file>`, or add it to `fuzz/seeds/<target>/`
+//! and run `cargo test -p dlt-properties --test seeds`. libFuzzer's output goes to
 //! `fuzz/target/logs/<target>.log`.
 
 use std::collections::BTreeSet;
@@ -167,18 +170,7 @@ fn run_target(root: &Path, target: &Target, seconds: u64, log: &Path) -> Result<
     let output = File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
     let errors = output.try_clone().map_err(|e| format!("{}: {e}", log.display()))?;
 
-    let status = cargo_fuzz(root)
-        .arg("run")
-        .args(FUZZ_FLAGS)
-        .arg(target.name)
-        .arg(&corpus)
-        .arg(fuzz_dir.join("seeds").join(target.name))
-        .arg("--")
-        .arg(format!("-max_total_time={seconds}"))
-        .arg(format!("-dict={}", fuzz_dir.join("dicts").join(target.dictionary).display()))
-        .args(["-timeout=10", "-print_final_stats=1"])
-        // The targets that touch files work under the temporary dir.
-        .env("TMPDIR", &scratch)
+    let status = run_command(root, target, seconds, &corpus, &scratch)
         .stdout(Stdio::from(output))
         .stderr(Stdio::from(errors))
         .status()
@@ -195,6 +187,25 @@ fn run_target(root: &Path, target: &Target, seconds: u64, log: &Path) -> Result<
         crashes,
         failed: !status.success(),
     })
+}
+
+/// The command that fuzzes `target` for `seconds`, from `corpus` and the committed seeds with
+/// its dictionary; the target works under `scratch` (its temporary dir).
+fn run_command(root: &Path, target: &Target, seconds: u64, corpus: &Path, scratch: &Path) -> Command {
+    let fuzz_dir = root.join("fuzz");
+    let mut command = cargo_fuzz(root);
+    command
+        .arg("run")
+        .args(FUZZ_FLAGS)
+        .arg(target.name)
+        .arg(corpus)
+        .arg(fuzz_dir.join("seeds").join(target.name))
+        .arg("--")
+        .arg(format!("-max_total_time={seconds}"))
+        .arg(format!("-dict={}", fuzz_dir.join("dicts").join(target.dictionary).display()))
+        .args(["-timeout=10", "-print_final_stats=1"])
+        .env("TMPDIR", scratch);
+    command
 }
 
 /// A folder for the target's files: in memory (`/dev/shm`) where there is one, which makes the
@@ -257,15 +268,92 @@ mod tests {
         assert!(parse(&["--fast"]).unwrap_err().contains("unknown option"));
     }
 
+    fn root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    }
+
+    fn manifest(path: &Path) -> toml_edit::DocumentMut {
+        fs::read_to_string(path).unwrap().parse().unwrap()
+    }
+
     #[test]
-    fn every_target_has_its_seeds_dictionary_and_binary() {
-        let fuzz_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
-        let manifest = fs::read_to_string(fuzz_dir.join("Cargo.toml")).unwrap();
+    fn every_target_has_its_seeds_dictionary_and_a_binary_calling_its_entry_point() {
+        let fuzz_dir = root().join("fuzz");
+        let manifest = manifest(&fuzz_dir.join("Cargo.toml"));
+        let binaries: BTreeSet<&str> = manifest["bin"]
+            .as_array_of_tables()
+            .unwrap()
+            .iter()
+            .map(|binary| binary["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(binaries, TARGETS.iter().map(|target| target.name).collect(), "a binary per target");
+        let seed_folders: BTreeSet<String> = fs::read_dir(fuzz_dir.join("seeds"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(seed_folders, TARGETS.iter().map(|target| target.name.to_owned()).collect(), "seeds per target");
         for target in &TARGETS {
             assert!(!files_in(&fuzz_dir.join("seeds").join(target.name)).is_empty(), "{}", target.name);
             assert!(fuzz_dir.join("dicts").join(target.dictionary).is_file(), "{}", target.dictionary);
-            assert!(manifest.contains(&format!("name = \"{}\"", target.name)), "{}", target.name);
+            let source = fs::read_to_string(fuzz_dir.join("fuzz_targets").join(format!("{}.rs", target.name))).unwrap();
+            let entry_point = format!("dlt_properties::fuzz(&dlt_properties::{}, data)", target.name.to_uppercase());
+            assert!(source.contains(&entry_point), "{}: {source}", target.name);
         }
+    }
+
+    /// The properties are a workspace member (built, linted and tested with everything else);
+    /// only the libFuzzer binaries, which need nightly, stay outside.
+    #[test]
+    fn the_fuzz_package_is_outside_the_workspace_and_depends_only_on_the_properties_and_libfuzzer() {
+        let fuzz = manifest(&root().join("fuzz/Cargo.toml"));
+        assert!(fuzz.contains_key("workspace"), "fuzz/ is a workspace of its own");
+        let dependencies: BTreeSet<&str> =
+            fuzz["dependencies"].as_table().unwrap().iter().map(|(name, _)| name).collect();
+        assert_eq!(dependencies, BTreeSet::from(["dlt-properties", "libfuzzer-sys"]));
+        assert_eq!(fuzz["dependencies"]["dlt-properties"]["path"].as_str(), Some("../dlt-properties"));
+        let workspace = manifest(&root().join("Cargo.toml"));
+        let members: Vec<&str> = workspace["workspace"]["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|member| member.as_str().unwrap())
+            .collect();
+        assert!(members.contains(&"dlt-properties") && !members.contains(&"fuzz"), "{members:?}");
+        let properties = manifest(&root().join("dlt-properties/Cargo.toml"));
+        assert!(!properties.to_string().contains("libfuzzer"), "the properties need no libFuzzer");
+    }
+
+    #[test]
+    fn a_run_starts_from_the_corpus_and_the_committed_seeds_with_the_targets_dictionary() {
+        let root = root();
+        let target = &TARGETS[2];
+        let corpus = root.join("fuzz/corpus").join(target.name);
+        let scratch = Path::new("/scratch");
+        let command = run_command(&root, target, 5, &corpus, scratch);
+        assert_eq!(command.get_program(), "cargo");
+        let args: Vec<String> = command.get_args().map(|arg| arg.to_string_lossy().into_owned()).collect();
+        let seeds = root.join("fuzz/seeds").join(target.name);
+        let dictionary = root.join("fuzz/dicts").join(target.dictionary);
+        let expected = [
+            "+nightly",
+            "fuzz",
+            "run",
+            "--sanitizer",
+            "none",
+            "--debug-assertions",
+            target.name,
+            &corpus.display().to_string(),
+            &seeds.display().to_string(),
+            "--",
+            "-max_total_time=5",
+            &format!("-dict={}", dictionary.display()),
+            "-timeout=10",
+            "-print_final_stats=1",
+        ];
+        assert_eq!(args, expected);
+        assert!(seeds.is_dir() && dictionary.is_file());
+        assert!(command.get_envs().any(|(name, value)| name == "TMPDIR" && value == Some(scratch.as_os_str())));
+        assert_eq!(command.get_current_dir(), Some(root.as_path()));
     }
 
     #[test]

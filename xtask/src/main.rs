@@ -158,8 +158,7 @@ fn workspace_root() -> PathBuf {
 }
 
 /// The whole test suite, as named cargo commands: every test (each in its own process under
-/// nextest), then the doctests, which nextest does not run; without nextest, `cargo test` one
-/// test at a time (some tests count this process's threads).
+/// nextest), then the doctests, which nextest does not run; without nextest, plain `cargo test`.
 fn test_suites() -> Vec<(&'static str, Vec<&'static str>)> {
     let has_nextest =
         Command::new("cargo").args(["nextest", "--version"]).output().is_ok_and(|output| output.status.success());
@@ -169,7 +168,7 @@ fn test_suites() -> Vec<(&'static str, Vec<&'static str>)> {
             ("doctests", vec!["test", "--workspace", "--locked", "--doc"]),
         ]
     } else {
-        vec![("tests", vec!["test", "--workspace", "--locked", "--no-fail-fast", "--", "--test-threads=1"])]
+        vec![("tests", vec!["test", "--workspace", "--locked", "--no-fail-fast"])]
     }
 }
 

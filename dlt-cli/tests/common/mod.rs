@@ -3,7 +3,8 @@
 
 use std::fs;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use dlt_telemetry_model::TrackMessage;
 use dlt_test_support::Recorder;
@@ -60,6 +61,32 @@ impl Machine {
     /// The command, not started: only this machine's dirs, the loopback endpoint and `vars`.
     pub fn command(&self, args: &[&str], vars: &[(&str, &str)]) -> Command {
         self.with_machine_env(Command::new(env!("CARGO_BIN_EXE_dlt")), args, vars)
+    }
+
+    /// `dlt` started as its own detached sender is (the marker, null standard streams), with
+    /// this machine's dirs, the loopback endpoint and `vars`; not started.
+    pub fn sender(&self, vars: &[(&str, &str)]) -> Command {
+        let mut sender = self.command(&[], vars);
+        sender.env(dlt_runtime_trace::SENDER_MARKER, "dlt/0.1.0");
+        sender.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        sender
+    }
+
+    /// `dlt` run by `wrapper` (`wrapper[0]` with the rest of it as its first arguments, then the
+    /// binary under test and `args`), with only this machine's environment; not started.
+    pub fn command_via(&self, wrapper: &[&str], args: &[&str], vars: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(wrapper[0]);
+        command.args(&wrapper[1..]).arg(env!("CARGO_BIN_EXE_dlt"));
+        self.with_machine_env(command, args, vars)
+    }
+
+    /// The pid of the sender holding this machine's only recipient's lock.
+    pub fn sender_pid(&self) -> Option<u32> {
+        let json = self.dlt(&["telemetry", "--json"], &[("RUNTIME__DLTHUB_TELEMETRY", "false")]);
+        assert!(json.status.success(), "{}", stderr(&json));
+        let status: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+        let pid = status["waiting"].as_array()?.iter().find_map(|recipient| recipient["sender_pid"].as_u64())?;
+        Some(u32::try_from(pid).unwrap())
     }
 
     /// `sh -c script` with this machine's environment, and `$DLT` the binary under test.
@@ -141,7 +168,14 @@ impl Machine {
                 }
                 if name == "sender.lock" {
                     let file = fs::File::open(&path).unwrap();
-                    sender |= matches!(file.try_lock_shared(), Err(std::fs::TryLockError::WouldBlock));
+                    match file.try_lock_shared() {
+                        Err(std::fs::TryLockError::WouldBlock) => sender = true,
+                        // Let go at once, not when the file is closed: a program another test
+                        // is starting now holds a copy of the descriptor until it runs, and a
+                        // sender must not find its lock taken meanwhile.
+                        Ok(()) => file.unlock().unwrap(),
+                        Err(error) => panic!("cannot look at {}: {error:?}", path.display()),
+                    }
                 }
             }
         }
@@ -160,4 +194,32 @@ pub fn stdout(output: &Output) -> String {
 
 pub fn stderr(output: &Output) -> String {
     String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+/// Waits until `condition` holds, looking every 10 ms, at most `timeout`.
+pub fn eventually(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    condition()
+}
+
+/// Whether the process runs: it exists and (where `/proc` tells) is not a zombie waiting for
+/// whoever adopted it to reap it.
+pub fn alive(pid: u32) -> bool {
+    let exists = Command::new("kill").args(["-0", &pid.to_string()]).stderr(Stdio::null()).status().unwrap().success();
+    let zombie = fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| stat.rsplit_once(") ").map(|(_, rest)| rest.starts_with('Z')))
+        .unwrap_or(false);
+    exists && !zombie
+}
+
+/// Sends `SIGTERM` to the process.
+pub fn terminate(pid: u32) {
+    assert!(Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap().success());
 }

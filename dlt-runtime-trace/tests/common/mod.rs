@@ -94,6 +94,29 @@ pub fn parse_lines(text: &str) -> Vec<TrackMessage> {
     text.lines().filter(|line| line.starts_with('{')).map(|line| serde_json::from_str(line).unwrap()).collect()
 }
 
+/// For a test that needs the whole process (it counts its threads, or uses Sentry's
+/// process-wide hub): whether to run its body here. Under a runner that gives each test a
+/// process (nextest), yes. Otherwise (plain `cargo test`, tests side by side on threads) the
+/// test runs again alone, in a process of its own (this test binary, filtered to `name`), and
+/// this call fails when that run fails and says no; in that process it says yes.
+pub fn alone_in_this_process(name: &str) -> bool {
+    const ALONE: &str = "DLT_TEST_ALONE";
+    let process_per_test = std::env::var("NEXTEST_EXECUTION_MODE").is_ok_and(|mode| mode == "process-per-test");
+    if process_per_test || std::env::var(ALONE).is_ok_and(|alone| alone == name) {
+        return true;
+    }
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--test-threads=1", "--nocapture"])
+        .env(ALONE, name)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report = format!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{name}, alone in a process:\n{report}");
+    assert!(stdout.contains("1 passed"), "{name} did not run alone:\n{report}");
+    false
+}
+
 /// Threads of this process started by our crates (their names begin with `dlt-`), from /proc.
 // Linux only: other systems have no /proc/self/task.
 #[cfg(target_os = "linux")]

@@ -1,6 +1,5 @@
-//! The properties of the config loader and the switch editor, checked the same way by the
-//! proptest tests of `dlt-config` and by the `config_loader` and `switch_editor` fuzz targets
-//! (which include this file): each check returns what is wrong, and the harness fails with it.
+//! What the config loader and the switch editor must do with a TOML file, shared by
+//! [`crate::config_loader`] and [`crate::switch_editor`]: each check returns what is wrong.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -16,7 +15,7 @@ pub(crate) const DSN: &str = "https://f1e2d3Pl4nt3dS3cr3t@o1.ingest.example/42";
 pub(crate) const WRITE_KEY: &str = "wk-Pl4nt3dS3cr3t-0123";
 /// The keys under `runtime` whose values are secrets.
 const SECRET_KEYS: [&str; 2] = ["sentry_dsn", "dlthub_telemetry_segment_write_key"];
-pub(crate) const BOM: &str = "\u{feff}";
+const BOM: &str = "\u{feff}";
 
 /// What a TOML value means: tables and inline tables alike, floats by their bits.
 #[derive(Debug, Clone, PartialEq)]
