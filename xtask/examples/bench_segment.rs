@@ -1,7 +1,7 @@
 //! The Rust side of `cargo xtask bench-vs-dlt`'s delivery rows: tracks N `pipeline_load`
 //! messages with dlt-segment, timing each `track` call, then shuts down (which waits until
-//! every message is delivered) and prints one JSON object, the same one the Python side
-//! (`xtask/python/bench_dlt.py deliver`) prints:
+//! every message is delivered or given up) and prints one JSON object, the same one the Python
+//! side (`xtask/python/bench_dlt.py deliver`) prints:
 //! `{"messages": N, "delivered_seconds": S, "track_ns": [...]}`.
 //!
 //! ```sh
@@ -50,8 +50,9 @@ fn parse_args() -> Result<(String, usize), String> {
     }
 }
 
-/// Tracks `count` messages, shuts down, and reports as JSON; an error unless every message
-/// was delivered.
+/// Tracks `count` messages, shuts down, and reports as JSON; an error unless the client was
+/// done with every message (delivered, or given up after its last attempt) within the limit.
+/// How many arrived, the bench counts at the endpoint.
 fn measure(endpoint: &str, count: usize) -> Result<String, String> {
     let endpoint = dlt_redact::HttpUrl::parse(endpoint).map_err(|e| format!("--endpoint: {e}"))?;
     let mut options = SegmentOptions::new(endpoint, "dlt/0.1.0");
@@ -71,9 +72,8 @@ fn measure(endpoint: &str, count: usize) -> Result<String, String> {
     let report = client.shutdown(Instant::now() + DELIVERY_LIMIT);
     let delivered_seconds = started.elapsed().as_secs_f64();
 
-    let sent = report.stats.sent;
-    if !report.drained || sent != count as u64 {
-        return Err(format!("{sent} of {count} messages delivered ({:?})", report.stats));
+    if !report.drained {
+        return Err(format!("not done within {DELIVERY_LIMIT:?} ({:?})", report.stats));
     }
     let track_ns: Vec<String> = track_ns.iter().map(u128::to_string).collect();
     Ok(format!(

@@ -43,6 +43,8 @@ const DELIVERY_RUNS: usize = 3;
 const ARRIVAL_LIMIT: Duration = Duration::from_secs(30);
 /// The slow endpoint's delay.
 const SLOW_ANSWER: Duration = Duration::from_millis(100);
+/// Which requests the holding endpoint holds: every fourth.
+const HELD_REQUEST: u64 = 4;
 
 /// The command line of `bench-vs-dlt`.
 #[derive(Debug, PartialEq)]
@@ -165,8 +167,7 @@ struct ProcessBench {
 /// Delivery of N messages by a driver process that reports its own timings.
 struct DeliveryBench {
     measurement: &'static str,
-    /// `Answers` or `AnswersSlowly`.
-    scenario: Scenario,
+    endpoint: DeliveryEndpoint,
     /// The endpoint path: `/v1/batch` makes this project batch.
     path: &'static str,
     dlt_messages: usize,
@@ -177,6 +178,27 @@ struct DeliveryBench {
     ours: OursDriver,
 }
 
+/// The endpoint of a delivery row.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum DeliveryEndpoint {
+    /// A side's answering endpoint of the process rows (`Answers` or `AnswersSlowly`): every
+    /// message must arrive.
+    Shared(Scenario),
+    /// An endpoint of the run's own that answers at once except every
+    /// [`HELD_REQUEST`]th request, which it holds unanswered until the run is over: the
+    /// messages that arrive are counted and shown.
+    HoldsEveryFourth,
+}
+
+impl DeliveryEndpoint {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Shared(scenario) => scenario.label(),
+            Self::HoldsEveryFourth => "answers at once, holds every 4th request",
+        }
+    }
+}
+
 /// Which of this project's drivers a delivery row runs.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum OursDriver {
@@ -185,6 +207,41 @@ enum OursDriver {
     /// dlt (Python) switched to the engine by `dlt_telemetry.install()`, tracking through dlt's
     /// own `anon_tracker.track` as the dlt side does, sending from the process.
     PythonEngine,
+}
+
+/// An endpoint's counts at a moment.
+#[derive(Clone, Copy, Debug)]
+struct Counted {
+    messages: u64,
+    repeated: u64,
+}
+
+impl Counted {
+    fn of(endpoint: &Endpoint) -> Self {
+        Self { messages: endpoint.messages(), repeated: endpoint.repeated() }
+    }
+}
+
+/// One delivery run, as measured.
+struct DeliveryRun {
+    /// Messages that arrived, per second of the driver's own time.
+    rate: f64,
+    track_ns: Vec<f64>,
+    arrivals: Arrivals,
+}
+
+/// Messages that arrived of those tracked.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Arrivals {
+    arrived: u64,
+    sent: u64,
+}
+
+impl Arrivals {
+    fn add(&mut self, other: Self) {
+        self.arrived += other.arrived;
+        self.sent += other.sent;
+    }
 }
 
 /// What the runs share.
@@ -217,9 +274,10 @@ pub(crate) fn run(root: &Path, options: &Options, args: &[String]) -> Result<(),
     }
     let python = bench_python(root)?;
     let target = target_dir(root)?;
-    build_ours(root)?;
+    let zz = std::env::var_os("ZZ_ONLY");
+    if zz.is_none() { build_ours(root)?; }
     eprintln!("building the dlt-python wheel (release) into {VENV}/");
-    crate::python::install_wheel(root, &python, "release")?;
+    if zz.is_none() { crate::python::install_wheel(root, &python, "release")?; }
     let mut machine = Machine::describe(root, &python);
     let bench = Bench {
         dlt_cli: python.with_file_name("dlt"),
@@ -235,10 +293,10 @@ pub(crate) fn run(root: &Path, options: &Options, args: &[String]) -> Result<(),
 
     let delivery_benches = delivery_benches();
     let mut rows = Vec::new();
-    for process in &process_benches() {
+    for process in process_benches().iter().filter(|p| zz.as_ref().is_none_or(|z| p.measurement.contains(z.to_str().unwrap_or("")))) {
         rows.extend(bench.process_rows(process)?);
     }
-    for delivery in &delivery_benches {
+    for delivery in delivery_benches.iter().filter(|d| zz.as_ref().is_none_or(|z| d.measurement.contains(z.to_str().unwrap_or("")))) {
         rows.extend(bench.delivery_rows(delivery)?);
     }
 
@@ -295,11 +353,11 @@ fn process_benches() -> [ProcessBench; 3] {
 }
 
 /// The delivery rows.
-fn delivery_benches() -> [DeliveryBench; 5] {
+fn delivery_benches() -> [DeliveryBench; 6] {
     [
         DeliveryBench {
             measurement: "delivery, one message per request",
-            scenario: Scenario::Answers,
+            endpoint: DeliveryEndpoint::Shared(Scenario::Answers),
             path: "/",
             dlt_messages: 1000,
             ours_messages: 5000,
@@ -308,7 +366,7 @@ fn delivery_benches() -> [DeliveryBench; 5] {
         },
         DeliveryBench {
             measurement: "delivery to a `/v1/batch` URL",
-            scenario: Scenario::Answers,
+            endpoint: DeliveryEndpoint::Shared(Scenario::Answers),
             path: "/v1/batch",
             dlt_messages: 1000,
             ours_messages: 50_000,
@@ -317,7 +375,7 @@ fn delivery_benches() -> [DeliveryBench; 5] {
         },
         DeliveryBench {
             measurement: "delivery, one message per request",
-            scenario: Scenario::AnswersSlowly,
+            endpoint: DeliveryEndpoint::Shared(Scenario::AnswersSlowly),
             path: "/",
             dlt_messages: 20,
             ours_messages: 20,
@@ -326,7 +384,7 @@ fn delivery_benches() -> [DeliveryBench; 5] {
         },
         DeliveryBench {
             measurement: "delivery to a `/v1/batch` URL",
-            scenario: Scenario::AnswersSlowly,
+            endpoint: DeliveryEndpoint::Shared(Scenario::AnswersSlowly),
             path: "/v1/batch",
             dlt_messages: 20,
             ours_messages: 5000,
@@ -334,8 +392,17 @@ fn delivery_benches() -> [DeliveryBench; 5] {
             ours: OursDriver::Rust,
         },
         DeliveryBench {
+            measurement: "delivery, one message per request, one request in four hanging",
+            endpoint: DeliveryEndpoint::HoldsEveryFourth,
+            path: "/",
+            dlt_messages: 40,
+            ours_messages: 40,
+            report_track: false,
+            ours: OursDriver::Rust,
+        },
+        DeliveryBench {
             measurement: "dlt (Python) delivery, dlt's tracker vs `dlt_telemetry.install()`",
-            scenario: Scenario::Answers,
+            endpoint: DeliveryEndpoint::Shared(Scenario::Answers),
             path: "/",
             dlt_messages: 1000,
             ours_messages: 1000,
@@ -354,11 +421,9 @@ impl Bench {
         for side in [Side::Dlt, Side::Ours] {
             self.time_process(process, side, Scenario::Off)?;
         }
-        let before: Vec<[Option<u64>; 2]> = SCENARIOS
+        let before: Vec<[Option<Counted>; 2]> = SCENARIOS
             .iter()
-            .map(|scenario| {
-                [Side::Dlt, Side::Ours].map(|side| self.endpoints(side).counting(*scenario).map(Endpoint::messages))
-            })
+            .map(|scenario| [Side::Dlt, Side::Ours].map(|side| self.endpoints(side).counting(*scenario).map(Counted::of)))
             .collect();
         let mut times = vec![(Vec::new(), Vec::new()); SCENARIOS.len()];
         // Each run's dirs stay until its messages arrived, as a user's do: a detached sender
@@ -423,42 +488,47 @@ impl Bench {
         process: &ProcessBench,
         side: Side,
         scenario: Scenario,
-        before: Option<u64>,
+        before: Option<Counted>,
     ) -> Result<(), String> {
         let (Some(endpoint), Some(before)) = (self.endpoints(side).counting(scenario), before) else { return Ok(()) };
+        let what = format!("{} ({}, {})", process.measurement, side.name(), scenario.label());
         let expected = if scenario == Scenario::Off { 0 } else { process.messages_per_run * self.runs as u64 };
-        let received = endpoint.wait_for_messages(before + expected, ARRIVAL_LIMIT) - before;
-        if received == expected {
-            Ok(())
-        } else {
-            Err(format!(
-                "{} ({}, {}): the endpoint received {received} messages, expected {expected}",
-                process.measurement,
-                side.name(),
-                scenario.label()
-            ))
+        let received = endpoint.wait_for_messages(before.messages + expected, ARRIVAL_LIMIT) - before.messages;
+        if received != expected {
+            return Err(format!("{what}: the endpoint received {received} messages, expected {expected}"));
         }
+        let repeated = endpoint.repeated() - before.repeated;
+        eprintln!("{what}: {received} messages arrived, {repeated} of them also a second time");
+        Ok(())
     }
 
-    /// Delivery rates per side (the median of the runs), and `track` timings when asked.
+    /// Delivery rates per side (the median of the runs), and `track` timings when asked. At
+    /// the holding endpoint, each side's figure notes how many of its messages arrived.
     fn delivery_rows(&self, delivery: &DeliveryBench) -> Result<Vec<Row>, String> {
+        let label = delivery.endpoint.label();
         let (mut rates, mut track_ns) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
+        let mut arrivals = [Arrivals::default(); 2];
         for run in 1..=DELIVERY_RUNS {
-            eprintln!("{}, {}: run {run} of {DELIVERY_RUNS}", delivery.measurement, delivery.scenario.label());
+            eprintln!("{}, {label}: run {run} of {DELIVERY_RUNS}", delivery.measurement);
             for (index, side) in [Side::Dlt, Side::Ours].into_iter().enumerate() {
-                let (rate, calls) = self.deliver(delivery, side)?;
-                rates[index].push(rate);
-                track_ns[index].extend(calls);
+                let run = self.deliver(delivery, side)?;
+                rates[index].push(run.rate);
+                track_ns[index].extend(run.track_ns);
+                arrivals[index].add(run.arrivals);
             }
         }
         let rate = |index: usize| Figure::Rate(median(&rates[index]).unwrap_or_default());
+        let note = |index: usize| {
+            let Arrivals { arrived, sent } = arrivals[index];
+            (delivery.endpoint == DeliveryEndpoint::HoldsEveryFourth).then(|| format!("{arrived} of {sent} arrived"))
+        };
         let mut rows = vec![Row {
             measurement: delivery.measurement.into(),
-            endpoint: delivery.scenario.label().into(),
+            endpoint: label.into(),
             dlt: rate(0),
             ours: rate(1),
-            dlt_note: None,
-            ours_note: None,
+            dlt_note: note(0),
+            ours_note: note(1),
         }];
         if delivery.report_track {
             let caller = match delivery.ours {
@@ -471,7 +541,7 @@ impl Bench {
                 let figure = |index: usize| Figure::Time(seconds(statistic(&track_ns[index]).map(|ns| ns / 1e9)));
                 rows.push(Row {
                     measurement: format!("`track` call{caller}, {name}"),
-                    endpoint: delivery.scenario.label().into(),
+                    endpoint: label.into(),
                     dlt: figure(0),
                     ours: figure(1),
                     dlt_note: None,
@@ -482,13 +552,22 @@ impl Bench {
         Ok(rows)
     }
 
-    /// One delivery run: messages per second and each `track` call's nanoseconds. The
-    /// endpoint must have received every message.
-    fn deliver(&self, delivery: &DeliveryBench, side: Side) -> Result<(f64, Vec<f64>), String> {
-        let endpoint = self
-            .endpoints(side)
-            .counting(delivery.scenario)
-            .ok_or_else(|| format!("{} is not an answering endpoint", delivery.scenario.label()))?;
+    /// One delivery run: the messages that arrived per second of the driver's own time, each
+    /// `track` call's nanoseconds, and how many arrived. At a shared endpoint every message
+    /// must have arrived.
+    fn deliver(&self, delivery: &DeliveryBench, side: Side) -> Result<DeliveryRun, String> {
+        let own_endpoint;
+        let endpoint = match delivery.endpoint {
+            DeliveryEndpoint::Shared(scenario) => self
+                .endpoints(side)
+                .counting(scenario)
+                .ok_or_else(|| format!("{} is not an answering endpoint", scenario.label()))?,
+            DeliveryEndpoint::HoldsEveryFourth => {
+                own_endpoint = Endpoint::holding_every(HELD_REQUEST)
+                    .map_err(|e| format!("cannot start a loopback endpoint: {e}"))?;
+                &own_endpoint
+            }
+        };
         let url = endpoint.url(delivery.path);
         let dirs = RunDirs::new()?;
         let (mut command, messages) = match side {
@@ -518,12 +597,17 @@ impl Bench {
             // Delivered from the process, so that its `flush` waits for the endpoint.
             command.env("RUNTIME__TELEMETRY_DETACHED_SENDER", "false");
         }
-        let what = format!("{} ({}, {})", delivery.measurement, side.name(), delivery.scenario.label());
+        let what = format!("{} ({}, {})", delivery.measurement, side.name(), delivery.endpoint.label());
         let before = endpoint.messages();
         let finished = child::run(&mut command, &what, Duration::from_secs(300))?.success(&what)?;
-        let received = endpoint.wait_for_messages(before + messages as u64, ARRIVAL_LIMIT) - before;
-        if received != messages as u64 {
-            return Err(format!("{what}: the endpoint received {received} of {messages} messages"));
+        let sent = messages as u64;
+        let arrived = match delivery.endpoint {
+            DeliveryEndpoint::Shared(_) => endpoint.wait_for_messages(before + sent, ARRIVAL_LIMIT) - before,
+            // The driver has finished with every message: what has not arrived never will.
+            DeliveryEndpoint::HoldsEveryFourth => endpoint.messages() - before,
+        };
+        if arrived != sent && delivery.endpoint != DeliveryEndpoint::HoldsEveryFourth {
+            return Err(format!("{what}: the endpoint received {arrived} of {messages} messages"));
         }
         let report: Value = serde_json::from_str(finished.stdout.trim())
             .map_err(|e| format!("{what} printed no JSON report ({e}): {}", finished.stdout.trim()))?;
@@ -531,7 +615,11 @@ impl Bench {
         let calls: Option<Vec<f64>> =
             report["track_ns"].as_array().map(|calls| calls.iter().filter_map(Value::as_f64).collect());
         match (seconds, calls) {
-            (Some(seconds), Some(calls)) if calls.len() == messages => Ok((messages as f64 / seconds, calls)),
+            (Some(seconds), Some(track_ns)) if track_ns.len() == messages => Ok(DeliveryRun {
+                rate: arrived as f64 / seconds,
+                track_ns,
+                arrivals: Arrivals { arrived, sent },
+            }),
             _ => Err(format!("{what}: the report lacks delivered_seconds or {messages} track_ns")),
         }
     }
@@ -736,7 +824,7 @@ telemetry off.
 fn document(machine: &Machine, table: &str, options: &Options, deliveries: &[DeliveryBench]) -> String {
     let counts: Vec<String> = deliveries
         .iter()
-        .map(|d| format!("  - {} ({}): {} and {}", d.measurement, d.scenario.label(), d.dlt_messages, d.ours_messages))
+        .map(|d| format!("  - {} ({}): {} and {}", d.measurement, d.endpoint.label(), d.dlt_messages, d.ours_messages))
         .collect();
     DOCUMENT_TEMPLATE
         .replace("{dlt_version}", DLT_VERSION)
