@@ -32,6 +32,20 @@ mod sys;
 #[path = "gate/unix.rs"]
 mod sys;
 
+/// What the metadata of a file or folder (links not followed) says, as each platform's `sys`
+/// reads it.
+struct Status {
+    kind: EntryKind,
+    /// What it is, unless it is a regular file.
+    not_regular: Option<NotRegular>,
+    owner: Option<u32>,
+    mode: Option<u32>,
+    len: u64,
+    links: u64,
+    modified: Option<SystemTime>,
+    inode: u64,
+}
+
 /// How often a held lock is tried again while waiting.
 const LOCK_POLL: Duration = Duration::from_millis(2);
 
@@ -472,7 +486,7 @@ impl PrivateDir {
         }))
     }
 
-    fn status(&self, name: &OsStr) -> Result<Option<sys::Status>, GateError> {
+    fn status(&self, name: &OsStr) -> Result<Option<Status>, GateError> {
         match sys::status_at(&self.handle, name) {
             Ok(status) => Ok(Some(status)),
             Err(error) if is_missing(&error) => Ok(None),
@@ -617,7 +631,7 @@ fn refusal(parent: &sys::Handle, name: &OsStr, path: PathBuf, error: io::Error, 
 }
 
 /// What keeps an opened folder from being private, if anything.
-fn not_private(status: &sys::Status) -> Option<NotPrivate> {
+fn not_private(status: &Status) -> Option<NotPrivate> {
     if status.kind != EntryKind::Dir {
         return Some(NotPrivate::NotAFolder);
     }

@@ -70,11 +70,11 @@ use std::time::{Duration, Instant, SystemTime};
 use dlt_fs::{Durability, EntryKind, FileLock, GateError, PrivateDir};
 use dlt_telemetry_model::{AnonymousMessage, TrackMessage};
 
-pub(crate) use self::files::gate_failure_class;
 use self::files::{
     APPEND_LOCK, FileMessages, Line, MessageFile, OUTBOXES_DIR, SENDER_LOCK, append_in_place, append_to_failure_log,
     claim_name, folder_usage, joined, outbox_name, purge_messages, read_messages, retain_within,
 };
+pub(crate) use self::files::{append_after_whole_lines, gate_failure_class};
 pub use self::inspect::{RecipientState, inspect_outboxes};
 use crate::clock::Clock;
 use crate::opt_out::{OptOutMark, OptOutWatch};

@@ -31,7 +31,7 @@
 mod counts;
 mod inspect;
 
-use std::io::{self, Read as _, Seek as _, Write as _};
+use std::io::{self, Read as _};
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -45,6 +45,7 @@ pub use self::counts::DroppedCounts;
 use self::counts::{COUNTS_FILE, Counts, read_counts, write_counts};
 pub use self::inspect::{SentMessage, SentState, inspect_sent};
 use crate::clock::Clock;
+use crate::outbox::append_after_whole_lines;
 use crate::recipient::{RECIPIENT_FILE, Recipient};
 use crate::stats::Counters;
 use crate::wire::encode_message;
@@ -198,15 +199,7 @@ fn append_in_place(
     if !line_time(&start[..read]).is_some_and(|sent_at| within(sent_at, now, max_age)) {
         return Ok(false);
     }
-    let mut last = [0];
-    file.seek(io::SeekFrom::End(-1))?;
-    file.read_exact(&mut last)?;
-    if last != *b"\n" {
-        return Ok(false);
-    }
-    file.seek(io::SeekFrom::End(0))?;
-    file.write_all(lines)?;
-    Ok(true)
+    append_after_whole_lines(&mut file, size, lines)
 }
 
 /// Replaces the record with what it may keep of its lines and the new ones: lines that are not

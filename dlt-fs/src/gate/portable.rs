@@ -5,27 +5,13 @@ use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, Metadata, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
-use super::{Access, EntryKind};
+use super::{Access, EntryKind, Status};
 use crate::read::NotRegular;
 
 /// A folder, by path.
 #[derive(Debug)]
 pub(super) struct Handle(PathBuf);
-
-/// What the metadata of a path (links not followed) says.
-pub(super) struct Status {
-    pub(super) kind: EntryKind,
-    /// What it is, unless it is a regular file.
-    pub(super) not_regular: Option<NotRegular>,
-    pub(super) owner: Option<u32>,
-    pub(super) mode: Option<u32>,
-    pub(super) len: u64,
-    pub(super) links: u64,
-    pub(super) modified: Option<SystemTime>,
-    pub(super) inode: u64,
-}
 
 pub(super) fn open_path(path: &Path) -> io::Result<Handle> {
     if fs::metadata(path)?.is_dir() {

@@ -6,29 +6,16 @@ use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt as _;
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use rustix::fs::{AtFlags, CWD, FileType, Mode, OFlags};
 
-use super::{Access, EntryKind};
+use super::{Access, EntryKind, Status};
 use crate::read::NotRegular;
 
 /// An open folder.
 #[derive(Debug)]
 pub(super) struct Handle(OwnedFd);
-
-/// What `fstat` or `fstatat` (links not followed) says.
-pub(super) struct Status {
-    pub(super) kind: EntryKind,
-    /// What it is, unless it is a regular file.
-    pub(super) not_regular: Option<NotRegular>,
-    pub(super) owner: Option<u32>,
-    pub(super) mode: Option<u32>,
-    pub(super) len: u64,
-    pub(super) links: u64,
-    pub(super) modified: Option<SystemTime>,
-    pub(super) inode: u64,
-}
 
 /// Every open: no link followed, no descriptor inherited by a child process, no wait on a
 /// FIFO.

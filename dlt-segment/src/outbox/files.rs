@@ -194,6 +194,13 @@ pub(super) fn append_in_place(dir: &PrivateDir, name: &str, lines: &[Line], max_
     if size.saturating_add(u64::try_from(text.len()).unwrap_or(u64::MAX)) > max_bytes {
         return Ok(false);
     }
+    append_after_whole_lines(&mut file, size, &text)
+}
+
+/// Appends `text` to `file` (of `size` bytes) when it is empty or ends in a newline (a write
+/// cut short by a crash does not); false, with nothing written, otherwise. The outbox and the
+/// record of what was sent append this way.
+pub(crate) fn append_after_whole_lines(file: &mut File, size: u64, text: &[u8]) -> io::Result<bool> {
     if size > 0 {
         let mut last = [0];
         file.seek(io::SeekFrom::End(-1))?;
@@ -203,7 +210,7 @@ pub(super) fn append_in_place(dir: &PrivateDir, name: &str, lines: &[Line], max_
         }
     }
     file.seek(io::SeekFrom::End(0))?;
-    file.write_all(&text)?;
+    file.write_all(text)?;
     Ok(true)
 }
 

@@ -274,10 +274,9 @@ pub(crate) fn run(root: &Path, options: &Options, args: &[String]) -> Result<(),
     }
     let python = bench_python(root)?;
     let target = target_dir(root)?;
-    let zz = std::env::var_os("ZZ_ONLY");
-    if zz.is_none() { build_ours(root)?; }
+    build_ours(root)?;
     eprintln!("building the dlt-python wheel (release) into {VENV}/");
-    if zz.is_none() { crate::python::install_wheel(root, &python, "release")?; }
+    crate::python::install_wheel(root, &python, "release")?;
     let mut machine = Machine::describe(root, &python);
     let bench = Bench {
         dlt_cli: python.with_file_name("dlt"),
@@ -293,10 +292,10 @@ pub(crate) fn run(root: &Path, options: &Options, args: &[String]) -> Result<(),
 
     let delivery_benches = delivery_benches();
     let mut rows = Vec::new();
-    for process in process_benches().iter().filter(|p| zz.as_ref().is_none_or(|z| p.measurement.contains(z.to_str().unwrap_or("")))) {
+    for process in &process_benches() {
         rows.extend(bench.process_rows(process)?);
     }
-    for delivery in delivery_benches.iter().filter(|d| zz.as_ref().is_none_or(|z| d.measurement.contains(z.to_str().unwrap_or("")))) {
+    for delivery in &delivery_benches {
         rows.extend(bench.delivery_rows(delivery)?);
     }
 
@@ -423,7 +422,9 @@ impl Bench {
         }
         let before: Vec<[Option<Counted>; 2]> = SCENARIOS
             .iter()
-            .map(|scenario| [Side::Dlt, Side::Ours].map(|side| self.endpoints(side).counting(*scenario).map(Counted::of)))
+            .map(|scenario| {
+                [Side::Dlt, Side::Ours].map(|side| self.endpoints(side).counting(*scenario).map(Counted::of))
+            })
             .collect();
         let mut times = vec![(Vec::new(), Vec::new()); SCENARIOS.len()];
         // Each run's dirs stay until its messages arrived, as a user's do: a detached sender
@@ -615,11 +616,9 @@ impl Bench {
         let calls: Option<Vec<f64>> =
             report["track_ns"].as_array().map(|calls| calls.iter().filter_map(Value::as_f64).collect());
         match (seconds, calls) {
-            (Some(seconds), Some(track_ns)) if track_ns.len() == messages => Ok(DeliveryRun {
-                rate: arrived as f64 / seconds,
-                track_ns,
-                arrivals: Arrivals { arrived, sent },
-            }),
+            (Some(seconds), Some(track_ns)) if track_ns.len() == messages => {
+                Ok(DeliveryRun { rate: arrived as f64 / seconds, track_ns, arrivals: Arrivals { arrived, sent } })
+            }
             _ => Err(format!("{what}: the report lacks delivered_seconds or {messages} track_ns")),
         }
     }
@@ -696,19 +695,7 @@ fn bench_python(root: &Path) -> Result<PathBuf, String> {
     };
     if !installed() {
         eprintln!("installing dlt=={DLT_VERSION} into {VENV}/");
-        let requirement = format!("dlt=={DLT_VERSION}");
-        child::run_visible(
-            Command::new(&python).args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                &requirement,
-            ]),
-            "pip install",
-            minutes(15),
-        )?;
+        pip_install(&python, &format!("dlt=={DLT_VERSION}"))?;
         if !installed() {
             return Err(format!("{VENV}/ does not import dlt {DLT_VERSION} after installing it"));
         }
@@ -717,20 +704,16 @@ fn bench_python(root: &Path) -> Result<PathBuf, String> {
         .is_ok_and(|finished| finished.status.success());
     if !has_maturin {
         eprintln!("installing maturin into {VENV}/ (it builds the dlt-python wheel)");
-        child::run_visible(
-            Command::new(&python).args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "maturin>=1.9.4,<2",
-            ]),
-            "pip install maturin",
-            minutes(15),
-        )?;
+        pip_install(&python, "maturin>=1.9.4,<2")?;
     }
     Ok(python)
+}
+
+/// Installs `requirement` from PyPI with the virtual environment's `python`.
+fn pip_install(python: &Path, requirement: &str) -> Result<(), String> {
+    let mut command = Command::new(python);
+    command.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", requirement]);
+    child::run_visible(&mut command, &format!("pip install {requirement}"), minutes(15))
 }
 
 /// Release builds of the `dlt` binary, the traced pipeline example and the delivery driver.
