@@ -394,8 +394,9 @@ fn every_message_has_a_fresh_anonymous_id_and_no_id_file_is_written() {
     let ids: Vec<String> = machine.received().into_iter().map(|m| m.anonymous_id).collect();
     assert_eq!(ids.len(), 2);
     assert_ne!(ids[0], ids[1]);
-    // Only the recipient's outbox folder (its locks and description), no message left, and the
-    // record of what was sent (its lock, description, counts and messages, the two sent above).
+    // Only the recipient's outbox folder (its lock and description: no sender ever ran), no
+    // message left, and the record of what was sent (its lock, description, counts and
+    // messages, the two sent above).
     let mut files = Vec::new();
     let mut dirs = vec![machine.global()];
     while let Some(dir) = dirs.pop() {
@@ -411,7 +412,7 @@ fn every_message_has_a_fresh_anonymous_id_and_no_id_file_is_written() {
     files.sort();
     assert_eq!(
         files,
-        [".lock", ".lock", "counts.json", "recipient.json", "recipient.json", "sender.lock", "sent.jsonl"],
+        [".lock", ".lock", "counts.json", "recipient.json", "recipient.json", "sent.jsonl"],
         "no id file, nothing waiting"
     );
     let record = fs::read_to_string(

@@ -147,9 +147,9 @@ class DltEnv:
         assert done.returncode == 0, f"{name} {args} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
         return done
 
-    def status(self) -> Dict[str, Any]:
+    def status(self, extra_env: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
         """``dlt_telemetry.status()`` in a process of its own, as a tool named ``probe``."""
-        return json.loads(self.script("status.py").stdout)
+        return json.loads(self.script("status.py", extra_env=extra_env).stdout)
 
 
 @pytest.fixture
@@ -188,15 +188,33 @@ INLINE = {"CI": "true"}
 message it will ever send has been sent."""
 
 
+OBSERVER = {"RUNTIME__DLTHUB_TELEMETRY_ENDPOINT": "http://127.0.0.1:9/"}
+"""A status probe's endpoint, used by nobody: its engine has no outbox of its own to take over
+(and hand back at its exit, starting a sender), so it only looks at everyone's outboxes."""
+
+
 def wait_until_delivered(env: DltEnv, timeout: float = WAIT) -> None:
     """Waits until no message waits in an outbox and no detached sender runs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        waiting = env.status()["waiting"]
+        waiting = env.status(OBSERVER)["waiting"]
         if all(r["messages"] == 0 and not r["sender_running"] for r in waiting):
             return
         time.sleep(0.1)
-    raise AssertionError(f"still waiting: {env.status()['waiting']}")
+    raise AssertionError(f"still waiting: {env.status(OBSERVER)['waiting']}\n{_who_holds_the_outboxes(env)}")
+
+
+def _who_holds_the_outboxes(env: DltEnv) -> str:
+    """The engine's processes and the kernel's locks on the outboxes' files (Linux)."""
+    processes = subprocess.run(["ps", "-eo", "pid,ppid,etimes,args"], capture_output=True, text=True).stdout
+    lines = [line for line in processes.splitlines() if "dlt_telemetry" in line or str(env.root) in line]
+    inodes = {f":{path.stat().st_ino}": path.name for path in env.global_dir.rglob("*") if path.is_file()}
+    locks = Path("/proc/locks")
+    for lock in locks.read_text().splitlines() if locks.exists() else []:
+        inode = next((name for suffix, name in inodes.items() if lock.split()[-3].endswith(suffix)), None)
+        if inode:
+            lines.append(f"{inode}: {lock}")
+    return "\n".join(lines)
 
 
 _REAL_FOLDERS = [Path("/var/dlt"), Path.home() / ".dlt"]

@@ -297,14 +297,18 @@ impl Outbox {
         matches!(self.open_dir(), Ok(Some(dir)) if dir.is_locked(SENDER_LOCK).unwrap_or(false))
     }
 
-    /// Takes the sender's lock of this recipient, if no sender holds it, and records this
-    /// process as its holder.
-    pub(crate) fn try_lock_sender(&self) -> io::Result<Option<FileLock>> {
-        let lock = self.create_dir()?.try_lock(SENDER_LOCK)?;
-        if let Some(lock) = &lock {
-            lock.record_holder()?;
-        }
-        Ok(lock)
+    /// Takes the sender's lock of this recipient and records this process as its holder;
+    /// `Ok(None)` when it is still held at `deadline` (another sender runs). Waiting a moment
+    /// lets a look at the lock ([`Self::sender_running`], `dlt telemetry`), which holds it
+    /// shared for an instant, pass instead of turning the sender away.
+    pub(crate) fn lock_sender(&self, deadline: Instant) -> io::Result<Option<FileLock>> {
+        let lock = match self.create_dir()?.lock(SENDER_LOCK, deadline) {
+            Ok(lock) => lock,
+            Err(GateError::Io { source, .. }) if source.kind() == io::ErrorKind::TimedOut => return Ok(None),
+            Err(error) => return Err(error.into()),
+        };
+        lock.record_holder()?;
+        Ok(Some(lock))
     }
 
     /// Takes over the messages left by earlier runs (the outbox and the claims of dead

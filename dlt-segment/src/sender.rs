@@ -23,6 +23,9 @@ const STOP_POLL: Duration = Duration::from_millis(100);
 const WRITE_BACK: Duration = Duration::from_millis(500);
 /// How long the last look at the outbox may wait for an appender.
 const FINAL_CHECK_LOCK_WAIT: Duration = Duration::from_millis(500);
+/// How long a starting sender waits for the sender's lock: far longer than a look at it holds
+/// it, far shorter than another sender does.
+const SENDER_LOCK_WAIT: Duration = Duration::from_millis(100);
 
 /// A stop request a signal handler (or anything else) can send to a running sender: it then
 /// writes back what it holds and returns within about a second.
@@ -83,7 +86,7 @@ pub fn run_sender(
     let started = clock.instant();
     let outbox_options = options.outbox.clone().ok_or(SegmentError::NoOutbox)?;
     let probe = Outbox::new(outbox_options, options.recipient(), Arc::new(Counters::default()), options.clock.clone());
-    let mut sender_lock = match probe.try_lock_sender() {
+    let mut sender_lock = match probe.lock_sender(Instant::now() + SENDER_LOCK_WAIT) {
         Ok(Some(lock)) => Some(lock),
         Ok(None) => return Ok(SenderOutcome::AlreadyRunning),
         Err(error) => return Err(cannot_start(&probe, SegmentError::Outbox(error))),

@@ -186,16 +186,15 @@ impl Worker {
 impl Running {
     fn claim_at_start(&mut self) {
         let Some(outbox) = self.worker.outbox.as_ref().filter(|outbox| outbox.exists()) else { return };
-        let sender_lock = match self.worker.claim_at_start {
-            ClaimAtStart::Always => None,
-            ClaimAtStart::UnlessSenderRunning => match outbox.try_lock_sender() {
-                Ok(Some(lock)) => Some(lock),
-                // A sender delivers them, or the folder cannot be used: nothing to take over.
-                Ok(None) | Err(_) => return,
-            },
-        };
+        // A host only looks at the sender's lock, never takes it: taken, it would show this
+        // process as a sender running to anyone looking meanwhile (its own `status` too) and
+        // turn away a sender starting then. A sender that starts after the look and before the
+        // claim is harmless: the claims are made under the append lock, so each message is
+        // taken by one of them, and a sender leaves a live host's claim to that host.
+        if self.worker.claim_at_start == ClaimAtStart::UnlessSenderRunning && outbox.sender_running() {
+            return;
+        }
         self.claim();
-        drop(sender_lock);
     }
 
     fn claim(&mut self) {

@@ -441,7 +441,7 @@ fn folders_past_the_age_bound_are_removed() {
 fn the_sender_lets_go_only_when_nothing_waits() {
     let dir = dlt_test_support::private_tempdir().unwrap();
     let (outbox, _) = outbox(dir.path());
-    let mut lock = outbox.try_lock_sender().unwrap();
+    let mut lock = outbox.lock_sender(soon()).unwrap();
     assert!(lock.is_some() && outbox.sender_running());
     assert!(outbox.append(vec![message(1, Duration::ZERO)], soon()) == Appended { saved: true, sender_needed: false });
     assert!(!outbox.release_sender_if_empty(&mut lock, soon()));
