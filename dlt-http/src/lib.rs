@@ -16,7 +16,8 @@
 //! - [`spawn_runtime_thread`]: the named background thread with its own current-thread runtime
 //!   ([`CurrentThreadRuntime`], which never blocks when dropped, for a thread someone else owns).
 //! - [`ensure_crypto_provider`]: rustls with aws-lc-rs, installed once unless the host installed one.
-//! - `test_util` (feature `test-util`): resolvers for tests that must never send a DNS query.
+//! - `test_util` (feature `test-util`): resolvers for tests that must never send a DNS query,
+//!   and whether the OS certificate store was read.
 //!
 //! # Which root store
 //!
@@ -28,7 +29,8 @@
 //! and has no bundled roots. Here one webpki verifier checks every certificate against a root
 //! store made of Mozilla's roots (webpki-roots, so a machine without a CA bundle still works),
 //! the OS store (read once per process from the distribution's bundle and certificate folders,
-//! as curl and Python find them) and the files the [`NetworkEnv`] names (read the first time a
+//! as curl and Python find them, at the first certificate a client checks: building a client
+//! reads nothing, and plain HTTP never reads it) and the files the [`NetworkEnv`] names (read the first time a
 //! client is built with those paths; later clients with the same paths share the verifier).
 //! The price: on macOS and Windows the keychain's and the system store's certificates are
 //! trusted, but their trust settings (a root distrusted by policy) are not consulted.

@@ -1,4 +1,4 @@
-//! Resolvers for tests: no test of a name that does not resolve ever sends a DNS query.
+//! For tests: resolvers that never send a DNS query, and whether the OS certificate store was read.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -78,4 +78,10 @@ impl Resolve for StaticResolver {
             }
         })
     }
+}
+
+/// Whether this process has read the OS certificate store: clients built without
+/// `SSL_CERT_FILE` or `SSL_CERT_DIR` read it at their first TLS handshake, not when built.
+pub fn os_store_read() -> bool {
+    crate::trust::os_store_read()
 }

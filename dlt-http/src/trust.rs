@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use dlt_fs::{ReadError, read_regular_file};
-use rustls::RootCertStore;
 use rustls::client::WebPkiServerVerifier;
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::CertificateDer;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
 use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::error::{HttpError, TrustFileProblem};
 use crate::network::{NetworkEnv, SSL_CERT_DIR, SSL_CERT_FILE};
@@ -46,21 +47,71 @@ const OS_CERT_DIRS: [&str; 2] = ["/etc/ssl/certs", "/etc/pki/tls/certs"];
 const CONFIGURED_VERIFIERS: usize = 8;
 
 /// The TLS client configuration for `network`: certificates are always checked, against the
-/// bundled roots, the OS store and the configured files.
+/// bundled roots, the OS store and the configured files. Without configured files the OS store
+/// is read at the first handshake ([`DeferredRoots`]), not here: building a client costs its
+/// caller no file reads, and a client that never speaks TLS never pays for them.
 pub(crate) fn client_config(network: &NetworkEnv) -> Result<rustls::ClientConfig, HttpError> {
     let provider = crate::crypto::provider();
-    let verifier = if network.cert_file().is_none() && network.cert_dirs().is_empty() {
-        default_verifier(&provider)?
-    } else {
-        configured_verifier(network, &provider)?
-    };
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|error| HttpError::Tls(Box::new(error)))?
-        .with_webpki_verifier(verifier)
-        .with_no_client_auth();
+        .map_err(|error| HttpError::Tls(Box::new(error)))?;
+    let builder = if network.cert_file().is_none() && network.cert_dirs().is_empty() {
+        builder.dangerous().with_custom_certificate_verifier(Arc::new(DeferredRoots { provider }))
+    } else {
+        builder.with_webpki_verifier(configured_verifier(network, &provider)?)
+    };
+    let mut config = builder.with_no_client_auth();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
+}
+
+/// The webpki verifier over the bundled roots and the OS store, built (and the OS store read)
+/// when the first certificate is checked. Signatures are checked with the provider's
+/// algorithms, as the webpki verifier checks them.
+#[derive(Debug)]
+struct DeferredRoots {
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for DeferredRoots {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        default_verifier(&self.provider).map_err(|error| rustls::Error::General(error.to_string()))?.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        )
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 /// The verifier over the bundled roots and the OS store, built once per process.
@@ -115,9 +166,17 @@ fn verifier(roots: Arc<RootCertStore>, provider: &Arc<CryptoProvider>) -> Result
         .map_err(|error| HttpError::Tls(Box::new(error)))
 }
 
+/// The bundled roots and the OS store, once [`base_roots`] has read them.
+static BASE: OnceLock<Arc<RootCertStore>> = OnceLock::new();
+
+/// Whether this process has read the OS store.
+#[cfg(feature = "test-util")]
+pub(crate) fn os_store_read() -> bool {
+    BASE.get().is_some()
+}
+
 /// The bundled roots (webpki-roots, Mozilla's list) and the OS store, loaded once per process.
 fn base_roots() -> Arc<RootCertStore> {
-    static BASE: OnceLock<Arc<RootCertStore>> = OnceLock::new();
     BASE.get_or_init(|| {
         let mut roots = RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
         roots.add_parsable_certificates(os_certificates());
