@@ -347,6 +347,217 @@ mod tests {
         assert_eq!(error, format!("SSL_CERT_FILE={}: holds no usable PEM certificate", empty.display()));
     }
 
+    /// A handshake in memory of `config` against `server` for `name`, a few rounds at most:
+    /// the client, and the first error either side met.
+    fn handshake(
+        config: rustls::ClientConfig,
+        server: Arc<rustls::ServerConfig>,
+        name: &str,
+    ) -> (rustls::ClientConnection, Result<(), rustls::Error>) {
+        let name = ServerName::try_from(name.to_owned()).unwrap();
+        let mut client = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+        let mut server = rustls::ServerConnection::new(server).unwrap();
+        let mut rounds = || -> Result<(), rustls::Error> {
+            for _ in 0..10 {
+                if !client.is_handshaking() && !server.is_handshaking() {
+                    return Ok(());
+                }
+                let mut wire = Vec::new();
+                client.write_tls(&mut wire).unwrap();
+                server.read_tls(&mut wire.as_slice()).unwrap();
+                server.process_new_packets()?;
+                wire.clear();
+                server.write_tls(&mut wire).unwrap();
+                client.read_tls(&mut wire.as_slice()).unwrap();
+                client.process_new_packets()?;
+            }
+            Err(rustls::Error::General("the handshake did not finish".to_owned()))
+        };
+        let result = rounds();
+        (client, result)
+    }
+
+    fn versions(
+        version: &'static rustls::SupportedProtocolVersion,
+    ) -> rustls::ConfigBuilder<rustls::ClientConfig, rustls::WantsVerifier> {
+        rustls::ClientConfig::builder_with_provider(crate::crypto::provider())
+            .with_protocol_versions(&[version])
+            .unwrap()
+    }
+
+    fn deferred() -> DeferredRoots {
+        DeferredRoots { provider: crate::crypto::provider() }
+    }
+
+    /// The deferred verifier offers the schemes the webpki verifier it defers to offers.
+    #[test]
+    fn the_deferred_verifier_offers_the_webpki_verifiers_schemes() {
+        let webpki = default_verifier(&crate::crypto::provider()).unwrap();
+        assert_eq!(deferred().supported_verify_schemes(), webpki.supported_verify_schemes());
+        assert!(!deferred().requires_raw_public_keys());
+        assert_eq!(deferred().root_hint_subjects().is_none(), webpki.root_hint_subjects().is_none());
+    }
+
+    /// The deferred verifier's verdict on a certificate is the webpki verifier's, for an
+    /// unknown CA, another name, an IP address, a CA certificate presented as the server's own,
+    /// and times before and after the certificate's validity.
+    #[test]
+    fn the_deferred_verifier_judges_certificates_as_the_webpki_verifier() {
+        let ca = dlt_test_support::TestCa::new().unwrap();
+        // The leaf, as a server presents it.
+        let recorded = Arc::new(Mutex::new(None));
+        let record = SignaturesChecked { recorded: recorded.clone(), ..SignaturesChecked::default() };
+        let config = versions(&rustls::version::TLS13).dangerous().with_custom_certificate_verifier(Arc::new(record));
+        let (_, result) = handshake(config.with_no_client_auth(), ca.server_config().unwrap(), "localhost");
+        result.unwrap();
+        let leaf = recorded.lock().unwrap().clone().unwrap();
+        let ca_cert = CertificateDer::from_pem_slice(ca.ca_pem().as_bytes()).unwrap();
+
+        let webpki = default_verifier(&crate::crypto::provider()).unwrap();
+        let now = UnixTime::now();
+        let past = UnixTime::since_unix_epoch(std::time::Duration::from_secs(86_400));
+        let future = UnixTime::since_unix_epoch(std::time::Duration::from_secs(4_000_000_000 * 2));
+        let names = ["localhost", "127.0.0.1", "other.test", "::1"];
+        for (end_entity, intermediates) in [(&leaf, vec![]), (&leaf, vec![ca_cert.clone()]), (&ca_cert, vec![])] {
+            for name in names {
+                let name = ServerName::try_from(name).unwrap();
+                for time in [now, past, future] {
+                    let ours = deferred().verify_server_cert(end_entity, &intermediates, &name, &[], time);
+                    let theirs = webpki.verify_server_cert(end_entity, &intermediates, &name, &[], time);
+                    let ours = ours.map(|_| ()).unwrap_err();
+                    // `Other` errors compare by pointer: compare what they say.
+                    assert_eq!(
+                        format!("{ours:?}"),
+                        format!("{:?}", theirs.map(|_| ()).unwrap_err()),
+                        "{name:?} at {time:?}"
+                    );
+                    assert!(!matches!(ours, rustls::Error::General(_)), "{ours:?}");
+                }
+            }
+        }
+        // Garbage is refused too.
+        let garbage = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
+        let name = ServerName::try_from("localhost").unwrap();
+        let ours = deferred().verify_server_cert(&garbage, &[], &name, &[], now).map(|_| ());
+        let theirs = webpki.verify_server_cert(&garbage, &[], &name, &[], now).map(|_| ());
+        assert_eq!(format!("{:?}", ours.unwrap_err()), format!("{:?}", theirs.unwrap_err()));
+    }
+
+    /// A client of the deferred store refuses the test CA's leaf over TLS 1.2 and 1.3 alike,
+    /// under its own name and another, with the error of a client of the webpki verifier.
+    #[test]
+    fn the_deferred_store_refuses_an_unknown_ca_over_tls_1_2_and_1_3() {
+        let ca = dlt_test_support::TestCa::new().unwrap();
+        let webpki = default_verifier(&crate::crypto::provider()).unwrap();
+        let unknown = Err(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer));
+        for name in ["localhost", "127.0.0.1", "other.test"] {
+            // The configuration clients get (TLS 1.3 with this server).
+            let (_, ours) = handshake(
+                client_config(&NetworkEnv::from_lookup(|_| None)).unwrap(),
+                ca.server_config().unwrap(),
+                name,
+            );
+            assert_eq!(ours, unknown, "{name}");
+            for version in [&rustls::version::TLS12, &rustls::version::TLS13] {
+                let config = versions(version).dangerous().with_custom_certificate_verifier(Arc::new(deferred()));
+                let (_, ours) = handshake(config.with_no_client_auth(), ca.server_config().unwrap(), name);
+                let plain = versions(version).with_webpki_verifier(webpki.clone()).with_no_client_auth();
+                let (_, theirs) = handshake(plain, ca.server_config().unwrap(), name);
+                assert_eq!(ours, unknown, "{version:?} {name}");
+                assert_eq!(ours, theirs);
+            }
+        }
+    }
+
+    /// Passes every certificate, and checks the handshake's signatures with [`DeferredRoots`],
+    /// comparing each verdict (on the signed message, and on an altered one) with the webpki
+    /// verifier's. Records the end entity and how many signatures were checked.
+    #[derive(Debug, Default)]
+    struct SignaturesChecked {
+        recorded: Arc<Mutex<Option<CertificateDer<'static>>>>,
+        checked: Arc<Mutex<Vec<&'static str>>>,
+    }
+
+    impl ServerCertVerifier for SignaturesChecked {
+        fn verify_server_cert(
+            &self,
+            end_entity: &CertificateDer<'_>,
+            _: &[CertificateDer<'_>],
+            _: &ServerName<'_>,
+            _: &[u8],
+            _: UnixTime,
+        ) -> Result<ServerCertVerified, rustls::Error> {
+            *self.recorded.lock().unwrap() = Some(end_entity.clone().into_owned());
+            Ok(ServerCertVerified::assertion())
+        }
+
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            let webpki = default_verifier(&crate::crypto::provider()).unwrap();
+            let mut altered = message.to_vec();
+            altered[message.len() / 2] ^= 1;
+            let ours = deferred().verify_tls12_signature(&altered, cert, dss).map(|_| ());
+            assert!(ours.is_err(), "an altered TLS 1.2 message passed");
+            assert_eq!(ours, webpki.verify_tls12_signature(&altered, cert, dss).map(|_| ()));
+            let ours = deferred().verify_tls12_signature(message, cert, dss);
+            assert_eq!(
+                ours.as_ref().map(|_| ()).err(),
+                webpki.verify_tls12_signature(message, cert, dss).map(|_| ()).err().as_ref()
+            );
+            self.checked.lock().unwrap().push("tls12");
+            ours
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            let webpki = default_verifier(&crate::crypto::provider()).unwrap();
+            let mut altered = message.to_vec();
+            altered[message.len() / 2] ^= 1;
+            let ours = deferred().verify_tls13_signature(&altered, cert, dss).map(|_| ());
+            assert!(ours.is_err(), "an altered TLS 1.3 message passed");
+            assert_eq!(ours, webpki.verify_tls13_signature(&altered, cert, dss).map(|_| ()));
+            let ours = deferred().verify_tls13_signature(message, cert, dss);
+            assert_eq!(
+                ours.as_ref().map(|_| ()).err(),
+                webpki.verify_tls13_signature(message, cert, dss).map(|_| ()).err().as_ref()
+            );
+            self.checked.lock().unwrap().push("tls13");
+            ours
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            deferred().supported_verify_schemes()
+        }
+    }
+
+    /// The deferred verifier's signature checks pass a real handshake's signature, over TLS 1.2
+    /// and 1.3, and refuse it over another message, as the webpki verifier does.
+    #[test]
+    fn the_deferred_verifier_checks_handshake_signatures_as_the_webpki_verifier() {
+        let ca = dlt_test_support::TestCa::new().unwrap();
+        for (version, expected) in [
+            (&rustls::version::TLS12, rustls::ProtocolVersion::TLSv1_2),
+            (&rustls::version::TLS13, rustls::ProtocolVersion::TLSv1_3),
+        ] {
+            let verifier = SignaturesChecked::default();
+            let checked = verifier.checked.clone();
+            let config = versions(version).dangerous().with_custom_certificate_verifier(Arc::new(verifier));
+            let (client, result) = handshake(config.with_no_client_auth(), ca.server_config().unwrap(), "localhost");
+            result.unwrap();
+            assert_eq!(client.protocol_version(), Some(expected));
+            let tag = if expected == rustls::ProtocolVersion::TLSv1_2 { "tls12" } else { "tls13" };
+            assert_eq!(*checked.lock().unwrap(), vec![tag]);
+        }
+    }
+
     #[test]
     fn missing_cert_dirs_are_skipped_and_a_file_as_cert_dir_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
