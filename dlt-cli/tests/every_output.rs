@@ -48,7 +48,7 @@ use std::io::{self, Read as _, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use dlt_config::Environment;
@@ -62,6 +62,8 @@ use tracing_subscriber::layer::SubscriberExt as _;
 
 /// How many cases: each runs a host and ten `dlt` processes.
 const CASES: u32 = 12;
+/// How long the sender of a case may deliver before it is stopped.
+const SENDER_WAIT: Duration = Duration::from_secs(3);
 /// How many generated parts a case may use.
 const POOL: usize = 64;
 /// The folder of the trace an older writer kept.
@@ -927,12 +929,24 @@ fn run_commands(planted: &mut Planted, outputs: &mut Vec<Output>, coverage: &mut
     for args in commands {
         run(args, outputs);
     }
-    // The sender, as `dlt` starts it detached (the marker, null standard streams), waited for.
+    // The sender, as `dlt` starts it detached (the marker, null standard streams). Where the
+    // planted values make every request fail it would retry for its whole 30 s bound: after
+    // SENDER_WAIT it is stopped with SIGTERM, and writes back what it holds, as when a session
+    // ends.
     let mut sender = planted.env.command(env!("CARGO_BIN_EXE_dlt"));
     sender.env(dlt_runtime_trace::SENDER_MARKER, "dlt/0.1.0");
     sender.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    let mut sender = sender.spawn().unwrap();
+    let deadline = Instant::now() + SENDER_WAIT;
+    while sender.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if sender.try_wait().unwrap().is_none() {
+        let pid = sender.id().to_string();
+        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    }
     // It fails (1) when the planted values leave it no usable transport, and never crashes.
-    let status = sender.status().unwrap();
+    let status = sender.wait().unwrap();
     assert!(matches!(status.code(), Some(0 | 1)), "the sender: {status}");
     let root = planted.env.root();
     outputs.extend(file_outputs(root, "after the sender", &planted.written_by_user));
