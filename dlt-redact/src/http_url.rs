@@ -33,9 +33,11 @@ pub enum UrlError {
     NoHost,
     /// The text looks like `user:password@host` but the parser reads no password there, which
     /// happens when `/`, `?`, `#` or `@` in a password are not percent-encoded
-    /// (`https://user:123/secret@host` parses as host `user`, port `123`). Both
-    /// [`HttpUrl::parse`] and [`parse_url`] refuse it: a [`Url`] does not keep its text, so
-    /// nothing shown from it could tell which part was meant as a password.
+    /// (`https://user:123/secret@host` parses as host `user`, port `123`), or the parser reads
+    /// no user info and an `@` follows the host (`http://to/ken@host` parses as host `to`, path
+    /// `/ken@host`). Both [`HttpUrl::parse`] and [`parse_url`] refuse it: a [`Url`] does not keep
+    /// its text, so nothing shown from it could tell which part was meant as user info. An `@`
+    /// that belongs in a path or query is written `%40`.
     #[error(
         "the URL has an `@` that does not end a user name or password the parser can read; percent-encode `/ ? # @` in a user name or password (and `@` elsewhere as %40)"
     )]
@@ -150,7 +152,7 @@ pub fn parse_url(raw: &str) -> Result<Url, UrlError> {
 /// ```
 /// let url = dlt_redact::parse_url("socks5h://user:pw@proxy.internal:1080")?;
 /// assert_eq!(dlt_redact::display_url(&url), "socks5h://***@proxy.internal:1080");
-/// let url = dlt_redact::parse_url("https://h/x?api_key=k3y&email=a@b.example#frag")?;
+/// let url = dlt_redact::parse_url("https://h/x?api_key=k3y&email=a%40b.example#frag")?;
 /// assert_eq!(dlt_redact::display_url(&url), "https://h/x?api_key=***&email=***#***");
 /// # Ok::<(), dlt_redact::UrlError>(())
 /// ```
@@ -205,16 +207,14 @@ fn parse_checked(raw: &str) -> Result<Url, UrlError> {
     Ok(url)
 }
 
-/// Whether an unescaped `?` or `#` may have cut what was meant as user info: the host ends at
-/// one, and an `@` follows (`http://tok?en@host/` is read as host `tok`, whose name would then
-/// be shown, with a query `en@host/`).
+/// Whether an unescaped `/`, `?` or `#` may have cut what was meant as user info: the host
+/// ends at one, and an `@` follows anywhere after it (`http://tok?en@host/` is read as host
+/// `tok` with a query `en@host/`, `http://t/ok#en@host` as host `t`, path `/ok` and a fragment:
+/// host and path would be shown, and they are the first part of the token).
 fn user_info_cut_short(raw: &str) -> bool {
     let Some(separator) = raw.find("://") else { return false };
     let rest = &raw[separator + 3..];
-    match rest.find(['/', '?', '#']) {
-        Some(end) => rest.as_bytes()[end] != b'/' && rest[end..].contains('@'),
-        None => false,
-    }
+    rest.find(['/', '?', '#']).is_some_and(|end| rest[end..].contains('@'))
 }
 
 /// Whether the value, read by the URL rule, has a `user:password@` part: a `:` before the last
@@ -263,8 +263,11 @@ mod tests {
         assert_eq!(shown("https://h/x#access_token=t0k"), "https://h/x#*** HttpUrl(\"https://h/x#***\")");
         assert_eq!(shown("https://h/x?#"), "https://h/x?# HttpUrl(\"https://h/x?#\")");
         assert_eq!(shown("https://:pw@[::1]:8443/"), "https://***@[::1]:8443/ HttpUrl(\"https://***@[::1]:8443/\")");
-        // A value holding `@`, `=` or an encoded `&` is hidden whole.
-        assert_eq!(HttpUrl::parse("https://h/?m=a@b.example&t=x%26y=z").unwrap().to_string(), "https://h/?m=***&t=***");
+        // A value holding an encoded `@`, `=` or an encoded `&` is hidden whole.
+        assert_eq!(
+            HttpUrl::parse("https://h/?m=a%40b.example&t=x%26y=z").unwrap().to_string(),
+            "https://h/?m=***&t=***"
+        );
     }
 
     #[test]
@@ -289,8 +292,13 @@ mod tests {
             assert_eq!(parse_url(raw), Err(UrlError::AmbiguousCredentials), "{raw}");
             assert!(!HttpUrl::parse(raw).unwrap_err().to_string().contains("tok"), "{raw}");
         }
-        // An `@` after a path is not in doubt: a query value holding one is hidden as any other.
-        assert_eq!(HttpUrl::parse("https://h/x?mail=a@b").unwrap().to_string(), "https://h/x?mail=***");
+        // A `/` in a token alone: host and path before the `@` would be shown. An `@` after the
+        // host is refused wherever it is, as the parser cannot tell it from one of these.
+        for raw in ["http://&/Zq32c-#!@host/v1", "http://t/ok?en@host/", "http://t/ok@host/", "https://h/x?mail=a@b"] {
+            assert_eq!(parse_url(raw), Err(UrlError::AmbiguousCredentials), "{raw}");
+        }
+        // Percent-encoded, it is a query value as any other, and hidden.
+        assert_eq!(HttpUrl::parse("https://h/x?mail=a%40b").unwrap().to_string(), "https://h/x?mail=***");
         // Percent-encoded, the same password is read as one.
         let url = HttpUrl::parse("https://user:123%2Fsecret@host/x").unwrap();
         assert_eq!(url.url().password(), Some("123%2Fsecret"));
