@@ -478,6 +478,29 @@ mod tests {
         checked: Arc<Mutex<Vec<&'static str>>>,
     }
 
+    impl SignaturesChecked {
+        /// `verify` with [`DeferredRoots`] and with the webpki verifier, on `message` and on a
+        /// copy with one bit flipped: the copy fails, and both verdicts agree each time.
+        fn compare_signatures(
+            &self,
+            version: &'static str,
+            message: &[u8],
+            verify: impl Fn(&dyn ServerCertVerifier, &[u8]) -> Result<HandshakeSignatureValid, rustls::Error>,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            let webpki = default_verifier(&crate::crypto::provider()).unwrap();
+            let deferred = deferred();
+            let mut altered = message.to_vec();
+            altered[message.len() / 2] ^= 1;
+            let ours = verify(&deferred, &altered).map(|_| ());
+            assert!(ours.is_err(), "an altered {version} message passed");
+            assert_eq!(ours, verify(webpki.as_ref(), &altered).map(|_| ()));
+            let ours = verify(&deferred, message);
+            assert_eq!(ours.as_ref().map(|_| ()).err(), verify(webpki.as_ref(), message).map(|_| ()).err().as_ref());
+            self.checked.lock().unwrap().push(version);
+            ours
+        }
+    }
+
     impl ServerCertVerifier for SignaturesChecked {
         fn verify_server_cert(
             &self,
@@ -497,19 +520,9 @@ mod tests {
             cert: &CertificateDer<'_>,
             dss: &DigitallySignedStruct,
         ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            let webpki = default_verifier(&crate::crypto::provider()).unwrap();
-            let mut altered = message.to_vec();
-            altered[message.len() / 2] ^= 1;
-            let ours = deferred().verify_tls12_signature(&altered, cert, dss).map(|_| ());
-            assert!(ours.is_err(), "an altered TLS 1.2 message passed");
-            assert_eq!(ours, webpki.verify_tls12_signature(&altered, cert, dss).map(|_| ()));
-            let ours = deferred().verify_tls12_signature(message, cert, dss);
-            assert_eq!(
-                ours.as_ref().map(|_| ()).err(),
-                webpki.verify_tls12_signature(message, cert, dss).map(|_| ()).err().as_ref()
-            );
-            self.checked.lock().unwrap().push("tls12");
-            ours
+            self.compare_signatures("tls12", message, |verifier, message| {
+                verifier.verify_tls12_signature(message, cert, dss)
+            })
         }
 
         fn verify_tls13_signature(
@@ -518,19 +531,9 @@ mod tests {
             cert: &CertificateDer<'_>,
             dss: &DigitallySignedStruct,
         ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            let webpki = default_verifier(&crate::crypto::provider()).unwrap();
-            let mut altered = message.to_vec();
-            altered[message.len() / 2] ^= 1;
-            let ours = deferred().verify_tls13_signature(&altered, cert, dss).map(|_| ());
-            assert!(ours.is_err(), "an altered TLS 1.3 message passed");
-            assert_eq!(ours, webpki.verify_tls13_signature(&altered, cert, dss).map(|_| ()));
-            let ours = deferred().verify_tls13_signature(message, cert, dss);
-            assert_eq!(
-                ours.as_ref().map(|_| ()).err(),
-                webpki.verify_tls13_signature(message, cert, dss).map(|_| ()).err().as_ref()
-            );
-            self.checked.lock().unwrap().push("tls13");
-            ours
+            self.compare_signatures("tls13", message, |verifier, message| {
+                verifier.verify_tls13_signature(message, cert, dss)
+            })
         }
 
         fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
