@@ -398,18 +398,11 @@ fn every_message_has_a_fresh_anonymous_id_and_no_id_file_is_written() {
     // what was sent (its description, counts and messages, the two sent above). Lock files are
     // left out: whether the second run's look at the outbox took its lock before it exited is
     // a matter of timing.
-    let mut files = Vec::new();
-    let mut dirs = vec![machine.global()];
-    while let Some(dir) = dirs.pop() {
-        for entry in fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path)
-            } else {
-                files.push(path.file_name().unwrap().to_string_lossy().into_owned())
-            }
-        }
-    }
+    let mut files: Vec<String> = machine
+        .global_files()
+        .iter()
+        .filter_map(|path| Path::new(path).file_name().map(|name| name.to_string_lossy().into_owned()))
+        .collect();
     files.retain(|name| name != ".lock");
     files.sort();
     assert_eq!(files, ["counts.json", "recipient.json", "recipient.json", "sent.jsonl"], "no id file, nothing waiting");

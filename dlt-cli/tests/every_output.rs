@@ -43,6 +43,8 @@
 //! Sentry and collector).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::fs;
 use std::io::{self, Read as _, Write};
 use std::path::{Path, PathBuf};
@@ -51,10 +53,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use common::{eventually, terminate};
 use dlt_config::Environment;
 use dlt_runtime_trace::{InitOptions, PipelineIdentity, RuntimeTrace, Step};
 use dlt_test_support::{
-    Answer, DltEnv, ForwardProxy, OtlpReceiver, RecordedRequest, Recorder, SentryReceiver, refusing_port,
+    Answer, DltEnv, ForwardProxy, OtlpReceiver, RecordedRequest, Recorder, SentryReceiver, files_under, refusing_port,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, FileFailurePersistence, TestCaseError, TestRunner};
@@ -484,25 +487,6 @@ fn request_outputs(receiver: &str, index: usize, request: &RecordedRequest, allo
         }
     }
     outputs
-}
-
-/// Every regular file under `root`, by relative path, sorted.
-fn files_under(root: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        let Ok(entries) = fs::read_dir(&dir) else { continue };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            match fs::symlink_metadata(&path) {
-                Ok(meta) if meta.is_dir() => dirs.push(path),
-                Ok(meta) if meta.is_file() => files.push(path.strip_prefix(root).unwrap().to_path_buf()),
-                _ => {}
-            }
-        }
-    }
-    files.sort();
-    files
 }
 
 /// Every file under `root` as outputs, named and read at `when`: its path, and its content,
@@ -937,13 +921,8 @@ fn run_commands(planted: &mut Planted, outputs: &mut Vec<Output>, coverage: &mut
     sender.env(dlt_runtime_trace::SENDER_MARKER, "dlt/0.1.0");
     sender.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
     let mut sender = sender.spawn().unwrap();
-    let deadline = Instant::now() + SENDER_WAIT;
-    while sender.try_wait().unwrap().is_none() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    if sender.try_wait().unwrap().is_none() {
-        let pid = sender.id().to_string();
-        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    if !eventually(SENDER_WAIT, || sender.try_wait().unwrap().is_some()) {
+        terminate(sender.id());
     }
     // It fails (1) when the planted values leave it no usable transport, and never crashes.
     let status = sender.wait().unwrap();

@@ -8,13 +8,11 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::{Duration, Instant, SystemTime};
 
 use common::{Machine, alive, eventually, stderr, terminate};
-use dlt_test_support::{Answer, HangingServer};
+use dlt_test_support::{Answer, HangingServer, snapshot};
 
 /// Runs `dlt` as a user does and checks that it succeeded.
 fn dlt_detached(machine: &Machine, args: &[&str], vars: &[(&str, &str)]) {
@@ -41,24 +39,6 @@ fn exits_within(child: &mut Child, timeout: Duration) -> bool {
     }
     let _ = child.wait();
     exited
-}
-
-/// Every file under `root` with its bytes and modification time.
-fn snapshot(root: &Path) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime)> {
-    let mut files = BTreeMap::new();
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else {
-                let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
-                files.insert(path.clone(), (std::fs::read(&path).unwrap(), modified));
-            }
-        }
-    }
-    files
 }
 
 /// `dlt --disable-telemetry` while the sender has four requests in flight (held ten seconds)
@@ -132,10 +112,10 @@ fn a_sender_started_where_telemetry_is_off_sends_nothing_and_touches_no_file() {
     leave_in_outbox(&machine, 1);
     machine.endpoint.set_answer(Answer::ok());
     let since = SystemTime::now();
-    let before = snapshot(&machine.global());
+    let before = snapshot(&machine.global()).unwrap();
     for off in [("DO_NOT_TRACK", "1"), ("RUNTIME__DLTHUB_TELEMETRY", "false"), ("ENABLE_RUNTIME_TRACE", "false")] {
         assert!(machine.sender(&[off]).status().unwrap().success(), "{off:?}");
-        assert_eq!(snapshot(&machine.global()), before, "{off:?}: no lock taken, no file claimed or written");
+        assert_eq!(snapshot(&machine.global()).unwrap(), before, "{off:?}: no lock taken, no file claimed or written");
     }
     assert!(machine.endpoint.requests_sent_since(since).is_empty());
 

@@ -7,23 +7,11 @@ mod common;
 
 use std::fs;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Machine, stderr, stdout};
+use common::{Machine, eventually, stderr, stdout};
 use dlt_test_support::Answer;
 use serde_json::Value;
-
-/// Waits until `condition` holds, looking every 10 ms, at most `timeout`.
-fn eventually(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if condition() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    condition()
-}
 
 /// The bodies of the endpoint's requests from `from` on, as JSON.
 fn bodies(machine: &Machine, from: usize) -> Vec<Value> {

@@ -11,8 +11,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use common::{Dirs, outbox_messages};
@@ -23,7 +21,7 @@ use dlt_runtime_trace::{
 };
 use dlt_telemetry_model::Library;
 use dlt_telemetry_model::events::TelemetryStatus;
-use dlt_test_support::{Answer, Recorder};
+use dlt_test_support::{Answer, Recorder, snapshot};
 
 fn library() -> Library {
     Library::new("host_under_test", "9.9.9")
@@ -55,31 +53,13 @@ fn sender_running(dirs: &Dirs) -> bool {
     waiting_telemetry(&config).recipients.iter().any(|recipient| recipient.sender_running)
 }
 
-/// Every file under `root` with its bytes and modification time.
-fn snapshot(root: &Path) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime)> {
-    let mut files = BTreeMap::new();
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else {
-                let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
-                files.insert(path.clone(), (std::fs::read(&path).unwrap(), modified));
-            }
-        }
-    }
-    files
-}
-
 #[test]
 fn with_telemetry_off_in_its_own_environment_the_sender_sends_nothing_and_touches_no_file() {
     let dirs = Dirs::new();
     let endpoint = Recorder::start().unwrap();
     let (name, url) = endpoint_var(&endpoint);
     leave_in_outbox(&dirs, &[(name, &url)], 1);
-    let before = snapshot(&dirs.global());
+    let before = snapshot(&dirs.global()).unwrap();
     for off in [
         ("DO_NOT_TRACK", "1"),
         ("RUNTIME__DLTHUB_TELEMETRY", "false"),
@@ -88,7 +68,7 @@ fn with_telemetry_off_in_its_own_environment_the_sender_sends_nothing_and_touche
     ] {
         let outcome = run_detached_sender(&library(), dirs.env(&[(name, &url), off]), &StopSignal::new()).unwrap();
         assert_eq!(outcome, None, "{off:?}: nothing was looked at");
-        assert_eq!(snapshot(&dirs.global()), before, "{off:?}: no lock taken, no file claimed or written");
+        assert_eq!(snapshot(&dirs.global()).unwrap(), before, "{off:?}: no lock taken, no file claimed or written");
     }
     assert!(endpoint.requests().is_empty());
 

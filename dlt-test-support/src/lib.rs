@@ -19,6 +19,7 @@
 //!   decoded with `opentelemetry-proto` into `ExportedSpan`s.
 //! - [`DltEnv`]: temporary dlt dirs and the environment that points dlt at them.
 //! - [`private_tempdir`]: a temporary folder the file gate accepts as a telemetry dir.
+//! - [`files_under`] and [`snapshot`]: the files a run left, to list or compare.
 //! - [`golden_dir`]: the repository's golden data, recorded from dlt (Python).
 //! - [`pipeline_load_message`]: a message of the usual size, for benchmarks.
 //! - `strategies` (feature `strategies`): proptest strategies several crates draw from.
@@ -45,6 +46,7 @@
 mod endpoints;
 mod env;
 mod fault;
+mod files;
 mod http1;
 mod messages;
 #[cfg(feature = "otlp")]
@@ -62,6 +64,7 @@ use std::path::{Path, PathBuf};
 pub use endpoints::{HangingServer, HugeBodyServer, refusing_port, refusing_url};
 pub use env::DltEnv;
 pub use fault::{Fault, FaultProxy};
+pub use files::{files_under, snapshot};
 pub use messages::{message_of, padding, pipeline_load_message, test_context};
 #[cfg(feature = "otlp")]
 pub use otlp::{

@@ -132,20 +132,7 @@ impl Machine {
 
     /// Every file below the global dir, relative, sorted.
     pub fn global_files(&self) -> Vec<String> {
-        let mut files = Vec::new();
-        let mut dirs = vec![self.global()];
-        while let Some(dir) = dirs.pop() {
-            for entry in fs::read_dir(dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else {
-                    files.push(path.strip_prefix(self.global()).unwrap().display().to_string());
-                }
-            }
-        }
-        files.sort();
-        files
+        dlt_test_support::files_under(&self.global()).iter().map(|path| path.display().to_string()).collect()
     }
 
     /// Messages waiting in any outbox (every recipient's, of every opt-out counter), and whether a
